@@ -1,0 +1,1 @@
+//! haechi-cvss (work in progress).

@@ -1,0 +1,1 @@
+//! haechi-formats (work in progress).

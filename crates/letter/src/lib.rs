@@ -1,0 +1,1 @@
+//! haechi-letter (work in progress).

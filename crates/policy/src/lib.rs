@@ -1,0 +1,1 @@
+//! haechi-policy (work in progress).
