@@ -103,6 +103,58 @@ impl<R: Read> Read for MaybeGz<R> {
     }
 }
 
+/// How far the parser has got, shared between the reader and the code that reports errors.
+///
+/// serde_json reports line and column exactly but keeps consuming closing brackets while an
+/// error unwinds, so the consumed count overshoots. Remembering where the last few lines began
+/// turns serde_json's (line, column) back into an exact byte offset.
+#[derive(Debug, Default)]
+pub(crate) struct Position {
+    consumed: Cell<u64>,
+    /// Newlines seen so far.
+    newlines: Cell<u64>,
+    /// `line_starts[k % N]` = offset where line `k + 1` (1-based) begins, for recent lines.
+    line_starts: [Cell<u64>; LINE_RING],
+}
+
+const LINE_RING: usize = 256;
+
+impl Position {
+    /// Bytes handed to the parser so far.
+    pub(crate) fn consumed(&self) -> u64 {
+        self.consumed.get()
+    }
+
+    /// Byte offset of the byte at 1-based `line` and `column` (serde_json's convention: the
+    /// column of the last byte consumed), if that line is recent enough to be remembered.
+    pub(crate) fn offset_of(&self, line: usize, column: usize) -> Option<u64> {
+        let line = u64::try_from(line).ok()?.checked_sub(1)?;
+        let newlines = self.newlines.get();
+        if line > newlines || newlines - line >= LINE_RING as u64 {
+            return None;
+        }
+        let start = if line == 0 {
+            0
+        } else {
+            self.line_starts[(line % LINE_RING as u64) as usize].get()
+        };
+        Some(start + (column as u64).saturating_sub(1))
+    }
+
+    #[inline]
+    fn advance(&self, bytes: &[u8]) {
+        let base = self.consumed.get();
+        for (i, b) in bytes.iter().enumerate() {
+            if *b == b'\n' {
+                let n = self.newlines.get() + 1;
+                self.newlines.set(n);
+                self.line_starts[(n % LINE_RING as u64) as usize].set(base + i as u64 + 1);
+            }
+        }
+        self.consumed.set(base + bytes.len() as u64);
+    }
+}
+
 /// A buffered reader that knows exactly how many (decompressed) bytes the parser has consumed,
 /// so a JSON error can name its byte offset and not just line and column.
 ///
@@ -113,19 +165,19 @@ pub(crate) struct TrackingReader<R> {
     buf: Box<[u8]>,
     pos: usize,
     filled: usize,
-    consumed: Rc<Cell<u64>>,
+    position: Rc<Position>,
 }
 
 impl<R: Read> TrackingReader<R> {
-    /// `consumed` is shared so the parser's visitors can name the offset while the JSON
+    /// `position` is shared so the parser's visitors can name the offset while the JSON
     /// deserializer owns the reader.
-    pub(crate) fn new(inner: R, consumed: Rc<Cell<u64>>) -> Self {
+    pub(crate) fn new(inner: R, position: Rc<Position>) -> Self {
         Self {
             inner,
             buf: vec![0u8; 64 * 1024].into_boxed_slice(),
             pos: 0,
             filled: 0,
-            consumed,
+            position,
         }
     }
 
@@ -155,12 +207,15 @@ impl<R: Read> Read for TrackingReader<R> {
         }
         let n = out.len().min(self.filled - self.pos);
         if n == 1 {
-            out[0] = self.buf[self.pos];
-        } else {
-            out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            let b = self.buf[self.pos];
+            out[0] = b;
+            self.pos += 1;
+            self.position.advance(&[b]);
+            return Ok(1);
         }
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.position.advance(&self.buf[self.pos..self.pos + n]);
         self.pos += n;
-        self.consumed.set(self.consumed.get() + n as u64);
         Ok(n)
     }
 }
@@ -183,15 +238,27 @@ mod tests {
     #[test]
     fn tracking_reader_counts_consumed_bytes() {
         let data = vec![7u8; 200_000];
-        let consumed = Rc::new(Cell::new(0));
-        let mut r = TrackingReader::new(&data[..], Rc::clone(&consumed));
+        let pos = Rc::new(Position::default());
+        let mut r = TrackingReader::new(&data[..], Rc::clone(&pos));
         let mut one = [0u8; 1];
         for _ in 0..70_000 {
             assert_eq!(r.read(&mut one).unwrap(), 1);
         }
-        assert_eq!(consumed.get(), 70_000);
+        assert_eq!(pos.consumed(), 70_000);
         let mut rest = Vec::new();
         r.read_to_end(&mut rest).unwrap();
-        assert_eq!(consumed.get(), 200_000);
+        assert_eq!(pos.consumed(), 200_000);
+    }
+
+    #[test]
+    fn position_maps_line_and_column_to_offsets() {
+        let data = b"ab\ncde\n\nfg";
+        let pos = Rc::new(Position::default());
+        let mut r = TrackingReader::new(&data[..], Rc::clone(&pos));
+        let mut one = [0u8; 1];
+        while r.read(&mut one).unwrap() == 1 {}
+        for (line, col, want) in [(1, 1, Some(0)), (1, 2, Some(1)), (2, 3, Some(5)), (4, 2, Some(10)), (5, 1, None)] {
+            assert_eq!(pos.offset_of(line, col), want, "{line}:{col}");
+        }
     }
 }

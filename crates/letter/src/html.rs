@@ -175,7 +175,10 @@ pub fn render_html(letter: &NoActionLetter, signature: Option<&Signature>, lang:
             LocalizedText::new("유효기간", "Validity"),
             LocalizedText::new(
                 format!("{} ~ {}", letter.valid_from, letter.valid_until),
-                format!("{} to {} (inclusive)", letter.valid_from, letter.valid_until),
+                format!(
+                    "{} to {} (inclusive)",
+                    letter.valid_from, letter.valid_until
+                ),
             ),
         ),
         (
@@ -282,9 +285,9 @@ pub fn render_html(letter: &NoActionLetter, signature: Option<&Signature>, lang:
                 "이 문서는 금융위원회의 Ed25519 전자서명으로 보호됩니다. 원본 파일은 haechi letter verify 또는 공개 검증 페이지에서 확인할 수 있습니다.",
                 "This letter is protected by the regulator's Ed25519 signature. Verify the original file with `haechi letter verify` or on the public verification page.",
             );
-            let _ = write!(
+            let _ = writeln!(
                 p.out,
-                "<dl class=\"meta\"><dt>Algorithm</dt><dd>{}</dd><dt>Key id</dt><dd><code>{}</code></dd><dt>Signature fingerprint</dt><dd><code>{}</code></dd></dl>\n",
+                "<dl class=\"meta\"><dt>Algorithm</dt><dd>{}</dd><dt>Key id</dt><dd><code>{}</code></dd><dt>Signature fingerprint</dt><dd><code>{}</code></dd></dl>",
                 escape(&sig.alg),
                 escape(&sig.key_id),
                 escape(&sig.fingerprint())

@@ -270,7 +270,10 @@ mod tests {
     #[test]
     fn duplicate_names_are_rejected() {
         let err = parse_strict(br#"{"a":1,"b":{"c":1,"c":2}}"#).unwrap_err();
-        assert!(err.to_string().contains("duplicate member name \"c\""), "{err}");
+        assert!(
+            err.to_string().contains("duplicate member name \"c\""),
+            "{err}"
+        );
         assert_eq!(err.line(), 1);
     }
 

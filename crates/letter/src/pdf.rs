@@ -220,7 +220,12 @@ impl<'a> Layout<'a> {
     }
 
     fn field(&mut self, label_ko: &str, label_en: &str, value: &str) {
-        self.text(&format!("{label_ko} ({label_en}):  {value}"), 10.0, false, 0.0);
+        self.text(
+            &format!("{label_ko} ({label_en}):  {value}"),
+            10.0,
+            false,
+            0.0,
+        );
     }
 }
 
@@ -273,7 +278,14 @@ fn lay_out(signed: &SignedLetter, layout: &mut Layout<'_>) {
     for (i, s) in l.scope.services.iter().enumerate() {
         let kind = s.kind.label();
         layout.text(
-            &format!("{}. {} — {} ({} / {})", i + 1, s.name, s.vendor, kind.ko, kind.en),
+            &format!(
+                "{}. {} — {} ({} / {})",
+                i + 1,
+                s.name,
+                s.vendor,
+                kind.ko,
+                kind.en
+            ),
             10.0,
             true,
             0.0,
@@ -397,16 +409,11 @@ pub fn render_pdf(signed: &SignedLetter) -> Result<Vec<u8>, RenderError> {
         .producer(TextStr("Haechi"));
 
     // A subset tag derived from the glyph set, so different subsets never share a name.
-    let tag: String = Sha256::digest(
-        new_gid
-            .keys()
-            .collect::<String>()
-            .as_bytes(),
-    )
-    .iter()
-    .take(6)
-    .map(|b| char::from(b'A' + b % 26))
-    .collect();
+    let tag: String = Sha256::digest(new_gid.keys().collect::<String>().as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| char::from(b'A' + b % 26))
+        .collect();
     let base_font = format!("{tag}+NanumGothic");
     let system_info = SystemInfo {
         registry: Str(b"Adobe"),

@@ -441,7 +441,10 @@ pub fn verify(bytes: &[u8], ring: &KeyRing) -> Result<VerifiedLetter, VerifyErro
         )
     })?;
     let Value::Object(mut top) = value else {
-        return Err(malformed("$", "expected an object with \"letter\" and \"signature\""));
+        return Err(malformed(
+            "$",
+            "expected an object with \"letter\" and \"signature\"",
+        ));
     };
     if let Some(extra) = top.keys().find(|k| *k != "letter" && *k != "signature") {
         return Err(malformed(
@@ -477,8 +480,8 @@ pub fn verify(bytes: &[u8], ring: &KeyRing) -> Result<VerifiedLetter, VerifyErro
             format!("an Ed25519 signature is 64 bytes, found {}", raw.len()),
         )
     })?;
-    let canonical = jcs::canonicalize(&letter_value)
-        .map_err(|e| malformed("$.letter", e.to_string()))?;
+    let canonical =
+        jcs::canonicalize(&letter_value).map_err(|e| malformed("$.letter", e.to_string()))?;
     // verify_strict rejects malleable signatures and weak keys that plain verify accepts.
     key.verifying
         .verify_strict(&canonical, &ed25519_dalek::Signature::from_bytes(&raw))

@@ -124,10 +124,10 @@ pub fn plan(
         } else {
             CohortReason::OverCapacity
         };
-        out.push(outcome(c, Some(rank as u32), code, phase, rank));
+        out.push(outcome(c, Some(rank as u32), code, phase));
     }
     for (c, code) in others {
-        out.push(outcome(c, None, code, phase, 0));
+        out.push(outcome(c, None, code, phase));
     }
 
     let included_count = out.iter().filter(|o| o.included).count() as u32;
@@ -149,8 +149,8 @@ fn outcome(
     rank: Option<u32>,
     code: CohortReason,
     phase: &crate::Phase,
-    place: usize,
 ) -> CandidateOutcome {
+    let place = rank.unwrap_or_default();
     let max = phase.max.map_or_else(|| "∞".to_string(), |m| m.to_string());
     let other = c.already_in_cohort.clone().unwrap_or_default();
     let (ko, en) = match code {

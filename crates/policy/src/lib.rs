@@ -60,6 +60,11 @@ impl Policy {
     pub fn phase(&self, id: &str) -> Option<&Phase> {
         self.phases.iter().find(|p| p.id == id)
     }
+
+    /// The phase whose window (inclusive) contains `day`.
+    pub fn phase_on(&self, day: chrono::NaiveDate) -> Option<&Phase> {
+        self.phases.iter().find(|p| p.start <= day && day <= p.end)
+    }
 }
 
 /// A reason given for a decision, with a stable code and a sentence in Korean and English.

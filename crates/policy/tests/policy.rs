@@ -62,6 +62,14 @@ fn default_policy_validates() {
     assert_eq!(p.phases[2].max, None);
     assert_eq!(p.evaluation.criteria.len(), 12);
     assert_eq!(Policy::default_policy(), p);
+    let on = |y, m, d| {
+        p.phase_on(NaiveDate::from_ymd_opt(y, m, d).unwrap())
+            .map(|x| x.id.as_str())
+    };
+    assert_eq!(on(2026, 6, 23), Some("phase-1"));
+    assert_eq!(on(2026, 8, 1), Some("phase-2"));
+    assert_eq!(on(2026, 12, 31), Some("phase-3"));
+    assert_eq!(on(2027, 1, 1), None);
 }
 
 #[test]

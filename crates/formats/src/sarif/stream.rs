@@ -12,7 +12,6 @@
 //!   wrong or missing version still fails the whole parse, and the caller's all-or-nothing
 //!   import discards what it received.
 
-use std::cell::Cell;
 use std::fmt;
 use std::io::{self, Read};
 use std::rc::Rc;
@@ -28,7 +27,7 @@ use super::raw::{
     RawArtifact, RawArtifactLocation, RawAutomationDetails, RawInvocation, RawResult, RawTool,
 };
 use super::resolve::{ai_provenance, build_finding, Limits, RunContext, ToolTable};
-use crate::io::{MaybeGz, TrackingReader};
+use crate::io::{MaybeGz, Position, TrackingReader};
 
 /// Tuning knobs of the reader. The defaults suit GitHub-sized logs.
 #[derive(Debug, Clone)]
@@ -61,13 +60,13 @@ pub fn read_sarif<R: Read, S: ResultSink>(
 ) -> Result<SarifSummary, SarifError> {
     let gz = MaybeGz::new(input).map_err(|source| SarifError::Io { offset: 0, source })?;
     let gzip = gz.is_gzip();
-    let offset = Rc::new(Cell::new(0u64));
-    let mut reader = TrackingReader::new(gz, Rc::clone(&offset));
+    let position = Rc::new(Position::default());
+    let mut reader = TrackingReader::new(gz, Rc::clone(&position));
     let mut de = serde_json::Deserializer::from_reader(&mut reader);
     let mut ctx = Ctx {
         sink,
         opts: options,
-        offset: Rc::clone(&offset),
+        position: Rc::clone(&position),
         error: None,
         top_key: None,
         run: None,
@@ -89,7 +88,7 @@ pub fn read_sarif<R: Read, S: ResultSink>(
     Ok(SarifSummary {
         runs: ctx.runs,
         results: ctx.results,
-        bytes: offset.get(),
+        bytes: position.consumed(),
         gzip,
     })
 }
@@ -97,7 +96,7 @@ pub fn read_sarif<R: Read, S: ResultSink>(
 struct Ctx<'a, S> {
     sink: &'a mut S,
     opts: &'a SarifOptions,
-    offset: Rc<Cell<u64>>,
+    position: Rc<Position>,
     /// Our own error, stashed because serde's error type can only carry a string.
     error: Option<SarifError>,
     top_key: Option<&'static str>,
@@ -111,7 +110,7 @@ struct Ctx<'a, S> {
 
 impl<S> Ctx<'_, S> {
     fn offset(&self) -> u64 {
-        self.offset.get()
+        self.position.consumed()
     }
 
     /// JSON path of what is being parsed now.
@@ -133,35 +132,39 @@ impl<S> Ctx<'_, S> {
         if let Some(err) = self.error.take() {
             return err;
         }
-        let offset = self.offset();
+        let consumed = self.offset();
         let (line, column) = (e.line(), e.column());
+        // Exact offset of the byte serde_json stopped at; the consumed count can overshoot.
+        let offset = self.position.offset_of(line, column).unwrap_or(consumed);
         let message = strip_position(&e.to_string());
         match e.classify() {
             Category::Io => {
                 let source = io::Error::from(e);
                 match source.kind() {
                     io::ErrorKind::UnexpectedEof => SarifError::Truncated {
-                        offset,
+                        offset: consumed,
                         line,
                         column,
                     },
                     io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData if gzip => {
                         SarifError::InvalidGzip {
-                            offset,
+                            offset: consumed,
                             message: source.to_string(),
                         }
                     }
-                    _ => SarifError::Io { offset, source },
+                    _ => SarifError::Io {
+                        offset: consumed,
+                        source,
+                    },
                 }
             }
             Category::Eof => SarifError::Truncated {
-                offset,
+                offset: consumed,
                 line,
                 column,
             },
-            // The reader has consumed the offending byte; point at it.
             Category::Syntax => SarifError::InvalidJson {
-                offset: offset.saturating_sub(1),
+                offset,
                 line,
                 column,
                 message,

@@ -1,0 +1,161 @@
+//! Authorisation, in one place: which role may do what (SPEC §2), and whose records an actor may
+//! touch. Every use case calls [`authorize`] for its action and, for a record that belongs to an
+//! institution or is assigned to an advisor, [`authorize_record`].
+//!
+//! A refusal on a record the actor may not see answers "not found" (so ids of other tenants do
+//! not leak); a refusal of a whole action answers "forbidden". Every refusal is logged.
+
+use haechi_core::{Actor, Role};
+
+use crate::{Result, ServiceError};
+
+/// Every use case, as an action to authorise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Program overview: dashboard, cohorts, phases.
+    ReadProgram,
+    /// The whole registry (all institutions).
+    ReadRegistry,
+    /// One institution's record (an institution user: only their own).
+    ReadInstitution,
+    ManageInstitutions,
+    RunScreening,
+    ReadScreening,
+    /// Create, edit and upload evidence for an institution's application.
+    DraftApplication,
+    /// Submit or withdraw on behalf of the institution.
+    SignApplication,
+    ReadApplication,
+    /// Officer steps: screening, review, return, complete evaluation, decisions, reviewer assignment.
+    ManageApplications,
+    ReadEvaluation,
+    /// An advisor's own review: conflict declaration and scores.
+    Review,
+    PlanCohorts,
+    ReadPolicy,
+    ManagePolicy,
+    ReadAudit,
+    ManageUsers,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::ReadProgram => "read the program overview",
+            Action::ReadRegistry => "read the institution registry",
+            Action::ReadInstitution => "read an institution",
+            Action::ManageInstitutions => "change the institution registry",
+            Action::RunScreening => "run eligibility screening",
+            Action::ReadScreening => "read screening results",
+            Action::DraftApplication => "draft an application",
+            Action::SignApplication => "submit or withdraw an application",
+            Action::ReadApplication => "read applications",
+            Action::ManageApplications => "process applications",
+            Action::ReadEvaluation => "read evaluations",
+            Action::Review => "review applications",
+            Action::PlanCohorts => "plan and confirm cohorts",
+            Action::ReadPolicy => "read the policy",
+            Action::ManagePolicy => "change the policy",
+            Action::ReadAudit => "read the audit log",
+            Action::ManageUsers => "manage users",
+        }
+    }
+}
+
+/// The role table of SPEC §2.
+pub fn allows(role: Role, action: Action) -> bool {
+    use Action as A;
+    use Role as R;
+    match action {
+        A::ReadPolicy => true,
+        A::ReadProgram => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Analyst | R::SupportCenter | R::Auditor),
+        A::ReadRegistry | A::ReadScreening => {
+            matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Analyst | R::SupportCenter | R::Auditor)
+        }
+        A::ReadInstitution => !matches!(role, R::Advisor),
+        A::ManageInstitutions | A::RunScreening | A::ManageApplications | A::PlanCohorts => {
+            matches!(role, R::RegulatorAdmin | R::RegulatorOfficer)
+        }
+        A::DraftApplication => matches!(role, R::Ciso | R::SecurityStaff),
+        A::SignApplication => matches!(role, R::Ciso),
+        A::ReadApplication => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Auditor | R::Ciso | R::SecurityStaff | R::Advisor),
+        A::ReadEvaluation => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Auditor),
+        A::Review => matches!(role, R::Advisor),
+        A::ManagePolicy | A::ManageUsers => matches!(role, R::RegulatorAdmin),
+        A::ReadAudit => matches!(role, R::RegulatorAdmin | R::Auditor),
+    }
+}
+
+/// Refuses an action the actor's role may not take at all.
+pub fn authorize(actor: &Actor, action: Action) -> Result<()> {
+    if allows(actor.role, action) {
+        return Ok(());
+    }
+    tracing::warn!(user = %actor.username, role = %actor.role, action = action.as_str(), "refused: role may not");
+    Err(ServiceError::Forbidden(action.as_str()))
+}
+
+/// Whose record a use case touches.
+#[derive(Debug, Clone, Copy)]
+pub enum Owner {
+    /// A record of one institution.
+    Institution(i64),
+    /// An application: its institution, and whether the actor is an assigned advisor who has
+    /// declared no conflict (`Some(true)`), is assigned but undeclared or conflicted
+    /// (`Some(false)`), or is not assigned (`None`).
+    Application { institution_id: i64, advisor_cleared: Option<bool> },
+}
+
+/// Refuses, as "not found", a record outside the actor's reach.
+pub fn authorize_record(actor: &Actor, action: Action, owner: Owner) -> Result<()> {
+    authorize(actor, action)?;
+    let ok = match (actor.role, owner) {
+        (r, Owner::Institution(id)) | (r, Owner::Application { institution_id: id, .. }) if r.is_institution_role() => {
+            actor.institution_id == Some(id)
+        }
+        (Role::Advisor, Owner::Application { advisor_cleared, .. }) => advisor_cleared == Some(true),
+        (Role::Advisor, Owner::Institution(_)) => false,
+        _ => true,
+    };
+    if ok {
+        return Ok(());
+    }
+    tracing::warn!(user = %actor.username, role = %actor.role, action = action.as_str(), ?owner, "refused: record outside the actor's reach");
+    Err(ServiceError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, inst: Option<i64>) -> Actor {
+        Actor { user_id: 1, username: "u".into(), role, institution_id: inst }
+    }
+
+    #[test]
+    fn institution_users_reach_only_their_own() {
+        let ciso = actor(Role::Ciso, Some(7));
+        assert!(authorize_record(&ciso, Action::ReadInstitution, Owner::Institution(7)).is_ok());
+        assert!(matches!(authorize_record(&ciso, Action::ReadInstitution, Owner::Institution(8)), Err(ServiceError::NotFound)));
+        assert!(matches!(authorize(&ciso, Action::ReadRegistry), Err(ServiceError::Forbidden(_))));
+    }
+
+    #[test]
+    fn advisors_see_only_cleared_assignments() {
+        let adv = actor(Role::Advisor, None);
+        let owner = |c| Owner::Application { institution_id: 1, advisor_cleared: c };
+        assert!(authorize_record(&adv, Action::ReadApplication, owner(Some(true))).is_ok());
+        assert!(authorize_record(&adv, Action::ReadApplication, owner(Some(false))).is_err());
+        assert!(authorize_record(&adv, Action::ReadApplication, owner(None)).is_err());
+    }
+
+    #[test]
+    fn auditor_reads_everything_and_changes_nothing() {
+        for a in [Action::ReadRegistry, Action::ReadApplication, Action::ReadEvaluation, Action::ReadAudit] {
+            assert!(allows(Role::Auditor, a), "{a:?}");
+        }
+        for a in [Action::ManageInstitutions, Action::RunScreening, Action::ManageApplications, Action::PlanCohorts, Action::ManagePolicy, Action::DraftApplication, Action::Review] {
+            assert!(!allows(Role::Auditor, a), "{a:?}");
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! C5 phase planning: the planner proposes a cohort from approved applications and explains every
+//! inclusion and exclusion; the officer confirms it.
+
+use chrono::NaiveDate;
+use haechi_core::Actor;
+use haechi_policy::cohort::{self, Candidate, CohortPlan};
+use haechi_store::CohortRecord;
+
+use crate::authz::{self, Action};
+use crate::{record, to_json, Result, Service, ServiceError};
+
+impl Service {
+    async fn plan_in(&self, tx: &mut haechi_store::WriteTx, phase_id: &str) -> Result<CohortPlan> {
+        let policy = self.policy_in(tx).await?;
+        let rows = haechi_store::approved_applications(tx.conn()).await?;
+        let candidates: Vec<Candidate> = rows
+            .into_iter()
+            .map(|r| Candidate {
+                application_id: r.application_id,
+                institution_id: r.institution_id,
+                institution_name: r.institution_name,
+                score: r.score,
+                passed: r.passed,
+                decided_on: NaiveDate::parse_from_str(&r.decided_on, "%Y-%m-%d").unwrap_or(NaiveDate::MAX),
+                already_in_cohort: r.cohort_phase,
+            })
+            .collect();
+        cohort::plan(&policy, phase_id, &candidates).map_err(|e| match e {
+            haechi_policy::DecisionError::UnknownPhase(_) => ServiceError::NotFound,
+            other => ServiceError::rule(other.code(), other.to_string()),
+        })
+    }
+
+    /// The proposed cohort of a phase, with the reason for every candidate. Changes nothing.
+    pub async fn plan_cohort(&self, actor: &Actor, phase_id: &str) -> Result<CohortPlan> {
+        authz::authorize(actor, Action::PlanCohorts)?;
+        // A write transaction gives a consistent view; it is rolled back.
+        let mut tx = self.store.begin().await?;
+        self.plan_in(&mut tx, phase_id).await
+    }
+
+    /// Confirms the proposed cohort. `expected` (the application ids the officer saw) guards
+    /// against confirming a plan that changed meanwhile.
+    pub async fn confirm_cohort(&self, actor: &Actor, phase_id: &str, expected: Option<&[i64]>) -> Result<CohortRecord> {
+        authz::authorize(actor, Action::PlanCohorts)?;
+        let mut tx = self.store.begin().await?;
+        let plan = self.plan_in(&mut tx, phase_id).await?;
+        let members: Vec<i64> = plan.candidates.iter().filter(|c| c.included).map(|c| c.application_id).collect();
+        if let Some(expected) = expected {
+            let mut a = expected.to_vec();
+            let mut b = members.clone();
+            a.sort_unstable();
+            b.sort_unstable();
+            if a != b {
+                return Err(ServiceError::rule("plan_changed", "the proposed cohort changed since it was shown; review it again"));
+            }
+        }
+        if members.is_empty() {
+            return Err(ServiceError::rule("empty_cohort", "no approved application can enter this phase"));
+        }
+        tx.insert_cohort(phase_id, plan.policy_version, &to_json(&plan), &actor.username, &members, self.clock_text().as_deref()).await?;
+        tx.audit(record(actor, "cohort.confirm", "cohort", phase_id, None, None, Some(serde_json::json!({"members": members, "policy_version": plan.policy_version, "below_minimum": plan.below_minimum})))).await?;
+        tx.commit().await?;
+        haechi_store::list_cohorts(self.store.pool()).await?.into_iter().find(|c| c.phase_id == phase_id).ok_or(ServiceError::NotFound)
+    }
+
+    pub async fn list_cohorts(&self, actor: &Actor) -> Result<Vec<CohortRecord>> {
+        authz::authorize(actor, Action::ReadProgram)?;
+        Ok(haechi_store::list_cohorts(self.store.pool()).await?)
+    }
+}
