@@ -108,7 +108,7 @@ impl<R: Read> Read for MaybeGz<R> {
 /// serde_json reports line and column exactly but keeps consuming closing brackets while an
 /// error unwinds, so the consumed count overshoots. Remembering where the last few lines began
 /// turns serde_json's (line, column) back into an exact byte offset.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Position {
     consumed: Cell<u64>,
     /// Newlines seen so far.
@@ -119,26 +119,58 @@ pub(crate) struct Position {
 
 const LINE_RING: usize = 256;
 
+impl Default for Position {
+    fn default() -> Self {
+        Self {
+            consumed: Cell::new(0),
+            newlines: Cell::new(0),
+            line_starts: std::array::from_fn(|_| Cell::new(0)),
+        }
+    }
+}
+
 impl Position {
     /// Bytes handed to the parser so far.
     pub(crate) fn consumed(&self) -> u64 {
         self.consumed.get()
     }
 
-    /// Byte offset of the byte at 1-based `line` and `column` (serde_json's convention: the
-    /// column of the last byte consumed), if that line is recent enough to be remembered.
-    pub(crate) fn offset_of(&self, line: usize, column: usize) -> Option<u64> {
-        let line = u64::try_from(line).ok()?.checked_sub(1)?;
+    fn line_start(&self, line: u64) -> Option<u64> {
+        // `line` is 1-based.
+        let k = line.checked_sub(1)?;
         let newlines = self.newlines.get();
-        if line > newlines || newlines - line >= LINE_RING as u64 {
+        if k > newlines || newlines - k >= LINE_RING as u64 {
             return None;
         }
-        let start = if line == 0 {
+        Some(if k == 0 {
             0
         } else {
-            self.line_starts[(line % LINE_RING as u64) as usize].get()
-        };
-        Some(start + (column as u64).saturating_sub(1))
+            self.line_starts[(k % LINE_RING as u64) as usize].get()
+        })
+    }
+
+    /// Byte offset of the byte at 1-based `line` and `column` (serde_json's convention: the
+    /// column of the last byte consumed, 0 when that byte was the previous line's newline), if
+    /// the line is recent enough to be remembered.
+    pub(crate) fn offset_of(&self, line: usize, column: usize) -> Option<u64> {
+        let start = self.line_start(u64::try_from(line).ok()?)?;
+        if column == 0 {
+            return start.checked_sub(1);
+        }
+        Some(start + column as u64 - 1)
+    }
+
+    /// serde_json's (line, 0) means "just after the newline ending line - 1"; say that as
+    /// (line - 1, column of that newline), which is what an editor shows.
+    pub(crate) fn normalise(&self, line: usize, column: usize) -> (usize, usize) {
+        if column != 0 || line <= 1 {
+            return (line, column);
+        }
+        let prev = (line - 1) as u64;
+        match (self.line_start(prev), self.line_start(line as u64)) {
+            (Some(a), Some(b)) => (line - 1, (b - a) as usize),
+            _ => (line, column),
+        }
     }
 
     #[inline]
@@ -257,8 +289,17 @@ mod tests {
         let mut r = TrackingReader::new(&data[..], Rc::clone(&pos));
         let mut one = [0u8; 1];
         while r.read(&mut one).unwrap() == 1 {}
-        for (line, col, want) in [(1, 1, Some(0)), (1, 2, Some(1)), (2, 3, Some(5)), (4, 2, Some(10)), (5, 1, None)] {
+        for (line, col, want) in [
+            (1, 1, Some(0)),
+            (1, 2, Some(1)),
+            (2, 3, Some(5)),
+            (3, 0, Some(6)),
+            (4, 2, Some(9)),
+            (5, 1, None),
+        ] {
             assert_eq!(pos.offset_of(line, col), want, "{line}:{col}");
         }
+        assert_eq!(pos.normalise(3, 0), (2, 4));
+        assert_eq!(pos.normalise(2, 2), (2, 2));
     }
 }

@@ -11,5 +11,7 @@
 //! never depends on tokio, sqlx or axum, and it never decides policy: it reports what the input
 //! says, with errors that name the place (byte offset, line, JSON path or CSV row).
 
+pub mod cyclonedx;
+pub mod feeds;
 pub mod io;
 pub mod sarif;

@@ -1,14 +1,18 @@
 //! Integration tests of haechi-formats: every fixture under `tests/fixtures/` is a file written
 //! from the rules in standards.md, in the shapes real producers emit.
 
+// clippy.toml allows these inside #[test] functions only; the shared check helpers here are
+// test code too, where a panic is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use haechi_formats::io::CountingReader;
 use haechi_formats::sarif::{
-    self, fingerprint_with_scope, FingerprintSource, ResultSink, RunInfo, SarifError,
-    SarifFinding, SarifOptions, SinkError,
+    self, fingerprint_with_scope, FingerprintSource, ResultSink, RunInfo, SarifError, SarifFinding,
+    SarifOptions, SinkError,
 };
 
 fn fixture(path: &str) -> PathBuf {
@@ -87,7 +91,11 @@ fn render(f: &SarifFinding) -> String {
             l.path.as_deref().unwrap_or("?"),
             l.start_line.map_or("-".into(), |n| n.to_string()),
             l.start_column.map_or("-".into(), |n| n.to_string()),
-            if l.placeholder_region { " (placeholder)" } else { "" }
+            if l.placeholder_region {
+                " (placeholder)"
+            } else {
+                ""
+            }
         ),
         None => "-".to_owned(),
     };
@@ -151,7 +159,9 @@ fn sarif_codeql_extensions_and_taxa() {
     assert_eq!(rule.component.as_deref(), Some("codeql/javascript-queries"));
     assert_eq!(rule.problem_severity.as_deref(), Some("error"));
     assert_eq!(
-        f.partial_fingerprints.get("primaryLocationLineHash").unwrap(),
+        f.partial_fingerprints
+            .get("primaryLocationLineHash")
+            .unwrap(),
         "a974941e886f4b3:1"
     );
     let run = &got.finished[0];
@@ -378,10 +388,17 @@ fn sarif_gzip_input_and_progress() {
     for b in &mut corrupt[mid..mid + 8] {
         *b ^= 0xa5;
     }
-    let err = sarif::read_sarif(&corrupt[..], &mut Collect::default(), &SarifOptions::default())
-        .unwrap_err();
+    let err = sarif::read_sarif(
+        &corrupt[..],
+        &mut Collect::default(),
+        &SarifOptions::default(),
+    )
+    .unwrap_err();
     assert!(
-        matches!(err.code(), "sarif.invalid_gzip" | "sarif.invalid_json" | "sarif.truncated"),
+        matches!(
+            err.code(),
+            "sarif.invalid_gzip" | "sarif.invalid_json" | "sarif.truncated"
+        ),
         "{err}"
     );
     let cut = &gz[..gz.len() / 2];
@@ -534,7 +551,15 @@ fn sarif_bad_inputs_name_the_place() {
             code: "sarif.wrong_type",
             path: Some("runs[0].results[0]"),
             offset: Some(154),
-            line_col: Some((1, 134)),
+            line_col: Some((1, 155)),
+        },
+        BadCase {
+            file: "wrong_type_pretty.sarif",
+            code: "sarif.wrong_type",
+            path: Some("runs[0].results[1]"),
+            // The parser notices the bad number at the newline that ends it.
+            offset: Some(208),
+            line_col: Some((10, 20)),
         },
         BadCase {
             file: "missing_tool.sarif",
@@ -598,7 +623,11 @@ fn sarif_fingerprints_identity_and_content() {
     let a = parse(&base).unwrap();
     // A different message changes the computed identity (no producer fingerprint here) ...
     let text = String::from_utf8(base.clone()).unwrap();
-    let changed = parse(text.replace("eval can be harmful.", "eval is harmful.").as_bytes()).unwrap();
+    let changed = parse(
+        text.replace("eval can be harmful.", "eval is harmful.")
+            .as_bytes(),
+    )
+    .unwrap();
     assert_ne!(a.findings[0].fingerprint, changed.findings[0].fingerprint);
     // ... re-indenting the snippet does not ...
     let reindented = parse(
@@ -606,10 +635,19 @@ fn sarif_fingerprints_identity_and_content() {
             .as_bytes(),
     )
     .unwrap();
-    assert_eq!(a.findings[0].fingerprint, reindented.findings[0].fingerprint);
+    assert_eq!(
+        a.findings[0].fingerprint,
+        reindented.findings[0].fingerprint
+    );
     // ... but it is a content change.
-    assert_ne!(a.findings[0].content_hash, reindented.findings[0].content_hash);
-    assert_eq!(a.findings[1].content_hash, reindented.findings[1].content_hash);
+    assert_ne!(
+        a.findings[0].content_hash,
+        reindented.findings[0].content_hash
+    );
+    assert_eq!(
+        a.findings[1].content_hash,
+        reindented.findings[1].content_hash
+    );
 
     // Producer partial fingerprints: a level change keeps identity, changes content.
     let codeql = String::from_utf8(read_fixture("sarif/codeql.sarif")).unwrap();
@@ -622,7 +660,10 @@ fn sarif_fingerprints_identity_and_content() {
     )
     .unwrap();
     for i in 0..3 {
-        assert_eq!(c1.findings[i].fingerprint, c2.findings[i].fingerprint, "#{i}");
+        assert_eq!(
+            c1.findings[i].fingerprint, c2.findings[i].fingerprint,
+            "#{i}"
+        );
     }
     assert_eq!(c1.findings[0].content_hash, c2.findings[0].content_hash);
     assert_ne!(c1.findings[1].content_hash, c2.findings[1].content_hash);
@@ -710,8 +751,7 @@ fn sarif_huge_generated_log_streams_in_bounded_memory() {
             self.n += 1;
             self.with_flow += u64::from(!f.code_flow.is_empty());
             self.cwe += u64::from(!f.cwes.is_empty());
-            self.ext_rules +=
-                u64::from(f.rule.as_ref().is_some_and(|r| r.component.is_some()));
+            self.ext_rules += u64::from(f.rule.as_ref().is_some_and(|r| r.component.is_some()));
             Ok(())
         }
     }
@@ -747,5 +787,396 @@ fn sarif_huge_generated_log_streams_in_bounded_memory() {
             "peak RSS grew by {} KiB while streaming {bytes} bytes",
             a - b
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Feeds
+// ---------------------------------------------------------------------------------------------
+
+use haechi_formats::cyclonedx::read_cyclonedx;
+use haechi_formats::feeds::cve::{read_cve_record, CvssVersion, MetricSource};
+use haechi_formats::feeds::epss::EpssReader;
+use haechi_formats::feeds::kev::{read_kev, RansomwareUse};
+use haechi_formats::feeds::FeedError;
+
+/// Renders an EPSS file as `header` then one `line cve epss percentile` per row.
+fn epss_lines(bytes: &[u8]) -> Result<Vec<String>, FeedError> {
+    let mut r = EpssReader::new(bytes)?;
+    let h = r.header().clone();
+    let mut out = vec![format!(
+        "model={} date={}",
+        h.model_version.as_deref().unwrap_or("-"),
+        h.score_date.map_or("-".into(), |d| d.to_rfc3339())
+    )];
+    for row in &mut r {
+        let row = row?;
+        out.push(format!(
+            "{} {} {} {}",
+            row.line, row.cve, row.epss, row.percentile
+        ));
+    }
+    Ok(out)
+}
+
+fn check_epss(file: &str, expect: &[&str]) {
+    let bytes = read_fixture(file);
+    assert_eq!(epss_lines(&bytes).unwrap(), expect, "{file}");
+    assert_eq!(epss_lines(&gzip(&bytes)).unwrap(), expect, "{file} gzipped");
+}
+
+#[test]
+fn epss_both_date_forms_and_scientific_notation() {
+    check_epss(
+        "feeds/epss_v4.csv",
+        &[
+            "model=v2025.03.14 date=2025-09-24T12:55:00+00:00",
+            "3 CVE-2021-44228 0.94358 0.99954",
+            "4 CVE-2023-4966 0.94205 0.99921",
+            "5 CVE-1999-0001 0.00005 0.00012",
+            "6 CVE-2024-12345 0.00012 0.0341",
+        ],
+    );
+    check_epss(
+        "feeds/epss_v3_old.csv",
+        &[
+            "model=v2023.03.01 date=2026-11-24T00:00:00+00:00",
+            "3 CVE-2014-0160 0.97467 0.9998",
+            "4 CVE-2022-22965 0.97456 0.99973",
+        ],
+    );
+    check_epss(
+        "feeds/epss_no_comment.csv",
+        &["model=- date=-", "2 CVE-2020-1472 0.9 0.99"],
+    );
+}
+
+fn check_epss_bad(file: &str, code: &str, line: u64, needle: &str) {
+    let err = epss_lines(&read_fixture(file)).unwrap_err();
+    assert_eq!(err.code(), code, "{file}: {err}");
+    assert_eq!(err.line(), Some(line), "{file}: {err}");
+    let msg = err.to_string();
+    assert!(msg.contains(needle), "{file}: {msg:?} lacks {needle:?}");
+    assert!(msg.contains(&format!("line {line}")), "{file}: {msg:?}");
+}
+
+#[test]
+fn epss_bad_rows_name_the_line() {
+    check_epss_bad("feeds/bad/epss_bad_score.csv", "feed.bad_row", 4, "`epss`");
+    check_epss_bad(
+        "feeds/bad/epss_out_of_range.csv",
+        "feed.bad_row",
+        5,
+        "outside",
+    );
+    check_epss_bad("feeds/bad/epss_bad_cve.csv", "feed.bad_row", 4, "GHSA-1234");
+    check_epss_bad(
+        "feeds/bad/epss_bad_header.csv",
+        "feed.bad_header",
+        2,
+        "cve,score",
+    );
+    check_epss_bad(
+        "feeds/bad/epss_bad_date.csv",
+        "feed.bad_comment",
+        1,
+        "24/09/2025",
+    );
+    check_epss_bad(
+        "feeds/bad/epss_short_row.csv",
+        "feed.bad_row",
+        4,
+        "expected 3 fields",
+    );
+}
+
+#[test]
+fn kev_fields() {
+    let kev = read_kev(&read_fixture("feeds/kev.json")[..]).unwrap();
+    assert_eq!(kev.catalog_version, "2026.11.24");
+    assert_eq!(
+        kev.date_released.to_rfc3339(),
+        "2026-11-24T17:02:31.224500+00:00"
+    );
+    assert_eq!(kev.count, Some(3));
+    let rows: Vec<String> = kev
+        .vulnerabilities
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {}/{} added={} due={} ransomware={:?} cwes={:?}",
+                v.cve_id,
+                v.vendor_project,
+                v.product,
+                v.date_added,
+                v.due_date.map_or("-".into(), |d| d.to_string()),
+                v.known_ransomware_campaign_use,
+                v.cwes
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            r#"CVE-2021-44228 Apache/Log4j2 added=2021-12-10 due=2021-12-24 ransomware=Known cwes=["CWE-20", "CWE-400", "CWE-502"]"#,
+            r#"CVE-2023-4966 Citrix/NetScaler ADC and NetScaler Gateway added=2023-10-18 due=2023-11-08 ransomware=Known cwes=["CWE-119"]"#,
+            r#"CVE-2026-00001 Example/Teller Portal added=2026-11-20 due=2026-12-11 ransomware=Unknown cwes=[]"#,
+        ]
+    );
+    assert_eq!(
+        kev.vulnerabilities[0].required_action.as_deref(),
+        Some("Apply updates per vendor instructions.")
+    );
+    assert_eq!(
+        kev.vulnerabilities[2].known_ransomware_campaign_use,
+        RansomwareUse::Unknown
+    );
+    // gzip is accepted too.
+    let gz = read_kev(&gzip(&read_fixture("feeds/kev.json"))[..]).unwrap();
+    assert_eq!(gz, kev);
+}
+
+fn check_json_bad(
+    result: Result<impl std::fmt::Debug, FeedError>,
+    file: &str,
+    code: &str,
+    path: &str,
+) {
+    let err = result.expect_err(file);
+    assert_eq!(err.code(), code, "{file}: {err}");
+    assert_eq!(err.path(), Some(path), "{file}: {err}");
+    assert!(err.to_string().contains(path), "{file}: {err}");
+}
+
+#[test]
+fn kev_bad_inputs_name_the_json_path() {
+    for (file, code, path) in [
+        (
+            "kev_bad_date.json",
+            "feed.invalid_value",
+            "vulnerabilities[1].dateAdded",
+        ),
+        (
+            "kev_bad_cve.json",
+            "feed.invalid_value",
+            "vulnerabilities[2].cveID",
+        ),
+        (
+            "kev_wrong_type.json",
+            "feed.invalid_json",
+            "vulnerabilities[0].cwes",
+        ),
+        (
+            "kev_missing_product.json",
+            "feed.invalid_json",
+            "vulnerabilities[1]",
+        ),
+    ] {
+        let bytes = read_fixture(&format!("feeds/bad/{file}"));
+        check_json_bad(read_kev(&bytes[..]), file, code, path);
+    }
+    // Truncated JSON reports where it ended.
+    let bytes = read_fixture("feeds/kev.json");
+    let err = read_kev(&bytes[..bytes.len() / 2]).unwrap_err();
+    assert_eq!(err.code(), "feed.invalid_json", "{err}");
+    assert!(err.line().unwrap() > 1, "{err}");
+}
+
+#[test]
+fn cve_record_cna_metrics_cwe_and_affected() {
+    let rec = read_cve_record(&read_fixture("feeds/cve_cna.json")[..]).unwrap();
+    assert_eq!(rec.cve_id, "CVE-2026-10001");
+    assert_eq!(rec.state, "PUBLISHED");
+    assert_eq!(rec.data_version, "5.1");
+    assert_eq!(rec.assigner_short_name.as_deref(), Some("ExampleCNA"));
+    assert_eq!(
+        rec.date_published.unwrap().to_rfc3339(),
+        "2026-10-01T08:00:00+00:00"
+    );
+    // A date-time without offset is read as UTC.
+    assert_eq!(
+        rec.date_updated.unwrap().to_rfc3339(),
+        "2026-11-02T10:30:00+00:00"
+    );
+    assert!(rec
+        .description
+        .as_deref()
+        .unwrap()
+        .starts_with("SQL injection"));
+    let metrics: Vec<String> = rec
+        .metrics
+        .iter()
+        .map(|m| {
+            format!(
+                "{:?} {} {:?} {:?} {}",
+                m.version, m.vector, m.base_score, m.source, m.path
+            )
+        })
+        .collect();
+    assert_eq!(
+        metrics,
+        [
+            "V4_0 CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:N/VA:N/SC:N/SI:N/SA:N Some(8.7) Cna containers.cna.metrics[0].cvssV4_0",
+            "V3_1 CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N Some(7.5) Cna containers.cna.metrics[0].cvssV3_1",
+        ]
+    );
+    assert_eq!(rec.preferred_metric().unwrap().version, CvssVersion::V4_0);
+    assert_eq!(rec.cwes.len(), 1);
+    assert_eq!(rec.cwes[0].id, 89);
+    let a = &rec.affected[0];
+    assert_eq!(
+        (
+            a.vendor.as_deref(),
+            a.product.as_deref(),
+            a.default_status.as_deref()
+        ),
+        (Some("Example"), Some("Core Banking"), Some("unaffected"))
+    );
+    assert_eq!(a.versions[0].less_than.as_deref(), Some("3.4.2"));
+    assert_eq!(a.versions[0].status, "affected");
+    assert_eq!(a.versions[1].version, "3.4.2");
+}
+
+#[test]
+fn cve_record_adp_only_metrics() {
+    let rec = read_cve_record(&read_fixture("feeds/cve_adp_only.json")[..]).unwrap();
+    assert_eq!(rec.metrics.len(), 1);
+    let m = &rec.metrics[0];
+    assert_eq!(m.version, CvssVersion::V3_1);
+    assert_eq!(m.base_score, Some(7.5));
+    assert_eq!(m.path, "containers.adp[1].metrics[0].cvssV3_1");
+    assert_eq!(
+        m.source,
+        MetricSource::Adp {
+            index: 1,
+            short_name: Some("CISA-ADP".to_owned())
+        }
+    );
+    assert_eq!(rec.cwes.len(), 1);
+    assert_eq!(rec.cwes[0].id, 22);
+    assert!(matches!(
+        rec.cwes[0].source,
+        MetricSource::Adp { index: 1, .. }
+    ));
+    assert!(rec.date_updated.is_none());
+}
+
+#[test]
+fn cve_record_bad_inputs_name_the_json_path() {
+    for (file, code, path) in [
+        (
+            "cve_bad_data_version.json",
+            "feed.unsupported",
+            "dataVersion",
+        ),
+        (
+            "cve_bad_vector.json",
+            "feed.invalid_value",
+            "containers.cna.metrics[0].cvssV3_1.vectorString",
+        ),
+        (
+            "cve_bad_date.json",
+            "feed.invalid_value",
+            "cveMetadata.datePublished",
+        ),
+        (
+            "cve_bad_score_type.json",
+            "feed.invalid_json",
+            "containers.cna.metrics[0].cvssV4_0.baseScore",
+        ),
+    ] {
+        let bytes = read_fixture(&format!("feeds/bad/{file}"));
+        check_json_bad(read_cve_record(&bytes[..]), file, code, path);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CycloneDX
+// ---------------------------------------------------------------------------------------------
+
+fn check_bom(file: &str, spec: &str, subject: &str, expect: &[&str]) {
+    let bom = read_cyclonedx(&read_fixture(file)[..]).unwrap_or_else(|e| panic!("{file}: {e}"));
+    assert_eq!(bom.spec_version, spec);
+    let s = bom.subject.as_ref().unwrap();
+    assert_eq!(
+        format!(
+            "{} {} {}",
+            s.kind,
+            s.name,
+            s.version.as_deref().unwrap_or("-")
+        ),
+        subject
+    );
+    let lines: Vec<String> = bom
+        .components
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}{} {} purl={} ref={} parent={} at={}",
+                c.kind,
+                c.group
+                    .as_deref()
+                    .map(|g| format!("{g}:"))
+                    .unwrap_or_default(),
+                c.name,
+                c.version.as_deref().unwrap_or("-"),
+                c.purl.as_deref().unwrap_or("-"),
+                c.bom_ref.as_deref().unwrap_or("-"),
+                c.parent.as_deref().unwrap_or("-"),
+                c.path
+            )
+        })
+        .collect();
+    assert_eq!(lines, expect, "{file}");
+}
+
+#[test]
+fn cyclonedx_15_and_16() {
+    check_bom(
+        "cyclonedx/bom_15.json",
+        "1.5",
+        "application teller-portal 2.3.0",
+        &[
+            "library express 4.18.2 purl=pkg:npm/express@4.18.2 ref=pkg:npm/express@4.18.2 parent=- at=components[0]",
+            "library org.apache.logging.log4j:log4j-core 2.14.1 purl=pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1 ref=log4j-core parent=- at=components[1]",
+        ],
+    );
+    check_bom(
+        "cyclonedx/bom_16.json",
+        "1.6",
+        "container registry.example/payments 1.2",
+        &[
+            "operating-system debian 12.7 purl=- ref=os parent=- at=components[0]",
+            "library openssl 3.0.14-1~deb12u2 purl=pkg:deb/debian/openssl@3.0.14-1~deb12u2?distro=debian-12 ref=deb-openssl parent=os at=components[0].components[0]",
+            "library libssl3 3.0.14-1~deb12u2 purl=- ref=deb-libssl3 parent=deb-openssl at=components[0].components[0].components[0]",
+            "library requests 2.31.0 purl=pkg:pypi/requests@2.31.0 ref=- parent=- at=components[1]",
+        ],
+    );
+    let bom = read_cyclonedx(&read_fixture("cyclonedx/bom_16.json")[..]).unwrap();
+    assert_eq!(
+        bom.components[3].cpe.as_deref(),
+        Some("cpe:2.3:a:python:requests:2.31.0:*:*:*:*:*:*:*")
+    );
+    assert_eq!(bom.version, Some(3));
+}
+
+#[test]
+fn cyclonedx_bad_inputs() {
+    for (file, code, path) in [
+        ("bom_14.json", "feed.unsupported", "specVersion"),
+        ("bom_not_cyclonedx.json", "feed.unsupported", "bomFormat"),
+        (
+            "bom_missing_name.json",
+            "feed.invalid_json",
+            "components[1]",
+        ),
+        (
+            "bom_nested_wrong_type.json",
+            "feed.invalid_json",
+            "components[0].components[0].name",
+        ),
+    ] {
+        let bytes = read_fixture(&format!("cyclonedx/bad/{file}"));
+        check_json_bad(read_cyclonedx(&bytes[..]), file, code, path);
     }
 }

@@ -1,1 +1,406 @@
-fn main() {}
+//! `haechi`: the one binary. Parses the command line, loads the configuration, picks the
+//! database backend once from its URL, and runs the server, the demo or a batch command.
+
+mod config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use haechi_core::{Actor, Role};
+use haechi_service::{Service, ServiceConfig, ServiceError};
+use haechi_store::Store;
+
+use crate::config::{Config, Overrides, DEFAULT_CONFIG};
+
+#[derive(Parser)]
+#[command(name = "haechi", version, about = "Runs the FSC AI-security network-separation relief program and the institutions' vulnerability engine.")]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "HAECHI_CONFIG")]
+    config: Option<PathBuf>,
+    /// sqlite://FILE or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "HAECHI_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Data directory (SQLite file, keys).
+    #[arg(long, global = true, env = "HAECHI_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// "human" or "json".
+    #[arg(long, global = true, env = "HAECHI_LOG_FORMAT")]
+    log_format: Option<String>,
+    #[arg(long, global = true, env = "HAECHI_MAX_ATTACHMENT_BYTES", hide = true)]
+    max_attachment_bytes: Option<usize>,
+    #[arg(long, global = true, env = "HAECHI_MAX_IMPORT_BYTES", hide = true)]
+    max_import_bytes: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web UI and the API.
+    Serve {
+        /// HOST:PORT to listen on.
+        #[arg(long, env = "HAECHI_BIND")]
+        bind: Option<String>,
+    },
+    /// Start a demo instance on 127.0.0.1 with fictional data (created once, then reused).
+    Demo {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+    /// Run the database migrations and exit.
+    Migrate,
+    /// Copy a whole instance into another, empty database (e.g. SQLite → PostgreSQL).
+    MigrateDb {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Print the documented default configuration.
+    PrintDefaultConfig,
+    /// Print the OpenAPI document of the API.
+    Openapi,
+    /// Program policy.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Institution registry.
+    Institutions {
+        #[command(subcommand)]
+        command: InstitutionsCommand,
+    },
+    /// Eligibility screening.
+    Eligibility {
+        #[command(subcommand)]
+        command: EligibilityCommand,
+    },
+    /// Audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Score CVSS v3.0, v3.1 or v4.0 vectors; prints one JSON object per vector.
+    Cvss {
+        #[arg(required = true)]
+        vectors: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file; names the field and line of every problem.
+    Check { file: PathBuf },
+    /// Validate and store a policy file as a new version.
+    Load { file: PathBuf },
+    /// Print the policy in force (or a stored version) as TOML.
+    Show {
+        #[arg(long)]
+        version: Option<i64>,
+    },
+    /// Print the embedded default policy.
+    Default,
+}
+
+#[derive(Subcommand)]
+enum InstitutionsCommand {
+    /// Import a registry CSV: all rows or none.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export the registry as CSV to stdout.
+    Export,
+}
+
+#[derive(Subcommand)]
+enum EligibilityCommand {
+    /// Screen every institution (or one) under the policy in force and store the decisions.
+    Screen {
+        #[arg(long)]
+        institution: Option<i64>,
+        /// One JSON object per institution, one per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the audit hash chain; exits non-zero naming the first bad entry.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user and print an API token for it.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Institution code (for ciso and security_staff).
+        #[arg(long)]
+        institution: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        config_file: cli.config.clone(),
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+        bind: match &cli.command {
+            Command::Serve { bind } => bind.clone(),
+            Command::Demo { port } => Some(format!("127.0.0.1:{port}")),
+            _ => None,
+        },
+        log_format: cli.log_format.clone(),
+        max_attachment_bytes: cli.max_attachment_bytes,
+        max_import_bytes: cli.max_import_bytes,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, overrides)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logs(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if cfg.json_logs { builder.json().try_init() } else { builder.try_init() };
+}
+
+async fn open_store(url: &str) -> anyhow::Result<Store> {
+    let store = Store::connect(url).await.with_context(|| format!("connecting to {}", haechi_store::redact_url(url)))?;
+    store.migrate().await.context("running migrations")?;
+    Ok(store)
+}
+
+async fn open_service(cfg: &Config) -> anyhow::Result<Service> {
+    if cfg.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
+    }
+    let store = open_store(&cfg.database_url).await?;
+    let svc = Service::open(store, ServiceConfig { max_attachment_bytes: cfg.max_attachment_bytes, max_import_bytes: cfg.max_import_bytes })
+        .await
+        .map_err(service_error)?;
+    Ok(svc)
+}
+
+fn service_error(e: ServiceError) -> anyhow::Error {
+    let fields: Vec<String> = e.field_errors().iter().map(ToString::to_string).collect();
+    if fields.is_empty() {
+        anyhow::anyhow!("{e} [{}]", e.code())
+    } else {
+        anyhow::anyhow!("{} [{}]:\n  {}", e, e.code(), fields.join("\n  "))
+    }
+}
+
+fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(v)?);
+    Ok(())
+}
+
+async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode> {
+    // Commands that need no configuration or database.
+    match &command {
+        Command::PrintDefaultConfig => {
+            print!("{DEFAULT_CONFIG}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Openapi => {
+            print!("{}", haechi_web::openapi::document_text());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Policy { command: PolicyCommand::Check { file } } => return policy_check(file),
+        Command::Policy { command: PolicyCommand::Default } => {
+            print!("{}", haechi_policy::DEFAULT_POLICY_TOML);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Cvss { vectors } => return cvss(vectors),
+        _ => {}
+    }
+    let cfg = Config::load(&overrides)?;
+    init_logs(&cfg);
+    let system = Actor::system();
+    match command {
+        Command::Serve { .. } => serve(&cfg, false).await,
+        Command::Demo { .. } => serve(&cfg, true).await,
+        Command::Migrate => {
+            let store = Store::connect(&cfg.database_url).await?;
+            let applied = store.migrate().await?;
+            println!("migrations applied: {applied:?} ({})", cfg.database_url_redacted());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::MigrateDb { from, to } => {
+            let source = open_store(&from).await?;
+            let target = open_store(&to).await?;
+            let report = source.copy_into(&target).await.context("copying")?;
+            for (table, rows) in &report.tables {
+                println!("{table}: {rows} rows");
+            }
+            let check = target.verify_audit().await?;
+            println!("audit chain on the target: {}", if check.intact { "intact" } else { "BROKEN" });
+            Ok(if check.intact { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Policy { command } => {
+            let svc = open_service(&cfg).await?;
+            match command {
+                PolicyCommand::Load { file } => {
+                    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+                    let v = svc.load_policy(&system, &text).await.map_err(service_error)?;
+                    println!("policy stored as version {v}");
+                }
+                PolicyCommand::Show { version } => {
+                    let v = version.unwrap_or(svc.policy().version);
+                    let (_, text) = svc.policy_version(&system, v).await.map_err(service_error)?;
+                    print!("{text}");
+                }
+                PolicyCommand::Check { .. } | PolicyCommand::Default => {}
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Institutions { command } => {
+            let svc = open_service(&cfg).await?;
+            match command {
+                InstitutionsCommand::Import { file, json } => {
+                    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                    match svc.import_institutions_csv(&system, &bytes).await {
+                        Ok(r) if json => print_json(&r)?,
+                        Ok(r) => println!("{} rows: {} created, {} updated, {} unchanged", r.rows, r.created, r.updated, r.unchanged),
+                        Err(e) => {
+                            eprintln!("import failed, nothing was stored: {}", service_error(e));
+                            return Ok(ExitCode::FAILURE);
+                        }
+                    }
+                }
+                InstitutionsCommand::Export => print!("{}", svc.export_institutions_csv(&system).await.map_err(service_error)?),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eligibility { command: EligibilityCommand::Screen { institution, json } } => {
+            let svc = open_service(&cfg).await?;
+            let results = svc.screen(&system, institution).await.map_err(service_error)?;
+            if json {
+                for r in &results {
+                    print_json(r)?;
+                }
+            } else {
+                for r in &results {
+                    let failed: Vec<&str> = r.rules.iter().filter(|x| !x.passed).map(|x| x.rule.as_str()).collect();
+                    println!("{:>5}  {:<8} {}  {}", r.institution_id, if r.eligible { "eligible" } else { "-" }, r.name, failed.join(","));
+                }
+                let n = results.iter().filter(|r| r.eligible).count();
+                println!("{n} of {} eligible (policy version {})", results.len(), svc.policy().version);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let svc = open_service(&cfg).await?;
+            let v = svc.verify_audit(&system).await.map_err(service_error)?;
+            match v.first_bad {
+                None => {
+                    println!("audit log intact: {} entries", v.entries);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some((seq, why)) => {
+                    eprintln!("audit log BROKEN at entry {seq}: {why}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Admin { command: AdminCommand::CreateUser { username, role, display_name, institution } } => {
+            let svc = open_service(&cfg).await?;
+            let Some(role) = Role::parse(&role) else {
+                bail!("unknown role '{role}'; one of: {}", Role::ALL.map(|r| r.as_str()).join(", "));
+            };
+            let inst_id = match institution {
+                Some(code) => Some(haechi_store::get_institution_by_code(svc.store().pool(), &code).await?.with_context(|| format!("no institution with code '{code}'"))?.id),
+                None => None,
+            };
+            let user = svc.create_user(&system, &username, display_name.as_deref().unwrap_or(&username), role, inst_id).await.map_err(service_error)?;
+            let token = svc.issue_token(&system, user.id, "created by haechi admin create-user").await.map_err(service_error)?;
+            println!("user {} ({}) created; API token (shown once): {token}", user.username, user.role);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::PrintDefaultConfig | Command::Openapi | Command::Cvss { .. } => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn policy_check(file: &PathBuf) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    match haechi_policy::Policy::from_toml_str(&text) {
+        Ok(p) => {
+            println!("{}: valid ({} eligibility rules, {} phases, {} criteria, {} priority rows)", file.display(), p.eligibility.rules.len(), p.phases.len(), p.evaluation.criteria.len(), p.priority.rows.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errs) => {
+            for e in &errs.0 {
+                eprintln!("{}:{}:{}: {}: {}", file.display(), e.line, e.column, e.path, e.message);
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn cvss(vectors: &[String]) -> anyhow::Result<ExitCode> {
+    let mut code = ExitCode::SUCCESS;
+    for v in vectors {
+        match haechi_cvss::evaluate(v) {
+            Ok(e) => print_json(&serde_json::json!({"vector": e.vector, "version": e.version, "base_score": e.base_score, "severity": e.severity}))?,
+            Err(e) => {
+                eprintln!("{v}: {e} [{}]", e.code());
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
+    Ok(code)
+}
+
+async fn serve(cfg: &Config, demo: bool) -> anyhow::Result<ExitCode> {
+    let svc = open_service(cfg).await?;
+    if demo {
+        let summary = haechi_service::demo::seed(&svc).await.map_err(service_error)?;
+        println!("Haechi demo: {} institutions, {} eligible; cohorts {:?}", summary.institutions, summary.eligible, summary.cohorts);
+        println!("Demo accounts (API: Authorization: Bearer <token>):");
+        for a in &summary.accounts {
+            println!("  {:<18} {:<18} {:<24} {}", a.username, a.role, a.institution.clone().unwrap_or_default(), a.token.as_deref().unwrap_or("-"));
+        }
+    } else if haechi_store::list_users(svc.store().pool(), None).await?.is_empty() {
+        let admin = svc.create_user(&Actor::system(), "admin", "Administrator", Role::RegulatorAdmin, None).await.map_err(service_error)?;
+        let token = svc.issue_token(&Actor::system(), admin.id, "bootstrap").await.map_err(service_error)?;
+        println!("No users existed: created 'admin'. Its API token (shown once): {token}");
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.bind).await.with_context(|| format!("binding {}", cfg.bind))?;
+    tracing::info!(address = %cfg.bind, database = %cfg.database_url_redacted(), "Haechi listening");
+    println!("Listening on http://{}", cfg.bind);
+    let app = haechi_web::router(haechi_web::AppState::new(svc));
+    axum::serve(listener, app).with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}

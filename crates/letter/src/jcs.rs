@@ -278,6 +278,13 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+        let err = parse_strict(deep.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("recursion limit"), "{err}");
+    }
+
+    #[test]
     fn trailing_data_is_rejected() {
         assert!(parse_strict(b"{} {}").is_err());
     }

@@ -23,7 +23,7 @@ pub use letter::{
     Condition, ConditionKind, Holder, Issuer, LetterError, LocalizedText, NoActionLetter,
     PermittedScope, PermittedService, ReportKind, ReportingObligation, ServiceKind, SCHEMA_V1,
 };
-pub use pdf::{render_pdf, RenderError};
+pub use pdf::{embedded_font, embedded_font_license, render_pdf, RenderError};
 pub use signing::{
     canonical_bytes, sign, verify, KeyError, KeyRing, Keypair, PublicKey, SignError, Signature,
     SignedLetter, VerifiedLetter, VerifyError, ALG_ED25519,

@@ -19,6 +19,18 @@ use crate::signing::SignedLetter;
 
 /// NanumGothic Regular, SIL Open Font License 1.1.
 static FONT: &[u8] = include_bytes!("../assets/fonts/NanumGothic.ttf");
+static FONT_LICENSE: &str = include_str!("../assets/fonts/OFL.txt");
+
+/// The embedded Korean font (NanumGothic Regular, TrueType), e.g. for the web layer to serve
+/// as a web font so the HTML page renders the same offline.
+pub fn embedded_font() -> &'static [u8] {
+    FONT
+}
+
+/// The licence of [`embedded_font`] (SIL Open Font License 1.1), to ship alongside it.
+pub fn embedded_font_license() -> &'static str {
+    FONT_LICENSE
+}
 
 /// Why a PDF could not be produced.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,7 +64,8 @@ const PAGE_W: f32 = 595.28;
 const PAGE_H: f32 = 841.89;
 const MARGIN_X: f32 = 56.0;
 const MARGIN_TOP: f32 = 60.0;
-const MARGIN_BOTTOM: f32 = 60.0;
+const MARGIN_BOTTOM: f32 = 64.0;
+const FOOTER_Y: f32 = 36.0;
 const FONT_NAME: &[u8] = b"F1";
 
 /// Glyph metrics of the embedded font, for wrapping.
@@ -325,6 +338,8 @@ fn lay_out(signed: &SignedLetter, layout: &mut Layout<'_>) {
         );
     }
 
+    // The signature block is what a reader checks a printout against: never split it.
+    layout.ensure(130.0);
     layout.heading("전자서명", "Signature");
     layout.text(
         "이 문서의 원본은 금융위원회의 Ed25519 전자서명이 포함된 파일입니다. haechi letter verify 또는 공개 검증 페이지에서 확인하십시오.",
@@ -360,6 +375,18 @@ pub fn render_pdf(signed: &SignedLetter) -> Result<Vec<u8>, RenderError> {
     lay_out(signed, &mut layout);
 
     // Collect the glyphs used, in a stable order, so the same letter gives the same PDF bytes.
+    let total = layout.pages.len();
+    for (i, page) in layout.pages.iter_mut().enumerate() {
+        let footer = format!("{}  —  {} / {}", signed.letter.letter_number, i + 1, total);
+        let w = metrics.width(&footer, 8.0);
+        page.push(Mark::Text {
+            x: PAGE_W - MARGIN_X - w,
+            y: FOOTER_Y,
+            size: 8.0,
+            bold: false,
+            text: footer,
+        });
+    }
     let mut chars = BTreeSet::new();
     for page in &layout.pages {
         for mark in page {

@@ -351,6 +351,21 @@ impl VerifiedLetter {
     pub fn key_id(&self) -> &str {
         &self.signed.signature.key_id
     }
+
+    /// One line for `haechi letter verify`: number, holder, validity, signing key.
+    pub fn summary(&self) -> String {
+        let l = self.letter();
+        format!(
+            "{} | {} / {} ({}) | valid {} to {} | signed by key {}",
+            l.letter_number,
+            l.holder.name.ko,
+            l.holder.name.en,
+            l.holder.institution_id,
+            l.valid_from,
+            l.valid_until,
+            self.key_id()
+        )
+    }
 }
 
 /// Why a letter file did not verify. Each variant says what was wrong and where.

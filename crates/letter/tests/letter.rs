@@ -240,6 +240,14 @@ fn verified_letter_carries_what_the_cli_prints() {
     assert_eq!(v.letter().valid_until.to_string(), "2027-06-22");
     assert_eq!(v.key_id(), keypair("regulator-2026").key_id());
     assert_eq!(v.signed.letter, letter("fsc-nal-2026-0001"));
+    assert_eq!(
+        v.summary(),
+        format!(
+            "FSC-NAL-2026-0001 | 한빛가상은행 주식회사 / Hanbit Fictional Bank Co., Ltd. (inst-0007) \
+             | valid 2026-06-23 to 2027-06-22 | signed by key {}",
+            v.key_id()
+        )
+    );
 }
 
 #[test]
@@ -521,5 +529,7 @@ fn pdf_has_extractable_korean_text_and_stays_small() {
         ],
     );
     let small = sign(&letter("small"), &keypair("regulator-2026")).unwrap();
+    assert!(haechi_letter::embedded_font_license().contains("SIL OPEN FONT LICENSE"));
+    assert!(haechi_letter::embedded_font().starts_with(&[0, 1, 0, 0]));
     check(&small, &["비조치의견서", "FSC-NAL-2026-0002", "가나은행"]);
 }

@@ -1,1 +1,54 @@
-//! haechi-web
+//! Haechi over HTTP: the REST API under `/api/v1` (JSON, described by an OpenAPI document built
+//! from the same route table that builds the router), health checks and Prometheus metrics.
+//!
+//! Only this crate knows HTTP. It maps service errors to statuses once ([`error`]) and resolves
+//! the acting user from the request ([`auth`]); it makes no authorisation decision itself.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use haechi_service::Service;
+
+pub use api::{api_routes, ApiRoute};
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub svc: Service,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub fn new(svc: Service) -> AppState {
+        AppState { svc, metrics: Arc::new(metrics::Metrics::default()) }
+    }
+}
+
+/// The whole HTTP surface of Haechi.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.svc.config().max_import_bytes.max(state.svc.config().max_attachment_bytes) + 64 * 1024;
+    let mut api = Router::new();
+    for (path, method_router) in api::grouped(api_routes()) {
+        api = api.route(&path, method_router);
+    }
+    Router::new()
+        .merge(api)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(api::readyz))
+        .route("/metrics", get(metrics::render))
+        .route("/api/v1/openapi.json", get(openapi::serve))
+        // route_layer: the route template (MatchedPath) is known only after routing.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .fallback(api::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -57,7 +57,9 @@ pub enum SarifError {
         found: String,
     },
     /// A member has the wrong JSON type or an invalid value.
-    #[error("wrong type or value at `{path}` (byte {offset}, line {line}, column {column}): {message}")]
+    #[error(
+        "wrong type or value at `{path}` (byte {offset}, line {line}, column {column}): {message}"
+    )]
     WrongType {
         /// JSON path of the innermost object being read.
         path: String,

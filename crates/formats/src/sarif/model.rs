@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// SARIF `level` (§3.27.10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Not a failure (pass, informational...).
@@ -49,7 +49,7 @@ pub enum LevelSource {
 }
 
 /// SARIF `kind` (§3.27.9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ResultKind {
     /// The rule was not evaluated because it does not apply.
@@ -79,6 +79,37 @@ impl ResultKind {
         }
     }
 }
+
+/// Deserializes a closed set of strings via `deserialize_str`, so a number or object is an
+/// "invalid type" error at its position (derived enums make serde_json report a syntax error).
+macro_rules! str_enum_deserialize {
+    ($ty:ident, $expecting:literal, $($s:literal => $v:ident),+ $(,)?) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl serde::de::Visitor<'_> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$ty, E> {
+                        match v {
+                            $($s => Ok($ty::$v),)+
+                            other => Err(E::invalid_value(serde::de::Unexpected::Str(other), &self)),
+                        }
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+    };
+}
+
+str_enum_deserialize!(Level, "one of none, note, warning, error",
+    "none" => None, "note" => Note, "warning" => Warning, "error" => Error);
+str_enum_deserialize!(ResultKind, "one of notApplicable, pass, fail, review, open, informational",
+    "notApplicable" => NotApplicable, "pass" => Pass, "fail" => Fail, "review" => Review,
+    "open" => Open, "informational" => Informational);
 
 /// A tool component (the driver or an extension) as announced in `RunInfo`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -75,12 +75,13 @@ impl ToolTable {
             let mut rules = Vec::with_capacity(comp.rules.len());
             let mut by_id = HashMap::with_capacity(comp.rules.len());
             for (ri, raw) in comp.rules.into_iter().enumerate() {
-                let info = rule_info(raw, component_label.clone(), taxonomies).ok_or_else(|| {
-                    SarifError::MissingField {
-                        path: format!("{comp_path}.rules[{ri}].id"),
-                        offset,
-                    }
-                })?;
+                let info =
+                    rule_info(raw, component_label.clone(), taxonomies).ok_or_else(|| {
+                        SarifError::MissingField {
+                            path: format!("{comp_path}.rules[{ri}].id"),
+                            offset,
+                        }
+                    })?;
                 // First declaration wins, so ruleIndex and ruleId agree on duplicates.
                 by_id.entry(info.id.clone()).or_insert(ri);
                 rules.push(Arc::new(info));
@@ -118,11 +119,11 @@ impl ToolTable {
             return (ci < self.components.len()).then_some(ci);
         }
         if let Some(g) = &r.guid {
-            if let Some(ci) = self
-                .components
-                .iter()
-                .position(|c| c.guid.as_deref().is_some_and(|cg| cg.eq_ignore_ascii_case(g)))
-            {
+            if let Some(ci) = self.components.iter().position(|c| {
+                c.guid
+                    .as_deref()
+                    .is_some_and(|cg| cg.eq_ignore_ascii_case(g))
+            }) {
                 return Some(ci);
             }
         }
@@ -275,7 +276,10 @@ fn is_cwe_taxonomy(name: &str) -> bool {
 }
 
 /// A reportingDescriptorReference into a CWE taxonomy → CWE number.
-fn cwe_from_taxon_ref(r: &RawDescriptorRef, taxonomies: &[(String, Vec<Option<String>>)]) -> Option<u32> {
+fn cwe_from_taxon_ref(
+    r: &RawDescriptorRef,
+    taxonomies: &[(String, Vec<Option<String>>)],
+) -> Option<u32> {
     let taxonomy = r.tool_component.as_ref().and_then(|tc| {
         if let Some(n) = &tc.name {
             return Some((n.as_str(), None));
@@ -339,7 +343,14 @@ pub(crate) fn ai_provenance(props: &serde_json::Map<String, Value>) -> AiProvena
     };
     AiProvenance {
         model: pick(
-            &["ai.model", "aiModel", "ai_model", "ai-model", "model", "modelName"],
+            &[
+                "ai.model",
+                "aiModel",
+                "ai_model",
+                "ai-model",
+                "model",
+                "modelName",
+            ],
             &["model", "name"],
         ),
         model_version: pick(
@@ -354,7 +365,13 @@ pub(crate) fn ai_provenance(props: &serde_json::Map<String, Value>) -> AiProvena
             &["modelVersion", "model_version", "version"],
         ),
         provider: pick(
-            &["ai.provider", "aiProvider", "ai_provider", "ai-provider", "provider"],
+            &[
+                "ai.provider",
+                "aiProvider",
+                "ai_provider",
+                "ai-provider",
+                "provider",
+            ],
             &["provider", "vendor"],
         ),
     }
@@ -365,7 +382,14 @@ fn ref_path(base: &str, via_rule: bool, what: &str) -> String {
     if via_rule {
         format!("{base}.rule.{what}")
     } else {
-        format!("{base}.{}", if what == "index" { "ruleIndex" } else { "ruleId" })
+        format!(
+            "{base}.{}",
+            if what == "index" {
+                "ruleIndex"
+            } else {
+                "ruleId"
+            }
+        )
     }
 }
 
@@ -379,13 +403,16 @@ fn resolve_rule(
 ) -> Result<Option<Arc<RuleInfo>>, SarifError> {
     let rref = raw.rule.as_ref();
     let component = match rref.and_then(|r| r.tool_component.as_ref()) {
-        Some(tc) => Some(tool.find_component(tc).ok_or_else(|| {
-            SarifError::UnknownToolComponent {
-                path: format!("{base}.rule.toolComponent"),
-                reference: describe_component_ref(tc),
-                offset,
-            }
-        })?),
+        Some(tc) => {
+            Some(
+                tool.find_component(tc)
+                    .ok_or_else(|| SarifError::UnknownToolComponent {
+                        path: format!("{base}.rule.toolComponent"),
+                        reference: describe_component_ref(tc),
+                        offset,
+                    })?,
+            )
+        }
         None => None,
     };
     let ci = component.unwrap_or(0);
@@ -597,10 +624,9 @@ fn convert_location(raw: RawLocation, ctx: &RunContext) -> (Location, Vec<Logica
         .items
         .into_iter()
         .filter_map(|l| {
-            l.fully_qualified_name.or(l.name).map(|name| LogicalLocation {
-                name,
-                kind: l.kind,
-            })
+            l.fully_qualified_name
+                .or(l.name)
+                .map(|name| LogicalLocation { name, kind: l.kind })
         })
         .collect();
     (loc, logical)
@@ -625,17 +651,32 @@ fn flow_step(raw: &RawLocation, ctx: &RunContext) -> Option<String> {
     })
 }
 
-/// Builds the finding. `base` is the result's JSON path, `offset` the byte offset for errors.
+/// Where a result sits, for the finding and for error messages.
+pub(crate) struct ResultPos {
+    pub run: usize,
+    pub result: usize,
+    /// Byte offset reported by errors about this result.
+    pub offset: u64,
+}
+
+impl ResultPos {
+    /// JSON path; only built on error paths, to keep the hot path allocation-free.
+    pub(crate) fn path(&self) -> String {
+        format!("runs[{}].results[{}]", self.run, self.result)
+    }
+}
+
+/// Builds the finding for the result at `pos`.
 pub(crate) fn build_finding(
     tool: &ToolTable,
     ctx: &RunContext,
     limits: &Limits,
     mut raw: RawResult,
-    run_index: usize,
-    result_index: usize,
-    base: &dyn Fn() -> String,
-    offset: u64,
+    pos: &ResultPos,
 ) -> Result<SarifFinding, SarifError> {
+    let offset = pos.offset;
+    let (run_index, result_index) = (pos.run, pos.result);
+    let base = || pos.path();
     if raw.message.is_none() {
         return Err(SarifError::MissingField {
             path: format!("{}.message", base()),
@@ -644,7 +685,6 @@ pub(crate) fn build_finding(
     }
     let rule = match resolve_rule(tool, &raw, "", offset) {
         Ok(r) => r,
-        // Paths are only built on the error path, to keep the hot path allocation-free.
         Err(e) => return Err(prefix_path(e, &base())),
     };
     let kind = raw.kind.unwrap_or(ResultKind::Fail);
@@ -700,7 +740,10 @@ pub(crate) fn build_finding(
 
     let mut locations = Vec::with_capacity(raw.locations.items.len());
     let mut logical_locations = Vec::new();
-    for (i, l) in std::mem::take(&mut raw.locations.items).into_iter().enumerate() {
+    for (i, l) in std::mem::take(&mut raw.locations.items)
+        .into_iter()
+        .enumerate()
+    {
         let (loc, logical) = convert_location(l, ctx);
         if i == 0 {
             logical_locations = logical;
@@ -714,9 +757,8 @@ pub(crate) fn build_finding(
         .or_else(|| raw.rule.as_mut().and_then(|r| r.id.take()))
         .or_else(|| rule.as_ref().map(|r| r.id.clone()));
     let suppressed = raw.suppressions.as_ref().is_some_and(|s| {
-        s.iter().any(|s| {
-            !matches!(s.status.as_deref(), Some("rejected") | Some("underReview"))
-        })
+        s.iter()
+            .any(|s| !matches!(s.status.as_deref(), Some("rejected") | Some("underReview")))
     });
     let fingerprints = raw.fingerprints.take().unwrap_or_default();
     let partial_fingerprints = raw.partial_fingerprints.take().unwrap_or_default();
@@ -730,7 +772,16 @@ pub(crate) fn build_finding(
         &fingerprints,
         &partial_fingerprints,
     );
-    let content_hash = content_hash(level, kind, &message, security_severity, primary, suppressed, raw.baseline_state.as_deref(), &cwes);
+    let content_hash = content_hash(
+        level,
+        kind,
+        &message,
+        security_severity,
+        primary,
+        suppressed,
+        raw.baseline_state.as_deref(),
+        &cwes,
+    );
 
     Ok(SarifFinding {
         run_index,
@@ -765,19 +816,30 @@ pub(crate) fn build_finding(
 /// `resolve_rule` reports paths relative to the result; make them absolute.
 fn prefix_path(e: SarifError, base: &str) -> SarifError {
     match e {
-        SarifError::UnknownRule { path, reference, offset } => SarifError::UnknownRule {
+        SarifError::UnknownRule {
+            path,
+            reference,
+            offset,
+        } => SarifError::UnknownRule {
             path: format!("{base}{path}"),
             reference,
             offset,
         },
-        SarifError::UnknownToolComponent { path, reference, offset } => {
-            SarifError::UnknownToolComponent {
-                path: format!("{base}{path}"),
-                reference,
-                offset,
-            }
-        }
-        SarifError::RuleMismatch { path, rule_id, indexed, offset } => SarifError::RuleMismatch {
+        SarifError::UnknownToolComponent {
+            path,
+            reference,
+            offset,
+        } => SarifError::UnknownToolComponent {
+            path: format!("{base}{path}"),
+            reference,
+            offset,
+        },
+        SarifError::RuleMismatch {
+            path,
+            rule_id,
+            indexed,
+            offset,
+        } => SarifError::RuleMismatch {
             path: format!("{base}{path}"),
             rule_id,
             indexed,
@@ -855,7 +917,10 @@ fn identity(
         h.opt(rule_id);
         h.field(k.as_bytes());
         h.field(v.as_bytes());
-        return (h.finish(), FingerprintSource::Fingerprints { key: k.clone() });
+        return (
+            h.finish(),
+            FingerprintSource::Fingerprints { key: k.clone() },
+        );
     }
     let chosen = partial
         .get_key_value("primaryLocationLineHash")
@@ -868,13 +933,21 @@ fn identity(
         h.opt(primary.and_then(|l| l.path.as_deref()));
         h.field(k.as_bytes());
         h.field(v.as_bytes());
-        return (h.finish(), FingerprintSource::PartialFingerprints { key: k.clone() });
+        return (
+            h.finish(),
+            FingerprintSource::PartialFingerprints { key: k.clone() },
+        );
     }
     let mut h = FieldHasher::new("haechi.sarif.fp.v1.computed");
     h.field(tool.as_bytes());
     h.opt(rule_id);
     h.opt(primary.and_then(|l| l.path.as_deref()));
-    h.field(&primary.and_then(|l| l.start_line).unwrap_or(0).to_le_bytes());
+    h.field(
+        &primary
+            .and_then(|l| l.start_line)
+            .unwrap_or(0)
+            .to_le_bytes(),
+    );
     let snippet = primary.and_then(|l| l.snippet.as_deref()).map(normalise_ws);
     h.opt(snippet.as_deref());
     h.field(message.as_bytes());
@@ -943,14 +1016,20 @@ mod tests {
     #[test]
     fn cves_in_text() {
         let mut v = Vec::new();
-        collect_cves("Package: x cve-2021-44228 and CVE-2023-1234567; not XCVE-2020-1111 nor CVE-20-1", &mut v);
+        collect_cves(
+            "Package: x cve-2021-44228 and CVE-2023-1234567; not XCVE-2020-1111 nor CVE-20-1",
+            &mut v,
+        );
         assert_eq!(v, vec!["CVE-2021-44228", "CVE-2023-1234567"]);
     }
 
     #[test]
     fn message_placeholders() {
         let args = vec!["a".to_owned(), "b".to_owned()];
-        assert_eq!(format_message("x {0} y {1} {2} {{0}}", &args), "x a y b {2} {0}");
+        assert_eq!(
+            format_message("x {0} y {1} {2} {{0}}", &args),
+            "x a y b {2} {0}"
+        );
     }
 
     #[test]

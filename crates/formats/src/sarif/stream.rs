@@ -26,7 +26,7 @@ use super::model::{ResultSink, RunInfo, SarifSummary};
 use super::raw::{
     RawArtifact, RawArtifactLocation, RawAutomationDetails, RawInvocation, RawResult, RawTool,
 };
-use super::resolve::{ai_provenance, build_finding, Limits, RunContext, ToolTable};
+use super::resolve::{ai_provenance, build_finding, Limits, ResultPos, RunContext, ToolTable};
 use crate::io::{MaybeGz, Position, TrackingReader};
 
 /// Tuning knobs of the reader. The defaults suit GitHub-sized logs.
@@ -133,9 +133,12 @@ impl<S> Ctx<'_, S> {
             return err;
         }
         let consumed = self.offset();
-        let (line, column) = (e.line(), e.column());
         // Exact offset of the byte serde_json stopped at; the consumed count can overshoot.
-        let offset = self.position.offset_of(line, column).unwrap_or(consumed);
+        let offset = self
+            .position
+            .offset_of(e.line(), e.column())
+            .unwrap_or(consumed);
+        let (line, column) = self.position.normalise(e.line(), e.column());
         let message = strip_position(&e.to_string());
         match e.classify() {
             Category::Io => {
@@ -403,7 +406,9 @@ impl<'de, S: ResultSink> Visitor<'de> for RunSeed<'_, '_, S> {
                 RunKey::Invocations => {
                     ctx.run_key = Some("invocations");
                     let invs: Option<Vec<RawInvocation>> = map.next_value()?;
-                    if let Err(e) = apply_invocations(&mut st.info, invs.unwrap_or_default(), ri, ctx.offset()) {
+                    if let Err(e) =
+                        apply_invocations(&mut st.info, invs.unwrap_or_default(), ri, ctx.offset())
+                    {
                         return Err(ctx.fail(e));
                     }
                 }
@@ -484,11 +489,19 @@ fn apply_invocations(
 ) -> Result<(), SarifError> {
     for (j, inv) in invs.into_iter().enumerate() {
         if let Some(s) = inv.start_time_utc {
-            let t = parse_time(&s, format!("runs[{ri}].invocations[{j}].startTimeUtc"), offset)?;
+            let t = parse_time(
+                &s,
+                format!("runs[{ri}].invocations[{j}].startTimeUtc"),
+                offset,
+            )?;
             info.start_time_utc = Some(info.start_time_utc.map_or(t, |o| o.min(t)));
         }
         if let Some(s) = inv.end_time_utc {
-            let t = parse_time(&s, format!("runs[{ri}].invocations[{j}].endTimeUtc"), offset)?;
+            let t = parse_time(
+                &s,
+                format!("runs[{ri}].invocations[{j}].endTimeUtc"),
+                offset,
+            )?;
             info.end_time_utc = Some(info.end_time_utc.map_or(t, |o| o.max(t)));
         }
         if let Some(ok) = inv.execution_successful {
@@ -542,7 +555,12 @@ fn emit<S: ResultSink>(
     let limits = Limits {
         max_code_flow_steps: ctx.opts.max_code_flow_steps,
     };
-    let finding = build_finding(tool, &st.rctx, &limits, raw, run_index, idx, &base, ctx.offset())?;
+    let pos = ResultPos {
+        run: run_index,
+        result: idx,
+        offset: ctx.offset(),
+    };
+    let finding = build_finding(tool, &st.rctx, &limits, raw, &pos)?;
     if !st.started {
         ctx.sink
             .run_started(&st.info)
@@ -554,12 +572,10 @@ fn emit<S: ResultSink>(
     }
     st.info.result_count += 1;
     ctx.results += 1;
-    ctx.sink
-        .result(finding)
-        .map_err(|source| SarifError::Sink {
-            path: base(),
-            source,
-        })
+    ctx.sink.result(finding).map_err(|source| SarifError::Sink {
+        path: base(),
+        source,
+    })
 }
 
 struct ResultsSeed<'c, 'a, S> {

@@ -1,0 +1,503 @@
+//! The REST API under `/api/v1`: one table of routes ([`api_routes`]) from which both the router
+//! and the OpenAPI document are built, so no route exists undocumented.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::Json;
+use haechi_core::application::ApplicationContent;
+use haechi_core::{ApplicationAction, ApplicationState, InstitutionInput, Role};
+use haechi_service::reviews::ScoreInput;
+use haechi_service::ServiceError;
+use haechi_store::{ApplicationFilter, AuditFilter, InstitutionFilter};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Authed;
+use crate::error::{bad_request, ApiError};
+use crate::AppState;
+
+type ApiResult = Result<Response, ApiError>;
+
+/// What a route takes as its request body, for the OpenAPI document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    None,
+    Json(&'static str),
+    Csv,
+    Toml,
+    Binary,
+}
+
+/// One API route: its documentation and its handler.
+pub struct ApiRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub tag: &'static str,
+    pub body: BodyKind,
+    /// Query parameters the route reads.
+    pub query: &'static [&'static str],
+    /// Whether a bearer token is required.
+    pub auth: bool,
+    pub handler: MethodRouter<AppState>,
+}
+
+/// Groups the table by path so that each path gets one method router.
+pub fn grouped(routes: Vec<ApiRoute>) -> Vec<(String, MethodRouter<AppState>)> {
+    let mut out: Vec<(String, MethodRouter<AppState>)> = Vec::new();
+    for r in routes {
+        match out.iter_mut().find(|(p, _)| p == r.path) {
+            Some((_, mr)) => {
+                let existing = std::mem::take(mr);
+                *mr = existing.merge(r.handler);
+            }
+            None => out.push((r.path.to_string(), r.handler)),
+        }
+    }
+    out
+}
+
+macro_rules! route {
+    ($method:ident, $path:literal, $tag:literal, $summary:literal, $body:expr, [$($q:literal),*], $auth:literal, $handler:expr) => {
+        ApiRoute {
+            method: Method::$method,
+            path: $path,
+            summary: $summary,
+            tag: $tag,
+            body: $body,
+            query: &[$($q),*],
+            auth: $auth,
+            handler: on(MethodFilter::$method, $handler),
+        }
+    };
+}
+
+/// Every API route. Add a route here and it is served, documented and (by the tests) checked.
+pub fn api_routes() -> Vec<ApiRoute> {
+    use BodyKind as B;
+    vec![
+        route!(GET, "/api/v1/me", "accounts", "The authenticated user", B::None, [], true, me),
+        route!(GET, "/api/v1/dashboard", "program", "Counts by application state and phase progress", B::None, [], true, dashboard),
+        route!(GET, "/api/v1/policy", "policy", "The policy in force (TOML source and version)", B::None, [], true, policy_current),
+        route!(POST, "/api/v1/policy", "policy", "Validate and store a new policy version (TOML body)", B::Toml, [], true, policy_load),
+        route!(POST, "/api/v1/policy/check", "policy", "Validate a policy (TOML body) without storing it", B::Toml, [], true, policy_check),
+        route!(GET, "/api/v1/policy/versions", "policy", "All stored policy versions", B::None, [], true, policy_versions),
+        route!(GET, "/api/v1/policy/versions/{version}", "policy", "One stored policy version with its TOML source", B::None, [], true, policy_version),
+        route!(GET, "/api/v1/institutions", "registry", "Institutions, paginated, with search and filters", B::None, ["search", "sector", "eligible", "page", "per_page"], true, institutions_list),
+        route!(POST, "/api/v1/institutions", "registry", "Register an institution", B::Json("InstitutionInput"), [], true, institutions_create),
+        route!(POST, "/api/v1/institutions/import", "registry", "Import institutions from CSV: all rows or none", B::Csv, [], true, institutions_import),
+        route!(GET, "/api/v1/institutions/export", "registry", "Export the registry as CSV", B::None, [], true, institutions_export),
+        route!(GET, "/api/v1/institutions/{id}", "registry", "One institution with its figure history and latest screening", B::None, [], true, institutions_get),
+        route!(PUT, "/api/v1/institutions/{id}", "registry", "Update an institution (changed figures are kept as history)", B::Json("InstitutionInput"), [], true, institutions_update),
+        route!(POST, "/api/v1/eligibility/screen", "eligibility", "Screen one institution or all under the policy in force", B::Json("ScreenRequest"), [], true, eligibility_screen),
+        route!(GET, "/api/v1/eligibility", "eligibility", "Latest screening result of every institution", B::None, ["eligible"], true, eligibility_results),
+        route!(GET, "/api/v1/applications", "applications", "Applications visible to the caller", B::None, ["state", "institution_id", "page", "per_page"], true, applications_list),
+        route!(POST, "/api/v1/applications", "applications", "Start a draft application (CISO or security staff)", B::Json("ApplicationContent"), [], true, applications_create),
+        route!(GET, "/api/v1/applications/{id}", "applications", "One application with its history, evidence and decision", B::None, [], true, applications_get),
+        route!(PUT, "/api/v1/applications/{id}", "applications", "Save a draft application", B::Json("ApplicationContent"), [], true, applications_update),
+        route!(POST, "/api/v1/applications/{id}/transitions", "applications", "Move an application through its lifecycle", B::Json("TransitionRequest"), [], true, applications_transition),
+        route!(POST, "/api/v1/applications/{id}/attachments", "applications", "Upload an evidence file (raw body; ?filename=)", B::Binary, ["filename"], true, attachments_upload),
+        route!(GET, "/api/v1/attachments/{id}", "applications", "Download an evidence file", B::None, [], true, attachments_get),
+        route!(POST, "/api/v1/applications/{id}/reviewers", "evaluation", "Assign an advisor as reviewer", B::Json("AssignRequest"), [], true, reviewers_assign),
+        route!(POST, "/api/v1/applications/{id}/conflict", "evaluation", "Declare conflict of interest (advisor)", B::Json("ConflictRequest"), [], true, reviews_conflict),
+        route!(PUT, "/api/v1/applications/{id}/scores", "evaluation", "Save or submit the advisor's scores", B::Json("ScoresRequest"), [], true, reviews_scores),
+        route!(GET, "/api/v1/reviews", "evaluation", "The calling advisor's assignments", B::None, [], true, reviews_mine),
+        route!(GET, "/api/v1/advisors", "evaluation", "Advisors available for assignment", B::None, [], true, advisors_list),
+        route!(GET, "/api/v1/phases/{phase}/plan", "phases", "Proposed cohort of a phase with the reason for every candidate", B::None, [], true, phase_plan),
+        route!(POST, "/api/v1/phases/{phase}/cohort", "phases", "Confirm the proposed cohort", B::Json("ConfirmRequest"), [], true, phase_confirm),
+        route!(GET, "/api/v1/cohorts", "phases", "Confirmed cohorts", B::None, [], true, cohorts_list),
+        route!(GET, "/api/v1/audit", "audit", "Audit log entries, newest first, with filters", B::None, ["entity", "entity_id", "actor", "action", "institution_id", "page", "per_page"], true, audit_list),
+        route!(GET, "/api/v1/audit/verify", "audit", "Verify the audit hash chain", B::None, [], true, audit_verify),
+        route!(GET, "/api/v1/users", "accounts", "Users", B::None, ["role"], true, users_list),
+        route!(POST, "/api/v1/users", "accounts", "Create a user", B::Json("NewUserRequest"), [], true, users_create),
+        route!(POST, "/api/v1/users/{id}/tokens", "accounts", "Issue an API token for a user (shown once)", B::Json("TokenRequest"), [], true, users_token),
+    ]
+}
+
+// ---------------------------------------------------------------- extractors and helpers
+
+/// JSON body whose rejection is answered in the API's error format.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(bad_request("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")),
+            Err(JsonRejection::JsonDataError(e)) => Err(bad_request("invalid_input", StatusCode::UNPROCESSABLE_ENTITY, e.body_text())),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(bad_request("malformed_json", StatusCode::BAD_REQUEST, e.body_text())),
+            Err(JsonRejection::BytesRejection(e)) => Err(body_rejection(e)),
+            Err(other) => Err(bad_request("bad_request", StatusCode::BAD_REQUEST, other.body_text())),
+        }
+    }
+}
+
+/// Raw body whose size rejection is answered in the API's error format.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state).await.map(RawBody).map_err(body_rejection)
+    }
+}
+
+fn body_rejection(e: BytesRejection) -> Response {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        bad_request("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than this server accepts")
+    } else {
+        bad_request("bad_request", e.status(), e.body_text())
+    }
+}
+
+/// A JSON body that may be left out (empty means the defaults).
+fn optional_json<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError(ServiceError::invalid(vec![haechi_core::FieldError::new("body", e.to_string())])))
+}
+
+fn ok(v: impl serde::Serialize) -> ApiResult {
+    Ok(Json(json!(v)).into_response())
+}
+
+fn created(v: impl serde::Serialize) -> ApiResult {
+    Ok((StatusCode::CREATED, Json(json!(v))).into_response())
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct Page {
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+impl Page {
+    fn limit_offset(&self) -> (i64, i64) {
+        let per = self.per_page.unwrap_or(50).clamp(1, 500);
+        let page = self.page.unwrap_or(1).max(1);
+        (per, (page - 1) * per)
+    }
+}
+
+fn paged(items: impl serde::Serialize, total: i64, page: &Page) -> ApiResult {
+    let (per, offset) = page.limit_offset();
+    ok(json!({"items": items, "total": total, "page": offset / per + 1, "per_page": per}))
+}
+
+fn utf8(bytes: &Bytes, what: &str) -> Result<String, ApiError> {
+    String::from_utf8(bytes.to_vec()).map_err(|e| ApiError(ServiceError::invalid(vec![haechi_core::FieldError::new(what, format!("is not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))])))
+}
+
+pub async fn not_found() -> Response {
+    bad_request("not_found", StatusCode::NOT_FOUND, "no such resource")
+}
+
+pub async fn readyz(State(st): State<AppState>) -> Response {
+    match st.svc.store().ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+// ---------------------------------------------------------------- handlers
+
+async fn me(Authed(a): Authed) -> ApiResult {
+    ok(a)
+}
+
+async fn dashboard(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
+    ok(st.svc.dashboard(&a).await?)
+}
+
+async fn policy_current(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
+    let v = st.svc.policy().version;
+    let (row, toml) = st.svc.policy_version(&a, v).await?;
+    ok(json!({"version": row, "toml": toml}))
+}
+
+async fn policy_load(State(st): State<AppState>, Authed(a): Authed, RawBody(body): RawBody) -> ApiResult {
+    let text = utf8(&body, "policy")?;
+    let version = st.svc.load_policy(&a, &text).await?;
+    created(json!({"version": version}))
+}
+
+async fn policy_check(Authed(_a): Authed, RawBody(body): RawBody) -> ApiResult {
+    let text = utf8(&body, "policy")?;
+    match haechi_policy::Policy::from_toml_str(&text) {
+        Ok(_) => ok(json!({"valid": true})),
+        Err(e) => Err(ApiError(ServiceError::Policy(e))),
+    }
+}
+
+async fn policy_versions(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
+    ok(st.svc.policy_versions(&a).await?)
+}
+
+async fn policy_version(State(st): State<AppState>, Authed(a): Authed, Path(version): Path<i64>) -> ApiResult {
+    let (row, toml) = st.svc.policy_version(&a, version).await?;
+    ok(json!({"version": row, "toml": toml}))
+}
+
+#[derive(Debug, Deserialize)]
+struct InstitutionQuery {
+    search: Option<String>,
+    sector: Option<String>,
+    eligible: Option<bool>,
+    #[serde(flatten)]
+    page: Page,
+}
+
+async fn institutions_list(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<InstitutionQuery>) -> ApiResult {
+    let (limit, offset) = q.page.limit_offset();
+    let f = InstitutionFilter { search: q.search, sector: q.sector, eligible: q.eligible, limit, offset };
+    let (items, total) = st.svc.list_institutions(&a, &f).await?;
+    paged(items, total, &q.page)
+}
+
+async fn institutions_create(State(st): State<AppState>, Authed(a): Authed, ApiJson(input): ApiJson<InstitutionInput>) -> ApiResult {
+    created(st.svc.create_institution(&a, input).await?)
+}
+
+async fn institutions_get(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+    ok(st.svc.get_institution(&a, id).await?)
+}
+
+async fn institutions_update(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(input): ApiJson<InstitutionInput>) -> ApiResult {
+    ok(st.svc.update_institution(&a, id, input).await?)
+}
+
+async fn institutions_import(State(st): State<AppState>, Authed(a): Authed, RawBody(body): RawBody) -> ApiResult {
+    ok(st.svc.import_institutions_csv(&a, &body).await?)
+}
+
+async fn institutions_export(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
+    let csv = st.svc.export_institutions_csv(&a).await?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"institutions.csv\"")], csv).into_response())
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct ScreenRequest {
+    institution_id: Option<i64>,
+}
+
+async fn eligibility_screen(State(st): State<AppState>, Authed(a): Authed, RawBody(body): RawBody) -> ApiResult {
+    let req: ScreenRequest = optional_json(&body)?;
+    let results = st.svc.screen(&a, req.institution_id).await?;
+    let eligible = results.iter().filter(|r| r.eligible).count();
+    ok(json!({"screened": results.len(), "eligible": eligible, "results": results}))
+}
+
+#[derive(Debug, Deserialize)]
+struct EligibleQuery {
+    eligible: Option<bool>,
+}
+
+async fn eligibility_results(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<EligibleQuery>) -> ApiResult {
+    let mut results = st.svc.screening_results(&a).await?;
+    if let Some(e) = q.eligible {
+        results.retain(|r| r.eligible == e);
+    }
+    ok(results)
+}
+
+#[derive(Debug, Deserialize)]
+struct ApplicationQuery {
+    state: Option<String>,
+    institution_id: Option<i64>,
+    #[serde(flatten)]
+    page: Page,
+}
+
+async fn applications_list(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<ApplicationQuery>) -> ApiResult {
+    let state = match q.state.as_deref() {
+        Some(s) => Some(ApplicationState::parse(s).ok_or_else(|| ApiError(ServiceError::invalid(vec![haechi_core::FieldError::new("state", format!("unknown state '{s}'"))])))?),
+        None => None,
+    };
+    let (limit, offset) = q.page.limit_offset();
+    let f = ApplicationFilter { institution_id: q.institution_id, state, advisor_id: None, limit, offset };
+    let (items, total) = st.svc.list_applications(&a, f).await?;
+    paged(items, total, &q.page)
+}
+
+async fn applications_create(State(st): State<AppState>, Authed(a): Authed, ApiJson(c): ApiJson<ApplicationContent>) -> ApiResult {
+    created(st.svc.create_application(&a, c).await?)
+}
+
+async fn applications_get(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+    ok(st.svc.get_application(&a, id).await?)
+}
+
+async fn applications_update(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(c): ApiJson<ApplicationContent>) -> ApiResult {
+    ok(st.svc.update_application(&a, id, c).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct TransitionRequest {
+    action: ApplicationAction,
+    comment: Option<String>,
+}
+
+async fn applications_transition(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(t): ApiJson<TransitionRequest>) -> ApiResult {
+    ok(st.svc.transition(&a, id, t.action, t.comment.as_deref()).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct FilenameQuery {
+    filename: Option<String>,
+}
+
+async fn attachments_upload(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, Query(q): Query<FilenameQuery>, headers: HeaderMap, RawBody(body): RawBody) -> ApiResult {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream");
+    let name = q.filename.unwrap_or_default();
+    created(st.svc.add_attachment(&a, id, &name, ct, &body).await?)
+}
+
+async fn attachments_get(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+    let (meta, data) = st.svc.get_attachment(&a, id).await?;
+    let disposition = format!("attachment; filename=\"{}\"", meta.filename.replace(['"', '\\', '\r', '\n'], "_"));
+    let mut resp = data.into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = meta.content_type.parse() {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = disposition.parse() {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = meta.sha256.parse() {
+        h.insert("x-content-sha256", v);
+    }
+    Ok(resp)
+}
+
+#[derive(Debug, Deserialize)]
+struct AssignRequest {
+    advisor_id: i64,
+}
+
+async fn reviewers_assign(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(r): ApiJson<AssignRequest>) -> ApiResult {
+    created(st.svc.assign_reviewer(&a, id, r.advisor_id).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct ConflictRequest {
+    conflict: bool,
+    note: Option<String>,
+}
+
+async fn reviews_conflict(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(r): ApiJson<ConflictRequest>) -> ApiResult {
+    ok(st.svc.declare_conflict(&a, id, r.conflict, r.note.as_deref()).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct ScoresRequest {
+    scores: Vec<ScoreInput>,
+    #[serde(default)]
+    submit: bool,
+}
+
+async fn reviews_scores(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(r): ApiJson<ScoresRequest>) -> ApiResult {
+    ok(st.svc.save_scores(&a, id, &r.scores, r.submit).await?)
+}
+
+async fn reviews_mine(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
+    ok(st.svc.my_assignments(&a).await?)
+}
+
+async fn advisors_list(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
+    ok(st.svc.list_advisors(&a).await?)
+}
+
+async fn phase_plan(State(st): State<AppState>, Authed(a): Authed, Path(phase): Path<String>) -> ApiResult {
+    ok(st.svc.plan_cohort(&a, &phase).await?)
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct ConfirmRequest {
+    expected: Option<Vec<i64>>,
+}
+
+async fn phase_confirm(State(st): State<AppState>, Authed(a): Authed, Path(phase): Path<String>, RawBody(body): RawBody) -> ApiResult {
+    let r: ConfirmRequest = optional_json(&body)?;
+    created(st.svc.confirm_cohort(&a, &phase, r.expected.as_deref()).await?)
+}
+
+async fn cohorts_list(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
+    ok(st.svc.list_cohorts(&a).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    entity: Option<String>,
+    entity_id: Option<String>,
+    actor: Option<String>,
+    action: Option<String>,
+    institution_id: Option<i64>,
+    #[serde(flatten)]
+    page: Page,
+}
+
+async fn audit_list(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<AuditQuery>) -> ApiResult {
+    let (limit, offset) = q.page.limit_offset();
+    let f = AuditFilter { entity: q.entity, entity_id: q.entity_id, actor_name: q.actor, action: q.action, institution_id: q.institution_id, limit, offset };
+    let (items, total) = st.svc.audit_log(&a, &f).await?;
+    paged(items, total, &q.page)
+}
+
+async fn audit_verify(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
+    ok(st.svc.verify_audit(&a).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct RoleQuery {
+    role: Option<String>,
+}
+
+async fn users_list(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<RoleQuery>) -> ApiResult {
+    let role = q.role.as_deref().and_then(Role::parse);
+    ok(st.svc.list_users(&a, role).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct NewUserRequest {
+    username: String,
+    display_name: String,
+    role: Role,
+    institution_id: Option<i64>,
+}
+
+async fn users_create(State(st): State<AppState>, Authed(a): Authed, ApiJson(u): ApiJson<NewUserRequest>) -> ApiResult {
+    created(st.svc.create_user(&a, &u.username, &u.display_name, u.role, u.institution_id).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenRequest {
+    label: String,
+}
+
+async fn users_token(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(t): ApiJson<TokenRequest>) -> ApiResult {
+    let token = st.svc.issue_token(&a, id, &t.label).await?;
+    created(json!({"token": token, "note": "shown once; store it now"}))
+}
+
+/// Used by the OpenAPI builder to name request schemas.
+pub fn body_schema(kind: BodyKind) -> Option<(&'static str, Value)> {
+    match kind {
+        BodyKind::None => None,
+        BodyKind::Json(name) => Some(("application/json", json!({"$ref": format!("#/components/schemas/{name}")}))),
+        BodyKind::Csv => Some(("text/csv", json!({"type": "string"}))),
+        BodyKind::Toml => Some(("application/toml", json!({"type": "string"}))),
+        BodyKind::Binary => Some(("application/octet-stream", json!({"type": "string", "format": "binary"}))),
+    }
+}
