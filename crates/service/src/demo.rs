@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use haechi_core::application::ApplicationContent;
-use haechi_core::{Actor, ApplicationAction, InstitutionInput, Role, Sector, ServiceEntry, SizeClass};
+use haechi_core::{
+    Actor, ApplicationAction, InstitutionInput, Role, Sector, ServiceEntry, SizeClass,
+};
 use haechi_policy::evaluation::{self, CriterionScore, EvaluationResult, ReviewerScores};
 use haechi_policy::{Policy, Rubric};
 use haechi_store::{InstitutionFilter, User};
@@ -64,7 +66,15 @@ pub struct DemoAccount {
 /// already has institutions.
 pub async fn seed(svc: &Service) -> Result<DemoSummary> {
     let system = Actor::system();
-    let (_, existing) = svc.list_institutions(&system, &InstitutionFilter { limit: 1, ..Default::default() }).await?;
+    let (_, existing) = svc
+        .list_institutions(
+            &system,
+            &InstitutionFilter {
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .await?;
     if existing > 0 {
         let accounts = existing_accounts(svc, &system).await?;
         return summarize(svc, &system, false, accounts).await;
@@ -75,9 +85,19 @@ pub async fn seed(svc: &Service) -> Result<DemoSummary> {
     summarize(svc, &system, true, accounts).await
 }
 
-async fn summarize(svc: &Service, system: &Actor, seeded: bool, accounts: Vec<DemoAccount>) -> Result<DemoSummary> {
+async fn summarize(
+    svc: &Service,
+    system: &Actor,
+    seeded: bool,
+    accounts: Vec<DemoAccount>,
+) -> Result<DemoSummary> {
     let dashboard = svc.dashboard(system).await?;
-    let cohorts = svc.list_cohorts(system).await?.into_iter().map(|c| (c.phase_id, c.members.len())).collect();
+    let cohorts = svc
+        .list_cohorts(system)
+        .await?
+        .into_iter()
+        .map(|c| (c.phase_id, c.members.len()))
+        .collect();
     Ok(DemoSummary {
         seeded,
         institutions: dashboard.institutions,
@@ -91,13 +111,32 @@ async fn summarize(svc: &Service, system: &Actor, seeded: bool, accounts: Vec<De
 /// The demo accounts of an instance seeded earlier, without tokens.
 async fn existing_accounts(svc: &Service, system: &Actor) -> Result<Vec<DemoAccount>> {
     let users = svc.list_users(system, None).await?;
-    let (institutions, _) = svc.list_institutions(system, &InstitutionFilter { limit: 1000, ..Default::default() }).await?;
+    let (institutions, _) = svc
+        .list_institutions(
+            system,
+            &InstitutionFilter {
+                limit: 1000,
+                ..Default::default()
+            },
+        )
+        .await?;
     let names: Vec<String> = demo_usernames();
     let mut out = Vec::new();
     for name in &names {
-        let Some(u) = users.iter().find(|u| &u.username == name) else { continue };
-        let institution = u.institution_id.and_then(|id| institutions.iter().find(|i| i.id == id)).map(|i| i.input.name_ko.clone());
-        out.push(DemoAccount { username: u.username.clone(), role: u.role.as_str().to_string(), institution, token: None, password: DEMO_PASSWORD.to_string() });
+        let Some(u) = users.iter().find(|u| &u.username == name) else {
+            continue;
+        };
+        let institution = u
+            .institution_id
+            .and_then(|id| institutions.iter().find(|i| i.id == id))
+            .map(|i| i.input.name_ko.clone());
+        out.push(DemoAccount {
+            username: u.username.clone(),
+            role: u.role.as_str().to_string(),
+            institution,
+            token: None,
+            password: DEMO_PASSWORD.to_string(),
+        });
     }
     Ok(out)
 }
@@ -137,14 +176,20 @@ impl Prng {
 }
 
 fn date(ymd: (i32, u32, u32)) -> Result<NaiveDate> {
-    NaiveDate::from_ymd_opt(ymd.0, ymd.1, ymd.2).ok_or_else(|| ServiceError::rule("demo_data", format!("invalid date {ymd:?}")))
+    NaiveDate::from_ymd_opt(ymd.0, ymd.1, ymd.2)
+        .ok_or_else(|| ServiceError::rule("demo_data", format!("invalid date {ymd:?}")))
 }
 
 /// `day` plus `offset` days at `hour:minute`.
 fn at(day: NaiveDate, offset: u64, hour: u32, minute: u32) -> Result<NaiveDateTime> {
     day.checked_add_days(Days::new(offset))
         .and_then(|d| d.and_hms_opt(hour, minute, 0))
-        .ok_or_else(|| ServiceError::rule("demo_data", format!("invalid time {day} +{offset}d {hour}:{minute}")))
+        .ok_or_else(|| {
+            ServiceError::rule(
+                "demo_data",
+                format!("invalid time {day} +{offset}d {hour}:{minute}"),
+            )
+        })
 }
 
 // ------------------------------------------------------------------------------------------
@@ -195,9 +240,13 @@ const STEMS: [(&str, &str, &str); 40] = [
     ("하빈", "Habin", "habin"),
 ];
 
-const FAMILY_NAMES: [&str; 20] = ["김", "이", "박", "최", "정", "강", "조", "윤", "장", "임", "한", "오", "서", "신", "권", "황", "안", "송", "류", "홍"];
+const FAMILY_NAMES: [&str; 20] = [
+    "김", "이", "박", "최", "정", "강", "조", "윤", "장", "임", "한", "오", "서", "신", "권", "황",
+    "안", "송", "류", "홍",
+];
 const GIVEN_NAMES: [&str; 24] = [
-    "민준", "서연", "지훈", "하은", "도윤", "수빈", "현우", "지민", "준호", "유진", "성민", "은지", "태현", "소영", "재원", "미경", "동현", "혜진", "영수", "정희", "상철", "보람", "경민", "다인",
+    "민준", "서연", "지훈", "하은", "도윤", "수빈", "현우", "지민", "준호", "유진", "성민", "은지",
+    "태현", "소영", "재원", "미경", "동현", "혜진", "영수", "정희", "상철", "보람", "경민", "다인",
 ];
 
 /// What a registry row is meant to show.
@@ -233,7 +282,10 @@ struct SectorPlan {
     other_staff: (i64, i64),
 }
 
-use Kind::{Eligible as E, Employees999 as E999, ExactlyTenTrillion as E10, JustUnderTenTrillion as U10, NoDedicatedCiso as NOCISO};
+use Kind::{
+    Eligible as E, Employees999 as E999, ExactlyTenTrillion as E10, JustUnderTenTrillion as U10,
+    NoDedicatedCiso as NOCISO,
+};
 
 const SECTORS: [SectorPlan; 6] = [
     SectorPlan {
@@ -254,7 +306,10 @@ const SECTORS: [SectorPlan; 6] = [
         code: "SEC",
         slug: "sec",
         stem_offset: 5,
-        suffixes: &[("증권", "Securities"), ("투자증권", "Investment & Securities")],
+        suffixes: &[
+            ("증권", "Securities"),
+            ("투자증권", "Investment & Securities"),
+        ],
         kinds: &[E, E, E, E, E, E, E, E, E, E, E, E, E, E, E, E999, NOCISO],
         count: 32,
         eligible_assets_tn: (98, 11),
@@ -267,7 +322,11 @@ const SECTORS: [SectorPlan; 6] = [
         code: "INS",
         slug: "ins",
         stem_offset: 1,
-        suffixes: &[("생명", "Life"), ("손해보험", "General Insurance"), ("화재", "Fire & Marine")],
+        suffixes: &[
+            ("생명", "Life"),
+            ("손해보험", "General Insurance"),
+            ("화재", "Fire & Marine"),
+        ],
         kinds: &[E, E, E, E, E, E, E, E, E, E, E, E, E, E, E, E999],
         count: 34,
         eligible_assets_tn: (318, 12),
@@ -338,7 +397,12 @@ fn institution_rows() -> Result<Vec<Row>> {
     let mut rng = Prng(0x4841_4543_4849_0001);
     let mut rows = Vec::new();
     for plan in &SECTORS {
-        let eligible_n = plan.kinds.iter().filter(|k| matches!(k, Kind::Eligible | Kind::ExactlyTenTrillion)).count().max(2);
+        let eligible_n = plan
+            .kinds
+            .iter()
+            .filter(|k| matches!(k, Kind::Eligible | Kind::ExactlyTenTrillion))
+            .count()
+            .max(2);
         for i in 0..plan.count {
             let kind = plan.kinds.get(i).copied().unwrap_or(Kind::Ineligible);
             let (stem_ko, stem_en, stem_slug) = STEMS[(plan.stem_offset + i) % STEMS.len()];
@@ -353,23 +417,41 @@ fn institution_rows() -> Result<Vec<Row>> {
             let jitter = |rng: &mut Prng, v: i64, pct: i64| v + v / 100 * rng.range(-pct, pct);
             let (assets, staff, dedicated) = match kind {
                 Kind::Eligible => {
-                    let a = jitter(&mut rng, step(plan.eligible_assets_tn, TRILLION), 3) / BILLION * BILLION + rng.range(0, 999) * 1_000_000;
+                    let a = jitter(&mut rng, step(plan.eligible_assets_tn, TRILLION), 3) / BILLION
+                        * BILLION
+                        + rng.range(0, 999) * 1_000_000;
                     let a = a.max(10 * TRILLION + 350 * BILLION);
                     let s = jitter(&mut rng, step(plan.eligible_staff, 1), 4).max(1_020);
                     (a, s, true)
                 }
                 Kind::ExactlyTenTrillion => (10 * TRILLION, 1_240, true),
                 Kind::JustUnderTenTrillion => (10 * TRILLION - 1, 1_620, true),
-                Kind::Employees999 => (rng.range(11_000, 24_000) * BILLION + rng.range(0, 999) * 1_000_000, 999, true),
+                Kind::Employees999 => (
+                    rng.range(11_000, 24_000) * BILLION + rng.range(0, 999) * 1_000_000,
+                    999,
+                    true,
+                ),
                 Kind::NoDedicatedCiso => (17_400 * BILLION + 380_000_000_000, 1_380, false),
                 Kind::Ineligible => {
                     let (lo, hi) = plan.other_assets_bn;
                     // The first of each sector's others is its largest: a natural near-miss.
-                    let a = if i == plan.kinds.len() { hi * BILLION + rng.range(0, 900) * 100_000_000 } else { rng.range(lo, hi * 2 / 3) * BILLION + rng.range(0, 999) * 1_000_000 };
+                    let a = if i == plan.kinds.len() {
+                        hi * BILLION + rng.range(0, 900) * 100_000_000
+                    } else {
+                        rng.range(lo, hi * 2 / 3) * BILLION + rng.range(0, 999) * 1_000_000
+                    };
                     let (slo, shi) = plan.other_staff;
-                    let s = if i == plan.kinds.len() { shi } else { rng.range(slo, shi) };
+                    let s = if i == plan.kinds.len() {
+                        shi
+                    } else {
+                        rng.range(slo, shi)
+                    };
                     // Whoever has the staff must lack the assets, or the row would be eligible.
-                    let a = if s >= 1_000 { a.min(10 * TRILLION - 50 * BILLION) } else { a };
+                    let a = if s >= 1_000 {
+                        a.min(10 * TRILLION - 50 * BILLION)
+                    } else {
+                        a
+                    };
                     (a, s, a >= 3 * TRILLION || (s >= 700 && rng.chance(50)))
                 }
             };
@@ -405,7 +487,11 @@ fn institution_rows() -> Result<Vec<Row>> {
                     size_class,
                     contact_name: Some(format!("{contact} (정보보호부)")),
                     contact_email: Some(format!("security@{domain}")),
-                    contact_phone: Some(format!("02-{}-{:04}", rng.range(2100, 6999), rng.range(0, 9999))),
+                    contact_phone: Some(format!(
+                        "02-{}-{:04}",
+                        rng.range(2100, 6999),
+                        rng.range(0, 9999)
+                    )),
                 },
                 kind,
                 sector_index: i,
@@ -439,7 +525,8 @@ fn csv_text(rows: &[Row]) -> Result<Vec<u8>> {
         ])
         .map_err(io)?;
     }
-    w.into_inner().map_err(|e| ServiceError::rule("demo_data", e.to_string()))
+    w.into_inner()
+        .map_err(|e| ServiceError::rule("demo_data", e.to_string()))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -452,26 +539,77 @@ struct StaffAccount {
 }
 
 const REGULATOR_ACCOUNTS: [StaffAccount; 12] = [
-    StaffAccount { username: "admin", display_name: "김도현 (금융위원회 금융안전과)", role: Role::RegulatorAdmin },
-    StaffAccount { username: "officer", display_name: "이수진 (금융감독원 디지털금융감독국)", role: Role::RegulatorOfficer },
-    StaffAccount { username: "analyst", display_name: "박지훈 (금융보안원 금융AI보안연구소)", role: Role::Analyst },
-    StaffAccount { username: "support", display_name: "최유나 (금융보안원 AI보안지원센터)", role: Role::SupportCenter },
+    StaffAccount {
+        username: "admin",
+        display_name: "김도현 (금융위원회 금융안전과)",
+        role: Role::RegulatorAdmin,
+    },
+    StaffAccount {
+        username: "officer",
+        display_name: "이수진 (금융감독원 디지털금융감독국)",
+        role: Role::RegulatorOfficer,
+    },
+    StaffAccount {
+        username: "analyst",
+        display_name: "박지훈 (금융보안원 금융AI보안연구소)",
+        role: Role::Analyst,
+    },
+    StaffAccount {
+        username: "support",
+        display_name: "최유나 (금융보안원 AI보안지원센터)",
+        role: Role::SupportCenter,
+    },
     // The advisory group: four academics and three lawyers.
-    StaffAccount { username: "advisor1", display_name: "정민호 교수 (한결대학교 정보보호대학원)", role: Role::Advisor },
-    StaffAccount { username: "advisor2", display_name: "강서윤 교수 (가람대학교 인공지능학과)", role: Role::Advisor },
-    StaffAccount { username: "advisor3", display_name: "조현석 교수 (미르과학기술원 전산학부)", role: Role::Advisor },
-    StaffAccount { username: "advisor4", display_name: "윤하린 교수 (새결대학교 금융공학과)", role: Role::Advisor },
-    StaffAccount { username: "advisor5", display_name: "장태윤 변호사 (법무법인 도담)", role: Role::Advisor },
-    StaffAccount { username: "advisor6", display_name: "임소연 변호사 (법무법인 여울)", role: Role::Advisor },
-    StaffAccount { username: "advisor7", display_name: "한재민 변호사 (법무법인 청람)", role: Role::Advisor },
-    StaffAccount { username: "auditor", display_name: "오지원 (금융위원회 감사담당관실)", role: Role::Auditor },
+    StaffAccount {
+        username: "advisor1",
+        display_name: "정민호 교수 (한결대학교 정보보호대학원)",
+        role: Role::Advisor,
+    },
+    StaffAccount {
+        username: "advisor2",
+        display_name: "강서윤 교수 (가람대학교 인공지능학과)",
+        role: Role::Advisor,
+    },
+    StaffAccount {
+        username: "advisor3",
+        display_name: "조현석 교수 (미르과학기술원 전산학부)",
+        role: Role::Advisor,
+    },
+    StaffAccount {
+        username: "advisor4",
+        display_name: "윤하린 교수 (새결대학교 금융공학과)",
+        role: Role::Advisor,
+    },
+    StaffAccount {
+        username: "advisor5",
+        display_name: "장태윤 변호사 (법무법인 도담)",
+        role: Role::Advisor,
+    },
+    StaffAccount {
+        username: "advisor6",
+        display_name: "임소연 변호사 (법무법인 여울)",
+        role: Role::Advisor,
+    },
+    StaffAccount {
+        username: "advisor7",
+        display_name: "한재민 변호사 (법무법인 청람)",
+        role: Role::Advisor,
+    },
+    StaffAccount {
+        username: "auditor",
+        display_name: "오지원 (금융위원회 감사담당관실)",
+        role: Role::Auditor,
+    },
 ];
 
 /// The two institutions whose CISO and staff get demo logins: (code, login stem).
 const DEMO_INSTITUTIONS: [(&str, &str); 2] = [("BNK-001", "hanbit"), ("INS-001", "saebom")];
 
 fn demo_usernames() -> Vec<String> {
-    let mut v: Vec<String> = REGULATOR_ACCOUNTS.iter().map(|a| a.username.to_string()).collect();
+    let mut v: Vec<String> = REGULATOR_ACCOUNTS
+        .iter()
+        .map(|a| a.username.to_string())
+        .collect();
     for (_, stem) in DEMO_INSTITUTIONS {
         v.push(format!("ciso.{stem}"));
         v.push(format!("staff.{stem}"));
@@ -480,27 +618,72 @@ fn demo_usernames() -> Vec<String> {
 }
 
 fn actor_of(u: &User) -> Actor {
-    Actor { user_id: u.id, username: u.username.clone(), role: u.role, institution_id: u.institution_id }
+    Actor {
+        user_id: u.id,
+        username: u.username.clone(),
+        role: u.role,
+        institution_id: u.institution_id,
+    }
 }
 
 // ------------------------------------------------------------------------------------------
 // Application content
 
 const AI_SERVICES: [(&str, &str, &[&str]); 5] = [
-    ("Aegis Reasoner 3 (취약점 분석 모델)", "Kestrelwood AI", &["ISO/IEC 27001", "SOC 2 Type II", "ISO/IEC 42001"]),
-    ("DeepProbe Security Agent", "Nuvola Labs", &["ISO/IEC 27001", "SOC 2 Type II"]),
-    ("SentryMind Code Auditor", "Bluefin Intelligence", &["ISO/IEC 27001", "CSAP"]),
-    ("누리보안 AI 모의해킹 (NuriSec AutoPentest)", "누리시큐어 (NuriSecure)", &["ISMS-P", "CSAP"]),
-    ("Cobalt Reasoning Model 2 (보안 특화)", "Stratoline AI", &["SOC 2 Type II", "ISO/IEC 42001"]),
+    (
+        "Aegis Reasoner 3 (취약점 분석 모델)",
+        "Kestrelwood AI",
+        &["ISO/IEC 27001", "SOC 2 Type II", "ISO/IEC 42001"],
+    ),
+    (
+        "DeepProbe Security Agent",
+        "Nuvola Labs",
+        &["ISO/IEC 27001", "SOC 2 Type II"],
+    ),
+    (
+        "SentryMind Code Auditor",
+        "Bluefin Intelligence",
+        &["ISO/IEC 27001", "CSAP"],
+    ),
+    (
+        "누리보안 AI 모의해킹 (NuriSec AutoPentest)",
+        "누리시큐어 (NuriSecure)",
+        &["ISMS-P", "CSAP"],
+    ),
+    (
+        "Cobalt Reasoning Model 2 (보안 특화)",
+        "Stratoline AI",
+        &["SOC 2 Type II", "ISO/IEC 42001"],
+    ),
 ];
 
 const SAAS: [(&str, &str, &[&str]); 6] = [
-    ("CloudWard CSPM", "Orbisec", &["CSAP", "ISO/IEC 27001", "ISO/IEC 27017"]),
-    ("MailShield 클라우드 메일보안", "강화소프트 (Ganghwa Soft)", &["CSAP", "ISMS-P"]),
-    ("CodeGuard SAST Cloud", "별빛시큐리티 (Byeolbit Security)", &["ISO/IEC 27001", "SOC 2 Type II"]),
-    ("ThreatLens 위협인텔리전스", "Sorin Cyber", &["ISO/IEC 27001", "CSAP"]),
+    (
+        "CloudWard CSPM",
+        "Orbisec",
+        &["CSAP", "ISO/IEC 27001", "ISO/IEC 27017"],
+    ),
+    (
+        "MailShield 클라우드 메일보안",
+        "강화소프트 (Ganghwa Soft)",
+        &["CSAP", "ISMS-P"],
+    ),
+    (
+        "CodeGuard SAST Cloud",
+        "별빛시큐리티 (Byeolbit Security)",
+        &["ISO/IEC 27001", "SOC 2 Type II"],
+    ),
+    (
+        "ThreatLens 위협인텔리전스",
+        "Sorin Cyber",
+        &["ISO/IEC 27001", "CSAP"],
+    ),
     ("PatchPilot 패치관리", "Meridian Ops", &["SOC 2 Type II"]),
-    ("Yeoul EDR Cloud", "여울보안 (Yeoul Security)", &["CSAP", "ISO/IEC 27001"]),
+    (
+        "Yeoul EDR Cloud",
+        "여울보안 (Yeoul Security)",
+        &["CSAP", "ISO/IEC 27001"],
+    ),
 ];
 
 const CONTROLS: [&str; 4] = [
@@ -517,17 +700,23 @@ const CONTROLS: [&str; 4] = [
      퇴직·전보 시 즉시 회수한다. / The security committee reviews AI use quarterly; red-team results are reported in the FSI format; personal accounts revoked on leave.",
 ];
 
-fn application_content(rng: &mut Prng, policy: &Policy, self_level: u8, complete: bool) -> ApplicationContent {
+fn application_content(
+    rng: &mut Prng,
+    policy: &Policy,
+    self_level: u8,
+    complete: bool,
+) -> ApplicationContent {
     let ai = rng.chance(80);
     let saas = !ai || rng.chance(60);
     let mut services = Vec::new();
-    let entry = |kind: &str, (name, vendor, certs): (&str, &str, &[&str]), classes: &[&str]| ServiceEntry {
-        kind: kind.to_string(),
-        name: name.to_string(),
-        vendor: vendor.to_string(),
-        certifications: certs.iter().map(|c| c.to_string()).collect(),
-        data_classes: classes.iter().map(|c| c.to_string()).collect(),
-    };
+    let entry =
+        |kind: &str, (name, vendor, certs): (&str, &str, &[&str]), classes: &[&str]| ServiceEntry {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            vendor: vendor.to_string(),
+            certifications: certs.iter().map(|c| c.to_string()).collect(),
+            data_classes: classes.iter().map(|c| c.to_string()).collect(),
+        };
     if ai {
         if let Some(s) = rng.pick(&AI_SERVICES) {
             services.push(entry("ai_service", *s, &["S", "O"]));
@@ -538,7 +727,11 @@ fn application_content(rng: &mut Prng, policy: &Policy, self_level: u8, complete
         for _ in 0..n {
             if let Some(s) = rng.pick(&SAAS) {
                 if !services.iter().any(|e| e.name == s.0) {
-                    services.push(entry("saas", *s, if rng.chance(50) { &["O"] } else { &["S", "O"] }));
+                    services.push(entry(
+                        "saas",
+                        *s,
+                        if rng.chance(50) { &["O"] } else { &["S", "O"] },
+                    ));
                 }
             }
         }
@@ -553,19 +746,32 @@ fn application_content(rng: &mut Prng, policy: &Policy, self_level: u8, complete
             continue;
         }
         let bump = u8::from(rng.chance(30));
-        self_assessment.insert(c.id.clone(), (self_level + bump).clamp(1, top_level(policy)));
+        self_assessment.insert(
+            c.id.clone(),
+            (self_level + bump).clamp(1, top_level(policy)),
+        );
     }
     ApplicationContent {
         ai_vulnerability_assessment: ai,
         security_saas: saas,
-        services: if complete { services } else { services.into_iter().take(1).collect() },
-        internal_controls: if complete { controls.join("\n\n") } else { String::new() },
+        services: if complete {
+            services
+        } else {
+            services.into_iter().take(1).collect()
+        },
+        internal_controls: if complete {
+            controls.join("\n\n")
+        } else {
+            String::new()
+        },
         self_assessment,
     }
 }
 
 fn top_level(policy: &Policy) -> u8 {
-    u8::try_from(policy.evaluation.scale.len()).unwrap_or(4).max(1)
+    u8::try_from(policy.evaluation.scale.len())
+        .unwrap_or(4)
+        .max(1)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -593,12 +799,24 @@ impl Profile {
 }
 
 /// Score sheets: `sheets[reviewer][criterion]`, in policy criterion order.
-fn score_sheets(rng: &mut Prng, policy: &Policy, profile: Profile, reviewers: usize) -> Result<Vec<Vec<u8>>> {
+fn score_sheets(
+    rng: &mut Prng,
+    policy: &Policy,
+    profile: Profile,
+    reviewers: usize,
+) -> Result<Vec<Vec<u8>>> {
     let top = top_level(policy);
     let criteria = &policy.evaluation.criteria;
     let mut sheets = vec![vec![0u8; criteria.len()]; reviewers];
-    let security: Vec<usize> = criteria.iter().enumerate().filter(|(_, c)| c.rubric == Rubric::Security).map(|(i, _)| i).collect();
-    let weak_area = security.get(usize::try_from(rng.range(0, 6)).unwrap_or(0) % security.len().max(1)).copied();
+    let security: Vec<usize> = criteria
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.rubric == Rubric::Security)
+        .map(|(i, _)| i)
+        .collect();
+    let weak_area = security
+        .get(usize::try_from(rng.range(0, 6)).unwrap_or(0) % security.len().max(1))
+        .copied();
     for (k, c) in criteria.iter().enumerate() {
         let base: u8 = match (profile, c.rubric) {
             (Profile::WeakAi, Rubric::Ai) => 2,
@@ -651,17 +869,30 @@ fn score_sheets(rng: &mut Prng, policy: &Policy, profile: Profile, reviewers: us
     }
     // Tune until the policy's own aggregation agrees with the intended outcome: raise the
     // lowest score for a pass; lower the highest score of the weak rubric for a failure.
-    let weak_rubric = if profile == Profile::WeakAi { Rubric::Ai } else { Rubric::Security };
+    let weak_rubric = if profile == Profile::WeakAi {
+        Rubric::Ai
+    } else {
+        Rubric::Security
+    };
     for _ in 0..200 {
         let result = aggregate(policy, &sheets)?;
         if result.passed == profile.passes() {
             return Ok(sheets);
         }
-        let cells = sheets.iter().enumerate().flat_map(|(r, s)| s.iter().enumerate().map(move |(k, v)| (r, k, *v)));
+        let cells = sheets
+            .iter()
+            .enumerate()
+            .flat_map(|(r, s)| s.iter().enumerate().map(move |(k, v)| (r, k, *v)));
         let target = if profile.passes() {
-            cells.filter(|&(_, _, v)| v < top).min_by_key(|&(r, k, v)| (v, k, r))
+            cells
+                .filter(|&(_, _, v)| v < top)
+                .min_by_key(|&(r, k, v)| (v, k, r))
         } else {
-            cells.filter(|&(_, k, v)| v > 1 && criteria.get(k).is_some_and(|c| c.rubric == weak_rubric)).max_by_key(|&(r, k, v)| (v, k, r))
+            cells
+                .filter(|&(_, k, v)| {
+                    v > 1 && criteria.get(k).is_some_and(|c| c.rubric == weak_rubric)
+                })
+                .max_by_key(|&(r, k, v)| (v, k, r))
         };
         let Some((r, k, _)) = target else { break };
         if let Some(cell) = sheets.get_mut(r).and_then(|s| s.get_mut(k)) {
@@ -672,7 +903,10 @@ fn score_sheets(rng: &mut Prng, policy: &Policy, profile: Profile, reviewers: us
             }
         }
     }
-    Err(ServiceError::rule("demo_data", format!("could not build {profile:?} scores under this policy")))
+    Err(ServiceError::rule(
+        "demo_data",
+        format!("could not build {profile:?} scores under this policy"),
+    ))
 }
 
 fn aggregate(policy: &Policy, sheets: &[Vec<u8>]) -> Result<EvaluationResult> {
@@ -681,10 +915,20 @@ fn aggregate(policy: &Policy, sheets: &[Vec<u8>]) -> Result<EvaluationResult> {
         .enumerate()
         .map(|(r, s)| ReviewerScores {
             reviewer_id: i64::try_from(r).unwrap_or(0) + 1,
-            scores: policy.evaluation.criteria.iter().zip(s).map(|(c, v)| CriterionScore { criterion: c.id.clone(), score: *v }).collect(),
+            scores: policy
+                .evaluation
+                .criteria
+                .iter()
+                .zip(s)
+                .map(|(c, v)| CriterionScore {
+                    criterion: c.id.clone(),
+                    score: *v,
+                })
+                .collect(),
         })
         .collect();
-    evaluation::aggregate(policy, &reviewer_sheets).map_err(|e| ServiceError::rule("demo_data", e.to_string()))
+    evaluation::aggregate(policy, &reviewer_sheets)
+        .map_err(|e| ServiceError::rule("demo_data", e.to_string()))
 }
 
 /// A reviewer's written justification for a score.
@@ -719,12 +963,20 @@ fn score_inputs(policy: &Policy, sheet: &[u8]) -> Vec<ScoreInput> {
         .criteria
         .iter()
         .zip(sheet)
-        .map(|(c, v)| ScoreInput { criterion: c.id.clone(), score: i64::from(*v), justification: justification(&c.id, &c.label_ko, *v) })
+        .map(|(c, v)| ScoreInput {
+            criterion: c.id.clone(),
+            score: i64::from(*v),
+            justification: justification(&c.id, &c.label_ko, *v),
+        })
         .collect()
 }
 
 fn rubric_mean(result: &EvaluationResult, rubric: Rubric) -> f64 {
-    result.rubrics.iter().find(|r| r.rubric == rubric).map_or(0.0, |r| r.weighted_mean)
+    result
+        .rubrics
+        .iter()
+        .find(|r| r.rubric == rubric)
+        .map_or(0.0, |r| r.weighted_mean)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -786,7 +1038,10 @@ impl Ctx<'_> {
     fn take_advisors(&mut self, n: usize) -> Vec<Actor> {
         let mut out = Vec::new();
         for _ in 0..n {
-            if let Some(a) = self.advisors.get(self.next_advisor % self.advisors.len().max(1)) {
+            if let Some(a) = self
+                .advisors
+                .get(self.next_advisor % self.advisors.len().max(1))
+            {
                 out.push(a.clone());
             }
             self.next_advisor += 1;
@@ -797,7 +1052,11 @@ impl Ctx<'_> {
     /// An advisor not in `taken`.
     fn replacement(&self, taken: &[Actor]) -> Option<Actor> {
         let n = self.advisors.len();
-        (0..n).map(|i| (self.next_advisor + i) % n).filter_map(|i| self.advisors.get(i)).find(|a| taken.iter().all(|t| t.user_id != a.user_id)).cloned()
+        (0..n)
+            .map(|i| (self.next_advisor + i) % n)
+            .filter_map(|i| self.advisors.get(i))
+            .find(|a| taken.iter().all(|t| t.user_id != a.user_id))
+            .cloned()
     }
 
     async fn run(&mut self, who: &Applicant, plan: &Plan) -> Result<()> {
@@ -820,7 +1079,14 @@ impl Ctx<'_> {
             "{} — 망분리 규제 특례 내부통제 계획서 (요약)\n\n1. 적용 범위: AI 취약점 진단 및 보안 SaaS\n2. 데이터 등급별 통제: C등급 전송 금지, S등급 비식별 후 전송\n3. 보고: 분기별 AI 취약점 점검 결과 공유\n",
             who.name_ko
         );
-        svc.add_attachment(uploader, id, "internal-controls-plan.txt", "text/plain; charset=utf-8", plan_doc.as_bytes()).await?;
+        svc.add_attachment(
+            uploader,
+            id,
+            "internal-controls-plan.txt",
+            "text/plain; charset=utf-8",
+            plan_doc.as_bytes(),
+        )
+        .await?;
         if plan.target == Target::Draft {
             return Ok(());
         }
@@ -830,19 +1096,22 @@ impl Ctx<'_> {
             return Ok(());
         }
         self.clock(at(d, 4, 9, 30)?);
-        svc.transition(&officer, id, A::StartScreening, None).await?;
+        svc.transition(&officer, id, A::StartScreening, None)
+            .await?;
         match plan.target {
             Target::Returned => {
                 self.clock(at(d, 5, 11, 0)?);
                 let comment = "공급망 보안(supply_chain) 자체평가의 근거자료가 누락되었습니다. 이용 예정 SaaS 공급사의 보안점검 결과와 데이터 비보유 계약서를 첨부하여 재제출 바랍니다. \
                                / Evidence for the supply-chain self-assessment is missing: attach the SaaS vendor security review and the zero-retention contract, then resubmit.";
-                svc.transition(&officer, id, A::ReturnForCorrection, Some(comment)).await?;
+                svc.transition(&officer, id, A::ReturnForCorrection, Some(comment))
+                    .await?;
                 return Ok(());
             }
             Target::Withdrawn => {
                 self.clock(at(d, 6, 15, 20)?);
                 let note = "차세대 시스템 전환 일정과 겹쳐 내년 상반기에 재신청할 예정입니다. / Withdrawn: clashes with our core-system migration; we will reapply next year.";
-                svc.transition(&who.ciso, id, A::Withdraw, Some(note)).await?;
+                svc.transition(&who.ciso, id, A::Withdraw, Some(note))
+                    .await?;
                 return Ok(());
             }
             _ => {}
@@ -867,12 +1136,17 @@ impl Ctx<'_> {
             if let Some(conflicted) = panel.first().cloned() {
                 self.clock(at(d, 6, 9, 40)?);
                 let note = "최근 2년 내 해당 기관의 정보보호 자문 용역을 수행하여 이해충돌이 있습니다. / I advised this institution on security in the past two years.";
-                svc.declare_conflict(&conflicted, id, true, Some(note)).await?;
+                svc.declare_conflict(&conflicted, id, true, Some(note))
+                    .await?;
                 let Some(replacement) = self.replacement(&panel) else {
-                    return Err(ServiceError::rule("demo_data", "no advisor left to replace a conflicted reviewer"));
+                    return Err(ServiceError::rule(
+                        "demo_data",
+                        "no advisor left to replace a conflicted reviewer",
+                    ));
                 };
                 self.clock(at(d, 6, 14, 0)?);
-                svc.assign_reviewer(&officer, id, replacement.user_id).await?;
+                svc.assign_reviewer(&officer, id, replacement.user_id)
+                    .await?;
                 panel.remove(0);
                 panel.push(replacement);
             }
@@ -895,7 +1169,10 @@ impl Ctx<'_> {
             svc.declare_conflict(advisor, id, false, None).await?;
             let scores = score_inputs(policy, sheet);
             if r == submitted {
-                let partial: Vec<ScoreInput> = scores.into_iter().take(policy.evaluation.criteria.len() / 2).collect();
+                let partial: Vec<ScoreInput> = scores
+                    .into_iter()
+                    .take(policy.evaluation.criteria.len() / 2)
+                    .collect();
                 self.clock(at(d, 7 + r64, 17, 30)?);
                 svc.save_scores(advisor, id, &partial, false).await?;
                 continue;
@@ -907,7 +1184,8 @@ impl Ctx<'_> {
             return Ok(());
         }
         self.clock(at(d, 11, 10, 0)?);
-        svc.transition(&officer, id, A::CompleteEvaluation, None).await?;
+        svc.transition(&officer, id, A::CompleteEvaluation, None)
+            .await?;
         if plan.target == Target::Evaluated {
             return Ok(());
         }
@@ -919,7 +1197,8 @@ impl Ctx<'_> {
                 "전문가 평가 통과(보안관리 역량 평균 {sec:.2}, AI 활용 역량 평균 {ai:.2}). 제출한 내부통제 방안의 이행과 분기별 결과 보고를 조건으로 비조치의견서 발급 대상으로 승인합니다. \
                  / Evaluation passed (security {sec:.2}, AI {ai:.2}); approved subject to the internal-control measures and quarterly reporting."
             );
-            svc.transition(&officer, id, A::Approve, Some(&rationale)).await?;
+            svc.transition(&officer, id, A::Approve, Some(&rationale))
+                .await?;
         } else {
             let weakest = expected
                 .criteria
@@ -931,7 +1210,8 @@ impl Ctx<'_> {
                 "전문가 평가 기준 미달(보안관리 역량 평균 {sec:.2}, AI 활용 역량 평균 {ai:.2}; 최저 영역 {weakest}). 보완 후 다음 차수에 재신청할 수 있습니다. \
                  / Evaluation failed (security {sec:.2}, AI {ai:.2}); the institution may reapply in a later phase after remediation."
             );
-            svc.transition(&officer, id, A::Reject, Some(&rationale)).await?;
+            svc.transition(&officer, id, A::Reject, Some(&rationale))
+                .await?;
         }
         Ok(())
     }
@@ -940,13 +1220,37 @@ impl Ctx<'_> {
 /// Writes the whole history; returns the demo accounts with their tokens.
 async fn write_history(svc: &Service, system: &Actor) -> Result<Vec<DemoAccount>> {
     let policy = svc.policy();
+    // The history is dated for the default policy's phases (phase 1 in June, phase 2 in August).
+    let phase_id = |n: usize| {
+        policy.phases.get(n).map(|p| p.id.clone()).ok_or_else(|| {
+            ServiceError::rule(
+                "demo_data",
+                "the demo needs a policy with at least two phases",
+            )
+        })
+    };
 
     // 1. The registry, as the supervisor's year-end figures.
     svc.set_clock(Some(at(date((2026, 5, 20))?, 0, 9, 0)?));
     let rows = institution_rows()?;
-    svc.import_institutions_csv(system, &csv_text(&rows)?).await?;
-    let (institutions, _) = svc.list_institutions(system, &InstitutionFilter { limit: 1000, ..Default::default() }).await?;
-    let id_of = |code: &str| institutions.iter().find(|i| i.input.code == code).map(|i| i.id).ok_or(ServiceError::NotFound);
+    svc.import_institutions_csv(system, &csv_text(&rows)?)
+        .await?;
+    let (institutions, _) = svc
+        .list_institutions(
+            system,
+            &InstitutionFilter {
+                limit: 1000,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let id_of = |code: &str| {
+        institutions
+            .iter()
+            .find(|i| i.input.code == code)
+            .map(|i| i.id)
+            .ok_or(ServiceError::NotFound)
+    };
 
     // 2. Screening on the day the policy took effect.
     svc.set_clock(Some(at(policy.program.effective_from, 0, 10, 0)?));
@@ -957,50 +1261,125 @@ async fn write_history(svc: &Service, system: &Actor) -> Result<Vec<DemoAccount>
     let mut accounts = Vec::new();
     let mut users = Vec::new();
     for a in &REGULATOR_ACCOUNTS {
-        let u = svc.create_user(system, a.username, a.display_name, a.role, None).await?;
+        let u = svc
+            .create_user(system, a.username, a.display_name, a.role, None)
+            .await?;
         users.push(u);
     }
     for (code, stem) in DEMO_INSTITUTIONS {
-        let row = rows.iter().find(|r| r.input.code == code).ok_or(ServiceError::NotFound)?;
+        let row = rows
+            .iter()
+            .find(|r| r.input.code == code)
+            .ok_or(ServiceError::NotFound)?;
         let inst = id_of(code)?;
         let ciso_name = row.input.ciso_name.clone().unwrap_or_else(|| "CISO".into());
-        let ciso = svc.create_user(system, &format!("ciso.{stem}"), &format!("{ciso_name} ({} CISO)", row.input.name_ko), Role::Ciso, Some(inst)).await?;
+        let ciso = svc
+            .create_user(
+                system,
+                &format!("ciso.{stem}"),
+                &format!("{ciso_name} ({} CISO)", row.input.name_ko),
+                Role::Ciso,
+                Some(inst),
+            )
+            .await?;
         let mut rng = Prng(inst.unsigned_abs() ^ 0x5354_4146_4600);
-        let staff = svc.create_user(system, &format!("staff.{stem}"), &format!("{} ({} 정보보호부)", person(&mut rng), row.input.name_ko), Role::SecurityStaff, Some(inst)).await?;
+        let staff = svc
+            .create_user(
+                system,
+                &format!("staff.{stem}"),
+                &format!("{} ({} 정보보호부)", person(&mut rng), row.input.name_ko),
+                Role::SecurityStaff,
+                Some(inst),
+            )
+            .await?;
         users.push(ciso);
         users.push(staff);
     }
     for u in &users {
         let token = svc.issue_token(system, u.id, "demo").await?;
-        let institution = u.institution_id.and_then(|id| institutions.iter().find(|i| i.id == id)).map(|i| i.input.name_ko.clone());
-        accounts.push(DemoAccount { username: u.username.clone(), role: u.role.as_str().to_string(), institution, token: Some(token), password: DEMO_PASSWORD.to_string() });
+        let institution = u
+            .institution_id
+            .and_then(|id| institutions.iter().find(|i| i.id == id))
+            .map(|i| i.input.name_ko.clone());
+        accounts.push(DemoAccount {
+            username: u.username.clone(),
+            role: u.role.as_str().to_string(),
+            institution,
+            token: Some(token),
+            password: DEMO_PASSWORD.to_string(),
+        });
     }
-    let find = |name: &str| users.iter().find(|u| u.username == name).map(actor_of).ok_or(ServiceError::NotFound);
+    let find = |name: &str| {
+        users
+            .iter()
+            .find(|u| u.username == name)
+            .map(actor_of)
+            .ok_or(ServiceError::NotFound)
+    };
     let officer = find("officer")?;
-    let advisors: Vec<Actor> = users.iter().filter(|u| u.role == Role::Advisor).map(actor_of).collect();
+    let advisors: Vec<Actor> = users
+        .iter()
+        .filter(|u| u.role == Role::Advisor)
+        .map(actor_of)
+        .collect();
 
     // The applicants: the eligible institutions, sectors interleaved so every phase mixes them.
-    let mut eligible_rows: Vec<&Row> = rows.iter().filter(|r| matches!(r.kind, Kind::Eligible | Kind::ExactlyTenTrillion)).collect();
-    eligible_rows.sort_by_key(|r| (r.sector_index, Sector::ALL.iter().position(|s| *s == r.input.sector)));
+    let mut eligible_rows: Vec<&Row> = rows
+        .iter()
+        .filter(|r| matches!(r.kind, Kind::Eligible | Kind::ExactlyTenTrillion))
+        .collect();
+    eligible_rows.sort_by_key(|r| {
+        (
+            r.sector_index,
+            Sector::ALL.iter().position(|s| *s == r.input.sector),
+        )
+    });
     let saebom = DEMO_INSTITUTIONS[1].0;
-    let (returned_row, queue): (Vec<&Row>, Vec<&Row>) = eligible_rows.into_iter().partition(|r| r.input.code == saebom);
+    let (returned_row, queue): (Vec<&Row>, Vec<&Row>) = eligible_rows
+        .into_iter()
+        .partition(|r| r.input.code == saebom);
 
-    let mut ctx = Ctx { svc, policy: &policy, officer: officer.clone(), advisors, next_advisor: 0, rng: Prng(0x4845_5649_4557_0002) };
+    let mut ctx = Ctx {
+        svc,
+        policy: &policy,
+        officer: officer.clone(),
+        advisors,
+        next_advisor: 0,
+        rng: Prng(0x4845_5649_4557_0002),
+    };
     let mut applicants: Vec<Applicant> = Vec::new();
     for row in returned_row.iter().chain(queue.iter()) {
         let inst = id_of(&row.input.code)?;
-        let demo_stem = DEMO_INSTITUTIONS.iter().find(|(c, _)| *c == row.input.code).map(|(_, s)| *s);
+        let demo_stem = DEMO_INSTITUTIONS
+            .iter()
+            .find(|(c, _)| *c == row.input.code)
+            .map(|(_, s)| *s);
         let (ciso, staff) = match demo_stem {
-            Some(stem) => (find(&format!("ciso.{stem}"))?, Some(find(&format!("staff.{stem}"))?)),
+            Some(stem) => (
+                find(&format!("ciso.{stem}"))?,
+                Some(find(&format!("staff.{stem}"))?),
+            ),
             None => {
                 // Every other applicant's CISO has an account too (without a demo login).
                 svc.set_clock(Some(at(date((2026, 5, 21))?, 0, 9, 30)?));
                 let name = row.input.ciso_name.clone().unwrap_or_else(|| "CISO".into());
-                let u = svc.create_user(system, &format!("ciso.{}", row.input.code.to_ascii_lowercase()), &format!("{name} ({} CISO)", row.input.name_ko), Role::Ciso, Some(inst)).await?;
+                let u = svc
+                    .create_user(
+                        system,
+                        &format!("ciso.{}", row.input.code.to_ascii_lowercase()),
+                        &format!("{name} ({} CISO)", row.input.name_ko),
+                        Role::Ciso,
+                        Some(inst),
+                    )
+                    .await?;
                 (actor_of(&u), None)
             }
         };
-        applicants.push(Applicant { name_ko: row.input.name_ko.clone(), ciso, staff });
+        applicants.push(Applicant {
+            name_ko: row.input.name_ko.clone(),
+            ciso,
+            staff,
+        });
     }
     // applicants[0] is the demo institution whose application is returned in Q4; the queue follows.
     let mut next = 1usize;
@@ -1019,14 +1398,27 @@ async fn write_history(svc: &Service, system: &Actor) -> Result<Vec<DemoAccount>
             9 => Profile::WeakAi,
             _ => Profile::Pass,
         };
-        plans.push(Plan { institution: take(), target: Target::Decided, profile, start: p1 + Days::new(k % 6 + k / 6 * 2), conflict: false });
+        plans.push(Plan {
+            institution: take(),
+            target: Target::Decided,
+            profile,
+            start: p1 + Days::new(k % 6 + k / 6 * 2),
+            conflict: false,
+        });
     }
     for plan in &plans {
-        ctx.run(applicants.get(plan.institution).ok_or(ServiceError::NotFound)?, plan).await?;
+        ctx.run(
+            applicants
+                .get(plan.institution)
+                .ok_or(ServiceError::NotFound)?,
+            plan,
+        )
+        .await?;
     }
     let officer_actor = officer.clone();
     svc.set_clock(Some(at(date((2026, 6, 23))?, 0, 14, 0)?));
-    svc.confirm_cohort(&officer_actor, "phase-1", None).await?;
+    svc.confirm_cohort(&officer_actor, &phase_id(0)?, None)
+        .await?;
 
     // Mid-year figures arrive for a few institutions: history, and a re-screening.
     svc.set_clock(Some(at(date((2026, 7, 20))?, 0, 11, 0)?));
@@ -1037,13 +1429,26 @@ async fn write_history(svc: &Service, system: &Actor) -> Result<Vec<DemoAccount>
     let p2 = date((2026, 7, 27))?;
     let mut plans = Vec::new();
     for k in 0..15u64 {
-        plans.push(Plan { institution: take(), target: Target::Decided, profile: Profile::Pass, start: p2 + Days::new(k % 8 + k / 8 * 3), conflict: k == 2 });
+        plans.push(Plan {
+            institution: take(),
+            target: Target::Decided,
+            profile: Profile::Pass,
+            start: p2 + Days::new(k % 8 + k / 8 * 3),
+            conflict: k == 2,
+        });
     }
     for plan in &plans {
-        ctx.run(applicants.get(plan.institution).ok_or(ServiceError::NotFound)?, plan).await?;
+        ctx.run(
+            applicants
+                .get(plan.institution)
+                .ok_or(ServiceError::NotFound)?,
+            plan,
+        )
+        .await?;
     }
     svc.set_clock(Some(at(date((2026, 9, 15))?, 0, 14, 0)?));
-    svc.confirm_cohort(&officer_actor, "phase-2", None).await?;
+    svc.confirm_cohort(&officer_actor, &phase_id(1)?, None)
+        .await?;
 
     // 6. Q4: applications in every state.
     let q4 = date((2026, 10, 5))?;
@@ -1063,27 +1468,51 @@ async fn write_history(svc: &Service, system: &Actor) -> Result<Vec<DemoAccount>
         (Target::Decided, Profile::WeakSecurityArea),
         (Target::Withdrawn, Profile::Pass),
     ];
-    let mut plans = vec![Plan { institution: 0, target: Target::Returned, profile: Profile::Pass, start: q4, conflict: false }];
+    let mut plans = vec![Plan {
+        institution: 0,
+        target: Target::Returned,
+        profile: Profile::Pass,
+        start: q4,
+        conflict: false,
+    }];
     for (k, (target, profile)) in q4_targets.into_iter().enumerate() {
         // The further along, the earlier it started.
         let back = u64::try_from(14 - k).unwrap_or(0);
-        let start = q4 + Days::new(match target {
-            Target::Draft | Target::Submitted => 40 + u64::try_from(k).unwrap_or(0),
-            Target::Screening(_) => 38,
-            Target::UnderReview(_) => 30,
-            _ => back * 2,
+        let start = q4
+            + Days::new(match target {
+                Target::Draft | Target::Submitted => 40 + u64::try_from(k).unwrap_or(0),
+                Target::Screening(_) => 38,
+                Target::UnderReview(_) => 30,
+                _ => back * 2,
+            });
+        plans.push(Plan {
+            institution: take(),
+            target,
+            profile,
+            start,
+            conflict: false,
         });
-        plans.push(Plan { institution: take(), target, profile, start, conflict: false });
     }
     for plan in &plans {
-        ctx.run(applicants.get(plan.institution).ok_or(ServiceError::NotFound)?, plan).await?;
+        ctx.run(
+            applicants
+                .get(plan.institution)
+                .ok_or(ServiceError::NotFound)?,
+            plan,
+        )
+        .await?;
     }
     svc.set_clock(None);
     Ok(accounts)
 }
 
 /// Mid-year figure updates for a few institutions, so the registry has figure history.
-async fn update_figures(svc: &Service, system: &Actor, rows: &[Row], id_of: &impl Fn(&str) -> Result<i64>) -> Result<()> {
+async fn update_figures(
+    svc: &Service,
+    system: &Actor,
+    rows: &[Row],
+    id_of: &impl Fn(&str) -> Result<i64>,
+) -> Result<()> {
     let mid_year = date(MID_YEAR)?;
     let changes: [(&str, i64, i64, Option<&str>); 5] = [
         // (code, assets change in permille, employees change, new CISO)
@@ -1094,7 +1523,10 @@ async fn update_figures(svc: &Service, system: &Actor, rows: &[Row], id_of: &imp
         ("SAV-001", 30, 22, None),
     ];
     for (code, assets_pm, staff, ciso) in changes {
-        let row = rows.iter().find(|r| r.input.code == code).ok_or(ServiceError::NotFound)?;
+        let row = rows
+            .iter()
+            .find(|r| r.input.code == code)
+            .ok_or(ServiceError::NotFound)?;
         let mut input = row.input.clone();
         input.total_assets_krw += input.total_assets_krw / 1000 * assets_pm;
         input.assets_as_of = mid_year;

@@ -2,6 +2,10 @@
 //! program history SPEC §4 promises, and seeding again changes nothing. Runs on SQLite always,
 //! and on PostgreSQL when `HAECHI_TEST_POSTGRES_URL` is set.
 
+// As clippy.toml says for tests: a panic here is the test failing. Clippy only sees `#[test]`
+// functions as tests, not the story helper beside them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 
 use haechi_core::{Actor, ApplicationState};
@@ -14,12 +18,23 @@ use sqlx::{Connection, Executor};
 async fn open(url: &str) -> (Store, Service) {
     let store = Store::connect(url).await.expect("connect");
     store.migrate().await.expect("migrate");
-    let svc = Service::open(store.clone(), ServiceConfig::default()).await.expect("open service");
+    let svc = Service::open(store.clone(), ServiceConfig::default())
+        .await
+        .expect("open service");
     (store, svc)
 }
 
 async fn audit_entries(svc: &Service) -> i64 {
-    let (_, total) = svc.audit_log(&Actor::system(), &AuditFilter { limit: 1, ..Default::default() }).await.unwrap();
+    let (_, total) = svc
+        .audit_log(
+            &Actor::system(),
+            &AuditFilter {
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     total
 }
 
@@ -34,30 +49,71 @@ async fn demo_story(url: &str) {
 
     // Registry and screening.
     assert!(summary.seeded);
-    assert!((140..=160).contains(&summary.institutions), "{} institutions", summary.institutions);
+    assert!(
+        (140..=160).contains(&summary.institutions),
+        "{} institutions",
+        summary.institutions
+    );
     assert_eq!(summary.eligible, 49);
     let screening = svc.screening_results(&system).await.unwrap();
     assert_eq!(screening.len(), summary.institutions);
     assert_eq!(screening.iter().filter(|r| r.eligible).count(), 49);
-    let (institutions, _) = svc.list_institutions(&system, &InstitutionFilter { limit: 1000, ..Default::default() }).await.unwrap();
-    let sectors: std::collections::HashSet<_> = institutions.iter().map(|i| i.input.sector).collect();
-    assert_eq!(sectors.len(), haechi_core::Sector::ALL.len(), "every sector is represented");
+    let (institutions, _) = svc
+        .list_institutions(
+            &system,
+            &InstitutionFilter {
+                limit: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let sectors: std::collections::HashSet<_> =
+        institutions.iter().map(|i| i.input.sector).collect();
+    assert_eq!(
+        sectors.len(),
+        haechi_core::Sector::ALL.len(),
+        "every sector is represented"
+    );
     let eligible_of = |pred: &dyn Fn(&haechi_core::InstitutionInput) -> bool| -> Vec<bool> {
         institutions
             .iter()
             .filter(|i| pred(&i.input))
-            .map(|i| screening.iter().find(|r| r.institution_id == i.id).map(|r| r.eligible).unwrap())
+            .map(|i| {
+                screening
+                    .iter()
+                    .find(|r| r.institution_id == i.id)
+                    .map(|r| r.eligible)
+                    .unwrap()
+            })
             .collect()
     };
     // The near-misses that show the rules.
-    assert_eq!(eligible_of(&|i| i.total_assets_krw == 10_000_000_000_000), vec![true]);
-    assert_eq!(eligible_of(&|i| i.total_assets_krw == 9_999_999_999_999), vec![false]);
-    let staff_999 = eligible_of(&|i| i.full_time_employees == 999 && i.total_assets_krw >= 10_000_000_000_000);
-    assert!(staff_999.len() >= 3 && staff_999.iter().all(|e| !e), "{staff_999:?}");
-    let no_ciso = eligible_of(&|i| !i.dedicated_ciso && i.total_assets_krw >= 10_000_000_000_000 && i.full_time_employees >= 1_000);
+    assert_eq!(
+        eligible_of(&|i| i.total_assets_krw == 10_000_000_000_000),
+        vec![true]
+    );
+    assert_eq!(
+        eligible_of(&|i| i.total_assets_krw == 9_999_999_999_999),
+        vec![false]
+    );
+    let staff_999 =
+        eligible_of(&|i| i.full_time_employees == 999 && i.total_assets_krw >= 10_000_000_000_000);
+    assert!(
+        staff_999.len() >= 3 && staff_999.iter().all(|e| !e),
+        "{staff_999:?}"
+    );
+    let no_ciso = eligible_of(&|i| {
+        !i.dedicated_ciso
+            && i.total_assets_krw >= 10_000_000_000_000
+            && i.full_time_employees >= 1_000
+    });
     assert_eq!(no_ciso, vec![false]);
     // Fictional names and codes.
-    let hanbit = institutions.iter().find(|i| i.input.code == "BNK-001").unwrap();
+    let hanbit = institutions
+        .iter()
+        .find(|i| i.input.code == "BNK-001")
+        .unwrap();
     assert_eq!(hanbit.input.name_ko, "한빛은행");
     assert_eq!(hanbit.input.name_en, "Hanbit Bank");
     // Figure history from the mid-year update.
@@ -65,19 +121,33 @@ async fn demo_story(url: &str) {
     assert!(!view.history.is_empty());
 
     // Accounts: one per role at least, and every token logs in.
-    let roles: std::collections::BTreeSet<_> = summary.accounts.iter().map(|a| a.role.as_str()).collect();
+    let roles: std::collections::BTreeSet<_> =
+        summary.accounts.iter().map(|a| a.role.as_str()).collect();
     for role in haechi_core::Role::ALL {
         assert!(roles.contains(role.as_str()), "no demo account for {role}");
     }
-    assert_eq!(summary.accounts.iter().filter(|a| a.role == "advisor").count(), 7);
+    assert_eq!(
+        summary
+            .accounts
+            .iter()
+            .filter(|a| a.role == "advisor")
+            .count(),
+        7
+    );
     for a in &summary.accounts {
         assert_eq!(a.password, DEMO_PASSWORD);
-        let actor = svc.actor_for_token(a.token.as_deref().expect("token issued")).await.unwrap();
+        let actor = svc
+            .actor_for_token(a.token.as_deref().expect("token issued"))
+            .await
+            .unwrap();
         assert_eq!(actor.username, a.username);
         assert_eq!(a.institution.is_some(), actor.institution_id.is_some());
     }
     assert!(summary.accounts.iter().any(|a| a.username == "ciso.hanbit"));
-    assert!(summary.accounts.iter().any(|a| a.username == "staff.hanbit"));
+    assert!(summary
+        .accounts
+        .iter()
+        .any(|a| a.username == "staff.hanbit"));
 
     // Cohorts: phase 1 with 10, phase 2 with 15, members decided inside their windows.
     let cohorts: BTreeMap<String, usize> = summary.cohorts.iter().cloned().collect();
@@ -86,27 +156,56 @@ async fn demo_story(url: &str) {
     assert_eq!(cohorts.len(), 2);
     let records = svc.list_cohorts(&system).await.unwrap();
     for c in &records {
-        assert!(c.confirmed_at.starts_with(if c.phase_id == "phase-1" { "2026-06-" } else { "2026-09-" }), "{}", c.confirmed_at);
+        assert!(
+            c.confirmed_at.starts_with(if c.phase_id == "phase-1" {
+                "2026-06-"
+            } else {
+                "2026-09-"
+            }),
+            "{}",
+            c.confirmed_at
+        );
         for id in &c.members {
             let v = svc.get_application(&system, *id).await.unwrap();
             assert_eq!(v.application.state, ApplicationState::Approved);
             let decided = v.decision.unwrap().decided_on;
-            let month = if c.phase_id == "phase-1" { "2026-06-" } else { "2026-08-" };
-            assert!(decided.starts_with(month), "{} decided on {decided}", c.phase_id);
+            let month = if c.phase_id == "phase-1" {
+                "2026-06-"
+            } else {
+                "2026-08-"
+            };
+            assert!(
+                decided.starts_with(month),
+                "{} decided on {decided}",
+                c.phase_id
+            );
         }
     }
 
     // Every state of the lifecycle is present.
     let by_state: BTreeMap<String, i64> = summary.applications_by_state.iter().cloned().collect();
     for s in ApplicationState::ALL {
-        assert!(by_state.get(s.as_str()).copied().unwrap_or(0) > 0, "no application is {s}: {by_state:?}");
+        assert!(
+            by_state.get(s.as_str()).copied().unwrap_or(0) > 0,
+            "no application is {s}: {by_state:?}"
+        );
     }
 
     // The evaluation history: a flagged disagreement, a conflict, a return with its comment,
     // rejections that follow failed evaluations, and approvals that follow passed ones.
-    let (apps, total) = svc.list_applications(&system, ApplicationFilter { limit: 1000, ..Default::default() }).await.unwrap();
+    let (apps, total) = svc
+        .list_applications(
+            &system,
+            ApplicationFilter {
+                limit: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(usize::try_from(total).unwrap(), apps.len());
-    let (mut disagreement, mut conflict, mut returned, mut partial_review) = (false, false, false, false);
+    let (mut disagreement, mut conflict, mut returned, mut partial_review) =
+        (false, false, false, false);
     for app in &apps {
         let v = svc.get_application(&system, app.id).await.unwrap();
         if let Some(e) = &v.evaluation {
@@ -115,16 +214,27 @@ async fn demo_story(url: &str) {
         let assignments = v.assignments.unwrap();
         conflict |= assignments.iter().any(|a| a.conflict == Some(true));
         if app.state == ApplicationState::UnderReview {
-            partial_review |= assignments.iter().any(|a| a.submitted_at.is_some()) && assignments.iter().any(|a| a.submitted_at.is_none());
+            partial_review |= assignments.iter().any(|a| a.submitted_at.is_some())
+                && assignments.iter().any(|a| a.submitted_at.is_none());
         }
         if app.state == ApplicationState::Draft {
-            returned |= v.events.iter().any(|e| e.action == "return_for_correction" && e.comment.as_deref().is_some_and(|c| !c.is_empty()));
+            returned |= v.events.iter().any(|e| {
+                e.action == "return_for_correction"
+                    && e.comment.as_deref().is_some_and(|c| !c.is_empty())
+            });
         }
         if let Some(d) = &v.decision {
-            assert!(d.follows_evaluation, "application {} decision does not follow its evaluation", app.id);
+            assert!(
+                d.follows_evaluation,
+                "application {} decision does not follow its evaluation",
+                app.id
+            );
             assert!(d.rationale.len() > 20);
         }
-        if matches!(app.state, ApplicationState::Approved | ApplicationState::Rejected) {
+        if matches!(
+            app.state,
+            ApplicationState::Approved | ApplicationState::Rejected
+        ) {
             let e = v.evaluation.as_ref().unwrap();
             assert_eq!(e.passed, app.state == ApplicationState::Approved);
         }
@@ -147,7 +257,12 @@ async fn demo_story(url: &str) {
     assert_eq!(again.eligible, summary.eligible);
     assert_eq!(again.applications_by_state, summary.applications_by_state);
     assert_eq!(again.cohorts, summary.cohorts);
-    let names = |s: &demo::DemoSummary| s.accounts.iter().map(|a| a.username.clone()).collect::<Vec<_>>();
+    let names = |s: &demo::DemoSummary| {
+        s.accounts
+            .iter()
+            .map(|a| a.username.clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(names(&again), names(&summary));
     assert!(again.accounts.iter().all(|a| a.token.is_none()));
     assert_eq!(audit_entries(&svc).await, entries);
@@ -168,7 +283,9 @@ fn with_database(url: &str, name: &str) -> String {
         None => (url, None),
     };
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{name}", &base[..host_end]);
     if let Some(q) = query {
         out.push('?');
@@ -185,13 +302,25 @@ async fn demo_seed_on_postgres() {
     };
     sqlx::any::install_default_drivers();
     let name = format!("haechi_demo_{:016x}", rand::thread_rng().gen::<u64>());
-    let mut admin = sqlx::AnyConnection::connect(&admin_url).await.expect("connect to PostgreSQL");
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create database");
+    let mut admin = sqlx::AnyConnection::connect(&admin_url)
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create database");
     let url = with_database(&admin_url, &name);
     // Drop the database even when the story fails.
     let local = tokio::task::LocalSet::new();
-    let outcome = local.run_until(async move { tokio::task::spawn_local(async move { demo_story(&url).await }).await }).await;
-    admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.expect("drop database");
+    let outcome = local
+        .run_until(
+            async move { tokio::task::spawn_local(async move { demo_story(&url).await }).await },
+        )
+        .await;
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+        .expect("drop database");
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
@@ -199,9 +328,18 @@ async fn demo_seed_on_postgres() {
 
 #[test]
 fn database_names_are_replaced_in_urls() {
-    assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"), "postgres://postgres@127.0.0.1:5432/x");
-    assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
-    assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+        "postgres://u:p@h/x?sslmode=disable"
+    );
+    assert_eq!(
+        with_database("postgres://h:5432", "x"),
+        "postgres://h:5432/x"
+    );
 }
 
 /// The binary may run the seeding on any runtime thread.

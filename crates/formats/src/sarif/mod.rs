@@ -17,6 +17,7 @@ mod error;
 mod model;
 mod raw;
 mod resolve;
+mod scan;
 mod stream;
 pub mod synth;
 

@@ -1,4 +1,4 @@
-//! The streaming driver: serde `DeserializeSeed`s over `runs[]` and `runs[].results[]` that hand
+//! The streaming driver: walks `runs[]` and `runs[].results[]` with the [`Scanner`] and hands
 //! each result to the sink as soon as it is parsed, so a log is never held whole.
 //!
 //! Member order: SARIF does not order object members, so a run's `tool` (and its rules) may
@@ -11,15 +11,17 @@
 //! - `version` after `runs`: results have already been delivered when the version is seen; a
 //!   wrong or missing version still fails the whole parse, and the caller's all-or-nothing
 //!   import discards what it received.
+//!
+//! Other members are parsed whole (run-level members such as `tool`, `invocations`,
+//! `taxonomies`) or element by element (`runs`, `results`, `artifacts`, whose items can be
+//! large, e.g. ESLint's embedded file contents). Unknown members are checked for JSON validity
+//! and skipped; each is held in memory only while it is checked.
 
-use std::fmt;
-use std::io::{self, Read};
-use std::rc::Rc;
+use std::io::Read;
 
 use chrono::{DateTime, Utc};
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
-use serde_json::error::Category;
 
 use super::error::SarifError;
 use super::model::{ResultSink, RunInfo, SarifSummary};
@@ -27,7 +29,8 @@ use super::raw::{
     RawArtifact, RawArtifactLocation, RawAutomationDetails, RawInvocation, RawResult, RawTool,
 };
 use super::resolve::{ai_provenance, build_finding, Limits, ResultPos, RunContext, ToolTable};
-use crate::io::{MaybeGz, Position, TrackingReader};
+use super::scan::Scanner;
+use crate::io::MaybeGz;
 
 /// Tuning knobs of the reader. The defaults suit GitHub-sized logs.
 #[derive(Debug, Clone)]
@@ -60,35 +63,62 @@ pub fn read_sarif<R: Read, S: ResultSink>(
 ) -> Result<SarifSummary, SarifError> {
     let gz = MaybeGz::new(input).map_err(|source| SarifError::Io { offset: 0, source })?;
     let gzip = gz.is_gzip();
-    let position = Rc::new(Position::default());
-    let mut reader = TrackingReader::new(gz, Rc::clone(&position));
-    let mut de = serde_json::Deserializer::from_reader(&mut reader);
+    let mut sc = Scanner::new(gz);
     let mut ctx = Ctx {
         sink,
         opts: options,
-        position: Rc::clone(&position),
-        error: None,
-        top_key: None,
-        run: None,
-        run_key: None,
-        result: None,
-        version_ok: false,
         runs: 0,
         results: 0,
     };
-    let parsed = LogSeed(&mut ctx)
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
-    if let Err(e) = parsed {
-        return Err(ctx.convert(e, gzip));
+    let mut version_ok = false;
+    match sc.peek()? {
+        Some(b'{') => {}
+        Some(_) => {
+            let span = sc.value()?;
+            sc.parse::<IgnoredAny>(span, &|| "(root)".to_owned())?;
+            return Err(sc.wrong_type(span, "(root)".to_owned(), "expected a SARIF log object"));
+        }
+        None => return Err(sc.truncated()),
     }
-    if !ctx.version_ok {
+    sc.expect(b'{', "expected `{`")?;
+    if !sc.eat(b'}')? {
+        loop {
+            let key = sc.key()?;
+            match key.as_str() {
+                "version" => {
+                    let span = sc.value()?;
+                    let v: String = sc.parse(span, &|| "version".to_owned())?;
+                    if v != "2.1.0" {
+                        return Err(SarifError::UnsupportedVersion {
+                            path: "version".to_owned(),
+                            found: v,
+                        });
+                    }
+                    version_ok = true;
+                }
+                "runs" => {
+                    for_each(&mut sc, &|| "runs".to_owned(), |sc, i| {
+                        read_run(sc, &mut ctx, i)
+                    })?;
+                }
+                _ => {
+                    let span = sc.value()?;
+                    sc.parse::<IgnoredAny>(span, &|| key.clone())?;
+                }
+            }
+            if !sc.comma_or(b'}', "expected `,` or `}` after an object member")? {
+                break;
+            }
+        }
+    }
+    sc.finish()?;
+    if !version_ok {
         return Err(SarifError::MissingVersion);
     }
     Ok(SarifSummary {
         runs: ctx.runs,
         results: ctx.results,
-        bytes: position.consumed(),
+        bytes: sc.offset(),
         gzip,
     })
 }
@@ -96,215 +126,40 @@ pub fn read_sarif<R: Read, S: ResultSink>(
 struct Ctx<'a, S> {
     sink: &'a mut S,
     opts: &'a SarifOptions,
-    position: Rc<Position>,
-    /// Our own error, stashed because serde's error type can only carry a string.
-    error: Option<SarifError>,
-    top_key: Option<&'static str>,
-    run: Option<usize>,
-    run_key: Option<&'static str>,
-    result: Option<usize>,
-    version_ok: bool,
     runs: usize,
     results: u64,
 }
 
-impl<S> Ctx<'_, S> {
-    fn offset(&self) -> u64 {
-        self.position.consumed()
-    }
-
-    /// JSON path of what is being parsed now.
-    fn path(&self) -> String {
-        match (self.run, self.run_key, self.result) {
-            (Some(r), Some("results"), Some(i)) => format!("runs[{r}].results[{i}]"),
-            (Some(r), Some(k), _) => format!("runs[{r}].{k}"),
-            (Some(r), None, _) => format!("runs[{r}]"),
-            (None, _, _) => self.top_key.unwrap_or("(root)").to_owned(),
-        }
-    }
-
-    fn fail<E: de::Error>(&mut self, e: SarifError) -> E {
-        self.error = Some(e);
-        E::custom("stopped (see the stored SARIF error)")
-    }
-
-    fn convert(&mut self, e: serde_json::Error, gzip: bool) -> SarifError {
-        if let Some(err) = self.error.take() {
-            return err;
-        }
-        let consumed = self.offset();
-        // Exact offset of the byte serde_json stopped at; the consumed count can overshoot.
-        let offset = self
-            .position
-            .offset_of(e.line(), e.column())
-            .unwrap_or(consumed);
-        let (line, column) = self.position.normalise(e.line(), e.column());
-        let message = strip_position(&e.to_string());
-        match e.classify() {
-            Category::Io => {
-                let source = io::Error::from(e);
-                match source.kind() {
-                    io::ErrorKind::UnexpectedEof => SarifError::Truncated {
-                        offset: consumed,
-                        line,
-                        column,
-                    },
-                    io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData if gzip => {
-                        SarifError::InvalidGzip {
-                            offset: consumed,
-                            message: source.to_string(),
-                        }
-                    }
-                    _ => SarifError::Io {
-                        offset: consumed,
-                        source,
-                    },
-                }
+/// Calls `f` for each element of the array (or nothing for `null`) at the scanner.
+fn for_each<R: Read>(
+    sc: &mut Scanner<R>,
+    path: &dyn Fn() -> String,
+    mut f: impl FnMut(&mut Scanner<R>, usize) -> Result<(), SarifError>,
+) -> Result<(), SarifError> {
+    match sc.peek()? {
+        Some(b'[') => {}
+        Some(_) => {
+            let span = sc.value()?;
+            sc.parse::<IgnoredAny>(span, path)?;
+            if sc.bytes(span) == b"null" {
+                return Ok(());
             }
-            Category::Eof => SarifError::Truncated {
-                offset: consumed,
-                line,
-                column,
-            },
-            Category::Syntax => SarifError::InvalidJson {
-                offset,
-                line,
-                column,
-                message,
-            },
-            Category::Data => SarifError::WrongType {
-                path: self.path(),
-                offset,
-                line,
-                column,
-                message,
-            },
+            return Err(sc.wrong_type(span, path(), "expected an array"));
+        }
+        None => return Err(sc.truncated()),
+    }
+    sc.expect(b'[', "expected `[`")?;
+    if sc.eat(b']')? {
+        return Ok(());
+    }
+    let mut i = 0;
+    loop {
+        f(sc, i)?;
+        i += 1;
+        if !sc.comma_or(b']', "expected `,` or `]` after an array element")? {
+            return Ok(());
         }
     }
-}
-
-fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_owned(),
-        None => msg.to_owned(),
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(field_identifier, rename_all = "camelCase")]
-enum LogKey {
-    Version,
-    Runs,
-    #[serde(other)]
-    Other,
-}
-
-struct LogSeed<'c, 'a, S>(&'c mut Ctx<'a, S>);
-
-impl<'de, S: ResultSink> DeserializeSeed<'de> for LogSeed<'_, '_, S> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de, S: ResultSink> Visitor<'de> for LogSeed<'_, '_, S> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a SARIF log object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let ctx = self.0;
-        while let Some(key) = map.next_key::<LogKey>()? {
-            match key {
-                LogKey::Version => {
-                    ctx.top_key = Some("version");
-                    let v: String = map.next_value()?;
-                    if v != "2.1.0" {
-                        return Err(ctx.fail(SarifError::UnsupportedVersion {
-                            path: "version".to_owned(),
-                            found: v,
-                        }));
-                    }
-                    ctx.version_ok = true;
-                }
-                LogKey::Runs => {
-                    ctx.top_key = Some("runs");
-                    map.next_value_seed(RunsSeed(&mut *ctx))?;
-                }
-                LogKey::Other => {
-                    ctx.top_key = None;
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-            ctx.top_key = None;
-        }
-        Ok(())
-    }
-}
-
-struct RunsSeed<'c, 'a, S>(&'c mut Ctx<'a, S>);
-
-impl<'de, S: ResultSink> DeserializeSeed<'de> for RunsSeed<'_, '_, S> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        // `runs` may be null (SARIF §3.13.4: the tool failed to start).
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de, S: ResultSink> Visitor<'de> for RunsSeed<'_, '_, S> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of runs or null")
-    }
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let ctx = self.0;
-        let mut i = 0;
-        loop {
-            ctx.run = Some(i);
-            ctx.run_key = None;
-            ctx.result = None;
-            if seq
-                .next_element_seed(RunSeed {
-                    ctx: &mut *ctx,
-                    index: i,
-                })?
-                .is_none()
-            {
-                break;
-            }
-            i += 1;
-            ctx.runs = i;
-        }
-        ctx.run = None;
-        Ok(())
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(field_identifier, rename_all = "camelCase")]
-enum RunKey {
-    Tool,
-    Results,
-    Invocations,
-    AutomationDetails,
-    Properties,
-    Artifacts,
-    OriginalUriBaseIds,
-    Taxonomies,
-    ColumnKind,
-    #[serde(other)]
-    Other,
 }
 
 #[derive(Deserialize, Default)]
@@ -323,18 +178,6 @@ struct RunState {
     started: bool,
 }
 
-struct RunSeed<'c, 'a, S> {
-    ctx: &'c mut Ctx<'a, S>,
-    index: usize,
-}
-
-impl<'de, S: ResultSink> DeserializeSeed<'de> for RunSeed<'_, '_, S> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
 fn parse_time(s: &str, path: String, offset: u64) -> Result<DateTime<Utc>, SarifError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
@@ -347,74 +190,94 @@ fn parse_time(s: &str, path: String, offset: u64) -> Result<DateTime<Utc>, Sarif
         })
 }
 
-impl<'de, S: ResultSink> Visitor<'de> for RunSeed<'_, '_, S> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a run object")
+fn read_run<R: Read, S: ResultSink>(
+    sc: &mut Scanner<R>,
+    ctx: &mut Ctx<'_, S>,
+    ri: usize,
+) -> Result<(), SarifError> {
+    match sc.peek()? {
+        Some(b'{') => {}
+        Some(_) => {
+            let span = sc.value()?;
+            sc.parse::<IgnoredAny>(span, &|| format!("runs[{ri}]"))?;
+            return Err(sc.wrong_type(span, format!("runs[{ri}]"), "expected a run object"));
+        }
+        None => return Err(sc.truncated()),
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let ctx = self.ctx;
-        let ri = self.index;
-        let mut st = RunState {
-            index: ri,
-            tool: None,
-            rctx: RunContext::default(),
-            info: RunInfo {
-                run_index: ri,
-                ..RunInfo::default()
-            },
-            pending: Vec::new(),
-            started: false,
-        };
-        while let Some(key) = map.next_key::<RunKey>()? {
-            match key {
-                RunKey::Tool => {
-                    ctx.run_key = Some("tool");
-                    let tool: RawTool = map.next_value()?;
-                    let path = format!("runs[{ri}].tool");
+    sc.expect(b'{', "expected `{`")?;
+    let mut st = RunState {
+        index: ri,
+        tool: None,
+        rctx: RunContext::default(),
+        info: RunInfo {
+            run_index: ri,
+            ..RunInfo::default()
+        },
+        pending: Vec::new(),
+        started: false,
+    };
+    if !sc.eat(b'}')? {
+        loop {
+            let key = sc.key()?;
+            let path = || format!("runs[{ri}].{key}");
+            match key.as_str() {
+                "tool" => {
+                    let span = sc.value()?;
+                    let tool: RawTool = sc.parse(span, &path)?;
                     let Some(driver) = tool.driver else {
-                        let off = ctx.offset();
-                        return Err(ctx.fail(SarifError::MissingField {
-                            path: format!("{path}.driver"),
-                            offset: off,
-                        }));
+                        return Err(SarifError::MissingField {
+                            path: format!("{}.driver", path()),
+                            offset: sc.offset(),
+                        });
                     };
-                    let built = ToolTable::build(
+                    let (table, driver, extensions) = ToolTable::build(
                         driver,
                         tool.extensions,
                         &st.rctx.taxonomies,
-                        &path,
-                        ctx.offset(),
-                    );
-                    match built {
-                        Ok((table, driver, extensions)) => {
-                            st.info.driver = driver;
-                            st.info.extensions = extensions;
-                            st.tool = Some(table);
+                        &path(),
+                        sc.offset(),
+                    )?;
+                    st.info.driver = driver;
+                    st.info.extensions = extensions;
+                    st.tool = Some(table);
+                }
+                "results" => {
+                    for_each(sc, &path, |sc, i| {
+                        let span = sc.value()?;
+                        let raw: RawResult =
+                            sc.parse(span, &|| format!("runs[{ri}].results[{i}]"))?;
+                        if st.tool.is_some() {
+                            emit(ctx, &mut st, raw, i, sc.offset())
+                        } else if st.pending.len() >= ctx.opts.max_pending_results {
+                            Err(SarifError::TooManyPendingResults {
+                                path: format!("runs[{ri}].results"),
+                                limit: ctx.opts.max_pending_results,
+                            })
+                        } else {
+                            st.pending.push((i, raw));
+                            Ok(())
                         }
-                        Err(e) => return Err(ctx.fail(e)),
-                    }
-                }
-                RunKey::Results => {
-                    ctx.run_key = Some("results");
-                    map.next_value_seed(ResultsSeed {
-                        ctx: &mut *ctx,
-                        st: &mut st,
                     })?;
-                    ctx.result = None;
                 }
-                RunKey::Invocations => {
-                    ctx.run_key = Some("invocations");
-                    let invs: Option<Vec<RawInvocation>> = map.next_value()?;
-                    if let Err(e) =
-                        apply_invocations(&mut st.info, invs.unwrap_or_default(), ri, ctx.offset())
-                    {
-                        return Err(ctx.fail(e));
-                    }
+                "artifacts" => {
+                    let mut artifacts = Vec::new();
+                    for_each(sc, &path, |sc, i| {
+                        let span = sc.value()?;
+                        let a: RawArtifact =
+                            sc.parse(span, &|| format!("runs[{ri}].artifacts[{i}]"))?;
+                        artifacts.push(a.location);
+                        Ok(())
+                    })?;
+                    st.rctx.artifacts = artifacts;
                 }
-                RunKey::AutomationDetails => {
-                    ctx.run_key = Some("automationDetails");
-                    let a: Option<RawAutomationDetails> = map.next_value()?;
+                "invocations" => {
+                    let span = sc.value()?;
+                    let invs: Option<Vec<RawInvocation>> = sc.parse(span, &path)?;
+                    apply_invocations(&mut st.info, invs.unwrap_or_default(), ri, sc.offset())?;
+                }
+                "automationDetails" => {
+                    let span = sc.value()?;
+                    let a: Option<RawAutomationDetails> = sc.parse(span, &path)?;
                     if let Some(a) = a {
                         st.info.automation_id = a.id;
                         st.info.automation_guid = a.guid;
@@ -422,36 +285,28 @@ impl<'de, S: ResultSink> Visitor<'de> for RunSeed<'_, '_, S> {
                             a.description.and_then(|d| d.text.or(d.markdown));
                     }
                 }
-                RunKey::Properties => {
-                    ctx.run_key = Some("properties");
-                    let p: Option<serde_json::Map<String, serde_json::Value>> = map.next_value()?;
+                "properties" => {
+                    let span = sc.value()?;
+                    let p: Option<serde_json::Map<String, serde_json::Value>> =
+                        sc.parse(span, &path)?;
                     if let Some(p) = p {
                         st.info.ai = ai_provenance(&p);
                         st.info.properties = Some(p);
                     }
                 }
-                RunKey::Artifacts => {
-                    ctx.run_key = Some("artifacts");
-                    let a: Option<Vec<RawArtifact>> = map.next_value()?;
-                    st.rctx.artifacts = a
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|a| a.location)
-                        .collect();
-                }
-                RunKey::OriginalUriBaseIds => {
-                    ctx.run_key = Some("originalUriBaseIds");
+                "originalUriBaseIds" => {
+                    let span = sc.value()?;
                     let m: Option<std::collections::BTreeMap<String, RawArtifactLocation>> =
-                        map.next_value()?;
+                        sc.parse(span, &path)?;
                     st.info.original_uri_base_ids = m
                         .unwrap_or_default()
                         .into_iter()
                         .filter_map(|(k, v)| v.uri.map(|u| (k, u)))
                         .collect();
                 }
-                RunKey::Taxonomies => {
-                    ctx.run_key = Some("taxonomies");
-                    let t: Option<Vec<RawTaxonomy>> = map.next_value()?;
+                "taxonomies" => {
+                    let span = sc.value()?;
+                    let t: Option<Vec<RawTaxonomy>> = sc.parse(span, &path)?;
                     st.rctx.taxonomies = t
                         .unwrap_or_default()
                         .into_iter()
@@ -463,22 +318,22 @@ impl<'de, S: ResultSink> Visitor<'de> for RunSeed<'_, '_, S> {
                         })
                         .collect();
                 }
-                RunKey::ColumnKind => {
-                    ctx.run_key = Some("columnKind");
-                    st.info.column_kind = map.next_value()?;
+                "columnKind" => {
+                    let span = sc.value()?;
+                    st.info.column_kind = sc.parse(span, &path)?;
                 }
-                RunKey::Other => {
-                    ctx.run_key = None;
-                    map.next_value::<IgnoredAny>()?;
+                _ => {
+                    let span = sc.value()?;
+                    sc.parse::<IgnoredAny>(span, &path)?;
                 }
             }
-            ctx.run_key = None;
+            if !sc.comma_or(b'}', "expected `,` or `}` after an object member")? {
+                break;
+            }
         }
-        if let Err(e) = finish_run(ctx, st) {
-            return Err(ctx.fail(e));
-        }
-        Ok(())
     }
+    ctx.runs = ri + 1;
+    finish_run(ctx, st, sc.offset())
 }
 
 fn apply_invocations(
@@ -511,15 +366,19 @@ fn apply_invocations(
     Ok(())
 }
 
-fn finish_run<S: ResultSink>(ctx: &mut Ctx<'_, S>, mut st: RunState) -> Result<(), SarifError> {
+fn finish_run<S: ResultSink>(
+    ctx: &mut Ctx<'_, S>,
+    mut st: RunState,
+    offset: u64,
+) -> Result<(), SarifError> {
     if st.tool.is_none() {
         return Err(SarifError::MissingField {
             path: format!("runs[{}].tool", st.index),
-            offset: ctx.offset(),
+            offset,
         });
     }
     for (i, raw) in std::mem::take(&mut st.pending) {
-        emit(ctx, &mut st, raw, i)?;
+        emit(ctx, &mut st, raw, i, offset)?;
     }
     let run_path = || format!("runs[{}]", st.index);
     if !st.started {
@@ -543,13 +402,14 @@ fn emit<S: ResultSink>(
     st: &mut RunState,
     raw: RawResult,
     idx: usize,
+    offset: u64,
 ) -> Result<(), SarifError> {
     let run_index = st.index;
     let base = move || format!("runs[{run_index}].results[{idx}]");
     let Some(tool) = st.tool.as_ref() else {
         return Err(SarifError::MissingField {
             path: format!("runs[{run_index}].tool"),
-            offset: ctx.offset(),
+            offset,
         });
     };
     let limits = Limits {
@@ -558,7 +418,7 @@ fn emit<S: ResultSink>(
     let pos = ResultPos {
         run: run_index,
         result: idx,
-        offset: ctx.offset(),
+        offset,
     };
     let finding = build_finding(tool, &st.rctx, &limits, raw, &pos)?;
     if !st.started {
@@ -578,55 +438,3 @@ fn emit<S: ResultSink>(
     })
 }
 
-struct ResultsSeed<'c, 'a, S> {
-    ctx: &'c mut Ctx<'a, S>,
-    st: &'c mut RunState,
-}
-
-impl<'de, S: ResultSink> DeserializeSeed<'de> for ResultsSeed<'_, '_, S> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de, S: ResultSink> Visitor<'de> for ResultsSeed<'_, '_, S> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of results or null")
-    }
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let ctx = self.ctx;
-        let st = self.st;
-        let mut i = 0usize;
-        loop {
-            ctx.result = Some(i);
-            let Some(raw) = seq.next_element::<RawResult>()? else {
-                break;
-            };
-            if st.tool.is_some() {
-                if let Err(e) = emit(ctx, st, raw, i) {
-                    return Err(ctx.fail(e));
-                }
-            } else {
-                if st.pending.len() >= ctx.opts.max_pending_results {
-                    let path = format!("runs[{}].results", st.index);
-                    let limit = ctx.opts.max_pending_results;
-                    return Err(ctx.fail(SarifError::TooManyPendingResults { path, limit }));
-                }
-                st.pending.push((i, raw));
-            }
-            i += 1;
-        }
-        Ok(())
-    }
-}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): formatting, lints, then the whole test suite on SQLite and on
+# PostgreSQL. Works on a fresh Debian machine: when no PostgreSQL answers at
+# HAECHI_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres), it installs
+# Debian's postgresql package if needed and starts a private throw-away cluster (trust auth,
+# port 55432) for the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_URL="${HAECHI_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+pg_answers() {
+  command -v psql >/dev/null 2>&1 && psql "$1" -Atqc 'SELECT 1' >/dev/null 2>&1
+}
+
+start_private_postgres() {
+  local bindir
+  bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
+    echo "== installing PostgreSQL from Debian's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq postgresql postgresql-client >/dev/null
+    bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  fi
+  local dir=/tmp/haechi-test-pg port=55432
+  local as_pg=()
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+    as_pg=(runuser -u postgres --)
+  fi
+  if ! pg_answers "postgres://postgres@127.0.0.1:$port/postgres"; then
+    echo "== starting a private PostgreSQL cluster in $dir on port $port"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    "${as_pg[@]}" "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    "${as_pg[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
+  fi
+  PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+if ! pg_answers "$PG_URL"; then
+  start_private_postgres
+fi
+pg_answers "$PG_URL" || { echo "PostgreSQL does not answer at $PG_URL" >&2; exit 1; }
+echo "== PostgreSQL for the tests: $PG_URL"
+export HAECHI_TEST_POSTGRES_URL="$PG_URL"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test (SQLite and PostgreSQL)"
+cargo test --workspace --locked
