@@ -1,15 +1,13 @@
-//! Reader adapters shared by every format: progress counting, transparent gunzip and exact
-//! byte-offset tracking for error messages.
+//! Reader adapters shared by every format: progress counting and transparent gunzip.
 //!
 //! These wrap a caller-supplied `std::io::Read`; nothing here opens files or sockets.
 
-use std::cell::Cell;
 use std::io::{self, Read};
-use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
+use sha2::{Digest, Sha256};
 
 /// The two magic bytes every gzip member starts with (RFC 1952 §2.3.1).
 pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -51,6 +49,44 @@ impl<R: Read> Read for CountingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Computes the SHA-256 of the raw bytes pulled through it, so an importer can record the
+/// uploaded file's hash (SPEC C12 provenance) without reading the file twice. Pass it by
+/// `&mut` to a parser and call [`HashingReader::sha256_hex`] afterwards; the hash covers the
+/// whole input only if the parser read to the end (the SARIF reader does on success).
+#[derive(Debug)]
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// SHA-256 of everything read so far.
+    pub fn sha256(&self) -> [u8; 32] {
+        self.hasher.clone().finalize().into()
+    }
+
+    /// [`Self::sha256`] as 64 lowercase hex digits.
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.sha256())
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
         Ok(n)
     }
 }
@@ -103,155 +139,6 @@ impl<R: Read> Read for MaybeGz<R> {
     }
 }
 
-/// How far the parser has got, shared between the reader and the code that reports errors.
-///
-/// serde_json reports line and column exactly but keeps consuming closing brackets while an
-/// error unwinds, so the consumed count overshoots. Remembering where the last few lines began
-/// turns serde_json's (line, column) back into an exact byte offset.
-#[derive(Debug)]
-pub(crate) struct Position {
-    consumed: Cell<u64>,
-    /// Newlines seen so far.
-    newlines: Cell<u64>,
-    /// `line_starts[k % N]` = offset where line `k + 1` (1-based) begins, for recent lines.
-    line_starts: [Cell<u64>; LINE_RING],
-}
-
-const LINE_RING: usize = 256;
-
-impl Default for Position {
-    fn default() -> Self {
-        Self {
-            consumed: Cell::new(0),
-            newlines: Cell::new(0),
-            line_starts: std::array::from_fn(|_| Cell::new(0)),
-        }
-    }
-}
-
-impl Position {
-    /// Bytes handed to the parser so far.
-    pub(crate) fn consumed(&self) -> u64 {
-        self.consumed.get()
-    }
-
-    fn line_start(&self, line: u64) -> Option<u64> {
-        // `line` is 1-based.
-        let k = line.checked_sub(1)?;
-        let newlines = self.newlines.get();
-        if k > newlines || newlines - k >= LINE_RING as u64 {
-            return None;
-        }
-        Some(if k == 0 {
-            0
-        } else {
-            self.line_starts[(k % LINE_RING as u64) as usize].get()
-        })
-    }
-
-    /// Byte offset of the byte at 1-based `line` and `column` (serde_json's convention: the
-    /// column of the last byte consumed, 0 when that byte was the previous line's newline), if
-    /// the line is recent enough to be remembered.
-    pub(crate) fn offset_of(&self, line: usize, column: usize) -> Option<u64> {
-        let start = self.line_start(u64::try_from(line).ok()?)?;
-        if column == 0 {
-            return start.checked_sub(1);
-        }
-        Some(start + column as u64 - 1)
-    }
-
-    /// serde_json's (line, 0) means "just after the newline ending line - 1"; say that as
-    /// (line - 1, column of that newline), which is what an editor shows.
-    pub(crate) fn normalise(&self, line: usize, column: usize) -> (usize, usize) {
-        if column != 0 || line <= 1 {
-            return (line, column);
-        }
-        let prev = (line - 1) as u64;
-        match (self.line_start(prev), self.line_start(line as u64)) {
-            (Some(a), Some(b)) => (line - 1, (b - a) as usize),
-            _ => (line, column),
-        }
-    }
-
-    #[inline]
-    fn advance(&self, bytes: &[u8]) {
-        let base = self.consumed.get();
-        for (i, b) in bytes.iter().enumerate() {
-            if *b == b'\n' {
-                let n = self.newlines.get() + 1;
-                self.newlines.set(n);
-                self.line_starts[(n % LINE_RING as u64) as usize].set(base + i as u64 + 1);
-            }
-        }
-        self.consumed.set(base + bytes.len() as u64);
-    }
-}
-
-/// A buffered reader that knows exactly how many (decompressed) bytes the parser has consumed,
-/// so a JSON error can name its byte offset and not just line and column.
-///
-/// serde_json's reader path pulls one byte at a time; the fast path below serves those single
-/// bytes straight from the buffer.
-pub(crate) struct TrackingReader<R> {
-    inner: R,
-    buf: Box<[u8]>,
-    pos: usize,
-    filled: usize,
-    position: Rc<Position>,
-}
-
-impl<R: Read> TrackingReader<R> {
-    /// `position` is shared so the parser's visitors can name the offset while the JSON
-    /// deserializer owns the reader.
-    pub(crate) fn new(inner: R, position: Rc<Position>) -> Self {
-        Self {
-            inner,
-            buf: vec![0u8; 64 * 1024].into_boxed_slice(),
-            pos: 0,
-            filled: 0,
-            position,
-        }
-    }
-
-    fn refill(&mut self) -> io::Result<()> {
-        loop {
-            match self.inner.read(&mut self.buf) {
-                Ok(n) => {
-                    self.pos = 0;
-                    self.filled = n;
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
-
-impl<R: Read> Read for TrackingReader<R> {
-    #[inline]
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if self.pos >= self.filled {
-            self.refill()?;
-            if self.filled == 0 {
-                return Ok(0);
-            }
-        }
-        let n = out.len().min(self.filled - self.pos);
-        if n == 1 {
-            let b = self.buf[self.pos];
-            out[0] = b;
-            self.pos += 1;
-            self.position.advance(&[b]);
-            return Ok(1);
-        }
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.position.advance(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,41 +152,5 @@ mod tests {
             r.read_to_end(&mut out).unwrap();
             assert_eq!(out, input);
         }
-    }
-
-    #[test]
-    fn tracking_reader_counts_consumed_bytes() {
-        let data = vec![7u8; 200_000];
-        let pos = Rc::new(Position::default());
-        let mut r = TrackingReader::new(&data[..], Rc::clone(&pos));
-        let mut one = [0u8; 1];
-        for _ in 0..70_000 {
-            assert_eq!(r.read(&mut one).unwrap(), 1);
-        }
-        assert_eq!(pos.consumed(), 70_000);
-        let mut rest = Vec::new();
-        r.read_to_end(&mut rest).unwrap();
-        assert_eq!(pos.consumed(), 200_000);
-    }
-
-    #[test]
-    fn position_maps_line_and_column_to_offsets() {
-        let data = b"ab\ncde\n\nfg";
-        let pos = Rc::new(Position::default());
-        let mut r = TrackingReader::new(&data[..], Rc::clone(&pos));
-        let mut one = [0u8; 1];
-        while r.read(&mut one).unwrap() == 1 {}
-        for (line, col, want) in [
-            (1, 1, Some(0)),
-            (1, 2, Some(1)),
-            (2, 3, Some(5)),
-            (3, 0, Some(6)),
-            (4, 2, Some(9)),
-            (5, 1, None),
-        ] {
-            assert_eq!(pos.offset_of(line, col), want, "{line}:{col}");
-        }
-        assert_eq!(pos.normalise(3, 0), (2, 4));
-        assert_eq!(pos.normalise(2, 2), (2, 2));
     }
 }

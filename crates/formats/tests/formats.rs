@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
-use haechi_formats::io::CountingReader;
+use haechi_formats::io::{CountingReader, HashingReader};
 use haechi_formats::sarif::{
     self, fingerprint_with_scope, FingerprintSource, ResultSink, RunInfo, SarifError, SarifFinding,
     SarifOptions, SinkError,
@@ -145,6 +145,17 @@ fn sarif_codeql_extensions_and_taxa() {
             r#"r0#2 rule=js/unused-local-variable level=note(RuleDefault) kind=fail sev=- cwe=[] cve=[] loc=[%SRCROOT%]src/db/accounts.js:7:7 fp=partial/primaryLocationLineHash msg="Unused variable tmp.""#,
         ],
     );
+    let mut capped = Collect::default();
+    let opts = SarifOptions {
+        max_code_flow_steps: 2,
+        ..SarifOptions::default()
+    };
+    sarif::read_sarif(&read_fixture("sarif/codeql.sarif")[..], &mut capped, &opts).unwrap();
+    assert_eq!(
+        capped.findings[0].code_flow,
+        ["src/routes/transfer.js:10", "src/routes/transfer.js:14"]
+    );
+    assert_eq!(capped.findings[0].code_flow_total, 3);
     let f = &got.findings[0];
     assert_eq!(
         f.code_flow,
@@ -372,8 +383,12 @@ fn sarif_gzip_input_and_progress() {
     let gz = gzip(&plain);
     let counting = CountingReader::new(&gz[..]);
     let counter = counting.counter();
+    let mut hashing = HashingReader::new(counting);
     let mut sink = Collect::default();
-    let summary = sarif::read_sarif(counting, &mut sink, &SarifOptions::default()).unwrap();
+    let summary = sarif::read_sarif(&mut hashing, &mut sink, &SarifOptions::default()).unwrap();
+    // The file hash is of the uploaded (compressed) bytes, all of them.
+    use sha2::Digest;
+    assert_eq!(hashing.sha256_hex(), hex::encode(sha2::Sha256::digest(&gz)));
     assert!(summary.gzip);
     assert_eq!(summary.results, 3);
     assert_eq!(summary.bytes, plain.len() as u64);
@@ -405,6 +420,115 @@ fn sarif_gzip_input_and_progress() {
     let err =
         sarif::read_sarif(cut, &mut Collect::default(), &SarifOptions::default()).unwrap_err();
     assert_eq!(err.code(), "sarif.truncated", "{err}");
+}
+
+/// Hands out 1–7 bytes per read, so every value straddles buffer refills.
+struct Dribble<'a> {
+    data: &'a [u8],
+    n: usize,
+}
+
+impl Read for Dribble<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.n = self.n % 7 + 1;
+        let k = self.n.min(buf.len()).min(self.data.len());
+        buf[..k].copy_from_slice(&self.data[..k]);
+        self.data = &self.data[k..];
+        Ok(k)
+    }
+}
+
+#[test]
+fn sarif_tiny_reads_give_the_same_findings() {
+    let _guard = shared();
+    for name in [
+        "codeql.sarif",
+        "semgrep.sarif",
+        "bandit.sarif",
+        "trivy.sarif",
+        "eslint.sarif",
+        "message_strings.sarif",
+        "tool_after_results.sarif",
+    ] {
+        let bytes = read_fixture(&format!("sarif/{name}"));
+        let whole = parse(&bytes).unwrap();
+        let mut sink = Collect::default();
+        sarif::read_sarif(
+            Dribble { data: &bytes, n: 0 },
+            &mut sink,
+            &SarifOptions::default(),
+        )
+        .unwrap();
+        let a: Vec<String> = whole.findings.iter().map(render).collect();
+        let b: Vec<String> = sink.findings.iter().map(render).collect();
+        assert_eq!(a, b, "{name}");
+        assert_eq!(whole.events, sink.events, "{name}");
+    }
+    // Errors keep their exact place too.
+    for name in [
+        "invalid_json.sarif",
+        "wrong_type_pretty.sarif",
+        "truncated.sarif",
+    ] {
+        let bytes = read_fixture(&format!("sarif/bad/{name}"));
+        let whole = parse(&bytes).err().unwrap().to_string();
+        let mut sink = Collect::default();
+        let dribbled = sarif::read_sarif(
+            Dribble { data: &bytes, n: 0 },
+            &mut sink,
+            &SarifOptions::default(),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert_eq!(whole, dribbled, "{name}");
+    }
+}
+
+#[test]
+fn sarif_every_truncation_is_reported_as_truncated() {
+    let _guard = shared();
+    for name in ["semgrep.sarif", "eslint.sarif", "tool_after_results.sarif"] {
+        let bytes = read_fixture(&format!("sarif/{name}"));
+        let complete = bytes.trim_ascii_end().len();
+        for n in 0..complete {
+            match parse(&bytes[..n]) {
+                Ok(_) => panic!("{name}: prefix of {n} bytes parsed"),
+                Err(e) => {
+                    assert_eq!(e.code(), "sarif.truncated", "{name} cut at {n}: {e}");
+                    assert_eq!(e.offset(), Some(n as u64), "{name} cut at {n}: {e}");
+                }
+            }
+        }
+        assert!(parse(&bytes[..complete]).is_ok(), "{name}");
+    }
+}
+
+/// Random single-byte damage must give an error or a result, never a panic, and errors must
+/// point inside the input.
+#[test]
+fn sarif_damaged_inputs_never_panic() {
+    use rand::{Rng, SeedableRng};
+    let _guard = shared();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
+    let alphabet = b"{}[],:\"\\0123456789-eE.tfn \n\x00\xff";
+    for name in ["codeql.sarif", "semgrep.sarif", "trivy.sarif"] {
+        let bytes = read_fixture(&format!("sarif/{name}"));
+        let mut errors = 0;
+        for _ in 0..400 {
+            let mut damaged = bytes.clone();
+            let at = rng.gen_range(0..damaged.len());
+            damaged[at] = alphabet[rng.gen_range(0..alphabet.len())];
+            if let Err(e) = parse(&damaged) {
+                errors += 1;
+                if let Some(o) = e.offset() {
+                    assert!(o <= damaged.len() as u64, "{name}: {e}");
+                }
+                assert!(!e.to_string().is_empty());
+            }
+        }
+        assert!(errors > 0, "{name}: no damage was detected at all");
+    }
 }
 
 /// Expected error: code, JSON path, byte offset, line/column (None = not checked).
@@ -460,7 +584,7 @@ fn sarif_bad_inputs_name_the_place() {
             code: "sarif.truncated",
             path: None,
             offset: Some(111),
-            line_col: Some((2, 51)),
+            line_col: Some((2, 52)),
         },
         BadCase {
             file: "trailing.sarif",
@@ -494,8 +618,8 @@ fn sarif_bad_inputs_name_the_place() {
             file: "version_number.sarif",
             code: "sarif.wrong_type",
             path: Some("version"),
-            offset: Some(14),
-            line_col: Some((1, 15)),
+            offset: Some(13),
+            line_col: Some((1, 14)),
         },
         BadCase {
             file: "not_object.sarif",
@@ -557,9 +681,8 @@ fn sarif_bad_inputs_name_the_place() {
             file: "wrong_type_pretty.sarif",
             code: "sarif.wrong_type",
             path: Some("runs[0].results[1]"),
-            // The parser notices the bad number at the newline that ends it.
-            offset: Some(208),
-            line_col: Some((10, 20)),
+            offset: Some(207),
+            line_col: Some((10, 19)),
         },
         BadCase {
             file: "missing_tool.sarif",
@@ -1059,6 +1182,20 @@ fn cve_record_adp_only_metrics() {
         MetricSource::Adp { index: 1, .. }
     ));
     assert!(rec.date_updated.is_none());
+}
+
+#[test]
+fn cve_record_rejected_has_no_metrics() {
+    let bytes = read_fixture("feeds/cve_rejected.json");
+    let rec = read_cve_record(&gzip(&bytes)[..]).unwrap();
+    assert_eq!(rec.state, "REJECTED");
+    assert!(rec.metrics.is_empty() && rec.cwes.is_empty() && rec.affected.is_empty());
+    assert!(rec.preferred_metric().is_none());
+    assert!(rec.date_published.is_none());
+    assert_eq!(
+        rec.date_updated.unwrap().to_rfc3339(),
+        "2026-11-01T00:00:00+00:00"
+    );
 }
 
 #[test]

@@ -32,6 +32,11 @@ max_attachment_bytes = 10485760
 
 # Largest CSV import accepted, in bytes. Env: HAECHI_MAX_IMPORT_BYTES
 max_import_bytes = 20971520
+
+# The regulator's Ed25519 letter-signing key (PKCS#8 PEM). Generated on first start, with
+# owner-only permissions, when the file does not exist. Default: <data_dir>/keys/letter-signing.pem
+# Env: HAECHI_LETTER_KEY_FILE
+# letter_key_file = "/etc/haechi/letter-signing.pem"
 "#;
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -43,6 +48,7 @@ pub struct FileConfig {
     pub log_format: Option<String>,
     pub max_attachment_bytes: Option<usize>,
     pub max_import_bytes: Option<usize>,
+    pub letter_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +59,7 @@ pub struct Config {
     pub json_logs: bool,
     pub max_attachment_bytes: usize,
     pub max_import_bytes: usize,
+    pub letter_key_file: PathBuf,
 }
 
 /// Values given on the command line or in the environment (already merged by clap).
@@ -65,6 +72,7 @@ pub struct Overrides {
     pub log_format: Option<String>,
     pub max_attachment_bytes: Option<usize>,
     pub max_import_bytes: Option<usize>,
+    pub letter_key_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -94,7 +102,8 @@ impl Config {
             bail!("size limits must be positive");
         }
         haechi_store::Dialect::from_url(&database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(Config { data_dir, database_url, bind, json_logs, max_attachment_bytes, max_import_bytes })
+        let letter_key_file = o.letter_key_file.clone().or(file.letter_key_file).unwrap_or_else(|| data_dir.join("keys").join("letter-signing.pem"));
+        Ok(Config { data_dir, database_url, bind, json_logs, max_attachment_bytes, max_import_bytes, letter_key_file })
     }
 
     /// The database URL as it may be logged.

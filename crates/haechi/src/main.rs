@@ -33,6 +33,9 @@ struct Cli {
     max_attachment_bytes: Option<usize>,
     #[arg(long, global = true, env = "HAECHI_MAX_IMPORT_BYTES", hide = true)]
     max_import_bytes: Option<usize>,
+    /// The regulator's letter-signing key (PKCS#8 PEM; created when missing).
+    #[arg(long, global = true, env = "HAECHI_LETTER_KEY_FILE")]
+    letter_key_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -88,6 +91,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// No-action letters.
+    Letter {
+        #[command(subcommand)]
+        command: LetterCommand,
+    },
     /// Score CVSS v3.0, v3.1 or v4.0 vectors; prints one JSON object per vector.
     Cvss {
         #[arg(required = true)]
@@ -135,6 +143,24 @@ enum EligibilityCommand {
 }
 
 #[derive(Subcommand)]
+enum LetterCommand {
+    /// Verify a signed letter file. Exits 0 only when it is genuine and in force.
+    ///
+    /// With --public-key the check is offline (signature and validity dates only); otherwise the
+    /// configured instance's published keys and revocations are consulted.
+    Verify {
+        file: PathBuf,
+        /// PEM file with one or more public keys (e.g. from /.well-known/haechi-letter-keys.pem).
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the signed file of an issued letter to stdout.
+    Export { number: String },
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Check the audit hash chain; exits non-zero naming the first bad entry.
     Verify,
@@ -170,6 +196,7 @@ fn main() -> ExitCode {
         log_format: cli.log_format.clone(),
         max_attachment_bytes: cli.max_attachment_bytes,
         max_import_bytes: cli.max_import_bytes,
+        letter_key_file: cli.letter_key_file.clone(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -241,6 +268,7 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
             return Ok(ExitCode::SUCCESS);
         }
         Command::Cvss { vectors } => return cvss(vectors),
+        Command::Letter { command: LetterCommand::Verify { file, public_key: Some(key), json } } => return letter_verify_offline(file, key, *json),
         _ => {}
     }
     let cfg = Config::load(&overrides)?;
@@ -346,6 +374,22 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
             println!("user {} ({}) created; API token (shown once): {token}", user.username, user.role);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Letter { command } => {
+            let svc = open_service(&cfg).await?;
+            match command {
+                LetterCommand::Verify { file, json, .. } => {
+                    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                    let check = svc.verify_letter_file(&bytes).await.map_err(service_error)?;
+                    print_check(&check, json)
+                }
+                LetterCommand::Export { number } => {
+                    let row = haechi_store::get_letter_by_number(svc.store().pool(), &number).await?.with_context(|| format!("no letter numbered '{number}'"))?;
+                    let (_, _, file) = svc.signed_letter(&system, row.id).await.map_err(service_error)?;
+                    print!("{file}");
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        }
         Command::PrintDefaultConfig | Command::Openapi | Command::Cvss { .. } => Ok(ExitCode::SUCCESS),
     }
 }
@@ -366,6 +410,66 @@ fn policy_check(file: &PathBuf) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn print_check(check: &haechi_service::letters::LetterCheck, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        print_json(check)?;
+    } else if check.is_valid() {
+        println!(
+            "valid: {} — holder {} / {} — valid {} to {} — key {}",
+            check.letter_number.as_deref().unwrap_or("?"),
+            check.holder_ko.as_deref().unwrap_or("?"),
+            check.holder_en.as_deref().unwrap_or("?"),
+            check.valid_from.map(|d| d.to_string()).unwrap_or_default(),
+            check.valid_until.map(|d| d.to_string()).unwrap_or_default(),
+            check.key_id.as_deref().unwrap_or("?"),
+        );
+    } else {
+        eprintln!("{}: {}", check.outcome.to_uppercase(), check.reason);
+    }
+    Ok(if check.is_valid() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn letter_verify_offline(file: &PathBuf, key: &PathBuf, json: bool) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let pem = std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?;
+    let ring = haechi_letter::KeyRing::from_pem_bundle(&pem).map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
+    let mut check = haechi_service::letters::check_letter(&bytes, &ring, chrono::Utc::now().date_naive(), None);
+    if check.is_valid() {
+        check.reason.push_str(" (offline: revocation not checked)");
+    }
+    print_check(&check, json)
+}
+
+/// Loads the letter-signing key, creating it with owner-only permissions when missing.
+fn load_or_create_key(path: &std::path::Path) -> anyhow::Result<haechi_letter::Keypair> {
+    if path.exists() {
+        let pem = std::fs::read_to_string(path).with_context(|| format!("reading letter key {}", path.display()))?;
+        return haechi_letter::Keypair::from_pkcs8_pem(&pem).map_err(|e| anyhow::anyhow!("letter key {}: {e}", path.display()));
+    }
+    let key = haechi_letter::Keypair::generate();
+    let pem = key.to_pkcs8_pem().map_err(|e| anyhow::anyhow!("encoding the new letter key: {e}"))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    let mut f = options.open(path).with_context(|| format!("creating letter key {}", path.display()))?;
+    f.write_all(pem.as_bytes())?;
+    tracing::info!(path = %path.display(), key_id = %key.key_id(), "generated a new letter-signing key");
+    Ok(key)
+}
+
 fn cvss(vectors: &[String]) -> anyhow::Result<ExitCode> {
     let mut code = ExitCode::SUCCESS;
     for v in vectors {
@@ -381,7 +485,8 @@ fn cvss(vectors: &[String]) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(cfg: &Config, demo: bool) -> anyhow::Result<ExitCode> {
-    let svc = open_service(cfg).await?;
+    let key = load_or_create_key(&cfg.letter_key_file)?;
+    let svc = open_service(cfg).await?.with_signer(key).await.map_err(service_error)?;
     if demo {
         let summary = haechi_service::demo::seed(&svc).await.map_err(service_error)?;
         println!("Haechi demo: {} institutions, {} eligible; cohorts {:?}", summary.institutions, summary.eligible, summary.cohorts);
@@ -397,6 +502,19 @@ async fn serve(cfg: &Config, demo: bool) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(cfg.bind).await.with_context(|| format!("binding {}", cfg.bind))?;
     tracing::info!(address = %cfg.bind, database = %cfg.database_url_redacted(), "Haechi listening");
     println!("Listening on http://{}", cfg.bind);
+    // Expiry reminders: at start, then hourly (idempotent: each reminder is written once).
+    let reminders = svc.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match reminders.run_expiry_reminders().await {
+                Ok(n) if n > 0 => tracing::info!(written = n, "letter expiry reminders"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "letter expiry reminders failed"),
+            }
+        }
+    });
     let app = haechi_web::router(haechi_web::AppState::new(svc));
     axum::serve(listener, app).with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;

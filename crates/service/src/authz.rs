@@ -32,6 +32,10 @@ pub enum Action {
     /// An advisor's own review: conflict declaration and scores.
     Review,
     PlanCohorts,
+    /// Issue, revoke, renew letters; accept or return obligations.
+    ManageLetters,
+    /// Letters and obligations (an institution user: only their own, issued ones).
+    ReadLetters,
     ReadPolicy,
     ManagePolicy,
     ReadAudit,
@@ -54,6 +58,8 @@ impl Action {
             Action::ReadEvaluation => "read evaluations",
             Action::Review => "review applications",
             Action::PlanCohorts => "plan and confirm cohorts",
+            Action::ManageLetters => "issue, revoke or renew no-action letters",
+            Action::ReadLetters => "read no-action letters and obligations",
             Action::ReadPolicy => "read the policy",
             Action::ManagePolicy => "change the policy",
             Action::ReadAudit => "read the audit log",
@@ -73,12 +79,13 @@ pub fn allows(role: Role, action: Action) -> bool {
             matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Analyst | R::SupportCenter | R::Auditor)
         }
         A::ReadInstitution => !matches!(role, R::Advisor),
-        A::ManageInstitutions | A::RunScreening | A::ManageApplications | A::PlanCohorts => {
+        A::ManageInstitutions | A::RunScreening | A::ManageApplications | A::PlanCohorts | A::ManageLetters => {
             matches!(role, R::RegulatorAdmin | R::RegulatorOfficer)
         }
         A::DraftApplication => matches!(role, R::Ciso | R::SecurityStaff),
         A::SignApplication => matches!(role, R::Ciso),
         A::ReadApplication => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Auditor | R::Ciso | R::SecurityStaff | R::Advisor),
+        A::ReadLetters => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Analyst | R::Auditor | R::Ciso | R::SecurityStaff),
         A::ReadEvaluation => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Auditor),
         A::Review => matches!(role, R::Advisor),
         A::ManagePolicy | A::ManageUsers => matches!(role, R::RegulatorAdmin),

@@ -60,6 +60,8 @@ impl Service {
         }
         tx.insert_cohort(phase_id, plan.policy_version, &to_json(&plan), &actor.username, &members, self.clock_text().as_deref()).await?;
         tx.audit(record(actor, "cohort.confirm", "cohort", phase_id, None, None, Some(serde_json::json!({"members": members, "policy_version": plan.policy_version, "below_minimum": plan.below_minimum})))).await?;
+        // Each member's letter is drafted now; the officer reviews and issues it.
+        self.draft_letters_in(&mut tx, actor, phase_id, &members).await?;
         tx.commit().await?;
         haechi_store::list_cohorts(self.store.pool()).await?.into_iter().find(|c| c.phase_id == phase_id).ok_or(ServiceError::NotFound)
     }

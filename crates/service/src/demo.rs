@@ -1419,6 +1419,7 @@ async fn write_history(svc: &Service, system: &Actor) -> Result<Vec<DemoAccount>
     svc.set_clock(Some(at(date((2026, 6, 23))?, 0, 14, 0)?));
     svc.confirm_cohort(&officer_actor, &phase_id(0)?, None)
         .await?;
+    issue_phase_letters(svc, &officer_actor, &phase_id(0)?).await?;
 
     // Mid-year figures arrive for a few institutions: history, and a re-screening.
     svc.set_clock(Some(at(date((2026, 7, 20))?, 0, 11, 0)?));
@@ -1449,6 +1450,7 @@ async fn write_history(svc: &Service, system: &Actor) -> Result<Vec<DemoAccount>
     svc.set_clock(Some(at(date((2026, 9, 15))?, 0, 14, 0)?));
     svc.confirm_cohort(&officer_actor, &phase_id(1)?, None)
         .await?;
+    issue_phase_letters(svc, &officer_actor, &phase_id(1)?).await?;
 
     // 6. Q4: applications in every state.
     let q4 = date((2026, 10, 5))?;
@@ -1502,7 +1504,9 @@ async fn write_history(svc: &Service, system: &Actor) -> Result<Vec<DemoAccount>
         )
         .await?;
     }
+    letter_history(svc, &officer_actor, &phase_id(0)?).await?;
     svc.set_clock(None);
+    svc.run_expiry_reminders().await?;
     Ok(accounts)
 }
 
@@ -1538,4 +1542,83 @@ async fn update_figures(
         svc.update_institution(system, id_of(code)?, input).await?;
     }
     Ok(())
+}
+
+/// Issues the drafted letters of a confirmed phase on the clock's date (when this node has a
+/// signing key; a demo without one keeps them as drafts).
+async fn issue_phase_letters(svc: &Service, officer: &Actor, phase: &str) -> Result<()> {
+    if !svc.has_signer() {
+        return Ok(());
+    }
+    let mut drafts = svc.list_letters(officer).await?;
+    // Numbers follow the order in which the cohort was confirmed.
+    drafts.sort_by_key(|l| l.id);
+    for l in drafts {
+        if l.state == "draft" && l.phase_id.as_deref() == Some(phase) {
+            svc.issue_letter(officer, l.id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Letter history after the phases: one revocation, and the first quarterly reports of phase 1
+/// submitted and accepted, except two left overdue (compliance flags) and one returned.
+async fn letter_history(svc: &Service, officer: &Actor, phase1: &str) -> Result<()> {
+    if !svc.has_signer() {
+        return Ok(());
+    }
+    let letters: Vec<_> = svc
+        .list_letters(officer)
+        .await?
+        .into_iter()
+        .filter(|l| l.phase_id.as_deref() == Some(phase1) && l.state == "issued")
+        .collect();
+    let mut ids: Vec<i64> = letters.iter().map(|l| l.id).collect();
+    ids.sort_unstable();
+    let obligations = svc.obligations(officer, None).await?;
+    for (k, letter_id) in ids.iter().enumerate() {
+        let Some(first) = obligations
+            .iter()
+            .find(|o| o.row.letter_id == *letter_id && o.row.kind == "quarterly_report" && o.row.sequence == 1)
+        else {
+            continue;
+        };
+        let ciso = ciso_of(svc, first.row.institution_id).await?;
+        svc.set_clock(Some(at(date((2026, 10, 15))?, 0, 10, 0)?));
+        match k {
+            // Two institutions have not reported: overdue.
+            0 | 1 => continue,
+            2 => {
+                svc.submit_obligation(&ciso, first.row.id, Some("3분기 AI 취약점 점검 결과 보고")).await?;
+                svc.set_clock(Some(at(date((2026, 10, 28))?, 0, 15, 0)?));
+                svc.decide_obligation(officer, first.row.id, false, Some("공격적 활용 시 위험 항목이 누락되어 보완 요청"))
+                    .await?;
+            }
+            _ => {
+                svc.submit_obligation(&ciso, first.row.id, Some("3분기 AI 취약점 점검 결과 보고")).await?;
+                svc.set_clock(Some(at(date((2026, 10, 28))?, 0, 15, 0)?));
+                svc.decide_obligation(officer, first.row.id, true, None).await?;
+            }
+        }
+    }
+    if let Some(last) = ids.last() {
+        svc.set_clock(Some(at(date((2026, 11, 10))?, 0, 16, 0)?));
+        svc.revoke_letter(
+            officer,
+            *last,
+            "승인 범위를 벗어난 고객 개인정보(S등급)의 외부 SaaS 전송 확인 / customer personal data sent to a SaaS outside the permitted scope",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// An actor for the CISO of an institution (the demo creates one per applicant).
+async fn ciso_of(svc: &Service, institution_id: i64) -> Result<Actor> {
+    let users = haechi_store::list_users(svc.store().pool(), Some(Role::Ciso)).await?;
+    let u = users
+        .into_iter()
+        .find(|u| u.institution_id == Some(institution_id))
+        .ok_or(ServiceError::NotFound)?;
+    Ok(Actor { user_id: u.id, username: u.username, role: u.role, institution_id: u.institution_id })
 }

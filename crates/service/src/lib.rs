@@ -10,6 +10,7 @@ pub mod authz;
 pub mod cohorts;
 pub mod demo;
 pub mod institutions;
+pub mod letters;
 pub mod reviews;
 pub mod users;
 
@@ -110,6 +111,8 @@ pub struct Service {
     config: ServiceConfig,
     /// Set only while the demo writes history with past dates.
     clock: Arc<RwLock<Option<NaiveDateTime>>>,
+    /// The regulator's letter-signing key; `None` on a node that does not issue letters.
+    signer: Option<Arc<haechi_letter::Keypair>>,
 }
 
 impl Service {
@@ -121,6 +124,7 @@ impl Service {
             policy: Arc::new(RwLock::new(Arc::new(Policy::default_policy()))),
             config,
             clock: Arc::new(RwLock::new(None)),
+            signer: None,
         };
         match haechi_store::latest_policy_version(svc.store.pool()).await? {
             Some(row) => {
@@ -132,6 +136,11 @@ impl Service {
             }
         }
         Ok(svc)
+    }
+
+    /// Whether this node can sign letters.
+    pub fn has_signer(&self) -> bool {
+        self.signer.is_some()
     }
 
     pub fn store(&self) -> &Store {

@@ -56,7 +56,7 @@ impl Store {
         sqlx::query("DELETE FROM audit_head").execute(&mut *tx).await?;
         let mut report = CopyReport { tables: Vec::new() };
         for table in TABLES {
-            let rows = sqlx::query(&format!("SELECT * FROM {table}")).fetch_all(self.pool()).await?;
+            let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1")).fetch_all(self.pool()).await?;
             let Some(first) = rows.first() else {
                 report.tables.push((table.to_string(), 0));
                 continue;

@@ -9,6 +9,7 @@
 mod audit;
 mod copy;
 mod migrate;
+mod letters;
 mod program;
 mod rows;
 
@@ -18,6 +19,7 @@ use sqlx::{Any, AnyPool, Executor};
 
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditVerification};
 pub use copy::CopyReport;
+pub use letters::*;
 pub use program::*;
 
 /// Which SQL dialect the URL selected.

@@ -5,7 +5,10 @@ use sqlx::AnyPool;
 use crate::{Dialect, Result, StoreError};
 
 /// (version, name, SQL with dialect tokens). Append only: a released migration never changes.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "program", include_str!("../migrations/0001_program.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "program", include_str!("../migrations/0001_program.sql")),
+    (2, "letters", include_str!("../migrations/0002_letters.sql")),
+];
 
 pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
     let (id, blob) = match dialect {
@@ -69,6 +72,12 @@ pub(crate) const TABLES: &[&str] = &[
     "decisions",
     "cohorts",
     "cohort_members",
+    "signing_keys",
+    "letter_sequences",
+    "letters",
+    "obligations",
+    "notifications",
+    "removal_candidates",
 ];
 
 /// Tables whose `id` column is generated and needs its sequence moved after a copy.
@@ -82,4 +91,7 @@ pub(crate) const IDENTITY_TABLES: &[&str] = &[
     "application_events",
     "attachments",
     "review_assignments",
+    "letters",
+    "obligations",
+    "notifications",
 ];

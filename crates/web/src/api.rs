@@ -111,6 +111,21 @@ pub fn api_routes() -> Vec<ApiRoute> {
         route!(GET, "/api/v1/phases/{phase}/plan", "phases", "Proposed cohort of a phase with the reason for every candidate", B::None, [], true, phase_plan),
         route!(POST, "/api/v1/phases/{phase}/cohort", "phases", "Confirm the proposed cohort", B::Json("ConfirmRequest"), [], true, phase_confirm),
         route!(GET, "/api/v1/cohorts", "phases", "Confirmed cohorts", B::None, [], true, cohorts_list),
+        route!(GET, "/api/v1/letters", "letters", "No-action letters visible to the caller", B::None, [], true, letters_list),
+        route!(POST, "/api/v1/letters/verify", "letters", "Verify a letter file (body) or a letter number (?number=); public", B::Binary, ["number"], false, letters_verify),
+        route!(GET, "/api/v1/letters/{id}", "letters", "One letter", B::None, [], true, letters_get),
+        route!(POST, "/api/v1/letters/{id}/issue", "letters", "Sign and issue a drafted letter", B::None, [], true, letters_issue),
+        route!(POST, "/api/v1/letters/{id}/revoke", "letters", "Revoke an issued letter with a reason", B::Json("ReasonRequest"), [], true, letters_revoke),
+        route!(POST, "/api/v1/letters/{id}/renew", "letters", "Draft a renewal referencing the letter", B::None, [], true, letters_renew),
+        route!(POST, "/api/v1/letters/{id}/hand-over", "letters", "Hand the holder over to the full-removal candidate list", B::Json("ReasonRequest"), [], true, letters_hand_over),
+        route!(GET, "/api/v1/letters/{id}/file", "letters", "The signed letter file (canonical JSON)", B::None, [], true, letters_file),
+        route!(GET, "/api/v1/letters/{id}/pdf", "letters", "The letter as a bilingual PDF", B::None, [], true, letters_pdf),
+        route!(GET, "/api/v1/letters/{id}/print", "letters", "The letter as a print-ready bilingual HTML page", B::None, ["lang"], true, letters_print),
+        route!(GET, "/api/v1/obligations", "letters", "Reporting obligations with their state as of today", B::None, ["letter_id"], true, obligations_list),
+        route!(POST, "/api/v1/obligations/{id}/submit", "letters", "Submit an obligation (CISO)", B::Json("NoteRequest"), [], true, obligations_submit),
+        route!(POST, "/api/v1/obligations/{id}/decision", "letters", "Accept or return a submitted obligation (officer)", B::Json("ObligationDecision"), [], true, obligations_decide),
+        route!(GET, "/api/v1/compliance-flags", "letters", "Institutions with overdue obligations", B::None, [], true, compliance_flags),
+        route!(GET, "/api/v1/notifications", "accounts", "The caller's notifications", B::None, [], true, notifications_list),
         route!(GET, "/api/v1/audit", "audit", "Audit log entries, newest first, with filters", B::None, ["entity", "entity_id", "actor", "action", "institution_id", "page", "per_page"], true, audit_list),
         route!(GET, "/api/v1/audit/verify", "audit", "Verify the audit hash chain", B::None, [], true, audit_verify),
         route!(GET, "/api/v1/users", "accounts", "Users", B::None, ["role"], true, users_list),
@@ -500,4 +515,114 @@ pub fn body_schema(kind: BodyKind) -> Option<(&'static str, Value)> {
         BodyKind::Toml => Some(("application/toml", json!({"type": "string"}))),
         BodyKind::Binary => Some(("application/octet-stream", json!({"type": "string", "format": "binary"}))),
     }
+}
+
+// ---------------------------------------------------------------- letters and obligations
+
+async fn letters_list(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
+    ok(st.svc.list_letters(&a).await?)
+}
+
+async fn letters_get(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+    let row = st.svc.get_letter(&a, id).await?;
+    let obligations = st.svc.obligations(&a, Some(id)).await?;
+    let content: Value = serde_json::from_str(&row.draft_json).unwrap_or(Value::Null);
+    ok(json!({"letter": row, "content": content, "obligations": obligations}))
+}
+
+async fn letters_issue(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+    ok(st.svc.issue_letter(&a, id).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct ReasonRequest {
+    reason: String,
+}
+
+async fn letters_revoke(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(r): ApiJson<ReasonRequest>) -> ApiResult {
+    ok(st.svc.revoke_letter(&a, id, &r.reason).await?)
+}
+
+async fn letters_renew(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+    created(st.svc.renew_letter(&a, id).await?)
+}
+
+async fn letters_hand_over(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(r): ApiJson<ReasonRequest>) -> ApiResult {
+    st.svc.hand_over_to_full_removal(&a, id, &r.reason).await?;
+    ok(json!({"handed_over": true}))
+}
+
+async fn letters_file(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+    let (row, _, file) = st.svc.signed_letter(&a, id).await?;
+    let name = format!("attachment; filename=\"{}.json\"", row.letter_number.unwrap_or_default());
+    Ok(([(header::CONTENT_TYPE, "application/json".to_string()), (header::CONTENT_DISPOSITION, name)], file).into_response())
+}
+
+async fn letters_pdf(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+    let (row, signed, _) = st.svc.signed_letter(&a, id).await?;
+    let pdf = haechi_letter::render_pdf(&signed).map_err(|e| ApiError(ServiceError::rule("render_failed", e.to_string())))?;
+    let name = format!("inline; filename=\"{}.pdf\"", row.letter_number.unwrap_or_default());
+    Ok(([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, name)], pdf).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+async fn letters_print(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, Query(q): Query<LangQuery>) -> ApiResult {
+    let (_, signed, _) = st.svc.signed_letter(&a, id).await?;
+    let lang = if q.lang.as_deref() == Some("en") { haechi_letter::Lang::En } else { haechi_letter::Lang::Ko };
+    Ok(axum::response::Html(haechi_letter::render_html(&signed.letter, Some(&signed.signature), lang)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct NumberQuery {
+    number: Option<String>,
+}
+
+async fn letters_verify(State(st): State<AppState>, Query(q): Query<NumberQuery>, RawBody(body): RawBody) -> ApiResult {
+    let check = match q.number.as_deref().filter(|n| !n.trim().is_empty()) {
+        Some(n) => st.svc.verify_letter_number(n).await?,
+        None => st.svc.verify_letter_file(&body).await?,
+    };
+    ok(check)
+}
+
+#[derive(Debug, Deserialize)]
+struct LetterIdQuery {
+    letter_id: Option<i64>,
+}
+
+async fn obligations_list(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<LetterIdQuery>) -> ApiResult {
+    ok(st.svc.obligations(&a, q.letter_id).await?)
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct NoteRequest {
+    note: Option<String>,
+}
+
+async fn obligations_submit(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(r): ApiJson<NoteRequest>) -> ApiResult {
+    st.svc.submit_obligation(&a, id, r.note.as_deref()).await?;
+    ok(json!({"status": "submitted"}))
+}
+
+#[derive(Debug, Deserialize)]
+struct ObligationDecision {
+    accept: bool,
+    note: Option<String>,
+}
+
+async fn obligations_decide(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(r): ApiJson<ObligationDecision>) -> ApiResult {
+    st.svc.decide_obligation(&a, id, r.accept, r.note.as_deref()).await?;
+    ok(json!({"status": if r.accept { "accepted" } else { "returned" }}))
+}
+
+async fn compliance_flags(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
+    ok(st.svc.compliance_flags(&a).await?)
+}
+
+async fn notifications_list(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
+    ok(st.svc.notifications(&a).await?)
 }

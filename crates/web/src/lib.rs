@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod pages;
 
 use std::sync::Arc;
 
@@ -45,6 +46,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(metrics::render))
         .route("/api/v1/openapi.json", get(openapi::serve))
+        .route("/.well-known/haechi-letter-keys.pem", get(pages::public_keys))
+        .route("/verify", get(pages::verify_form).post(pages::verify_submit))
         // route_layer: the route template (MatchedPath) is known only after routing.
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .fallback(api::not_found)

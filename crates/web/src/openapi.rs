@@ -53,6 +53,9 @@ fn schemas() -> Value {
             "role": {"type": "string", "enum": ["regulator_admin", "regulator_officer", "analyst", "support_center", "advisor", "ciso", "security_staff", "auditor"]},
             "institution_id": {"type": "integer"}
         }},
+        "ReasonRequest": {"type": "object", "required": ["reason"], "properties": {"reason": string}},
+        "NoteRequest": {"type": "object", "properties": {"note": string}},
+        "ObligationDecision": {"type": "object", "required": ["accept"], "properties": {"accept": {"type": "boolean"}, "note": {"type": "string", "description": "required when returning"}}},
         "TokenRequest": {"type": "object", "required": ["label"], "properties": {"label": string}}
     })
 }

@@ -10,8 +10,27 @@
 //! and `tool.extensions[].rules` via `ruleId`, `ruleIndex`, `rule.id`, `rule.index` and
 //! `rule.toolComponent`; a reference to an undeclared rule is an error naming its JSON path.
 //!
-//! What it must not do: touch files, the network or a database; collect results; use
+//! Identity ([`SarifFinding::fingerprint`], 16 bytes, shown as 32 hex digits), first match wins:
+//! 1. `fingerprints[k]` for the first key `k` in sorted order whose value looks like a hash (no
+//!    whitespace, 6..=512 bytes; Semgrep writes a "requires login" sentence there when logged
+//!    out): SHA-256 over (tool name, rule id, key, value);
+//! 2. `partialFingerprints.primaryLocationLineHash`, else the first other hash-like key in
+//!    sorted order: SHA-256 over (tool name, rule id, primary path, key, value), since partial
+//!    fingerprints such as CodeQL's line hash do not include the file;
+//! 3. otherwise SHA-256 over (tool name, rule id, primary path, start line, snippet with
+//!    whitespace collapsed, message).
+//!
+//! Each hash has its own domain tag and length-prefixed fields, and is truncated to 16 bytes.
+//! The caller adds the resource (or institution) with [`fingerprint_with_scope`]. The
+//! [`SarifFinding::content_hash`] covers what may change while identity stays (level, kind,
+//! message, security severity, primary region and snippet, suppression, baseline state, CWEs),
+//! so a re-import can tell "unchanged" from "updated" without reading the stored row.
+//!
+//! Performance: a small structural scanner (module `scan`) cuts the log into one slice per result and
+//! serde_json parses each slice with its fast slice reader into compact wire structs; no
 //! `serde_json::Value` on the per-result path.
+//!
+//! What it must not do: touch files, the network or a database; collect results.
 
 mod error;
 mod model;

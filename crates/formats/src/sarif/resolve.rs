@@ -306,6 +306,11 @@ pub(crate) fn collect_cves(s: &str, out: &mut Vec<String>) {
     let b = s.as_bytes();
     let mut i = 0;
     while i + 13 <= b.len() {
+        // Jump to the next 'C'/'c': most text has none.
+        match memchr::memchr2(b'C', b'c', &b[i..b.len() - 12]) {
+            Some(k) => i += k,
+            None => return,
+        }
         if b[i..i + 4].eq_ignore_ascii_case(b"CVE-")
             && (i == 0 || !b[i - 1].is_ascii_alphanumeric())
         {
@@ -871,6 +876,29 @@ impl FieldHasher {
             None => self.0.update([0u8]),
         }
     }
+    /// `s` with whitespace runs collapsed to one space and ends trimmed, without allocating, so
+    /// re-indentation does not change identity.
+    fn ws_normalised(&mut self, s: Option<&str>) {
+        let Some(s) = s else {
+            self.0.update([0u8]);
+            return;
+        };
+        self.0.update([1u8]);
+        let (mut len, mut words) = (0usize, 0usize);
+        for w in s.split_whitespace() {
+            len += w.len();
+            words += 1;
+        }
+        len += words.saturating_sub(1);
+        self.0.update((len as u64).to_le_bytes());
+        for (i, w) in s.split_whitespace().enumerate() {
+            if i > 0 {
+                self.0.update(b" ");
+            }
+            self.0.update(w.as_bytes());
+        }
+    }
+
     fn finish(self) -> Fingerprint {
         let d = self.0.finalize();
         let mut out = [0u8; 16];
@@ -885,12 +913,6 @@ fn meaningful(v: &str) -> bool {
     (6..=512).contains(&v.len())
         && !v.chars().any(char::is_whitespace)
         && v.bytes().any(|b| b.is_ascii_alphanumeric())
-}
-
-/// Whitespace runs collapse to one space and ends are trimmed, so re-indentation does not
-/// change identity.
-fn normalise_ws(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The finding's identity within its tool. Order of preference:
@@ -948,8 +970,7 @@ fn identity(
             .unwrap_or(0)
             .to_le_bytes(),
     );
-    let snippet = primary.and_then(|l| l.snippet.as_deref()).map(normalise_ws);
-    h.opt(snippet.as_deref());
+    h.ws_normalised(primary.and_then(|l| l.snippet.as_deref()));
     h.field(message.as_bytes());
     (h.finish(), FingerprintSource::Computed)
 }
@@ -1021,6 +1042,23 @@ mod tests {
             &mut v,
         );
         assert_eq!(v, vec!["CVE-2021-44228", "CVE-2023-1234567"]);
+    }
+
+    #[test]
+    fn whitespace_normalisation_matches_collapsing() {
+        let hash = |s: &str| {
+            let mut h = FieldHasher::new("t");
+            h.ws_normalised(Some(s));
+            h.finish()
+        };
+        let plain = |s: &str| {
+            let mut h = FieldHasher::new("t");
+            h.opt(Some(s));
+            h.finish()
+        };
+        assert_eq!(hash("  a \t b\n c  "), plain("a b c"));
+        assert_eq!(hash("a b"), hash("a\n\n   b"));
+        assert_ne!(hash("ab"), hash("a b"));
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub(crate) struct Scanner<R> {
     line: usize,
     /// Absolute offset where the current line starts.
     line_start: u64,
+    /// Whether `src` is a gzip decoder, so its data errors mean corrupt gzip.
+    gzip: bool,
 }
 
 /// Position of a captured value, for error mapping.
@@ -44,7 +46,7 @@ pub(crate) struct Span {
 }
 
 impl<R: Read> Scanner<R> {
-    pub(crate) fn new(src: R) -> Self {
+    pub(crate) fn new(src: R, gzip: bool) -> Self {
         Self {
             src,
             buf: vec![0; INITIAL_BUF],
@@ -54,6 +56,7 @@ impl<R: Read> Scanner<R> {
             eof: false,
             line: 1,
             line_start: 0,
+            gzip,
         }
     }
 
@@ -109,10 +112,12 @@ impl<R: Read> Scanner<R> {
                 line,
                 column,
             },
-            io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => SarifError::InvalidGzip {
-                offset,
-                message: source.to_string(),
-            },
+            io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData if self.gzip => {
+                SarifError::InvalidGzip {
+                    offset,
+                    message: source.to_string(),
+                }
+            }
             _ => SarifError::Io { offset, source },
         }
     }
@@ -311,6 +316,64 @@ impl<R: Read> Scanner<R> {
         serde_json::from_slice(bytes).map_err(|e| map_error(e, bytes, span, path))
     }
 
+    /// Parses the next value as `T`. Objects (the hot path: one per result) are parsed straight
+    /// from the buffer by serde_json's streaming slice reader, without a separate scan; a value
+    /// cut by the end of the buffer is retried after a refill. Other values go through
+    /// [`Self::value`].
+    pub(crate) fn next<T: DeserializeOwned>(
+        &mut self,
+        path: &dyn Fn() -> String,
+    ) -> Result<T, SarifError> {
+        match self.peek()? {
+            Some(b'{') => {}
+            Some(_) => {
+                let span = self.value()?;
+                return self.parse(span, path);
+            }
+            None => return Err(self.truncated()),
+        }
+        loop {
+            let slice = &self.buf[self.pos..self.end];
+            let mut stream = serde_json::Deserializer::from_slice(slice).into_iter::<T>();
+            match stream.next() {
+                Some(Ok(v)) => {
+                    let n = stream.byte_offset();
+                    self.advance(self.pos + n);
+                    return Ok(v);
+                }
+                Some(Err(e)) if e.is_eof() => {
+                    // Read at least as much again before retrying, so a huge value arriving in
+                    // small chunks costs O(n log n) re-parsing, not O(n²).
+                    let have = self.end - self.pos;
+                    let want = have.saturating_mul(2).max(64 * 1024);
+                    let mut more = false;
+                    while self.end - self.pos < want {
+                        if self.refill(self.pos)?.is_none() {
+                            break;
+                        }
+                        more = true;
+                    }
+                    if !more {
+                        self.advance(self.end);
+                        return Err(self.truncated());
+                    }
+                }
+                Some(Err(e)) => {
+                    let (abs, line, col) = self.here();
+                    let span = Span {
+                        start: self.pos,
+                        end: self.end,
+                        abs,
+                        line,
+                        col,
+                    };
+                    return Err(map_error(e, slice, span, path));
+                }
+                None => return Err(self.truncated()),
+            }
+        }
+    }
+
     /// Reads an object key (a JSON string) and the `:` after it.
     pub(crate) fn key(&mut self) -> Result<String, SarifError> {
         if self.peek()? != Some(b'"') {
@@ -343,7 +406,12 @@ impl<R: Read> Scanner<R> {
 
 /// serde_json reports (line, column) inside the slice; make them absolute. Its column is the
 /// 1-based column of the last byte it consumed (0 right after a newline).
-fn map_error(e: serde_json::Error, bytes: &[u8], span: Span, path: &dyn Fn() -> String) -> SarifError {
+fn map_error(
+    e: serde_json::Error,
+    bytes: &[u8],
+    span: Span,
+    path: &dyn Fn() -> String,
+) -> SarifError {
     let (l, c) = (e.line(), e.column());
     // Offset within the slice of serde's position.
     let mut line_start_in = 0usize;

@@ -36,7 +36,9 @@ use crate::io::MaybeGz;
 #[derive(Debug, Clone)]
 pub struct SarifOptions {
     /// How many results of one run may be held while waiting for a `tool` that comes after
-    /// `results`. Default 250,000 (GitHub's hard limit is 25,000 per run).
+    /// `results`. Default 100,000 (GitHub's hard limit is 25,000 per run); a held result takes
+    /// roughly its JSON size in memory, so the default bounds that run's buffer to ~100 MB for
+    /// typical 1 KB results.
     pub max_pending_results: usize,
     /// How many code-flow steps are kept per finding. Default 32.
     pub max_code_flow_steps: usize,
@@ -45,7 +47,7 @@ pub struct SarifOptions {
 impl Default for SarifOptions {
     fn default() -> Self {
         Self {
-            max_pending_results: 250_000,
+            max_pending_results: 100_000,
             max_code_flow_steps: 32,
         }
     }
@@ -63,7 +65,7 @@ pub fn read_sarif<R: Read, S: ResultSink>(
 ) -> Result<SarifSummary, SarifError> {
     let gz = MaybeGz::new(input).map_err(|source| SarifError::Io { offset: 0, source })?;
     let gzip = gz.is_gzip();
-    let mut sc = Scanner::new(gz);
+    let mut sc = Scanner::new(gz, gzip);
     let mut ctx = Ctx {
         sink,
         opts: options,
@@ -243,9 +245,7 @@ fn read_run<R: Read, S: ResultSink>(
                 }
                 "results" => {
                     for_each(sc, &path, |sc, i| {
-                        let span = sc.value()?;
-                        let raw: RawResult =
-                            sc.parse(span, &|| format!("runs[{ri}].results[{i}]"))?;
+                        let raw: RawResult = sc.next(&|| format!("runs[{ri}].results[{i}]"))?;
                         if st.tool.is_some() {
                             emit(ctx, &mut st, raw, i, sc.offset())
                         } else if st.pending.len() >= ctx.opts.max_pending_results {
@@ -262,9 +262,7 @@ fn read_run<R: Read, S: ResultSink>(
                 "artifacts" => {
                     let mut artifacts = Vec::new();
                     for_each(sc, &path, |sc, i| {
-                        let span = sc.value()?;
-                        let a: RawArtifact =
-                            sc.parse(span, &|| format!("runs[{ri}].artifacts[{i}]"))?;
+                        let a: RawArtifact = sc.next(&|| format!("runs[{ri}].artifacts[{i}]"))?;
                         artifacts.push(a.location);
                         Ok(())
                     })?;
@@ -437,4 +435,3 @@ fn emit<S: ResultSink>(
         source,
     })
 }
-

@@ -1,0 +1,755 @@
+//! The `haechi` binary as an operator runs it: each test starts the real executable on a data
+//! directory of its own (SQLite) and checks exit status, stdout and stderr. `migrate-db` also
+//! needs PostgreSQL: a fresh database on the server at `HAECHI_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`), dropped afterwards; `HAECHI_TEST_POSTGRES=skip`
+//! skips it and says so.
+
+// As clippy.toml says for tests: a panic here is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use haechi_core::Role;
+use haechi_service::{Service, ServiceConfig};
+use haechi_store::Store;
+use sqlx::{Connection, Executor};
+
+// ---------------------------------------------------------------- running the binary
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    fn expect_ok(self, what: &str) -> Run {
+        assert!(
+            self.ok(),
+            "{what}: exit {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    fn expect_failure(self, what: &str) -> Run {
+        assert!(
+            self.code.is_some_and(|c| c != 0),
+            "{what}: expected a non-zero exit, got {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Runs `haechi ARGS` on `data_dir` with a clean `HAECHI_*` environment plus `env`.
+fn haechi(data_dir: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_haechi"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("HAECHI_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("RUST_LOG", "warn").env("RUST_BACKTRACE", "0");
+    if let Some(dir) = data_dir {
+        cmd.arg("--data-dir").arg(dir);
+    }
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("run haechi");
+    Run {
+        code: status.code(),
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}/haechi.db", data_dir.display())
+}
+
+/// Opens the data directory's SQLite database the way the binary does.
+async fn open(data_dir: &Path) -> (Store, Service) {
+    let store = Store::connect(&sqlite_url(data_dir)).await.unwrap();
+    store.migrate().await.unwrap();
+    let svc = Service::open(store.clone(), ServiceConfig::default())
+        .await
+        .unwrap();
+    (store, svc)
+}
+
+/// A data directory holding the demo instance (the binary has no seed-only command).
+fn seeded_data_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    block_on(async {
+        let (store, svc) = open(dir.path()).await;
+        let summary = haechi_service::demo::seed(&svc)
+            .await
+            .expect("seed the demo");
+        assert_eq!(summary.eligible, 49);
+        store.close().await;
+    });
+    dir
+}
+
+fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect()
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+fn postgres_admin_url() -> Option<String> {
+    if std::env::var("HAECHI_TEST_POSTGRES").as_deref() == Ok("skip") {
+        eprintln!("HAECHI_TEST_POSTGRES=skip: the PostgreSQL part is SKIPPED");
+        return None;
+    }
+    Some(
+        std::env::var("HAECHI_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string()),
+    )
+}
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// A fresh PostgreSQL database, dropped (with its connections) when this goes out of scope.
+struct PgDb {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDb {
+    fn create(admin_url: &str) -> PgDb {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos(),
+        );
+        let name = format!("haechi_cli_{:016x}", h.finish());
+        block_on(async {
+            sqlx::any::install_default_drivers();
+            let mut admin = sqlx::AnyConnection::connect(admin_url)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} does not answer ({e}); set HAECHI_TEST_POSTGRES=skip to skip it"));
+            admin
+                .execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+        });
+        let url = with_database(admin_url, &name);
+        PgDb {
+            admin_url: admin_url.to_string(),
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // A thread of its own: a runtime cannot start inside another one.
+        let dropped = std::thread::spawn(move || {
+            block_on(async move {
+                let mut admin = sqlx::AnyConnection::connect(&admin_url).await?;
+                admin
+                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await?;
+                admin.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}: {dropped:?}", self.name);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- configuration and secrets
+
+#[test]
+fn default_config_is_toml_and_secrets_are_never_printed() {
+    let secret_url = "postgres://u:secret@127.0.0.1/x";
+    let run = haechi(
+        None,
+        &["print-default-config"],
+        &[("HAECHI_DATABASE_URL", secret_url)],
+    )
+    .expect_ok("print-default-config");
+    let parsed: toml::Table =
+        toml::from_str(&run.stdout).unwrap_or_else(|e| panic!("not TOML: {e}\n{}", run.stdout));
+    assert!(
+        parsed.contains_key("data_dir") && parsed.contains_key("bind"),
+        "{parsed:?}"
+    );
+    assert!(
+        run.stdout.contains("database_url"),
+        "the default config does not document database_url"
+    );
+    assert!(!run.stdout.contains("secret") && !run.stderr.contains("secret"));
+
+    // Failing connections: a wrong user on the test server, an unknown host. The password must
+    // appear in no error, whichever path reports it.
+    let server = postgres_admin_url()
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let host = server
+        .split("://")
+        .nth(1)
+        .unwrap()
+        .rsplit_once('@')
+        .map_or(server.split("://").nth(1).unwrap(), |(_, h)| h);
+    let host = host.split('/').next().unwrap();
+    let wrong_user = format!("postgres://no_such_role_haechi:secret@{host}/x");
+    let unknown_host = "postgres://u:secret@no-such-host.invalid/x".to_string();
+    for url in [&wrong_user, &unknown_host] {
+        for (how, env, args) in [
+            (
+                "env",
+                vec![("HAECHI_DATABASE_URL", url.as_str())],
+                vec!["migrate"],
+            ),
+            (
+                "flag",
+                vec![],
+                vec!["--database-url", url.as_str(), "migrate"],
+            ),
+            (
+                "flag",
+                vec![],
+                vec!["--database-url", url.as_str(), "audit", "verify"],
+            ),
+        ] {
+            let run = haechi(None, &args, &env)
+                .expect_failure(&format!("{args:?} with a bad URL by {how}"));
+            assert!(
+                !run.stdout.contains("secret") && !run.stderr.contains("secret"),
+                "{args:?} ({how}) printed the password:\n{}{}",
+                run.stdout,
+                run.stderr
+            );
+            assert!(run.stderr.contains("error"), "{args:?}: {}", run.stderr);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- policy, OpenAPI, CVSS
+
+#[test]
+fn policy_check_accepts_the_default_and_names_field_and_line() {
+    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policy/default.toml");
+    let run =
+        haechi(None, &["policy", "check", default], &[]).expect_ok("policy check default.toml");
+    assert!(run.stdout.contains("valid"), "{}", run.stdout);
+
+    let broken = fixture("policy-wrong-type.toml");
+    let text = std::fs::read_to_string(&broken).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("relief_validity_months"))
+        .unwrap()
+        + 1;
+    let run = haechi(None, &["policy", "check", path_str(&broken)], &[])
+        .expect_failure("policy check of a broken policy");
+    assert!(
+        run.stderr.contains("program.relief_validity_months"),
+        "no field path in: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("policy-wrong-type.toml:{line}:")),
+        "no line {line} in: {}",
+        run.stderr
+    );
+
+    let run = haechi(None, &["policy", "check", "/nonexistent/policy.toml"], &[])
+        .expect_failure("policy check of a missing file");
+    assert!(
+        run.stderr.contains("/nonexistent/policy.toml"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn openapi_is_json_3_1() {
+    let run = haechi(None, &["openapi"], &[]).expect_ok("openapi");
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(
+        doc["paths"].as_object().is_some_and(|p| !p.is_empty()),
+        "no paths"
+    );
+}
+
+#[test]
+fn cvss_scores_vectors_and_names_the_bad_metric() {
+    let check = |vector: &str, version: &str, score: f64, severity: &str| {
+        let run = haechi(None, &["cvss", vector], &[]).expect_ok(vector);
+        let got: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+        assert_eq!(
+            got,
+            serde_json::json!({"vector": vector, "version": version, "base_score": score, "severity": severity}),
+            "{vector}"
+        );
+    };
+    check(
+        "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+        "3.1",
+        9.8,
+        "critical",
+    );
+    check(
+        "CVSS:3.0/AV:L/AC:H/PR:L/UI:R/S:U/C:L/I:N/A:N",
+        "3.0",
+        2.2,
+        "low",
+    );
+    check(
+        "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N",
+        "3.1",
+        0.0,
+        "none",
+    );
+    check(
+        "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+        "4.0",
+        9.3,
+        "critical",
+    );
+
+    // Several vectors: one JSON line each, in order.
+    let run = haechi(
+        None,
+        &[
+            "cvss",
+            "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+        ],
+        &[],
+    )
+    .expect_ok("two vectors");
+    let versions: Vec<_> = json_lines(&run.stdout)
+        .iter()
+        .map(|v| v["version"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(versions, vec!["3.1", "4.0"]);
+
+    for (vector, metric) in [
+        ("CVSS:3.1/AV:Q/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "AV"),
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H", "A"),
+        (
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:X",
+            "SA",
+        ),
+    ] {
+        let run = haechi(None, &["cvss", vector], &[]).expect_failure(vector);
+        assert!(
+            run.stderr.contains(&format!("'{metric}'")),
+            "{vector}: stderr does not name '{metric}': {}",
+            run.stderr
+        );
+    }
+}
+
+// ---------------------------------------------------------------- registry import and export
+
+#[test]
+fn registry_import_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Some(dir.path());
+    let good = fixture("registry.csv");
+    let run = haechi(
+        d,
+        &["institutions", "import", path_str(&good), "--json"],
+        &[],
+    )
+    .expect_ok("import registry.csv");
+    let report: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(
+        report,
+        serde_json::json!({"rows": 3, "created": 3, "updated": 0, "unchanged": 0})
+    );
+    let run = haechi(
+        d,
+        &["institutions", "import", path_str(&good), "--json"],
+        &[],
+    )
+    .expect_ok("import registry.csv again");
+    let report: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(
+        report,
+        serde_json::json!({"rows": 3, "created": 0, "updated": 0, "unchanged": 3})
+    );
+
+    let export = haechi(d, &["institutions", "export"], &[])
+        .expect_ok("export")
+        .stdout;
+    let mut lines = export.lines();
+    assert_eq!(
+        lines.next().unwrap().split(',').collect::<Vec<_>>(),
+        haechi_service::institutions::CSV_COLUMNS.to_vec()
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 3, "{export}");
+    assert!(rows.iter().any(|r| r.starts_with("CLI-BNK-1,시험은행,Test Bank,bank,12500000000000,2025-12-31,1500,2026-03-31,true,김보안,large")), "{export}");
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("CLI-SEC-1,시험증권,Test Securities,securities,9999999999999,")),
+        "{export}"
+    );
+
+    let bad = fixture("registry-bad-row.csv");
+    let run = haechi(
+        d,
+        &["institutions", "import", path_str(&bad), "--json"],
+        &[],
+    )
+    .expect_failure("import with a bad row");
+    assert!(
+        run.stderr.contains("row 4") && run.stderr.contains("total_assets_krw"),
+        "stderr must name row 4 and the column: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("nothing was stored"), "{}", run.stderr);
+    assert!(run.stdout.trim().is_empty(), "{}", run.stdout);
+    let after = haechi(d, &["institutions", "export"], &[])
+        .expect_ok("export after the failed import")
+        .stdout;
+    assert_eq!(after, export, "the failed import changed the registry");
+    for code in ["BAD-OK-1", "BAD-OK-2", "BAD-ROW-3"] {
+        assert!(!after.contains(code));
+    }
+
+    let run = haechi(d, &["institutions", "import", "/nonexistent.csv"], &[])
+        .expect_failure("import of a missing file");
+    assert!(run.stderr.contains("/nonexistent.csv"), "{}", run.stderr);
+}
+
+// ---------------------------------------------------------------- screening and audit
+
+const SCREENING_KEYS: [&str; 5] = [
+    "eligible",
+    "institution_id",
+    "name",
+    "policy_version",
+    "rules",
+];
+
+/// Checks `eligibility screen --json` output: one object per institution, 49 eligible.
+fn check_screening(stdout: &str, institutions: usize) {
+    let results = json_lines(stdout);
+    assert_eq!(results.len(), institutions, "one line per institution");
+    assert!(
+        (140..=160).contains(&results.len()),
+        "{} institutions",
+        results.len()
+    );
+    for r in &results {
+        let keys: BTreeSet<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, SCREENING_KEYS.into_iter().collect(), "{r}");
+        let rules = r["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), 3, "{r}");
+        for rule in rules {
+            for k in ["rule", "observed", "threshold", "passed"] {
+                assert!(rule.get(k).is_some(), "rule without {k}: {rule}");
+            }
+        }
+        let all_pass = rules.iter().all(|x| x["passed"] == true);
+        assert_eq!(
+            r["eligible"], all_pass,
+            "eligible must be every rule passing: {r}"
+        );
+        assert!(r["policy_version"].as_i64().is_some_and(|v| v >= 1));
+    }
+    assert_eq!(results.iter().filter(|r| r["eligible"] == true).count(), 49);
+}
+
+#[test]
+fn eligibility_screen_json_finds_49_on_the_demo() {
+    let dir = seeded_data_dir();
+    let d = Some(dir.path());
+    let export = haechi(d, &["institutions", "export"], &[])
+        .expect_ok("export")
+        .stdout;
+    let institutions = export.lines().count() - 1;
+    let run =
+        haechi(d, &["eligibility", "screen", "--json"], &[]).expect_ok("eligibility screen --json");
+    check_screening(&run.stdout, institutions);
+
+    // One institution, human output.
+    let first = json_lines(&run.stdout)[0].clone();
+    let id = first["institution_id"].as_i64().unwrap().to_string();
+    let one = haechi(
+        d,
+        &["eligibility", "screen", "--json", "--institution", &id],
+        &[],
+    )
+    .expect_ok("screen one");
+    assert_eq!(json_lines(&one.stdout), vec![first]);
+    let human = haechi(d, &["eligibility", "screen"], &[]).expect_ok("screen, human output");
+    assert!(
+        human
+            .stdout
+            .contains(&format!("49 of {institutions} eligible")),
+        "{}",
+        human.stdout
+    );
+    let missing = haechi(
+        d,
+        &["eligibility", "screen", "--institution", "999999"],
+        &[],
+    )
+    .expect_failure("screen an unknown institution");
+    assert!(missing.stderr.contains("not found"), "{}", missing.stderr);
+}
+
+#[test]
+fn audit_verify_detects_a_tampered_entry() {
+    let dir = seeded_data_dir();
+    let d = Some(dir.path());
+    let run = haechi(d, &["audit", "verify"], &[]).expect_ok("audit verify on the demo");
+    let entries: i64 = run
+        .stdout
+        .trim()
+        .strip_prefix("audit log intact: ")
+        .and_then(|s| s.strip_suffix(" entries"))
+        .unwrap_or_else(|| panic!("unexpected output: {}", run.stdout))
+        .parse()
+        .unwrap();
+    assert!(entries > 100, "{entries} entries");
+
+    block_on(async {
+        let store = Store::connect(&sqlite_url(dir.path())).await.unwrap();
+        let (_, total) = store
+            .audit_entries(&haechi_store::AuditFilter {
+                limit: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            total, entries,
+            "the entry count printed is the number of entries"
+        );
+        let done =
+            sqlx::query("UPDATE audit_log SET after_json = '{\"tampered\":true}' WHERE seq = 42")
+                .execute(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+        store.close().await;
+    });
+    let run = haechi(d, &["audit", "verify"], &[]).expect_failure("audit verify after tampering");
+    assert!(
+        run.stderr.contains("entry 42"),
+        "stderr does not name entry 42: {}",
+        run.stderr
+    );
+}
+
+// ---------------------------------------------------------------- accounts
+
+#[test]
+fn admin_create_user_prints_a_working_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Some(dir.path());
+    // (Usernames need 3 or more characters: `--username x` is refused by the service.)
+    let run = haechi(
+        d,
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "officer.x",
+            "--role",
+            "regulator_officer",
+        ],
+        &[],
+    )
+    .expect_ok("create-user");
+    let token = run.stdout.split_whitespace().last().unwrap().to_string();
+    assert!(
+        run.stdout.contains("API token") && token.len() >= 20,
+        "{}",
+        run.stdout
+    );
+    block_on(async {
+        let (store, svc) = open(dir.path()).await;
+        let actor = svc
+            .actor_for_token(&token)
+            .await
+            .expect("the printed token authenticates");
+        assert_eq!(
+            (actor.username.as_str(), actor.role),
+            ("officer.x", Role::RegulatorOfficer)
+        );
+        assert!(svc.actor_for_token(&format!("{token}x")).await.is_err());
+        store.close().await;
+    });
+
+    let run = haechi(
+        d,
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "officer.y",
+            "--role",
+            "superuser",
+        ],
+        &[],
+    )
+    .expect_failure("unknown role");
+    for role in Role::ALL {
+        assert!(
+            run.stderr.contains(role.as_str()),
+            "the error does not list {role:?}: {}",
+            run.stderr
+        );
+    }
+    let run = haechi(
+        d,
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "officer.x",
+            "--role",
+            "auditor",
+        ],
+        &[],
+    )
+    .expect_failure("a used username");
+    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    let run = haechi(
+        d,
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "ciso.z",
+            "--role",
+            "ciso",
+            "--institution",
+            "NO-SUCH",
+        ],
+        &[],
+    )
+    .expect_failure("unknown institution");
+    assert!(run.stderr.contains("NO-SUCH"), "{}", run.stderr);
+}
+
+// ---------------------------------------------------------------- SQLite → PostgreSQL
+
+#[test]
+fn migrate_db_moves_the_demo_to_postgres() {
+    let Some(admin_url) = postgres_admin_url() else {
+        return;
+    };
+    let dir = seeded_data_dir();
+    let d = Some(dir.path());
+    let before = haechi(d, &["audit", "verify"], &[])
+        .expect_ok("audit verify on SQLite")
+        .stdout;
+    let pg = PgDb::create(&admin_url);
+    let from = sqlite_url(dir.path());
+    let run = haechi(None, &["migrate-db", "--from", &from, "--to", &pg.url], &[])
+        .expect_ok("migrate-db");
+    assert!(
+        run.stdout.contains("audit chain on the target: intact"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("institutions: "), "{}", run.stdout);
+
+    let after = haechi(None, &["--database-url", &pg.url, "audit", "verify"], &[])
+        .expect_ok("audit verify on PostgreSQL")
+        .stdout;
+    assert_eq!(after, before, "the same chain, entry for entry");
+    let export_sqlite = haechi(d, &["institutions", "export"], &[])
+        .expect_ok("export SQLite")
+        .stdout;
+    let export_pg = haechi(
+        None,
+        &["--database-url", &pg.url, "institutions", "export"],
+        &[],
+    )
+    .expect_ok("export PostgreSQL")
+    .stdout;
+    assert_eq!(export_pg, export_sqlite);
+    let run = haechi(
+        None,
+        &["eligibility", "screen", "--json", "--database-url", &pg.url],
+        &[],
+    )
+    .expect_ok("screen on PostgreSQL");
+    check_screening(&run.stdout, export_sqlite.lines().count() - 1);
+
+    // The target now holds data: a second copy is refused.
+    let again = haechi(None, &["migrate-db", "--from", &from, "--to", &pg.url], &[])
+        .expect_failure("migrate-db into a non-empty target");
+    assert!(
+        again.stderr.contains("already holds data"),
+        "{}",
+        again.stderr
+    );
+}
