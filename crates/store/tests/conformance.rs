@@ -1375,10 +1375,10 @@ async fn reviews_evaluations_decisions(store: &Store) {
             .unwrap(),
         Some(eval.clone())
     );
-    eval.score = 3.141_592_653_589_793;
+    eval.score = 5.0 / 3.0;
     eval.passed = true;
     eval.disagreement = false;
-    eval.result = serde_json::json!({"mean": 3.141_592_653_589_793});
+    eval.result = serde_json::json!({"mean": 5.0 / 3.0});
     let mut tx = store.begin().await.unwrap();
     tx.upsert_evaluation(&eval).await.unwrap();
     tx.commit().await.unwrap();

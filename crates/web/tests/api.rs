@@ -816,7 +816,7 @@ async fn application_journey(app: App) {
         assert_eq!(d["conflict"], false);
         let seen = expect_ok(&app, Method::GET, &app_path, name, NONE, 200).await;
         assert!(seen["assignments"].is_null() && seen["evaluation"].is_null(), "an advisor does not see the others' reviews: {seen}");
-        expect_ok(&app, Method::GET, &att_path, name, NONE, 200).await;
+        assert_eq!(request(&app, Method::GET, &att_path, Some(name), NONE).await.body, evidence, "{name} reads the evidence");
         // An incomplete sheet cannot be submitted, but can be saved.
         let half = json!({"submit": true, "scores": [{"criterion": "governance", "score": 3, "justification": "충분한 근거를 확인함 (enough evidence)"}]});
         let err = expect_err(&app, Method::PUT, &scores_path, Some(name), J(half), 422, "invalid_input").await;
@@ -898,7 +898,8 @@ async fn application_journey(app: App) {
     let r = request(&app, Method::POST, &format!("{app_path}/attachments?filename=x.txt"), Some("staff.saebom"), Raw("text/plain", b"intrusion".to_vec())).await;
     assert_eq!((r.status, r.json()["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{}", r.text());
     expect_ok(&app, Method::GET, &app_path, "staff.hanbit", NONE, 200).await;
-    expect_ok(&app, Method::GET, &att_path, "staff.hanbit", NONE, 200).await;
+    let r = request(&app, Method::GET, &att_path, Some("staff.hanbit"), NONE).await;
+    assert_eq!((r.status, r.body), (StatusCode::OK, evidence));
 
     // 7. The journey's audit trail: every step attributed, the chain intact.
     let trail = expect_ok(&app, Method::GET, &format!("/api/v1/audit?entity=application&entity_id={id}"), "auditor", NONE, 200).await;

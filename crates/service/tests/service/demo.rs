@@ -1,28 +1,14 @@
 //! The demo data generator, end to end: seeding an empty instance through the use cases gives the
-//! program history SPEC §4 promises, and seeding again changes nothing. Runs on SQLite always,
-//! and on PostgreSQL when `HAECHI_TEST_POSTGRES_URL` is set.
-
-// As clippy.toml says for tests: a panic here is the test failing. Clippy only sees `#[test]`
-// functions as tests, not the story helper beside them.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! program history SPEC §4 promises, and seeding again changes nothing.
 
 use std::collections::BTreeMap;
 
 use haechi_core::{Actor, ApplicationState};
 use haechi_service::demo::{self, DEMO_PASSWORD};
-use haechi_service::{Service, ServiceConfig};
-use haechi_store::{ApplicationFilter, AuditFilter, InstitutionFilter, Store};
-use rand::Rng;
-use sqlx::{Connection, Executor};
+use haechi_service::Service;
+use haechi_store::{ApplicationFilter, AuditFilter, InstitutionFilter};
 
-async fn open(url: &str) -> (Store, Service) {
-    let store = Store::connect(url).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    let svc = Service::open(store.clone(), ServiceConfig::default())
-        .await
-        .expect("open service");
-    (store, svc)
-}
+use crate::{on_both, open};
 
 async fn audit_entries(svc: &Service) -> i64 {
     let (_, total) = svc
@@ -270,76 +256,10 @@ async fn demo_story(url: &str) {
     store.close().await;
 }
 
-#[tokio::test]
-async fn demo_seed_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    demo_story(&format!("sqlite://{}/demo.db", dir.path().display())).await;
-}
-
-/// `url` with its database name replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{name}", &base[..host_end]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
 
 #[tokio::test]
-async fn demo_seed_on_postgres() {
-    let Ok(admin_url) = std::env::var("HAECHI_TEST_POSTGRES_URL") else {
-        eprintln!("HAECHI_TEST_POSTGRES_URL is not set; the PostgreSQL run is skipped");
-        return;
-    };
-    sqlx::any::install_default_drivers();
-    let name = format!("haechi_demo_{:016x}", rand::thread_rng().gen::<u64>());
-    let mut admin = sqlx::AnyConnection::connect(&admin_url)
-        .await
-        .expect("connect to PostgreSQL");
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .expect("create database");
-    let url = with_database(&admin_url, &name);
-    // Drop the database even when the story fails.
-    let local = tokio::task::LocalSet::new();
-    let outcome = local
-        .run_until(
-            async move { tokio::task::spawn_local(async move { demo_story(&url).await }).await },
-        )
-        .await;
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .expect("drop database");
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-#[test]
-fn database_names_are_replaced_in_urls() {
-    assert_eq!(
-        with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
-        "postgres://postgres@127.0.0.1:5432/x"
-    );
-    assert_eq!(
-        with_database("postgres://u:p@h/db?sslmode=disable", "x"),
-        "postgres://u:p@h/x?sslmode=disable"
-    );
-    assert_eq!(
-        with_database("postgres://h:5432", "x"),
-        "postgres://h:5432/x"
-    );
+async fn demo_seed() {
+    on_both(|url| async move { demo_story(&url).await }).await;
 }
 
 /// The binary may run the seeding on any runtime thread.
