@@ -48,6 +48,16 @@ pg_answers "$PG_URL" || { echo "PostgreSQL does not answer at $PG_URL" >&2; exit
 echo "== PostgreSQL for the tests: $PG_URL"
 export HAECHI_TEST_POSTGRES_URL="$PG_URL"
 
+# The browser tests (crates/web/tests/browser.rs) drive Debian's headless Chromium through its
+# chromedriver; they fail when either is missing, so install both here (no browser download),
+# with a Korean font (Nanum) so that the screenshots show Hangul rather than empty boxes.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -d /usr/share/fonts/truetype/nanum ]; then
+  echo "== installing Chromium, chromedriver and a Korean font from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium chromium-driver fonts-nanum >/dev/null
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

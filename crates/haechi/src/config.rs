@@ -37,6 +37,12 @@ max_import_bytes = 20971520
 # owner-only permissions, when the file does not exist. Default: <data_dir>/keys/letter-signing.pem
 # Env: HAECHI_LETTER_KEY_FILE
 # letter_key_file = "/etc/haechi/letter-signing.pem"
+
+# Notification e-mail (letter issued, revoked, expiry reminders) through an SMTP relay on the
+# internal network (plain SMTP). Unset: in-app notifications only.
+# Env: HAECHI_SMTP_URL, HAECHI_SMTP_FROM
+# smtp_url = "smtp://relay.internal:25"
+# smtp_from = "Haechi <haechi@fsc.example>"
 "#;
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -49,6 +55,8 @@ pub struct FileConfig {
     pub max_attachment_bytes: Option<usize>,
     pub max_import_bytes: Option<usize>,
     pub letter_key_file: Option<PathBuf>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +68,8 @@ pub struct Config {
     pub max_attachment_bytes: usize,
     pub max_import_bytes: usize,
     pub letter_key_file: PathBuf,
+    pub smtp_url: Option<String>,
+    pub smtp_from: String,
 }
 
 /// Values given on the command line or in the environment (already merged by clap).
@@ -73,6 +83,8 @@ pub struct Overrides {
     pub max_attachment_bytes: Option<usize>,
     pub max_import_bytes: Option<usize>,
     pub letter_key_file: Option<PathBuf>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
 }
 
 impl Config {
@@ -103,7 +115,9 @@ impl Config {
         }
         haechi_store::Dialect::from_url(&database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
         let letter_key_file = o.letter_key_file.clone().or(file.letter_key_file).unwrap_or_else(|| data_dir.join("keys").join("letter-signing.pem"));
-        Ok(Config { data_dir, database_url, bind, json_logs, max_attachment_bytes, max_import_bytes, letter_key_file })
+        let smtp_url = o.smtp_url.clone().or(file.smtp_url);
+        let smtp_from = o.smtp_from.clone().or(file.smtp_from).unwrap_or_else(|| "Haechi <haechi@localhost>".into());
+        Ok(Config { data_dir, database_url, bind, json_logs, max_attachment_bytes, max_import_bytes, letter_key_file, smtp_url, smtp_from })
     }
 
     /// The database URL as it may be logged.

@@ -2,6 +2,7 @@
 //! database backend once from its URL, and runs the server, the demo or a batch command.
 
 mod config;
+mod findings_cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,12 @@ struct Cli {
     /// The regulator's letter-signing key (PKCS#8 PEM; created when missing).
     #[arg(long, global = true, env = "HAECHI_LETTER_KEY_FILE")]
     letter_key_file: Option<PathBuf>,
+    /// SMTP relay for notification e-mail (smtp://host:port).
+    #[arg(long, global = true, env = "HAECHI_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Sender address of notification e-mail.
+    #[arg(long, global = true, env = "HAECHI_SMTP_FROM")]
+    smtp_from: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -95,6 +102,21 @@ enum Command {
     Letter {
         #[command(subcommand)]
         command: LetterCommand,
+    },
+    /// Security findings (SARIF 2.1.0 intake).
+    Findings {
+        #[command(subcommand)]
+        command: findings_cli::FindingsCommand,
+    },
+    /// Computing resources of an institution.
+    Resources {
+        #[command(subcommand)]
+        command: findings_cli::ResourcesCommand,
+    },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        command: findings_cli::BenchCommand,
     },
     /// Score CVSS v3.0, v3.1 or v4.0 vectors; prints one JSON object per vector.
     Cvss {
@@ -197,6 +219,8 @@ fn main() -> ExitCode {
         max_attachment_bytes: cli.max_attachment_bytes,
         max_import_bytes: cli.max_import_bytes,
         letter_key_file: cli.letter_key_file.clone(),
+        smtp_url: cli.smtp_url.clone(),
+        smtp_from: cli.smtp_from.clone(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -390,6 +414,9 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
                 }
             }
         }
+        Command::Findings { command } => findings_cli::findings(&cfg, command).await,
+        Command::Resources { command } => findings_cli::resources(&cfg, command).await,
+        Command::Bench { command } => findings_cli::bench(command, overrides.database_url.as_deref()).await,
         Command::PrintDefaultConfig | Command::Openapi | Command::Cvss { .. } => Ok(ExitCode::SUCCESS),
     }
 }
@@ -486,7 +513,11 @@ fn cvss(vectors: &[String]) -> anyhow::Result<ExitCode> {
 
 async fn serve(cfg: &Config, demo: bool) -> anyhow::Result<ExitCode> {
     let key = load_or_create_key(&cfg.letter_key_file)?;
-    let svc = open_service(cfg).await?.with_signer(key).await.map_err(service_error)?;
+    let mut svc = open_service(cfg).await?.with_signer(key).await.map_err(service_error)?;
+    if let Some(url) = &cfg.smtp_url {
+        let mailer = haechi_service::mail::SmtpMailer::new(url, &cfg.smtp_from).map_err(|e| anyhow::anyhow!("SMTP configuration: {e}"))?;
+        svc = svc.with_mailer(std::sync::Arc::new(mailer));
+    }
     if demo {
         let summary = haechi_service::demo::seed(&svc).await.map_err(service_error)?;
         println!("Haechi demo: {} institutions, {} eligible; cohorts {:?}", summary.institutions, summary.eligible, summary.cohorts);

@@ -753,3 +753,85 @@ fn migrate_db_moves_the_demo_to_postgres() {
         again.stderr
     );
 }
+
+// ---------------------------------------------------------------- policy versions, migrations, config file
+
+#[test]
+fn policy_versions_migrations_and_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Some(dir.path());
+    let default_text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../policy/default.toml"
+    ))
+    .unwrap();
+    let run = haechi(None, &["policy", "default"], &[]).expect_ok("policy default");
+    assert_eq!(
+        run.stdout, default_text,
+        "the embedded default policy is policy/default.toml"
+    );
+
+    let first = haechi(d, &["migrate"], &[]).expect_ok("migrate").stdout;
+    assert!(first.starts_with("migrations applied: [1"), "{first}");
+    let second = haechi(d, &["migrate"], &[])
+        .expect_ok("migrate again")
+        .stdout;
+    assert!(second.starts_with("migrations applied: []"), "{second}");
+
+    let run = haechi(d, &["policy", "show"], &[]).expect_ok("policy show");
+    assert_eq!(run.stdout, default_text, "version 1 is the default policy");
+    let broken = fixture("policy-wrong-type.toml");
+    let run = haechi(d, &["policy", "load", path_str(&broken)], &[])
+        .expect_failure("policy load of a broken policy");
+    assert!(
+        run.stderr.contains("relief_validity_months"),
+        "{}",
+        run.stderr
+    );
+    let changed = dir.path().join("policy-v2.toml");
+    std::fs::write(
+        &changed,
+        default_text.replace("relief_validity_months = 12", "relief_validity_months = 6"),
+    )
+    .unwrap();
+    let run = haechi(d, &["policy", "load", path_str(&changed)], &[]).expect_ok("policy load");
+    assert!(run.stdout.contains("version 2"), "{}", run.stdout);
+    let v1 = haechi(d, &["policy", "show", "--version", "1"], &[])
+        .expect_ok("policy show --version 1")
+        .stdout;
+    assert_eq!(v1, default_text);
+    let now = haechi(d, &["policy", "show"], &[])
+        .expect_ok("policy show")
+        .stdout;
+    assert!(now.contains("relief_validity_months = 6"), "{now}");
+
+    // A configuration file names the data directory; a flag wins over it; unknown keys are refused.
+    let other = tempfile::tempdir().unwrap();
+    let config = dir.path().join("haechi.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\nlog_format = \"json\"\n",
+            other.path().display().to_string()
+        ),
+    )
+    .unwrap();
+    let run = haechi(None, &["--config", path_str(&config), "migrate"], &[])
+        .expect_ok("migrate with --config");
+    assert!(
+        run.stdout.contains(&sqlite_url(other.path())),
+        "{}",
+        run.stdout
+    );
+    let run = haechi(d, &["--config", path_str(&config), "migrate"], &[])
+        .expect_ok("migrate with --config and --data-dir");
+    assert!(
+        run.stdout.contains(&sqlite_url(dir.path())),
+        "{}",
+        run.stdout
+    );
+    std::fs::write(&config, "data_dri = \"/tmp\"\n").unwrap();
+    let run = haechi(None, &["--config", path_str(&config), "migrate"], &[])
+        .expect_failure("a misspelt key");
+    assert!(run.stderr.contains("data_dri"), "{}", run.stderr);
+}

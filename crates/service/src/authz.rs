@@ -40,6 +40,10 @@ pub enum Action {
     ManagePolicy,
     ReadAudit,
     ManageUsers,
+    /// Computing resources, finding imports and findings (an institution user: only their own).
+    ReadFindings,
+    /// Register and classify resources, import findings, move findings through their lifecycle.
+    ManageFindings,
 }
 
 impl Action {
@@ -64,6 +68,8 @@ impl Action {
             Action::ManagePolicy => "change the policy",
             Action::ReadAudit => "read the audit log",
             Action::ManageUsers => "manage users",
+            Action::ReadFindings => "read resources and findings",
+            Action::ManageFindings => "manage resources and findings",
         }
     }
 }
@@ -90,12 +96,22 @@ pub fn allows(role: Role, action: Action) -> bool {
         A::Review => matches!(role, R::Advisor),
         A::ManagePolicy | A::ManageUsers => matches!(role, R::RegulatorAdmin),
         A::ReadAudit => matches!(role, R::RegulatorAdmin | R::Auditor),
+        // Findings are the institution's own; the regulator side sees aggregates only (C9).
+        A::ReadFindings => matches!(role, R::Ciso | R::SecurityStaff | R::Auditor),
+        A::ManageFindings => matches!(role, R::Ciso | R::SecurityStaff),
     }
+}
+
+/// The server's own batch commands (`Actor::system()`: user id 0, which no login or token can
+/// carry) import resources and findings on an institution's behalf, with the files it hands
+/// over to the operator.
+fn operator_may(actor: &Actor, action: Action) -> bool {
+    actor.user_id == 0 && actor.role == Role::RegulatorAdmin && matches!(action, Action::ReadFindings | Action::ManageFindings)
 }
 
 /// Refuses an action the actor's role may not take at all.
 pub fn authorize(actor: &Actor, action: Action) -> Result<()> {
-    if allows(actor.role, action) {
+    if allows(actor.role, action) || operator_may(actor, action) {
         return Ok(());
     }
     tracing::warn!(user = %actor.username, role = %actor.role, action = action.as_str(), "refused: role may not");

@@ -255,12 +255,14 @@ impl Service {
             };
             tx.insert_obligation(letter_id, row.institution_id, kind, i64::from(o.sequence), &o.period_start.to_string(), &o.period_end.to_string(), &o.due.to_string()).await?;
         }
+        let subject_ko = format!("비조치의견서 {number}가 발급되었습니다 (유효기간 {} ~ {}).", issued_on, letter.valid_until);
+        let subject_en = format!("No-action letter {number} was issued (valid {} to {}).", issued_on, letter.valid_until);
         tx.notify(&NewNotification {
             institution_id: Some(row.institution_id),
             audience: "institution",
             kind: "letter_issued",
-            subject_ko: format!("비조치의견서 {number}가 발급되었습니다 (유효기간 {} ~ {}).", issued_on, letter.valid_until),
-            subject_en: format!("No-action letter {number} was issued (valid {} to {}).", issued_on, letter.valid_until),
+            subject_ko: subject_ko.clone(),
+            subject_en: subject_en.clone(),
             letter_id: Some(letter_id),
             dedupe_key: format!("issued:{letter_id}"),
             at: self.clock_text(),
@@ -278,6 +280,7 @@ impl Service {
         .await?;
         let out = haechi_store::get_letter(tx.conn(), letter_id).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
+        self.mail_institution(row.institution_id, &subject_ko, &subject_en).await;
         Ok(out)
     }
 
@@ -298,12 +301,14 @@ impl Service {
         tx.revoke_letter(letter_id, &today, reason, &actor.username).await?;
         let cancelled = tx.cancel_open_obligations(letter_id).await?;
         let number = row.letter_number.clone().unwrap_or_default();
+        let subject_ko = format!("비조치의견서 {number}가 철회되었습니다. 사유: {reason}");
+        let subject_en = format!("No-action letter {number} was revoked. Reason: {reason}");
         tx.notify(&NewNotification {
             institution_id: Some(row.institution_id),
             audience: "institution",
             kind: "letter_revoked",
-            subject_ko: format!("비조치의견서 {number}가 철회되었습니다. 사유: {reason}"),
-            subject_en: format!("No-action letter {number} was revoked. Reason: {reason}"),
+            subject_ko: subject_ko.clone(),
+            subject_en: subject_en.clone(),
             letter_id: Some(letter_id),
             dedupe_key: format!("revoked:{letter_id}"),
             at: self.clock_text(),
@@ -312,6 +317,7 @@ impl Service {
         tx.audit(record(actor, "letter.revoke", "letter", &letter_id.to_string(), Some(row.institution_id), Some(serde_json::json!({"state": "issued"})), Some(serde_json::json!({"state": "revoked", "reason": reason, "obligations_cancelled": cancelled})))).await?;
         let out = haechi_store::get_letter(tx.conn(), letter_id).await?.ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
+        self.mail_institution(row.institution_id, &subject_ko, &subject_en).await;
         Ok(out)
     }
 
@@ -480,6 +486,7 @@ impl Service {
         let today = self.today();
         let mut tx = self.store.begin().await?;
         let mut written = 0;
+        let mut mails = Vec::new();
         for l in haechi_store::list_letters(tx.conn(), None).await?.into_iter().filter(|l| l.state == "issued") {
             let Some(until) = l.valid_until.as_deref().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()) else { continue };
             if until < today {
@@ -491,20 +498,25 @@ impl Service {
                 if on > today {
                     continue;
                 }
+                let subject_ko = format!("{} 비조치의견서 {number}가 {until}에 만료됩니다 ({days}일 전 알림).", l.institution_name);
+                let subject_en = format!("No-action letter {number} of {} expires on {until} ({days}-day reminder).", l.institution_name);
                 for audience in ["institution", "regulator"] {
-                    written += usize::from(
-                        tx.notify(&NewNotification {
+                    let new = tx
+                        .notify(&NewNotification {
                             institution_id: Some(l.institution_id),
                             audience,
                             kind: "letter_expiry",
-                            subject_ko: format!("{} 비조치의견서 {number}가 {until}에 만료됩니다 ({days}일 전 알림).", l.institution_name),
-                            subject_en: format!("No-action letter {number} of {} expires on {until} ({days}-day reminder).", l.institution_name),
+                            subject_ko: subject_ko.clone(),
+                            subject_en: subject_en.clone(),
                             letter_id: Some(l.id),
                             dedupe_key: format!("expiry:{}:{days}:{audience}", l.id),
                             at: None,
                         })
-                        .await?,
-                    );
+                        .await?;
+                    written += usize::from(new);
+                    if new && audience == "institution" {
+                        mails.push((l.institution_id, subject_ko.clone(), subject_en.clone()));
+                    }
                 }
             }
         }
@@ -512,6 +524,9 @@ impl Service {
             tx.audit(record(&Actor::system(), "letter.reminders", "letter", "*", None, None, Some(serde_json::json!({"written": written, "as_of": today})))).await?;
         }
         tx.commit().await?;
+        for (institution_id, ko, en) in mails {
+            self.mail_institution(institution_id, &ko, &en).await;
+        }
         Ok(written)
     }
 

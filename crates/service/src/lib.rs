@@ -9,8 +9,10 @@ pub mod applications;
 pub mod authz;
 pub mod cohorts;
 pub mod demo;
+pub mod findings;
 pub mod institutions;
 pub mod letters;
+pub mod mail;
 pub mod reviews;
 pub mod users;
 
@@ -113,6 +115,10 @@ pub struct Service {
     clock: Arc<RwLock<Option<NaiveDateTime>>>,
     /// The regulator's letter-signing key; `None` on a node that does not issue letters.
     signer: Option<Arc<haechi_letter::Keypair>>,
+    /// Delivers notification e-mail when an SMTP relay is configured.
+    mailer: Option<Arc<dyn mail::Mailer>>,
+    /// Finding imports running on this node (live progress for the status endpoint).
+    imports: Arc<findings::LiveImports>,
 }
 
 impl Service {
@@ -125,6 +131,8 @@ impl Service {
             config,
             clock: Arc::new(RwLock::new(None)),
             signer: None,
+            mailer: None,
+            imports: Arc::default(),
         };
         match haechi_store::latest_policy_version(svc.store.pool()).await? {
             Some(row) => {
@@ -136,6 +144,31 @@ impl Service {
             }
         }
         Ok(svc)
+    }
+
+    /// Sends notification e-mail through `mailer` from now on.
+    pub fn with_mailer(mut self, mailer: Arc<dyn mail::Mailer>) -> Service {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// E-mails an institution's contact (when a mailer is configured and the contact has an
+    /// address). Best-effort: failures are logged, never returned.
+    pub(crate) async fn mail_institution(&self, institution_id: i64, subject_ko: &str, subject_en: &str) {
+        let Some(mailer) = &self.mailer else { return };
+        let to = match haechi_store::get_institution(self.store.pool(), institution_id).await {
+            Ok(Some(i)) => i.input.contact_email.filter(|e| e.contains('@')),
+            _ => None,
+        };
+        let Some(to) = to else { return };
+        let mail = mail::OutgoingMail {
+            to: to.clone(),
+            subject: format!("[Haechi] {subject_ko}"),
+            body: format!("{subject_ko}\n\n{subject_en}\n\n-- 해치 Haechi (금융위원회 망분리 규제 특례 / FSC network-separation relief)\n"),
+        };
+        if let Err(e) = mailer.send(&mail).await {
+            tracing::warn!(to = %to, error = %e, "notification e-mail not sent");
+        }
     }
 
     /// Whether this node can sign letters.
@@ -201,7 +234,10 @@ impl Service {
     /// Validates and stores a new policy version; it applies to every later decision.
     pub async fn load_policy(&self, actor: &Actor, text: &str) -> Result<i64> {
         authz::authorize(actor, Action::ManagePolicy)?;
-        self.store_policy(actor, text).await
+        let version = self.store_policy(actor, text).await?;
+        // Resource classes follow the policy: reclassify what an older version decided.
+        self.reclassify(actor, None).await?;
+        Ok(version)
     }
 
     pub async fn policy_versions(&self, actor: &Actor) -> Result<Vec<haechi_store::PolicyVersionRow>> {

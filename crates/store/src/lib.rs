@@ -8,6 +8,7 @@
 
 mod audit;
 mod copy;
+mod findings;
 mod migrate;
 mod letters;
 mod program;
@@ -19,6 +20,7 @@ use sqlx::{Any, AnyPool, Executor};
 
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditVerification};
 pub use copy::CopyReport;
+pub use findings::*;
 pub use letters::*;
 pub use program::*;
 

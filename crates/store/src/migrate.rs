@@ -8,6 +8,7 @@ use crate::{Dialect, Result, StoreError};
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "program", include_str!("../migrations/0001_program.sql")),
     (2, "letters", include_str!("../migrations/0002_letters.sql")),
+    (3, "findings", include_str!("../migrations/0003_findings.sql")),
 ];
 
 pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
@@ -78,6 +79,11 @@ pub(crate) const TABLES: &[&str] = &[
     "obligations",
     "notifications",
     "removal_candidates",
+    "resources",
+    "resource_components",
+    "finding_imports",
+    "findings",
+    "finding_sightings",
 ];
 
 /// Tables whose `id` column is generated and needs its sequence moved after a copy.
@@ -94,4 +100,8 @@ pub(crate) const IDENTITY_TABLES: &[&str] = &[
     "letters",
     "obligations",
     "notifications",
+    "resources",
+    "resource_components",
+    "finding_imports",
+    "findings",
 ];

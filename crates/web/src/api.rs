@@ -81,56 +81,514 @@ macro_rules! route {
 pub fn api_routes() -> Vec<ApiRoute> {
     use BodyKind as B;
     vec![
-        route!(GET, "/api/v1/me", "accounts", "The authenticated user", B::None, [], true, me),
-        route!(GET, "/api/v1/dashboard", "program", "Counts by application state and phase progress", B::None, [], true, dashboard),
-        route!(GET, "/api/v1/policy", "policy", "The policy in force (TOML source and version)", B::None, [], true, policy_current),
-        route!(POST, "/api/v1/policy", "policy", "Validate and store a new policy version (TOML body)", B::Toml, [], true, policy_load),
-        route!(POST, "/api/v1/policy/check", "policy", "Validate a policy (TOML body) without storing it", B::Toml, [], true, policy_check),
-        route!(GET, "/api/v1/policy/versions", "policy", "All stored policy versions", B::None, [], true, policy_versions),
-        route!(GET, "/api/v1/policy/versions/{version}", "policy", "One stored policy version with its TOML source", B::None, [], true, policy_version),
-        route!(GET, "/api/v1/institutions", "registry", "Institutions, paginated, with search and filters", B::None, ["search", "sector", "eligible", "page", "per_page"], true, institutions_list),
-        route!(POST, "/api/v1/institutions", "registry", "Register an institution", B::Json("InstitutionInput"), [], true, institutions_create),
-        route!(POST, "/api/v1/institutions/import", "registry", "Import institutions from CSV: all rows or none", B::Csv, [], true, institutions_import),
-        route!(GET, "/api/v1/institutions/export", "registry", "Export the registry as CSV", B::None, [], true, institutions_export),
-        route!(GET, "/api/v1/institutions/{id}", "registry", "One institution with its figure history and latest screening", B::None, [], true, institutions_get),
-        route!(PUT, "/api/v1/institutions/{id}", "registry", "Update an institution (changed figures are kept as history)", B::Json("InstitutionInput"), [], true, institutions_update),
-        route!(POST, "/api/v1/eligibility/screen", "eligibility", "Screen one institution or all under the policy in force", B::Json("ScreenRequest"), [], true, eligibility_screen),
-        route!(GET, "/api/v1/eligibility", "eligibility", "Latest screening result of every institution", B::None, ["eligible"], true, eligibility_results),
-        route!(GET, "/api/v1/applications", "applications", "Applications visible to the caller", B::None, ["state", "institution_id", "page", "per_page"], true, applications_list),
-        route!(POST, "/api/v1/applications", "applications", "Start a draft application (CISO or security staff)", B::Json("ApplicationContent"), [], true, applications_create),
-        route!(GET, "/api/v1/applications/{id}", "applications", "One application with its history, evidence and decision", B::None, [], true, applications_get),
-        route!(PUT, "/api/v1/applications/{id}", "applications", "Save a draft application", B::Json("ApplicationContent"), [], true, applications_update),
-        route!(POST, "/api/v1/applications/{id}/transitions", "applications", "Move an application through its lifecycle", B::Json("TransitionRequest"), [], true, applications_transition),
-        route!(POST, "/api/v1/applications/{id}/attachments", "applications", "Upload an evidence file (raw body; ?filename=)", B::Binary, ["filename"], true, attachments_upload),
-        route!(GET, "/api/v1/attachments/{id}", "applications", "Download an evidence file", B::None, [], true, attachments_get),
-        route!(POST, "/api/v1/applications/{id}/reviewers", "evaluation", "Assign an advisor as reviewer", B::Json("AssignRequest"), [], true, reviewers_assign),
-        route!(POST, "/api/v1/applications/{id}/conflict", "evaluation", "Declare conflict of interest (advisor)", B::Json("ConflictRequest"), [], true, reviews_conflict),
-        route!(PUT, "/api/v1/applications/{id}/scores", "evaluation", "Save or submit the advisor's scores", B::Json("ScoresRequest"), [], true, reviews_scores),
-        route!(GET, "/api/v1/reviews", "evaluation", "The calling advisor's assignments", B::None, [], true, reviews_mine),
-        route!(GET, "/api/v1/advisors", "evaluation", "Advisors available for assignment", B::None, [], true, advisors_list),
-        route!(GET, "/api/v1/phases/{phase}/plan", "phases", "Proposed cohort of a phase with the reason for every candidate", B::None, [], true, phase_plan),
-        route!(POST, "/api/v1/phases/{phase}/cohort", "phases", "Confirm the proposed cohort", B::Json("ConfirmRequest"), [], true, phase_confirm),
-        route!(GET, "/api/v1/cohorts", "phases", "Confirmed cohorts", B::None, [], true, cohorts_list),
-        route!(GET, "/api/v1/letters", "letters", "No-action letters visible to the caller", B::None, [], true, letters_list),
-        route!(POST, "/api/v1/letters/verify", "letters", "Verify a letter file (body) or a letter number (?number=); public", B::Binary, ["number"], false, letters_verify),
-        route!(GET, "/api/v1/letters/{id}", "letters", "One letter", B::None, [], true, letters_get),
-        route!(POST, "/api/v1/letters/{id}/issue", "letters", "Sign and issue a drafted letter", B::None, [], true, letters_issue),
-        route!(POST, "/api/v1/letters/{id}/revoke", "letters", "Revoke an issued letter with a reason", B::Json("ReasonRequest"), [], true, letters_revoke),
-        route!(POST, "/api/v1/letters/{id}/renew", "letters", "Draft a renewal referencing the letter", B::None, [], true, letters_renew),
-        route!(POST, "/api/v1/letters/{id}/hand-over", "letters", "Hand the holder over to the full-removal candidate list", B::Json("ReasonRequest"), [], true, letters_hand_over),
-        route!(GET, "/api/v1/letters/{id}/file", "letters", "The signed letter file (canonical JSON)", B::None, [], true, letters_file),
-        route!(GET, "/api/v1/letters/{id}/pdf", "letters", "The letter as a bilingual PDF", B::None, [], true, letters_pdf),
-        route!(GET, "/api/v1/letters/{id}/print", "letters", "The letter as a print-ready bilingual HTML page", B::None, ["lang"], true, letters_print),
-        route!(GET, "/api/v1/obligations", "letters", "Reporting obligations with their state as of today", B::None, ["letter_id"], true, obligations_list),
-        route!(POST, "/api/v1/obligations/{id}/submit", "letters", "Submit an obligation (CISO)", B::Json("NoteRequest"), [], true, obligations_submit),
-        route!(POST, "/api/v1/obligations/{id}/decision", "letters", "Accept or return a submitted obligation (officer)", B::Json("ObligationDecision"), [], true, obligations_decide),
-        route!(GET, "/api/v1/compliance-flags", "letters", "Institutions with overdue obligations", B::None, [], true, compliance_flags),
-        route!(GET, "/api/v1/notifications", "accounts", "The caller's notifications", B::None, [], true, notifications_list),
-        route!(GET, "/api/v1/audit", "audit", "Audit log entries, newest first, with filters", B::None, ["entity", "entity_id", "actor", "action", "institution_id", "page", "per_page"], true, audit_list),
-        route!(GET, "/api/v1/audit/verify", "audit", "Verify the audit hash chain", B::None, [], true, audit_verify),
-        route!(GET, "/api/v1/users", "accounts", "Users", B::None, ["role"], true, users_list),
-        route!(POST, "/api/v1/users", "accounts", "Create a user", B::Json("NewUserRequest"), [], true, users_create),
-        route!(POST, "/api/v1/users/{id}/tokens", "accounts", "Issue an API token for a user (shown once)", B::Json("TokenRequest"), [], true, users_token),
+        route!(
+            GET,
+            "/api/v1/me",
+            "accounts",
+            "The authenticated user",
+            B::None,
+            [],
+            true,
+            me
+        ),
+        route!(
+            GET,
+            "/api/v1/dashboard",
+            "program",
+            "Counts by application state and phase progress",
+            B::None,
+            [],
+            true,
+            dashboard
+        ),
+        route!(
+            GET,
+            "/api/v1/policy",
+            "policy",
+            "The policy in force (TOML source and version)",
+            B::None,
+            [],
+            true,
+            policy_current
+        ),
+        route!(
+            POST,
+            "/api/v1/policy",
+            "policy",
+            "Validate and store a new policy version (TOML body)",
+            B::Toml,
+            [],
+            true,
+            policy_load
+        ),
+        route!(
+            POST,
+            "/api/v1/policy/check",
+            "policy",
+            "Validate a policy (TOML body) without storing it",
+            B::Toml,
+            [],
+            true,
+            policy_check
+        ),
+        route!(
+            GET,
+            "/api/v1/policy/versions",
+            "policy",
+            "All stored policy versions",
+            B::None,
+            [],
+            true,
+            policy_versions
+        ),
+        route!(
+            GET,
+            "/api/v1/policy/versions/{version}",
+            "policy",
+            "One stored policy version with its TOML source",
+            B::None,
+            [],
+            true,
+            policy_version
+        ),
+        route!(
+            GET,
+            "/api/v1/institutions",
+            "registry",
+            "Institutions, paginated, with search and filters",
+            B::None,
+            ["search", "sector", "eligible", "page", "per_page"],
+            true,
+            institutions_list
+        ),
+        route!(
+            POST,
+            "/api/v1/institutions",
+            "registry",
+            "Register an institution",
+            B::Json("InstitutionInput"),
+            [],
+            true,
+            institutions_create
+        ),
+        route!(
+            POST,
+            "/api/v1/institutions/import",
+            "registry",
+            "Import institutions from CSV: all rows or none",
+            B::Csv,
+            [],
+            true,
+            institutions_import
+        ),
+        route!(
+            GET,
+            "/api/v1/institutions/export",
+            "registry",
+            "Export the registry as CSV",
+            B::None,
+            [],
+            true,
+            institutions_export
+        ),
+        route!(
+            GET,
+            "/api/v1/institutions/{id}",
+            "registry",
+            "One institution with its figure history and latest screening",
+            B::None,
+            [],
+            true,
+            institutions_get
+        ),
+        route!(
+            PUT,
+            "/api/v1/institutions/{id}",
+            "registry",
+            "Update an institution (changed figures are kept as history)",
+            B::Json("InstitutionInput"),
+            [],
+            true,
+            institutions_update
+        ),
+        route!(
+            POST,
+            "/api/v1/eligibility/screen",
+            "eligibility",
+            "Screen one institution or all under the policy in force",
+            B::Json("ScreenRequest"),
+            [],
+            true,
+            eligibility_screen
+        ),
+        route!(
+            GET,
+            "/api/v1/eligibility",
+            "eligibility",
+            "Latest screening result of every institution",
+            B::None,
+            ["eligible"],
+            true,
+            eligibility_results
+        ),
+        route!(
+            GET,
+            "/api/v1/applications",
+            "applications",
+            "Applications visible to the caller",
+            B::None,
+            ["state", "institution_id", "page", "per_page"],
+            true,
+            applications_list
+        ),
+        route!(
+            POST,
+            "/api/v1/applications",
+            "applications",
+            "Start a draft application (CISO or security staff)",
+            B::Json("ApplicationContent"),
+            [],
+            true,
+            applications_create
+        ),
+        route!(
+            GET,
+            "/api/v1/applications/{id}",
+            "applications",
+            "One application with its history, evidence and decision",
+            B::None,
+            [],
+            true,
+            applications_get
+        ),
+        route!(
+            PUT,
+            "/api/v1/applications/{id}",
+            "applications",
+            "Save a draft application",
+            B::Json("ApplicationContent"),
+            [],
+            true,
+            applications_update
+        ),
+        route!(
+            POST,
+            "/api/v1/applications/{id}/transitions",
+            "applications",
+            "Move an application through its lifecycle",
+            B::Json("TransitionRequest"),
+            [],
+            true,
+            applications_transition
+        ),
+        route!(
+            POST,
+            "/api/v1/applications/{id}/attachments",
+            "applications",
+            "Upload an evidence file (raw body; ?filename=)",
+            B::Binary,
+            ["filename"],
+            true,
+            attachments_upload
+        ),
+        route!(
+            GET,
+            "/api/v1/attachments/{id}",
+            "applications",
+            "Download an evidence file",
+            B::None,
+            [],
+            true,
+            attachments_get
+        ),
+        route!(
+            POST,
+            "/api/v1/applications/{id}/reviewers",
+            "evaluation",
+            "Assign an advisor as reviewer",
+            B::Json("AssignRequest"),
+            [],
+            true,
+            reviewers_assign
+        ),
+        route!(
+            POST,
+            "/api/v1/applications/{id}/conflict",
+            "evaluation",
+            "Declare conflict of interest (advisor)",
+            B::Json("ConflictRequest"),
+            [],
+            true,
+            reviews_conflict
+        ),
+        route!(
+            PUT,
+            "/api/v1/applications/{id}/scores",
+            "evaluation",
+            "Save or submit the advisor's scores",
+            B::Json("ScoresRequest"),
+            [],
+            true,
+            reviews_scores
+        ),
+        route!(
+            GET,
+            "/api/v1/reviews",
+            "evaluation",
+            "The calling advisor's assignments",
+            B::None,
+            [],
+            true,
+            reviews_mine
+        ),
+        route!(
+            GET,
+            "/api/v1/advisors",
+            "evaluation",
+            "Advisors available for assignment",
+            B::None,
+            [],
+            true,
+            advisors_list
+        ),
+        route!(
+            GET,
+            "/api/v1/phases/{phase}/plan",
+            "phases",
+            "Proposed cohort of a phase with the reason for every candidate",
+            B::None,
+            [],
+            true,
+            phase_plan
+        ),
+        route!(
+            POST,
+            "/api/v1/phases/{phase}/cohort",
+            "phases",
+            "Confirm the proposed cohort",
+            B::Json("ConfirmRequest"),
+            [],
+            true,
+            phase_confirm
+        ),
+        route!(
+            GET,
+            "/api/v1/cohorts",
+            "phases",
+            "Confirmed cohorts",
+            B::None,
+            [],
+            true,
+            cohorts_list
+        ),
+        route!(
+            GET,
+            "/api/v1/letters",
+            "letters",
+            "No-action letters visible to the caller",
+            B::None,
+            [],
+            true,
+            letters_list
+        ),
+        route!(
+            POST,
+            "/api/v1/letters/verify",
+            "letters",
+            "Verify a letter file (body) or a letter number (?number=); public",
+            B::Binary,
+            ["number"],
+            false,
+            letters_verify
+        ),
+        route!(
+            GET,
+            "/api/v1/letters/{id}",
+            "letters",
+            "One letter",
+            B::None,
+            [],
+            true,
+            letters_get
+        ),
+        route!(
+            POST,
+            "/api/v1/letters/{id}/issue",
+            "letters",
+            "Sign and issue a drafted letter",
+            B::None,
+            [],
+            true,
+            letters_issue
+        ),
+        route!(
+            POST,
+            "/api/v1/letters/{id}/revoke",
+            "letters",
+            "Revoke an issued letter with a reason",
+            B::Json("ReasonRequest"),
+            [],
+            true,
+            letters_revoke
+        ),
+        route!(
+            POST,
+            "/api/v1/letters/{id}/renew",
+            "letters",
+            "Draft a renewal referencing the letter",
+            B::None,
+            [],
+            true,
+            letters_renew
+        ),
+        route!(
+            POST,
+            "/api/v1/letters/{id}/hand-over",
+            "letters",
+            "Hand the holder over to the full-removal candidate list",
+            B::Json("ReasonRequest"),
+            [],
+            true,
+            letters_hand_over
+        ),
+        route!(
+            GET,
+            "/api/v1/letters/{id}/file",
+            "letters",
+            "The signed letter file (canonical JSON)",
+            B::None,
+            [],
+            true,
+            letters_file
+        ),
+        route!(
+            GET,
+            "/api/v1/letters/{id}/pdf",
+            "letters",
+            "The letter as a bilingual PDF",
+            B::None,
+            [],
+            true,
+            letters_pdf
+        ),
+        route!(
+            GET,
+            "/api/v1/letters/{id}/print",
+            "letters",
+            "The letter as a print-ready bilingual HTML page",
+            B::None,
+            ["lang"],
+            true,
+            letters_print
+        ),
+        route!(
+            GET,
+            "/api/v1/obligations",
+            "letters",
+            "Reporting obligations with their state as of today",
+            B::None,
+            ["letter_id"],
+            true,
+            obligations_list
+        ),
+        route!(
+            POST,
+            "/api/v1/obligations/{id}/submit",
+            "letters",
+            "Submit an obligation (CISO)",
+            B::Json("NoteRequest"),
+            [],
+            true,
+            obligations_submit
+        ),
+        route!(
+            POST,
+            "/api/v1/obligations/{id}/decision",
+            "letters",
+            "Accept or return a submitted obligation (officer)",
+            B::Json("ObligationDecision"),
+            [],
+            true,
+            obligations_decide
+        ),
+        route!(
+            GET,
+            "/api/v1/compliance-flags",
+            "letters",
+            "Institutions with overdue obligations",
+            B::None,
+            [],
+            true,
+            compliance_flags
+        ),
+        route!(
+            GET,
+            "/api/v1/notifications",
+            "accounts",
+            "The caller's notifications",
+            B::None,
+            [],
+            true,
+            notifications_list
+        ),
+        route!(
+            GET,
+            "/api/v1/audit",
+            "audit",
+            "Audit log entries, newest first, with filters",
+            B::None,
+            [
+                "entity",
+                "entity_id",
+                "actor",
+                "action",
+                "institution_id",
+                "page",
+                "per_page"
+            ],
+            true,
+            audit_list
+        ),
+        route!(
+            GET,
+            "/api/v1/audit/verify",
+            "audit",
+            "Verify the audit hash chain",
+            B::None,
+            [],
+            true,
+            audit_verify
+        ),
+        route!(
+            GET,
+            "/api/v1/users",
+            "accounts",
+            "Users",
+            B::None,
+            ["role"],
+            true,
+            users_list
+        ),
+        route!(
+            POST,
+            "/api/v1/users",
+            "accounts",
+            "Create a user",
+            B::Json("NewUserRequest"),
+            [],
+            true,
+            users_create
+        ),
+        route!(
+            POST,
+            "/api/v1/users/{id}/tokens",
+            "accounts",
+            "Issue an API token for a user (shown once)",
+            B::Json("TokenRequest"),
+            [],
+            true,
+            users_token
+        ),
     ]
 }
 
@@ -145,11 +603,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(bad_request("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")),
-            Err(JsonRejection::JsonDataError(e)) => Err(bad_request("invalid_input", StatusCode::UNPROCESSABLE_ENTITY, e.body_text())),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(bad_request("malformed_json", StatusCode::BAD_REQUEST, e.body_text())),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(bad_request(
+                "unsupported_media_type",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the body as application/json",
+            )),
+            Err(JsonRejection::JsonDataError(e)) => Err(bad_request(
+                "invalid_input",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e.body_text(),
+            )),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(bad_request(
+                "malformed_json",
+                StatusCode::BAD_REQUEST,
+                e.body_text(),
+            )),
             Err(JsonRejection::BytesRejection(e)) => Err(body_rejection(e)),
-            Err(other) => Err(bad_request("bad_request", StatusCode::BAD_REQUEST, other.body_text())),
+            Err(other) => Err(bad_request(
+                "bad_request",
+                StatusCode::BAD_REQUEST,
+                other.body_text(),
+            )),
         }
     }
 }
@@ -161,13 +635,20 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(req, state).await.map(RawBody).map_err(body_rejection)
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(body_rejection)
     }
 }
 
 fn body_rejection(e: BytesRejection) -> Response {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        bad_request("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than this server accepts")
+        bad_request(
+            "payload_too_large",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is larger than this server accepts",
+        )
     } else {
         bad_request("bad_request", e.status(), e.body_text())
     }
@@ -178,7 +659,12 @@ fn optional_json<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiEr
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| ApiError(ServiceError::invalid(vec![haechi_core::FieldError::new("body", e.to_string())])))
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError(ServiceError::invalid(vec![haechi_core::FieldError::new(
+            "body",
+            e.to_string(),
+        )]))
+    })
 }
 
 fn ok(v: impl serde::Serialize) -> ApiResult {
@@ -209,7 +695,12 @@ fn paged(items: impl serde::Serialize, total: i64, page: &Page) -> ApiResult {
 }
 
 fn utf8(bytes: &Bytes, what: &str) -> Result<String, ApiError> {
-    String::from_utf8(bytes.to_vec()).map_err(|e| ApiError(ServiceError::invalid(vec![haechi_core::FieldError::new(what, format!("is not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))])))
+    String::from_utf8(bytes.to_vec()).map_err(|e| {
+        ApiError(ServiceError::invalid(vec![haechi_core::FieldError::new(
+            what,
+            format!("is not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        )]))
+    })
 }
 
 pub async fn not_found() -> Response {
@@ -242,7 +733,11 @@ async fn policy_current(State(st): State<AppState>, Authed(a): Authed) -> ApiRes
     ok(json!({"version": row, "toml": toml}))
 }
 
-async fn policy_load(State(st): State<AppState>, Authed(a): Authed, RawBody(body): RawBody) -> ApiResult {
+async fn policy_load(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    RawBody(body): RawBody,
+) -> ApiResult {
     let text = utf8(&body, "policy")?;
     let version = st.svc.load_policy(&a, &text).await?;
     created(json!({"version": version}))
@@ -260,7 +755,11 @@ async fn policy_versions(State(st): State<AppState>, Authed(a): Authed) -> ApiRe
     ok(st.svc.policy_versions(&a).await?)
 }
 
-async fn policy_version(State(st): State<AppState>, Authed(a): Authed, Path(version): Path<i64>) -> ApiResult {
+async fn policy_version(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(version): Path<i64>,
+) -> ApiResult {
     let (row, toml) = st.svc.policy_version(&a, version).await?;
     ok(json!({"version": row, "toml": toml}))
 }
@@ -274,32 +773,69 @@ struct InstitutionQuery {
     page: Page,
 }
 
-async fn institutions_list(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<InstitutionQuery>) -> ApiResult {
+async fn institutions_list(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Query(q): Query<InstitutionQuery>,
+) -> ApiResult {
     let (limit, offset) = q.page.limit_offset();
-    let f = InstitutionFilter { search: q.search, sector: q.sector, eligible: q.eligible, limit, offset };
+    let f = InstitutionFilter {
+        search: q.search,
+        sector: q.sector,
+        eligible: q.eligible,
+        limit,
+        offset,
+    };
     let (items, total) = st.svc.list_institutions(&a, &f).await?;
     paged(items, total, &q.page)
 }
 
-async fn institutions_create(State(st): State<AppState>, Authed(a): Authed, ApiJson(input): ApiJson<InstitutionInput>) -> ApiResult {
+async fn institutions_create(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    ApiJson(input): ApiJson<InstitutionInput>,
+) -> ApiResult {
     created(st.svc.create_institution(&a, input).await?)
 }
 
-async fn institutions_get(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+async fn institutions_get(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+) -> ApiResult {
     ok(st.svc.get_institution(&a, id).await?)
 }
 
-async fn institutions_update(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(input): ApiJson<InstitutionInput>) -> ApiResult {
+async fn institutions_update(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<InstitutionInput>,
+) -> ApiResult {
     ok(st.svc.update_institution(&a, id, input).await?)
 }
 
-async fn institutions_import(State(st): State<AppState>, Authed(a): Authed, RawBody(body): RawBody) -> ApiResult {
+async fn institutions_import(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    RawBody(body): RawBody,
+) -> ApiResult {
     ok(st.svc.import_institutions_csv(&a, &body).await?)
 }
 
 async fn institutions_export(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
     let csv = st.svc.export_institutions_csv(&a).await?;
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"institutions.csv\"")], csv).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"institutions.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -307,7 +843,11 @@ struct ScreenRequest {
     institution_id: Option<i64>,
 }
 
-async fn eligibility_screen(State(st): State<AppState>, Authed(a): Authed, RawBody(body): RawBody) -> ApiResult {
+async fn eligibility_screen(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    RawBody(body): RawBody,
+) -> ApiResult {
     let req: ScreenRequest = optional_json(&body)?;
     let results = st.svc.screen(&a, req.institution_id).await?;
     let eligible = results.iter().filter(|r| r.eligible).count();
@@ -319,7 +859,11 @@ struct EligibleQuery {
     eligible: Option<bool>,
 }
 
-async fn eligibility_results(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<EligibleQuery>) -> ApiResult {
+async fn eligibility_results(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Query(q): Query<EligibleQuery>,
+) -> ApiResult {
     let mut results = st.svc.screening_results(&a).await?;
     if let Some(e) = q.eligible {
         results.retain(|r| r.eligible == e);
@@ -335,26 +879,54 @@ struct ApplicationQuery {
     page: Page,
 }
 
-async fn applications_list(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<ApplicationQuery>) -> ApiResult {
+async fn applications_list(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Query(q): Query<ApplicationQuery>,
+) -> ApiResult {
     let state = match q.state.as_deref() {
-        Some(s) => Some(ApplicationState::parse(s).ok_or_else(|| ApiError(ServiceError::invalid(vec![haechi_core::FieldError::new("state", format!("unknown state '{s}'"))])))?),
+        Some(s) => Some(ApplicationState::parse(s).ok_or_else(|| {
+            ApiError(ServiceError::invalid(vec![haechi_core::FieldError::new(
+                "state",
+                format!("unknown state '{s}'"),
+            )]))
+        })?),
         None => None,
     };
     let (limit, offset) = q.page.limit_offset();
-    let f = ApplicationFilter { institution_id: q.institution_id, state, advisor_id: None, limit, offset };
+    let f = ApplicationFilter {
+        institution_id: q.institution_id,
+        state,
+        advisor_id: None,
+        limit,
+        offset,
+    };
     let (items, total) = st.svc.list_applications(&a, f).await?;
     paged(items, total, &q.page)
 }
 
-async fn applications_create(State(st): State<AppState>, Authed(a): Authed, ApiJson(c): ApiJson<ApplicationContent>) -> ApiResult {
+async fn applications_create(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    ApiJson(c): ApiJson<ApplicationContent>,
+) -> ApiResult {
     created(st.svc.create_application(&a, c).await?)
 }
 
-async fn applications_get(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+async fn applications_get(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+) -> ApiResult {
     ok(st.svc.get_application(&a, id).await?)
 }
 
-async fn applications_update(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(c): ApiJson<ApplicationContent>) -> ApiResult {
+async fn applications_update(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(c): ApiJson<ApplicationContent>,
+) -> ApiResult {
     ok(st.svc.update_application(&a, id, c).await?)
 }
 
@@ -364,8 +936,16 @@ struct TransitionRequest {
     comment: Option<String>,
 }
 
-async fn applications_transition(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(t): ApiJson<TransitionRequest>) -> ApiResult {
-    ok(st.svc.transition(&a, id, t.action, t.comment.as_deref()).await?)
+async fn applications_transition(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(t): ApiJson<TransitionRequest>,
+) -> ApiResult {
+    ok(st
+        .svc
+        .transition(&a, id, t.action, t.comment.as_deref())
+        .await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -373,15 +953,32 @@ struct FilenameQuery {
     filename: Option<String>,
 }
 
-async fn attachments_upload(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, Query(q): Query<FilenameQuery>, headers: HeaderMap, RawBody(body): RawBody) -> ApiResult {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream");
+async fn attachments_upload(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    Query(q): Query<FilenameQuery>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> ApiResult {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream");
     let name = q.filename.unwrap_or_default();
     created(st.svc.add_attachment(&a, id, &name, ct, &body).await?)
 }
 
-async fn attachments_get(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+async fn attachments_get(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+) -> ApiResult {
     let (meta, data) = st.svc.get_attachment(&a, id).await?;
-    let disposition = format!("attachment; filename=\"{}\"", meta.filename.replace(['"', '\\', '\r', '\n'], "_"));
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        meta.filename.replace(['"', '\\', '\r', '\n'], "_")
+    );
     let mut resp = data.into_response();
     let h = resp.headers_mut();
     if let Ok(v) = meta.content_type.parse() {
@@ -401,7 +998,12 @@ struct AssignRequest {
     advisor_id: i64,
 }
 
-async fn reviewers_assign(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(r): ApiJson<AssignRequest>) -> ApiResult {
+async fn reviewers_assign(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<AssignRequest>,
+) -> ApiResult {
     created(st.svc.assign_reviewer(&a, id, r.advisor_id).await?)
 }
 
@@ -411,8 +1013,16 @@ struct ConflictRequest {
     note: Option<String>,
 }
 
-async fn reviews_conflict(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(r): ApiJson<ConflictRequest>) -> ApiResult {
-    ok(st.svc.declare_conflict(&a, id, r.conflict, r.note.as_deref()).await?)
+async fn reviews_conflict(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<ConflictRequest>,
+) -> ApiResult {
+    ok(st
+        .svc
+        .declare_conflict(&a, id, r.conflict, r.note.as_deref())
+        .await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -422,7 +1032,12 @@ struct ScoresRequest {
     submit: bool,
 }
 
-async fn reviews_scores(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(r): ApiJson<ScoresRequest>) -> ApiResult {
+async fn reviews_scores(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<ScoresRequest>,
+) -> ApiResult {
     ok(st.svc.save_scores(&a, id, &r.scores, r.submit).await?)
 }
 
@@ -434,7 +1049,11 @@ async fn advisors_list(State(st): State<AppState>, Authed(a): Authed) -> ApiResu
     ok(st.svc.list_advisors(&a).await?)
 }
 
-async fn phase_plan(State(st): State<AppState>, Authed(a): Authed, Path(phase): Path<String>) -> ApiResult {
+async fn phase_plan(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(phase): Path<String>,
+) -> ApiResult {
     ok(st.svc.plan_cohort(&a, &phase).await?)
 }
 
@@ -443,9 +1062,18 @@ struct ConfirmRequest {
     expected: Option<Vec<i64>>,
 }
 
-async fn phase_confirm(State(st): State<AppState>, Authed(a): Authed, Path(phase): Path<String>, RawBody(body): RawBody) -> ApiResult {
+async fn phase_confirm(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(phase): Path<String>,
+    RawBody(body): RawBody,
+) -> ApiResult {
     let r: ConfirmRequest = optional_json(&body)?;
-    created(st.svc.confirm_cohort(&a, &phase, r.expected.as_deref()).await?)
+    created(
+        st.svc
+            .confirm_cohort(&a, &phase, r.expected.as_deref())
+            .await?,
+    )
 }
 
 async fn cohorts_list(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
@@ -463,9 +1091,21 @@ struct AuditQuery {
     page: Page,
 }
 
-async fn audit_list(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<AuditQuery>) -> ApiResult {
+async fn audit_list(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult {
     let (limit, offset) = q.page.limit_offset();
-    let f = AuditFilter { entity: q.entity, entity_id: q.entity_id, actor_name: q.actor, action: q.action, institution_id: q.institution_id, limit, offset };
+    let f = AuditFilter {
+        entity: q.entity,
+        entity_id: q.entity_id,
+        actor_name: q.actor,
+        action: q.action,
+        institution_id: q.institution_id,
+        limit,
+        offset,
+    };
     let (items, total) = st.svc.audit_log(&a, &f).await?;
     paged(items, total, &q.page)
 }
@@ -479,7 +1119,11 @@ struct RoleQuery {
     role: Option<String>,
 }
 
-async fn users_list(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<RoleQuery>) -> ApiResult {
+async fn users_list(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Query(q): Query<RoleQuery>,
+) -> ApiResult {
     let role = q.role.as_deref().and_then(Role::parse);
     ok(st.svc.list_users(&a, role).await?)
 }
@@ -492,8 +1136,16 @@ struct NewUserRequest {
     institution_id: Option<i64>,
 }
 
-async fn users_create(State(st): State<AppState>, Authed(a): Authed, ApiJson(u): ApiJson<NewUserRequest>) -> ApiResult {
-    created(st.svc.create_user(&a, &u.username, &u.display_name, u.role, u.institution_id).await?)
+async fn users_create(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    ApiJson(u): ApiJson<NewUserRequest>,
+) -> ApiResult {
+    created(
+        st.svc
+            .create_user(&a, &u.username, &u.display_name, u.role, u.institution_id)
+            .await?,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -501,7 +1153,12 @@ struct TokenRequest {
     label: String,
 }
 
-async fn users_token(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(t): ApiJson<TokenRequest>) -> ApiResult {
+async fn users_token(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(t): ApiJson<TokenRequest>,
+) -> ApiResult {
     let token = st.svc.issue_token(&a, id, &t.label).await?;
     created(json!({"token": token, "note": "shown once; store it now"}))
 }
@@ -510,10 +1167,16 @@ async fn users_token(State(st): State<AppState>, Authed(a): Authed, Path(id): Pa
 pub fn body_schema(kind: BodyKind) -> Option<(&'static str, Value)> {
     match kind {
         BodyKind::None => None,
-        BodyKind::Json(name) => Some(("application/json", json!({"$ref": format!("#/components/schemas/{name}")}))),
+        BodyKind::Json(name) => Some((
+            "application/json",
+            json!({"$ref": format!("#/components/schemas/{name}")}),
+        )),
         BodyKind::Csv => Some(("text/csv", json!({"type": "string"}))),
         BodyKind::Toml => Some(("application/toml", json!({"type": "string"}))),
-        BodyKind::Binary => Some(("application/octet-stream", json!({"type": "string", "format": "binary"}))),
+        BodyKind::Binary => Some((
+            "application/octet-stream",
+            json!({"type": "string", "format": "binary"}),
+        )),
     }
 }
 
@@ -523,14 +1186,22 @@ async fn letters_list(State(st): State<AppState>, Authed(a): Authed) -> ApiResul
     ok(st.svc.list_letters(&a).await?)
 }
 
-async fn letters_get(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+async fn letters_get(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+) -> ApiResult {
     let row = st.svc.get_letter(&a, id).await?;
     let obligations = st.svc.obligations(&a, Some(id)).await?;
     let content: Value = serde_json::from_str(&row.draft_json).unwrap_or(Value::Null);
     ok(json!({"letter": row, "content": content, "obligations": obligations}))
 }
 
-async fn letters_issue(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+async fn letters_issue(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+) -> ApiResult {
     ok(st.svc.issue_letter(&a, id).await?)
 }
 
@@ -539,30 +1210,73 @@ struct ReasonRequest {
     reason: String,
 }
 
-async fn letters_revoke(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(r): ApiJson<ReasonRequest>) -> ApiResult {
+async fn letters_revoke(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<ReasonRequest>,
+) -> ApiResult {
     ok(st.svc.revoke_letter(&a, id, &r.reason).await?)
 }
 
-async fn letters_renew(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+async fn letters_renew(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+) -> ApiResult {
     created(st.svc.renew_letter(&a, id).await?)
 }
 
-async fn letters_hand_over(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(r): ApiJson<ReasonRequest>) -> ApiResult {
+async fn letters_hand_over(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<ReasonRequest>,
+) -> ApiResult {
     st.svc.hand_over_to_full_removal(&a, id, &r.reason).await?;
     ok(json!({"handed_over": true}))
 }
 
-async fn letters_file(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+async fn letters_file(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+) -> ApiResult {
     let (row, _, file) = st.svc.signed_letter(&a, id).await?;
-    let name = format!("attachment; filename=\"{}.json\"", row.letter_number.unwrap_or_default());
-    Ok(([(header::CONTENT_TYPE, "application/json".to_string()), (header::CONTENT_DISPOSITION, name)], file).into_response())
+    let name = format!(
+        "attachment; filename=\"{}.json\"",
+        row.letter_number.unwrap_or_default()
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        file,
+    )
+        .into_response())
 }
 
-async fn letters_pdf(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+async fn letters_pdf(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+) -> ApiResult {
     let (row, signed, _) = st.svc.signed_letter(&a, id).await?;
-    let pdf = haechi_letter::render_pdf(&signed).map_err(|e| ApiError(ServiceError::rule("render_failed", e.to_string())))?;
-    let name = format!("inline; filename=\"{}.pdf\"", row.letter_number.unwrap_or_default());
-    Ok(([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, name)], pdf).into_response())
+    let pdf = haechi_letter::render_pdf(&signed)
+        .map_err(|e| ApiError(ServiceError::rule("render_failed", e.to_string())))?;
+    let name = format!(
+        "inline; filename=\"{}.pdf\"",
+        row.letter_number.unwrap_or_default()
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        pdf,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -570,10 +1284,24 @@ struct LangQuery {
     lang: Option<String>,
 }
 
-async fn letters_print(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, Query(q): Query<LangQuery>) -> ApiResult {
+async fn letters_print(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    Query(q): Query<LangQuery>,
+) -> ApiResult {
     let (_, signed, _) = st.svc.signed_letter(&a, id).await?;
-    let lang = if q.lang.as_deref() == Some("en") { haechi_letter::Lang::En } else { haechi_letter::Lang::Ko };
-    Ok(axum::response::Html(haechi_letter::render_html(&signed.letter, Some(&signed.signature), lang)).into_response())
+    let lang = if q.lang.as_deref() == Some("en") {
+        haechi_letter::Lang::En
+    } else {
+        haechi_letter::Lang::Ko
+    };
+    Ok(axum::response::Html(haechi_letter::render_html(
+        &signed.letter,
+        Some(&signed.signature),
+        lang,
+    ))
+    .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -581,7 +1309,11 @@ struct NumberQuery {
     number: Option<String>,
 }
 
-async fn letters_verify(State(st): State<AppState>, Query(q): Query<NumberQuery>, RawBody(body): RawBody) -> ApiResult {
+async fn letters_verify(
+    State(st): State<AppState>,
+    Query(q): Query<NumberQuery>,
+    RawBody(body): RawBody,
+) -> ApiResult {
     let check = match q.number.as_deref().filter(|n| !n.trim().is_empty()) {
         Some(n) => st.svc.verify_letter_number(n).await?,
         None => st.svc.verify_letter_file(&body).await?,
@@ -594,7 +1326,11 @@ struct LetterIdQuery {
     letter_id: Option<i64>,
 }
 
-async fn obligations_list(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<LetterIdQuery>) -> ApiResult {
+async fn obligations_list(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Query(q): Query<LetterIdQuery>,
+) -> ApiResult {
     ok(st.svc.obligations(&a, q.letter_id).await?)
 }
 
@@ -603,7 +1339,12 @@ struct NoteRequest {
     note: Option<String>,
 }
 
-async fn obligations_submit(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(r): ApiJson<NoteRequest>) -> ApiResult {
+async fn obligations_submit(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<NoteRequest>,
+) -> ApiResult {
     st.svc.submit_obligation(&a, id, r.note.as_deref()).await?;
     ok(json!({"status": "submitted"}))
 }
@@ -614,8 +1355,15 @@ struct ObligationDecision {
     note: Option<String>,
 }
 
-async fn obligations_decide(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(r): ApiJson<ObligationDecision>) -> ApiResult {
-    st.svc.decide_obligation(&a, id, r.accept, r.note.as_deref()).await?;
+async fn obligations_decide(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<ObligationDecision>,
+) -> ApiResult {
+    st.svc
+        .decide_obligation(&a, id, r.accept, r.note.as_deref())
+        .await?;
     ok(json!({"status": if r.accept { "accepted" } else { "returned" }}))
 }
 

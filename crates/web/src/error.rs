@@ -20,7 +20,9 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::NotFound => StatusCode::NOT_FOUND,
         ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
         ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
-        ServiceError::Domain(haechi_core::DomainError::Invalid(_)) | ServiceError::Policy(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::Domain(haechi_core::DomainError::Invalid(_)) | ServiceError::Policy(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         ServiceError::Domain(_) | ServiceError::Rule { .. } => StatusCode::CONFLICT,
         ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         ServiceError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -51,7 +53,10 @@ impl IntoResponse for ApiError {
         }
         let mut resp = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
+            resp.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
         }
         resp
     }
@@ -59,5 +64,9 @@ impl IntoResponse for ApiError {
 
 /// A request the HTTP layer itself refuses (bad JSON, wrong content type, too large).
 pub fn bad_request(code: &'static str, status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({"error": {"code": code, "message": message.into()}}))).into_response()
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": message.into()}})),
+    )
+        .into_response()
 }

@@ -29,13 +29,21 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(svc: Service) -> AppState {
-        AppState { svc, metrics: Arc::new(metrics::Metrics::default()) }
+        AppState {
+            svc,
+            metrics: Arc::new(metrics::Metrics::default()),
+        }
     }
 }
 
 /// The whole HTTP surface of Haechi.
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.svc.config().max_import_bytes.max(state.svc.config().max_attachment_bytes) + 64 * 1024;
+    let body_limit = state
+        .svc
+        .config()
+        .max_import_bytes
+        .max(state.svc.config().max_attachment_bytes)
+        + 64 * 1024;
     let mut api = Router::new();
     for (path, method_router) in api::grouped(api_routes()) {
         api = api.route(&path, method_router);
@@ -46,10 +54,19 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(metrics::render))
         .route("/api/v1/openapi.json", get(openapi::serve))
-        .route("/.well-known/haechi-letter-keys.pem", get(pages::public_keys))
-        .route("/verify", get(pages::verify_form).post(pages::verify_submit))
+        .route(
+            "/.well-known/haechi-letter-keys.pem",
+            get(pages::public_keys),
+        )
+        .route(
+            "/verify",
+            get(pages::verify_form).post(pages::verify_submit),
+        )
         // route_layer: the route template (MatchedPath) is known only after routing.
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())

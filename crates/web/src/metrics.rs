@@ -35,7 +35,9 @@ impl Metrics {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        let s = map.entry((method.to_string(), route.to_string())).or_default();
+        let s = map
+            .entry((method.to_string(), route.to_string()))
+            .or_default();
         s.requests += 1;
         if (400..500).contains(&status) {
             s.client_errors += 1;
@@ -59,12 +61,24 @@ impl Metrics {
         let mut out = String::new();
         let _ = writeln!(out, "# HELP haechi_http_requests_total HTTP requests by route and method.\n# TYPE haechi_http_requests_total counter");
         for ((m, r), s) in map.iter() {
-            let _ = writeln!(out, "haechi_http_requests_total{{method=\"{m}\",route=\"{r}\"}} {}", s.requests);
+            let _ = writeln!(
+                out,
+                "haechi_http_requests_total{{method=\"{m}\",route=\"{r}\"}} {}",
+                s.requests
+            );
         }
         let _ = writeln!(out, "# HELP haechi_http_errors_total HTTP error responses by route, method and class.\n# TYPE haechi_http_errors_total counter");
         for ((m, r), s) in map.iter() {
-            let _ = writeln!(out, "haechi_http_errors_total{{method=\"{m}\",route=\"{r}\",class=\"4xx\"}} {}", s.client_errors);
-            let _ = writeln!(out, "haechi_http_errors_total{{method=\"{m}\",route=\"{r}\",class=\"5xx\"}} {}", s.server_errors);
+            let _ = writeln!(
+                out,
+                "haechi_http_errors_total{{method=\"{m}\",route=\"{r}\",class=\"4xx\"}} {}",
+                s.client_errors
+            );
+            let _ = writeln!(
+                out,
+                "haechi_http_errors_total{{method=\"{m}\",route=\"{r}\",class=\"5xx\"}} {}",
+                s.server_errors
+            );
         }
         let _ = writeln!(out, "# HELP haechi_http_request_duration_seconds HTTP request latency by route.\n# TYPE haechi_http_request_duration_seconds histogram");
         for ((m, r), s) in map.iter() {
@@ -72,8 +86,16 @@ impl Metrics {
                 let _ = writeln!(out, "haechi_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{r}\",le=\"{b}\"}} {}", s.buckets[i]);
             }
             let _ = writeln!(out, "haechi_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{r}\",le=\"+Inf\"}} {}", s.requests);
-            let _ = writeln!(out, "haechi_http_request_duration_seconds_sum{{method=\"{m}\",route=\"{r}\"}} {}", s.sum_seconds);
-            let _ = writeln!(out, "haechi_http_request_duration_seconds_count{{method=\"{m}\",route=\"{r}\"}} {}", s.requests);
+            let _ = writeln!(
+                out,
+                "haechi_http_request_duration_seconds_sum{{method=\"{m}\",route=\"{r}\"}} {}",
+                s.sum_seconds
+            );
+            let _ = writeln!(
+                out,
+                "haechi_http_request_duration_seconds_count{{method=\"{m}\",route=\"{r}\"}} {}",
+                s.requests
+            );
         }
         out
     }
@@ -83,12 +105,27 @@ impl Metrics {
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().to_string();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".to_string());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
     let resp = next.run(req).await;
-    state.metrics.observe(&method, &route, resp.status().as_u16(), start.elapsed().as_secs_f64());
+    state.metrics.observe(
+        &method,
+        &route,
+        resp.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     resp
 }
 
 pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        state.metrics.render(),
+    )
 }

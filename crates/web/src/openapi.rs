@@ -74,9 +74,18 @@ pub fn document() -> Value {
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
-        params.extend(r.query.iter().map(|q| json!({"name": q, "in": "query", "required": false, "schema": {"type": "string"}})));
+        params.extend(r.query.iter().map(
+            |q| json!({"name": q, "in": "query", "required": false, "schema": {"type": "string"}}),
+        ));
         let method = r.method.as_str().to_ascii_lowercase();
-        let op_id = format!("{}_{}", method, r.path.trim_start_matches("/api/v1/").replace(['/', '{', '}'], "_").trim_end_matches('_'));
+        let op_id = format!(
+            "{}_{}",
+            method,
+            r.path
+                .trim_start_matches("/api/v1/")
+                .replace(['/', '{', '}'], "_")
+                .trim_end_matches('_')
+        );
         let mut op = json!({
             "operationId": op_id,
             "summary": r.summary,

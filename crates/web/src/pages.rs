@@ -24,13 +24,29 @@ pub async fn public_keys(State(st): State<AppState>) -> Response {
         Ok(pem) => ([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cannot publish keys");
-            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "keys unavailable").into_response()
+            (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "keys unavailable",
+            )
+                .into_response()
         }
     }
 }
 
 fn page(en: bool, body: &str) -> Html<String> {
-    let (lang, title, other) = if en { ("en", "Verify a no-action letter", "<a href=\"/verify\">한국어</a>") } else { ("ko", "비조치의견서 진위 확인", "<a href=\"/verify?lang=en\">English</a>") };
+    let (lang, title, other) = if en {
+        (
+            "en",
+            "Verify a no-action letter",
+            "<a href=\"/verify\">한국어</a>",
+        )
+    } else {
+        (
+            "ko",
+            "비조치의견서 진위 확인",
+            "<a href=\"/verify?lang=en\">English</a>",
+        )
+    };
     Html(format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title} — Haechi</title>\
 <style>body{{font-family:'Noto Sans KR','Malgun Gothic',sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.6}}\
@@ -81,20 +97,37 @@ fn outcome_text(check: &LetterCheck, en: bool) -> &'static str {
 fn result_html(check: &LetterCheck, en: bool) -> String {
     let class = if check.is_valid() { "ok" } else { "bad" };
     let mut dl = String::new();
-    let labels = if en { ["Letter number", "Holder", "Valid", "Signing key", "Detail"] } else { ["의견서 번호", "수령 기관", "유효기간", "서명 키", "상세"] };
+    let labels = if en {
+        ["Letter number", "Holder", "Valid", "Signing key", "Detail"]
+    } else {
+        ["의견서 번호", "수령 기관", "유효기간", "서명 키", "상세"]
+    };
     if let Some(n) = &check.letter_number {
         dl.push_str(&format!("<dt>{}</dt><dd>{}</dd>", labels[0], escape(n)));
     }
     if let (Some(ko), Some(en_name)) = (&check.holder_ko, &check.holder_en) {
-        dl.push_str(&format!("<dt>{}</dt><dd>{} / {}</dd>", labels[1], escape(ko), escape(en_name)));
+        dl.push_str(&format!(
+            "<dt>{}</dt><dd>{} / {}</dd>",
+            labels[1],
+            escape(ko),
+            escape(en_name)
+        ));
     }
     if let (Some(f), Some(u)) = (check.valid_from, check.valid_until) {
         dl.push_str(&format!("<dt>{}</dt><dd>{f} – {u}</dd>", labels[2]));
     }
     if let Some(k) = &check.key_id {
-        dl.push_str(&format!("<dt>{}</dt><dd><code>{}</code></dd>", labels[3], escape(k)));
+        dl.push_str(&format!(
+            "<dt>{}</dt><dd><code>{}</code></dd>",
+            labels[3],
+            escape(k)
+        ));
     }
-    dl.push_str(&format!("<dt>{}</dt><dd>{}</dd>", labels[4], escape(&check.reason)));
+    dl.push_str(&format!(
+        "<dt>{}</dt><dd>{}</dd>",
+        labels[4],
+        escape(&check.reason)
+    ));
     format!(
         "<section class=\"result {class}\" role=\"status\" data-outcome=\"{}\"><h2>{}</h2><dl>{dl}</dl></section>",
         escape(&check.outcome),
@@ -107,7 +140,11 @@ pub async fn verify_form(Query(q): Query<LangQuery>) -> Html<String> {
     page(en, &form(en))
 }
 
-pub async fn verify_submit(State(st): State<AppState>, Query(q): Query<LangQuery>, mut multipart: Multipart) -> Html<String> {
+pub async fn verify_submit(
+    State(st): State<AppState>,
+    Query(q): Query<LangQuery>,
+    mut multipart: Multipart,
+) -> Html<String> {
     let en = is_en(&q);
     let mut file: Option<Vec<u8>> = None;
     let mut number = String::new();
@@ -115,7 +152,9 @@ pub async fn verify_submit(State(st): State<AppState>, Query(q): Query<LangQuery
         match multipart.next_field().await {
             Ok(Some(field)) => {
                 let name = field.name().unwrap_or("").to_string();
-                let Ok(bytes) = field.bytes().await else { break };
+                let Ok(bytes) = field.bytes().await else {
+                    break;
+                };
                 match name.as_str() {
                     "file" if !bytes.is_empty() => file = Some(bytes.to_vec()),
                     "number" => number = String::from_utf8_lossy(&bytes).trim().to_string(),
@@ -130,15 +169,32 @@ pub async fn verify_submit(State(st): State<AppState>, Query(q): Query<LangQuery
         (Some(bytes), _) => st.svc.verify_letter_file(&bytes).await,
         (None, false) => st.svc.verify_letter_number(&number).await,
         (None, true) => {
-            let msg = if en { "Choose a letter file or type a letter number." } else { "의견서 파일을 선택하거나 번호를 입력하십시오." };
-            return page(en, &format!("<p class=\"result bad\" role=\"alert\">{msg}</p>{}", form(en)));
+            let msg = if en {
+                "Choose a letter file or type a letter number."
+            } else {
+                "의견서 파일을 선택하거나 번호를 입력하십시오."
+            };
+            return page(
+                en,
+                &format!(
+                    "<p class=\"result bad\" role=\"alert\">{msg}</p>{}",
+                    form(en)
+                ),
+            );
         }
     };
     let body = match check {
         Ok(c) => result_html(&c, en),
         Err(e) => {
             tracing::error!(error = %e, "verification failed");
-            format!("<p class=\"result bad\" role=\"alert\">{}</p>", if en { "Verification is unavailable right now." } else { "지금은 확인할 수 없습니다." })
+            format!(
+                "<p class=\"result bad\" role=\"alert\">{}</p>",
+                if en {
+                    "Verification is unavailable right now."
+                } else {
+                    "지금은 확인할 수 없습니다."
+                }
+            )
         }
     };
     page(en, &format!("{body}{}", form(en)))

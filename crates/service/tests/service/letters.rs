@@ -131,6 +131,19 @@ async fn letters_story(url: String) {
     svc.hand_over_to_full_removal(&officer, genuine.id, "advanced capability shown").await.unwrap();
     assert!(svc.hand_over_to_full_removal(&officer, genuine.id, "again").await.is_err());
 
+    // Key rotation: a node with a new key signs new letters; letters signed with the old key
+    // still verify, because every published key stays in the ring.
+    let rotated = Service::open(store.clone(), haechi_service::ServiceConfig::default()).await.unwrap().with_signer(Keypair::generate()).await.unwrap();
+    rotated.set_clock(Some(day(2026, 11, 25)));
+    assert_eq!(rotated.key_ring().await.unwrap().keys().len(), 2);
+    assert_eq!(rotated.verify_letter_file(file.as_bytes()).await.unwrap().outcome, "valid");
+    let second = letters.iter().find(|l| l.state == "issued" && l.id != genuine.id).unwrap();
+    let again = rotated.renew_letter(&officer, second.id).await.unwrap();
+    let reissued = rotated.issue_letter(&officer, again.id).await.unwrap();
+    assert_ne!(reissued.key_id, genuine.key_id);
+    let (_, _, new_file) = rotated.signed_letter(&officer, again.id).await.unwrap();
+    assert_eq!(svc.verify_letter_file(new_file.as_bytes()).await.unwrap().outcome, "valid");
+
     svc.set_clock(None);
     assert!(svc.verify_audit(&system).await.unwrap().intact);
     store.close().await;

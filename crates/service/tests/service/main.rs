@@ -9,6 +9,7 @@
 
 mod demo;
 mod letters;
+mod mail;
 
 use std::future::Future;
 

@@ -1,0 +1,1068 @@
+//! Queries of the security-operations side (C11, C12): computing resources and their software
+//! components, finding imports with their provenance, findings and their sightings.
+//!
+//! The bulk path of an import ([`WriteTx::lookup_findings`], [`WriteTx::insert_findings`]) works
+//! on batches: one multi-row statement per batch, the per-import constants (institution,
+//! resource, import id) spelled into the statement so that only the per-finding values are bound
+//! and the statement is prepared once per import and reused for every full batch. Both backends
+//! run the same SQL (SQLite allows 32,766 and PostgreSQL 65,535 bound values per statement; a
+//! batch of [`MAX_BATCH`] findings binds at most 14,001).
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
+
+use crate::{now_text, Result, StoreError, WriteTx};
+
+/// Largest number of findings one bulk statement carries.
+pub const MAX_BATCH: usize = 1000;
+
+// ---------------------------------------------------------------- resources
+
+/// A computing resource of an institution, with its stored classification.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceRow {
+    pub id: i64,
+    pub institution_id: i64,
+    pub name: String,
+    pub kind: String,
+    pub business_function: String,
+    /// snake_case data kinds (`personal_credit`, `customer_personal`, …).
+    pub data_kinds: Vec<String>,
+    pub network_zone: String,
+    pub processes_electronic_transactions: bool,
+    pub dr_tier: Option<String>,
+    pub owner: Option<String>,
+    /// `C`, `S` or `O`.
+    pub class: String,
+    /// The rule (or the policy default's id) that decided the class.
+    pub decided_by: String,
+    /// The whole decision: matched rules and reasons.
+    pub classification: serde_json::Value,
+    pub policy_version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// What a resource write stores.
+#[derive(Debug, Clone)]
+pub struct ResourceWrite<'a> {
+    pub institution_id: i64,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub business_function: &'a str,
+    pub data_kinds: &'a [String],
+    pub network_zone: &'a str,
+    pub processes_electronic_transactions: bool,
+    pub dr_tier: Option<&'a str>,
+    pub owner: Option<&'a str>,
+    pub class: &'a str,
+    pub decided_by: &'a str,
+    pub classification_json: &'a str,
+    pub policy_version: i64,
+}
+
+const RESOURCE_COLUMNS: &str = "id, institution_id, name, kind, business_function, data_kinds, network_zone, processes_electronic_transactions, dr_tier, owner, class, decided_by, classification_json, policy_version, created_at, updated_at";
+
+fn resource_row(r: &AnyRow) -> Result<ResourceRow> {
+    let kinds: String = r.try_get("data_kinds")?;
+    let json: String = r.try_get("classification_json")?;
+    Ok(ResourceRow {
+        id: r.try_get("id")?,
+        institution_id: r.try_get("institution_id")?,
+        name: r.try_get("name")?,
+        kind: r.try_get("kind")?,
+        business_function: r.try_get("business_function")?,
+        data_kinds: kinds
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        network_zone: r.try_get("network_zone")?,
+        processes_electronic_transactions: r
+            .try_get::<i64, _>("processes_electronic_transactions")?
+            != 0,
+        dr_tier: r.try_get("dr_tier")?,
+        owner: r.try_get("owner")?,
+        class: r.try_get("class")?,
+        decided_by: r.try_get("decided_by")?,
+        classification: serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("classification_json: {e}")))?,
+        policy_version: r.try_get("policy_version")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+pub async fn get_resource<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: i64,
+) -> Result<Option<ResourceRow>> {
+    let r = sqlx::query(&format!(
+        "SELECT {RESOURCE_COLUMNS} FROM resources WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(e)
+    .await?;
+    r.as_ref().map(resource_row).transpose()
+}
+
+pub async fn get_resource_by_name<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: i64,
+    name: &str,
+) -> Result<Option<ResourceRow>> {
+    let r = sqlx::query(&format!(
+        "SELECT {RESOURCE_COLUMNS} FROM resources WHERE institution_id = $1 AND name = $2"
+    ))
+    .bind(institution_id)
+    .bind(name)
+    .fetch_optional(e)
+    .await?;
+    r.as_ref().map(resource_row).transpose()
+}
+
+/// Resources of one institution (`Some`) or of all, by name.
+pub async fn list_resources<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: Option<i64>,
+) -> Result<Vec<ResourceRow>> {
+    let rs = sqlx::query(&format!(
+        "SELECT {RESOURCE_COLUMNS} FROM resources WHERE ($1 = 0 OR institution_id = $1) ORDER BY institution_id, name"
+    ))
+    .bind(institution_id.unwrap_or(0))
+    .fetch_all(e)
+    .await?;
+    rs.iter().map(resource_row).collect()
+}
+
+/// A software component of a resource (from a CycloneDX BOM).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComponentRow {
+    pub kind: String,
+    pub name: String,
+    pub group: Option<String>,
+    pub version: Option<String>,
+    pub purl: Option<String>,
+    pub bom_ref: Option<String>,
+}
+
+pub async fn resource_components<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    resource_id: i64,
+) -> Result<Vec<ComponentRow>> {
+    let rs = sqlx::query("SELECT kind, name, grp, version, purl, bom_ref FROM resource_components WHERE resource_id = $1 ORDER BY id")
+        .bind(resource_id)
+        .fetch_all(e)
+        .await?;
+    rs.iter()
+        .map(|r| {
+            Ok(ComponentRow {
+                kind: r.try_get("kind")?,
+                name: r.try_get("name")?,
+                group: r.try_get("grp")?,
+                version: r.try_get("version")?,
+                purl: r.try_get("purl")?,
+                bom_ref: r.try_get("bom_ref")?,
+            })
+        })
+        .collect()
+}
+
+impl WriteTx {
+    pub async fn insert_resource(&mut self, w: &ResourceWrite<'_>) -> Result<i64> {
+        let now = now_text();
+        let r = sqlx::query(
+            "INSERT INTO resources (institution_id, name, kind, business_function, data_kinds, network_zone, processes_electronic_transactions, dr_tier, owner, class, decided_by, classification_json, policy_version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id",
+        )
+        .bind(w.institution_id)
+        .bind(w.name)
+        .bind(w.kind)
+        .bind(w.business_function)
+        .bind(w.data_kinds.join(","))
+        .bind(w.network_zone)
+        .bind(i64::from(w.processes_electronic_transactions))
+        .bind(w.dr_tier)
+        .bind(w.owner)
+        .bind(w.class)
+        .bind(w.decided_by)
+        .bind(w.classification_json)
+        .bind(w.policy_version)
+        .bind(now)
+        .fetch_one(self.conn())
+        .await
+        .map_err(|e| StoreError::from_write(e, &format!("resource '{}'", w.name)))?;
+        Ok(r.try_get("id")?)
+    }
+
+    pub async fn update_resource(&mut self, id: i64, w: &ResourceWrite<'_>) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE resources SET name = $1, kind = $2, business_function = $3, data_kinds = $4, network_zone = $5, processes_electronic_transactions = $6, dr_tier = $7, owner = $8, class = $9, decided_by = $10, classification_json = $11, policy_version = $12, updated_at = $13 WHERE id = $14",
+        )
+        .bind(w.name)
+        .bind(w.kind)
+        .bind(w.business_function)
+        .bind(w.data_kinds.join(","))
+        .bind(w.network_zone)
+        .bind(i64::from(w.processes_electronic_transactions))
+        .bind(w.dr_tier)
+        .bind(w.owner)
+        .bind(w.class)
+        .bind(w.decided_by)
+        .bind(w.classification_json)
+        .bind(w.policy_version)
+        .bind(now_text())
+        .bind(id)
+        .execute(self.conn())
+        .await
+        .map_err(|e| StoreError::from_write(e, &format!("resource '{}'", w.name)))?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Replaces the software components of a resource.
+    pub async fn replace_components(
+        &mut self,
+        resource_id: i64,
+        components: &[ComponentRow],
+    ) -> Result<()> {
+        sqlx::query("DELETE FROM resource_components WHERE resource_id = $1")
+            .bind(resource_id)
+            .execute(self.conn())
+            .await?;
+        for c in components {
+            sqlx::query("INSERT INTO resource_components (resource_id, kind, name, grp, version, purl, bom_ref) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(resource_id)
+                .bind(&c.kind)
+                .bind(&c.name)
+                .bind(c.group.as_deref())
+                .bind(c.version.as_deref())
+                .bind(c.purl.as_deref())
+                .bind(c.bom_ref.as_deref())
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------- finding imports
+
+/// An import as queued: who uploaded what.
+#[derive(Debug, Clone)]
+pub struct NewFindingImport<'a> {
+    pub institution_id: i64,
+    pub resource_id: Option<i64>,
+    pub close_missing: bool,
+    pub file_name: Option<&'a str>,
+    pub file_sha256: Option<&'a str>,
+    pub file_size: Option<i64>,
+    pub uploaded_by: &'a str,
+    pub ai_model: Option<&'a str>,
+    pub ai_model_version: Option<&'a str>,
+}
+
+/// What a finished import records about itself.
+#[derive(Debug, Clone, Default)]
+pub struct ImportProvenance {
+    pub file_sha256: Option<String>,
+    pub file_size: Option<i64>,
+    pub tool_name: Option<String>,
+    pub tool_version: Option<String>,
+    pub tools_json: Option<String>,
+    pub ai_model: Option<String>,
+    pub ai_model_version: Option<String>,
+    pub run_started_at: Option<String>,
+    pub run_ended_at: Option<String>,
+    pub bytes_read: i64,
+    pub results_processed: i64,
+}
+
+/// A finding import with its provenance, state and outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingImportRow {
+    pub id: i64,
+    pub institution_id: i64,
+    pub resource_id: Option<i64>,
+    /// `queued`, `running`, `succeeded` or `failed`.
+    pub state: String,
+    pub close_missing: bool,
+    pub file_name: Option<String>,
+    pub file_sha256: Option<String>,
+    pub file_size: Option<i64>,
+    pub uploaded_by: String,
+    pub uploaded_at: String,
+    pub finished_at: Option<String>,
+    pub tool_name: Option<String>,
+    pub tool_version: Option<String>,
+    /// Every run's tool: `[{"name", "version", "extensions"}]`.
+    pub tools: serde_json::Value,
+    pub ai_model: Option<String>,
+    pub ai_model_version: Option<String>,
+    pub run_started_at: Option<String>,
+    pub run_ended_at: Option<String>,
+    pub bytes_read: i64,
+    pub results_processed: i64,
+    /// The import report of a succeeded import.
+    pub report: serde_json::Value,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    /// JSON path or byte offset of the failure.
+    pub error_location: Option<String>,
+}
+
+const IMPORT_COLUMNS: &str = "id, institution_id, resource_id, state, close_missing, file_name, file_sha256, file_size, uploaded_by, uploaded_at, finished_at, tool_name, tool_version, tools_json, ai_model, ai_model_version, run_started_at, run_ended_at, bytes_read, results_processed, report_json, error_code, error_message, error_location";
+
+fn json_or_null(s: Option<String>) -> serde_json::Value {
+    s.and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+fn import_row(r: &AnyRow) -> Result<FindingImportRow> {
+    Ok(FindingImportRow {
+        id: r.try_get("id")?,
+        institution_id: r.try_get("institution_id")?,
+        resource_id: r.try_get("resource_id")?,
+        state: r.try_get("state")?,
+        close_missing: r.try_get::<i64, _>("close_missing")? != 0,
+        file_name: r.try_get("file_name")?,
+        file_sha256: r.try_get("file_sha256")?,
+        file_size: r.try_get("file_size")?,
+        uploaded_by: r.try_get("uploaded_by")?,
+        uploaded_at: r.try_get("uploaded_at")?,
+        finished_at: r.try_get("finished_at")?,
+        tool_name: r.try_get("tool_name")?,
+        tool_version: r.try_get("tool_version")?,
+        tools: json_or_null(r.try_get("tools_json")?),
+        ai_model: r.try_get("ai_model")?,
+        ai_model_version: r.try_get("ai_model_version")?,
+        run_started_at: r.try_get("run_started_at")?,
+        run_ended_at: r.try_get("run_ended_at")?,
+        bytes_read: r.try_get("bytes_read")?,
+        results_processed: r.try_get("results_processed")?,
+        report: json_or_null(r.try_get("report_json")?),
+        error_code: r.try_get("error_code")?,
+        error_message: r.try_get("error_message")?,
+        error_location: r.try_get("error_location")?,
+    })
+}
+
+pub async fn get_finding_import<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: i64,
+) -> Result<Option<FindingImportRow>> {
+    let r = sqlx::query(&format!(
+        "SELECT {IMPORT_COLUMNS} FROM finding_imports WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(e)
+    .await?;
+    r.as_ref().map(import_row).transpose()
+}
+
+/// Imports of one institution (`Some`) or of all, newest first.
+pub async fn list_finding_imports<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<FindingImportRow>> {
+    let rs = sqlx::query(&format!(
+        "SELECT {IMPORT_COLUMNS} FROM finding_imports WHERE ($1 = 0 OR institution_id = $1) ORDER BY id DESC LIMIT {}",
+        limit.clamp(1, 1000)
+    ))
+    .bind(institution_id.unwrap_or(0))
+    .fetch_all(e)
+    .await?;
+    rs.iter().map(import_row).collect()
+}
+
+impl WriteTx {
+    /// Records a queued import and returns its id.
+    pub async fn insert_finding_import(&mut self, n: &NewFindingImport<'_>) -> Result<i64> {
+        let r = sqlx::query(
+            "INSERT INTO finding_imports (institution_id, resource_id, state, close_missing, file_name, file_sha256, file_size, uploaded_by, uploaded_at, ai_model, ai_model_version, bytes_read, results_processed) \
+             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, 0, 0) RETURNING id",
+        )
+        .bind(n.institution_id)
+        .bind(n.resource_id)
+        .bind(i64::from(n.close_missing))
+        .bind(n.file_name)
+        .bind(n.file_sha256)
+        .bind(n.file_size)
+        .bind(n.uploaded_by)
+        .bind(now_text())
+        .bind(n.ai_model)
+        .bind(n.ai_model_version)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(r.try_get("id")?)
+    }
+
+    /// Records the end of an import: `succeeded` with its report, or `failed` with the error.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn finish_finding_import(
+        &mut self,
+        id: i64,
+        state: &str,
+        p: &ImportProvenance,
+        report_json: Option<&str>,
+        error_code: Option<&str>,
+        error_message: Option<&str>,
+        error_location: Option<&str>,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE finding_imports SET state = $1, finished_at = $2, file_sha256 = COALESCE($3, file_sha256), file_size = COALESCE($4, file_size), tool_name = $5, tool_version = $6, tools_json = $7, \
+             ai_model = COALESCE(ai_model, $8), ai_model_version = COALESCE(ai_model_version, $9), run_started_at = $10, run_ended_at = $11, bytes_read = $12, results_processed = $13, \
+             report_json = $14, error_code = $15, error_message = $16, error_location = $17 WHERE id = $18 AND state = 'queued'",
+        )
+        .bind(state)
+        .bind(now_text())
+        .bind(p.file_sha256.as_deref())
+        .bind(p.file_size)
+        .bind(p.tool_name.as_deref())
+        .bind(p.tool_version.as_deref())
+        .bind(p.tools_json.as_deref())
+        .bind(p.ai_model.as_deref())
+        .bind(p.ai_model_version.as_deref())
+        .bind(p.run_started_at.as_deref())
+        .bind(p.run_ended_at.as_deref())
+        .bind(p.bytes_read)
+        .bind(p.results_processed)
+        .bind(report_json)
+        .bind(error_code)
+        .bind(error_message)
+        .bind(error_location)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------- findings: bulk path
+
+/// A 16-byte fingerprint or content hash.
+pub type Hash16 = [u8; 16];
+
+/// The per-finding values an import writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingValues {
+    pub fingerprint: Hash16,
+    pub tool_name: String,
+    pub ai_model: Option<String>,
+    pub rule_id: Option<String>,
+    pub level: &'static str,
+    pub severity: &'static str,
+    pub security_severity: Option<f64>,
+    /// `,79,89,` (comma-delimited, so that one CWE can be matched with LIKE).
+    pub cwes: String,
+    /// `,CVE-2021-44228,`.
+    pub cves: String,
+    pub message: String,
+    pub location: Option<String>,
+    pub snippet: Option<String>,
+    pub code_flow: Option<String>,
+    pub content_hash: Hash16,
+}
+
+/// What the bulk path needs to know of a stored finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredIdentity {
+    pub id: i64,
+    pub fingerprint: Hash16,
+    pub content_hash: Hash16,
+    pub status: String,
+    pub seen_since_import_id: Option<i64>,
+}
+
+/// The constants of one import's writes.
+#[derive(Debug, Clone)]
+pub struct ImportScope {
+    pub institution_id: i64,
+    pub resource_id: Option<i64>,
+    pub import_id: i64,
+    pub now: String,
+}
+
+fn hash16(v: Vec<u8>, col: &str) -> Result<Hash16> {
+    v.try_into()
+        .map_err(|v: Vec<u8>| StoreError::Corrupt(format!("{col} has {} bytes, not 16", v.len())))
+}
+
+fn placeholders(from: usize, n: usize) -> String {
+    let mut s = String::with_capacity(n * 7);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('$');
+        s.push_str(&(from + i).to_string());
+    }
+    s
+}
+
+fn resource_sql(resource_id: Option<i64>) -> String {
+    resource_id.map_or_else(|| "NULL".to_string(), |r| r.to_string())
+}
+
+impl WriteTx {
+    /// The stored findings of an institution among `fingerprints` (at most [`MAX_BATCH`]).
+    pub async fn lookup_findings(
+        &mut self,
+        institution_id: i64,
+        fingerprints: &[Hash16],
+    ) -> Result<Vec<StoredIdentity>> {
+        if fingerprints.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT id, fingerprint, content_hash, status, seen_since_import_id FROM findings WHERE institution_id = {institution_id} AND fingerprint IN ({})",
+            placeholders(1, fingerprints.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for fp in fingerprints {
+            q = q.bind(&fp[..]);
+        }
+        let rs = q.fetch_all(self.conn()).await?;
+        rs.iter()
+            .map(|r| {
+                Ok(StoredIdentity {
+                    id: r.try_get("id")?,
+                    fingerprint: hash16(r.try_get("fingerprint")?, "fingerprint")?,
+                    content_hash: hash16(r.try_get("content_hash")?, "content_hash")?,
+                    status: r.try_get("status")?,
+                    seen_since_import_id: r.try_get("seen_since_import_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Inserts new findings (status `open`, seen since this import), [`MAX_BATCH`] per statement.
+    pub async fn insert_findings(
+        &mut self,
+        scope: &ImportScope,
+        rows: &[FindingValues],
+    ) -> Result<u64> {
+        let mut written = 0;
+        for chunk in rows.chunks(MAX_BATCH) {
+            let mut sql = format!(
+                "INSERT INTO findings (institution_id, resource_id, fingerprint, tool_name, ai_model, rule_id, level, severity, security_severity, cwes, cves, message, location, snippet, code_flow, content_hash, status, first_seen_import_id, last_changed_import_id, seen_since_import_id, created_at, updated_at) VALUES "
+            );
+            let consts = format!(
+                "'open', {imp}, {imp}, {imp}, $1, $1)",
+                imp = scope.import_id
+            );
+            let head = format!(
+                "({}, {}, ",
+                scope.institution_id,
+                resource_sql(scope.resource_id)
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&head);
+                sql.push_str(&placeholders(2 + i * 14, 14));
+                sql.push_str(", ");
+                sql.push_str(&consts);
+            }
+            let mut q = sqlx::query(&sql).bind(&scope.now);
+            for f in chunk {
+                q = q
+                    .bind(&f.fingerprint[..])
+                    .bind(&f.tool_name)
+                    .bind(f.ai_model.as_deref())
+                    .bind(f.rule_id.as_deref())
+                    .bind(f.level)
+                    .bind(f.severity)
+                    .bind(f.security_severity)
+                    .bind(&f.cwes)
+                    .bind(&f.cves)
+                    .bind(&f.message)
+                    .bind(f.location.as_deref())
+                    .bind(f.snippet.as_deref())
+                    .bind(f.code_flow.as_deref())
+                    .bind(&f.content_hash[..]);
+            }
+            written += q
+                .execute(self.conn())
+                .await
+                .map_err(|e| StoreError::from_write(e, "finding fingerprint"))?
+                .rows_affected();
+        }
+        Ok(written)
+    }
+
+    /// Rewrites a stored finding seen again by this import: its content when `values` is given,
+    /// reopening it when `reopen_reason` is given, and marking it seen since this import when it
+    /// had gone missing.
+    pub async fn refresh_finding(
+        &mut self,
+        scope: &ImportScope,
+        id: i64,
+        values: Option<&FindingValues>,
+        reopen_reason: Option<&str>,
+    ) -> Result<()> {
+        let imp = scope.import_id;
+        let status = if reopen_reason.is_some() {
+            "'open', status_reason = $2, risk_accepted_until = NULL"
+        } else {
+            "status, status_reason = COALESCE($2, status_reason)"
+        };
+        match values {
+            Some(f) => {
+                let sql = format!(
+                    "UPDATE findings SET updated_at = $1, status = {status}, seen_since_import_id = COALESCE(seen_since_import_id, {imp}), last_changed_import_id = {imp}, \
+                     tool_name = $3, ai_model = $4, rule_id = $5, level = $6, severity = $7, security_severity = $8, cwes = $9, cves = $10, message = $11, location = $12, snippet = $13, code_flow = $14, content_hash = $15 WHERE id = $16"
+                );
+                sqlx::query(&sql)
+                    .bind(&scope.now)
+                    .bind(reopen_reason)
+                    .bind(&f.tool_name)
+                    .bind(f.ai_model.as_deref())
+                    .bind(f.rule_id.as_deref())
+                    .bind(f.level)
+                    .bind(f.severity)
+                    .bind(f.security_severity)
+                    .bind(&f.cwes)
+                    .bind(&f.cves)
+                    .bind(&f.message)
+                    .bind(f.location.as_deref())
+                    .bind(f.snippet.as_deref())
+                    .bind(f.code_flow.as_deref())
+                    .bind(&f.content_hash[..])
+                    .bind(id)
+                    .execute(self.conn())
+                    .await?;
+            }
+            None => {
+                let sql = format!(
+                    "UPDATE findings SET updated_at = $1, status = {status}, seen_since_import_id = COALESCE(seen_since_import_id, {imp}) WHERE id = $3"
+                );
+                sqlx::query(&sql)
+                    .bind(&scope.now)
+                    .bind(reopen_reason)
+                    .bind(id)
+                    .execute(self.conn())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// How many findings of a scope (institution, resource, tool) the latest import saw.
+    pub async fn count_seen_in_scope(
+        &mut self,
+        institution_id: i64,
+        resource_id: Option<i64>,
+        tool_name: &str,
+    ) -> Result<i64> {
+        let res = match resource_id {
+            Some(r) => format!("resource_id = {r}"),
+            None => "resource_id IS NULL".to_string(),
+        };
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM findings WHERE institution_id = $1 AND tool_name = $2 AND {res} AND seen_since_import_id IS NOT NULL"
+        ))
+        .bind(institution_id)
+        .bind(tool_name)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(n)
+    }
+
+    /// The findings of a scope that the latest import saw: id, fingerprint, status, seen since.
+    pub async fn seen_in_scope(
+        &mut self,
+        institution_id: i64,
+        resource_id: Option<i64>,
+        tool_name: &str,
+    ) -> Result<Vec<(i64, Hash16, String, i64)>> {
+        let res = match resource_id {
+            Some(r) => format!("resource_id = {r}"),
+            None => "resource_id IS NULL".to_string(),
+        };
+        let rs = sqlx::query(&format!(
+            "SELECT id, fingerprint, status, seen_since_import_id FROM findings WHERE institution_id = $1 AND tool_name = $2 AND {res} AND seen_since_import_id IS NOT NULL"
+        ))
+        .bind(institution_id)
+        .bind(tool_name)
+        .fetch_all(self.conn())
+        .await?;
+        rs.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    hash16(r.try_get("fingerprint")?, "fingerprint")?,
+                    r.try_get("status")?,
+                    r.try_get("seen_since_import_id")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Ends the sightings of findings this import did not see: records the closed interval
+    /// and clears `seen_since_import_id`. `missing` holds (id, seen since).
+    pub async fn end_sightings(
+        &mut self,
+        scope: &ImportScope,
+        missing: &[(i64, i64)],
+    ) -> Result<()> {
+        for chunk in missing.chunks(MAX_BATCH) {
+            let mut sql = String::from(
+                "INSERT INTO finding_sightings (finding_id, from_import_id, until_import_id) VALUES ",
+            );
+            for (i, (id, from)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("({id}, {from}, {})", scope.import_id));
+            }
+            sqlx::query(&sql).execute(self.conn()).await?;
+            let ids: Vec<String> = chunk.iter().map(|(id, _)| id.to_string()).collect();
+            sqlx::query(&format!(
+                "UPDATE findings SET seen_since_import_id = NULL WHERE id IN ({})",
+                ids.join(", ")
+            ))
+            .execute(self.conn())
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Sets the status of many findings at once (close-missing, expiry job); returns how many.
+    pub async fn set_findings_status(
+        &mut self,
+        ids: &[i64],
+        status: &str,
+        reason: &str,
+        now: &str,
+    ) -> Result<u64> {
+        let mut n = 0;
+        for chunk in ids.chunks(MAX_BATCH) {
+            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+            n += sqlx::query(&format!(
+                "UPDATE findings SET status = $1, status_reason = $2, risk_accepted_until = NULL, updated_at = $3 WHERE id IN ({})",
+                list.join(", ")
+            ))
+            .bind(status)
+            .bind(reason)
+            .bind(now)
+            .execute(self.conn())
+            .await?
+            .rows_affected();
+        }
+        Ok(n)
+    }
+
+    /// Moves one finding from `from` to `to`; `NotFound` when it is not in `from`.
+    pub async fn set_finding_status(
+        &mut self,
+        id: i64,
+        from: &str,
+        to: &str,
+        reason: Option<&str>,
+        risk_accepted_until: Option<&str>,
+    ) -> Result<()> {
+        let done = sqlx::query("UPDATE findings SET status = $1, status_reason = $2, risk_accepted_until = $3, updated_at = $4 WHERE id = $5 AND status = $6")
+            .bind(to)
+            .bind(reason)
+            .bind(risk_accepted_until)
+            .bind(now_text())
+            .bind(id)
+            .bind(from)
+            .execute(self.conn())
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------- findings: reads
+
+/// A stored finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingRow {
+    pub id: i64,
+    pub institution_id: i64,
+    pub resource_id: Option<i64>,
+    /// 32 lowercase hex digits.
+    pub fingerprint: String,
+    pub tool_name: String,
+    pub ai_model: Option<String>,
+    pub rule_id: Option<String>,
+    pub level: String,
+    pub severity: String,
+    pub security_severity: Option<f64>,
+    pub cwes: Vec<u32>,
+    pub cves: Vec<String>,
+    pub message: String,
+    pub location: Option<String>,
+    pub snippet: Option<String>,
+    pub code_flow: Option<String>,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub risk_accepted_until: Option<String>,
+    pub first_seen_import_id: i64,
+    pub last_changed_import_id: i64,
+    /// The import since which every import of the finding's scope has seen it; `None` when the
+    /// latest import of its scope did not report it.
+    pub seen_since_import_id: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const FINDING_COLUMNS: &str = "id, institution_id, resource_id, fingerprint, tool_name, ai_model, rule_id, level, severity, security_severity, cwes, cves, message, location, snippet, code_flow, status, status_reason, risk_accepted_until, first_seen_import_id, last_changed_import_id, seen_since_import_id, created_at, updated_at";
+
+fn finding_row(r: &AnyRow) -> Result<FindingRow> {
+    let fp: Vec<u8> = r.try_get("fingerprint")?;
+    let cwes: String = r.try_get("cwes")?;
+    let cves: String = r.try_get("cves")?;
+    Ok(FindingRow {
+        id: r.try_get("id")?,
+        institution_id: r.try_get("institution_id")?,
+        resource_id: r.try_get("resource_id")?,
+        fingerprint: hex::encode(fp),
+        tool_name: r.try_get("tool_name")?,
+        ai_model: r.try_get("ai_model")?,
+        rule_id: r.try_get("rule_id")?,
+        level: r.try_get("level")?,
+        severity: r.try_get("severity")?,
+        security_severity: r.try_get("security_severity")?,
+        cwes: cwes.split(',').filter_map(|s| s.parse().ok()).collect(),
+        cves: cves
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        message: r.try_get("message")?,
+        location: r.try_get("location")?,
+        snippet: r.try_get("snippet")?,
+        code_flow: r.try_get("code_flow")?,
+        status: r.try_get("status")?,
+        status_reason: r.try_get("status_reason")?,
+        risk_accepted_until: r.try_get("risk_accepted_until")?,
+        first_seen_import_id: r.try_get("first_seen_import_id")?,
+        last_changed_import_id: r.try_get("last_changed_import_id")?,
+        seen_since_import_id: r.try_get("seen_since_import_id")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// Filters of the findings list; every given one must hold.
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    pub institution_id: Option<i64>,
+    pub severity: Option<String>,
+    pub status: Option<String>,
+    pub cwe: Option<u32>,
+    pub resource_id: Option<i64>,
+    pub tool: Option<String>,
+    pub ai_model: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A page of findings (newest first) and the total matching.
+pub async fn list_findings(
+    pool: &sqlx::AnyPool,
+    f: &FindingFilter,
+) -> Result<(Vec<FindingRow>, i64)> {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(i) = f.institution_id {
+        clauses.push(format!("institution_id = {i}"));
+    }
+    if let Some(r) = f.resource_id {
+        clauses.push(format!("resource_id = {r}"));
+    }
+    if let Some(c) = f.cwe {
+        clauses.push(format!("cwes LIKE '%,{c},%'"));
+    }
+    for (col, v) in [
+        ("severity", &f.severity),
+        ("status", &f.status),
+        ("tool_name", &f.tool),
+        ("ai_model", &f.ai_model),
+    ] {
+        if let Some(v) = v {
+            binds.push(v.clone());
+            clauses.push(format!("{col} = ${}", binds.len()));
+        }
+    }
+    let where_sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", clauses.join(" AND "))
+    };
+    let count_sql = format!("SELECT COUNT(*) FROM findings{where_sql}");
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    let list_sql = format!(
+        "SELECT {FINDING_COLUMNS} FROM findings{where_sql} ORDER BY id DESC LIMIT {} OFFSET {}",
+        f.limit.clamp(1, 1000),
+        f.offset.max(0)
+    );
+    let mut list = sqlx::query(&list_sql);
+    for b in &binds {
+        count = count.bind(b.clone());
+        list = list.bind(b.clone());
+    }
+    let rs = list.fetch_all(pool).await?;
+    let total = count.fetch_one(pool).await?;
+    Ok((
+        rs.iter().map(finding_row).collect::<Result<Vec<_>>>()?,
+        total,
+    ))
+}
+
+pub async fn get_finding<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: i64,
+) -> Result<Option<FindingRow>> {
+    let r = sqlx::query(&format!(
+        "SELECT {FINDING_COLUMNS} FROM findings WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(e)
+    .await?;
+    r.as_ref().map(finding_row).transpose()
+}
+
+/// The ids of the succeeded imports that saw a finding: those of its scope (institution,
+/// resource, tool) inside one of its sighting intervals, oldest first.
+pub async fn finding_sightings<'e, E: Executor<'e, Database = Any> + Copy>(
+    e: E,
+    f: &FindingRow,
+) -> Result<Vec<i64>> {
+    let mut intervals: Vec<(i64, Option<i64>)> = sqlx::query(
+        "SELECT from_import_id, until_import_id FROM finding_sightings WHERE finding_id = $1 ORDER BY from_import_id",
+    )
+    .bind(f.id)
+    .fetch_all(e)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("from_import_id")?, Some(r.try_get("until_import_id")?))))
+    .collect::<Result<_>>()?;
+    if let Some(since) = f.seen_since_import_id {
+        intervals.push((since, None));
+    }
+    let res = match f.resource_id {
+        Some(r) => format!("resource_id = {r}"),
+        None => "resource_id IS NULL".to_string(),
+    };
+    let rs = sqlx::query(&format!(
+        "SELECT id, tools_json FROM finding_imports WHERE institution_id = $1 AND {res} AND state = 'succeeded' AND id >= $2 ORDER BY id"
+    ))
+    .bind(f.institution_id)
+    .bind(f.first_seen_import_id)
+    .fetch_all(e)
+    .await?;
+    let mut out = Vec::new();
+    for r in &rs {
+        let id: i64 = r.try_get("id")?;
+        let tools = json_or_null(r.try_get("tools_json")?);
+        let has_tool = tools
+            .as_array()
+            .is_some_and(|a| a.iter().any(|t| t["name"] == f.tool_name.as_str()));
+        let inside = intervals
+            .iter()
+            .any(|(from, until)| id >= *from && until.is_none_or(|u| id < u));
+        if has_tool && inside {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Risk acceptances that ended before `today` (`YYYY-MM-DD`): (id, institution id, until).
+pub async fn expired_acceptances<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    today: &str,
+) -> Result<Vec<(i64, i64, String)>> {
+    let rs = sqlx::query("SELECT id, institution_id, risk_accepted_until FROM findings WHERE status = 'risk_accepted' AND risk_accepted_until < $1 ORDER BY id")
+        .bind(today)
+        .fetch_all(e)
+        .await?;
+    rs.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("institution_id")?,
+                r.try_get("risk_accepted_until")?,
+            ))
+        })
+        .collect()
+}
+
+/// Number of findings of an institution (all statuses).
+pub async fn count_findings<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: i64,
+) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM findings WHERE institution_id = $1")
+            .bind(institution_id)
+            .fetch_one(e)
+            .await?,
+    )
+}
+
+// ---------------------------------------------------------------- scratch databases (benchmarks)
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// Creates an empty PostgreSQL database `name` on the server of `admin_url` and returns its URL
+/// (for `haechi bench`, which must not touch a real instance). `name` must be a plain
+/// identifier.
+pub async fn create_scratch_postgres(admin_url: &str, name: &str) -> Result<String> {
+    use sqlx::Connection;
+    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        return Err(StoreError::Config(format!("'{name}' is not a plain database name")));
+    }
+    sqlx::any::install_default_drivers();
+    let mut admin = sqlx::AnyConnection::connect(admin_url).await?;
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    Ok(with_database(admin_url, name))
+}
+
+/// Drops a database made by [`create_scratch_postgres`].
+pub async fn drop_scratch_postgres(admin_url: &str, name: &str) -> Result<()> {
+    use sqlx::Connection;
+    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        return Err(StoreError::Config(format!("'{name}' is not a plain database name")));
+    }
+    let mut admin = sqlx::AnyConnection::connect(admin_url).await?;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    Ok(())
+}
