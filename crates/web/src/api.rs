@@ -628,6 +628,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Query string whose rejection is answered in the API's error format.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e| bad_request("invalid_input", StatusCode::UNPROCESSABLE_ENTITY, e.body_text()))
+    }
+}
+
 /// Raw body whose size rejection is answered in the API's error format.
 pub struct RawBody(pub Bytes);
 
@@ -682,6 +696,10 @@ pub struct Page {
 }
 
 impl Page {
+    fn of(page: Option<i64>, per_page: Option<i64>) -> Page {
+        Page { page, per_page }
+    }
+
     fn limit_offset(&self) -> (i64, i64) {
         let per = self.per_page.unwrap_or(50).clamp(1, 500);
         let page = self.page.unwrap_or(1).max(1);
@@ -769,16 +787,16 @@ struct InstitutionQuery {
     search: Option<String>,
     sector: Option<String>,
     eligible: Option<bool>,
-    #[serde(flatten)]
-    page: Page,
+    page: Option<i64>,
+    per_page: Option<i64>,
 }
 
 async fn institutions_list(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<InstitutionQuery>,
+    ApiQuery(q): ApiQuery<InstitutionQuery>,
 ) -> ApiResult {
-    let (limit, offset) = q.page.limit_offset();
+    let (limit, offset) = Page::of(q.page, q.per_page).limit_offset();
     let f = InstitutionFilter {
         search: q.search,
         sector: q.sector,
@@ -787,7 +805,7 @@ async fn institutions_list(
         offset,
     };
     let (items, total) = st.svc.list_institutions(&a, &f).await?;
-    paged(items, total, &q.page)
+    paged(items, total, &Page::of(q.page, q.per_page))
 }
 
 async fn institutions_create(
@@ -862,7 +880,7 @@ struct EligibleQuery {
 async fn eligibility_results(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<EligibleQuery>,
+    ApiQuery(q): ApiQuery<EligibleQuery>,
 ) -> ApiResult {
     let mut results = st.svc.screening_results(&a).await?;
     if let Some(e) = q.eligible {
@@ -875,14 +893,14 @@ async fn eligibility_results(
 struct ApplicationQuery {
     state: Option<String>,
     institution_id: Option<i64>,
-    #[serde(flatten)]
-    page: Page,
+    page: Option<i64>,
+    per_page: Option<i64>,
 }
 
 async fn applications_list(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<ApplicationQuery>,
+    ApiQuery(q): ApiQuery<ApplicationQuery>,
 ) -> ApiResult {
     let state = match q.state.as_deref() {
         Some(s) => Some(ApplicationState::parse(s).ok_or_else(|| {
@@ -893,7 +911,7 @@ async fn applications_list(
         })?),
         None => None,
     };
-    let (limit, offset) = q.page.limit_offset();
+    let (limit, offset) = Page::of(q.page, q.per_page).limit_offset();
     let f = ApplicationFilter {
         institution_id: q.institution_id,
         state,
@@ -902,7 +920,7 @@ async fn applications_list(
         offset,
     };
     let (items, total) = st.svc.list_applications(&a, f).await?;
-    paged(items, total, &q.page)
+    paged(items, total, &Page::of(q.page, q.per_page))
 }
 
 async fn applications_create(
@@ -957,7 +975,7 @@ async fn attachments_upload(
     State(st): State<AppState>,
     Authed(a): Authed,
     Path(id): Path<i64>,
-    Query(q): Query<FilenameQuery>,
+    ApiQuery(q): ApiQuery<FilenameQuery>,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> ApiResult {
@@ -1087,16 +1105,16 @@ struct AuditQuery {
     actor: Option<String>,
     action: Option<String>,
     institution_id: Option<i64>,
-    #[serde(flatten)]
-    page: Page,
+    page: Option<i64>,
+    per_page: Option<i64>,
 }
 
 async fn audit_list(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult {
-    let (limit, offset) = q.page.limit_offset();
+    let (limit, offset) = Page::of(q.page, q.per_page).limit_offset();
     let f = AuditFilter {
         entity: q.entity,
         entity_id: q.entity_id,
@@ -1107,7 +1125,7 @@ async fn audit_list(
         offset,
     };
     let (items, total) = st.svc.audit_log(&a, &f).await?;
-    paged(items, total, &q.page)
+    paged(items, total, &Page::of(q.page, q.per_page))
 }
 
 async fn audit_verify(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
@@ -1122,7 +1140,7 @@ struct RoleQuery {
 async fn users_list(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<RoleQuery>,
+    ApiQuery(q): ApiQuery<RoleQuery>,
 ) -> ApiResult {
     let role = q.role.as_deref().and_then(Role::parse);
     ok(st.svc.list_users(&a, role).await?)
@@ -1288,7 +1306,7 @@ async fn letters_print(
     State(st): State<AppState>,
     Authed(a): Authed,
     Path(id): Path<i64>,
-    Query(q): Query<LangQuery>,
+    ApiQuery(q): ApiQuery<LangQuery>,
 ) -> ApiResult {
     let (_, signed, _) = st.svc.signed_letter(&a, id).await?;
     let lang = if q.lang.as_deref() == Some("en") {
@@ -1311,7 +1329,7 @@ struct NumberQuery {
 
 async fn letters_verify(
     State(st): State<AppState>,
-    Query(q): Query<NumberQuery>,
+    ApiQuery(q): ApiQuery<NumberQuery>,
     RawBody(body): RawBody,
 ) -> ApiResult {
     let check = match q.number.as_deref().filter(|n| !n.trim().is_empty()) {
@@ -1329,7 +1347,7 @@ struct LetterIdQuery {
 async fn obligations_list(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<LetterIdQuery>,
+    ApiQuery(q): ApiQuery<LetterIdQuery>,
 ) -> ApiResult {
     ok(st.svc.obligations(&a, q.letter_id).await?)
 }

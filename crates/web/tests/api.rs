@@ -300,7 +300,6 @@ where
         Backend::Postgres => {
             if std::env::var("HAECHI_TEST_POSTGRES").is_ok_and(|v| v == "skip") {
                 println!("{test}: the PostgreSQL run is skipped (HAECHI_TEST_POSTGRES=skip)");
-                eprintln!("{test}: the PostgreSQL run is skipped (HAECHI_TEST_POSTGRES=skip)");
                 return;
             }
             let admin_url = std::env::var("HAECHI_TEST_POSTGRES_URL")
@@ -1103,12 +1102,13 @@ async fn registry_and_eligibility(app: App) {
     input["assets_as_of"] = json!("2026-09-30");
     let updated = expect_ok(&app, Method::PUT, &path, "officer", J(input.clone()), 200).await;
     assert_eq!(updated["total_assets_krw"], new_assets);
+    let new_assets_text = new_assets.to_string();
     let view = expect_ok(&app, Method::GET, &path, "officer", NONE, 200).await;
     let history = view["history"].as_array().unwrap();
     assert_eq!(history.len(), history_before + 1, "{view:#}");
     assert!(
         history.iter().any(|h| h["field"] == "total_assets_krw"
-            && h["new_value"] == new_assets.to_string()
+            && h["new_value"] == new_assets_text.as_str()
             && h["changed_by"] == "officer"
             && h["as_of"] == "2026-09-30"),
         "{history:#?}"
