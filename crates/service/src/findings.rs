@@ -1201,24 +1201,32 @@ impl Service {
             });
         }
 
-        // Findings of the same scope and tool that this file no longer reports.
+        // Findings of the same scope and tool that this file no longer reports. Without
+        // close-missing only their sightings end, and when as many findings of the scope are
+        // marked seen as the file holds, none is missing and nothing is read.
         let mut closed = 0u64;
-        for (tool, present) in &parsed.per_tool {
-            let seen_now = tx
-                .count_seen_in_scope(row.institution_id, row.resource_id, tool)
-                .await?;
-            if seen_now <= *present {
-                continue;
+        let mut tools = parsed.per_tool.clone();
+        for r in &parsed.runs {
+            tools.entry(r.driver.name.clone()).or_insert(0);
+        }
+        for (tool, present) in &tools {
+            if !row.close_missing {
+                let seen_now = tx
+                    .count_seen_in_scope(row.institution_id, row.resource_id, tool)
+                    .await?;
+                if seen_now <= *present {
+                    continue;
+                }
             }
-            let missing: Vec<(i64, Hash16, String, i64)> = tx
-                .seen_in_scope(row.institution_id, row.resource_id, tool)
+            let missing: Vec<(i64, Hash16, String, Option<i64>)> = tx
+                .scope_findings(row.institution_id, row.resource_id, tool, row.close_missing)
                 .await?
                 .into_iter()
                 .filter(|(_, fp, _, _)| !parsed.seen.contains(fp))
                 .collect();
             let ends: Vec<(i64, i64)> = missing
                 .iter()
-                .map(|(id, _, _, since)| (*id, *since))
+                .filter_map(|(id, _, _, since)| since.map(|s| (*id, s)))
                 .collect();
             tx.end_sightings(&scope, &ends).await?;
             if row.close_missing {

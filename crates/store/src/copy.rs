@@ -14,7 +14,11 @@ pub struct CopyReport {
 }
 
 enum Cell {
-    Null,
+    /// A NULL, typed by its column: PostgreSQL refuses a text NULL in a BIGINT column.
+    NullInt,
+    NullFloat,
+    NullBytes,
+    NullText,
     Int(i64),
     Float(f64),
     Text(String),
@@ -24,17 +28,24 @@ enum Cell {
 fn cells(row: &AnyRow) -> Result<Vec<Cell>> {
     let mut out = Vec::with_capacity(row.columns().len());
     for (i, col) in row.columns().iter().enumerate() {
-        let raw = row.try_get_raw(i)?;
-        if raw.is_null() {
-            out.push(Cell::Null);
+        let ty = col.type_info().name().to_ascii_uppercase();
+        let int = ty.contains("INT");
+        let float = ty.contains("DOUBLE") || ty.contains("REAL") || ty.contains("FLOAT");
+        let bytes = ty.contains("BLOB") || ty.contains("BYTEA") || ty.contains("BINARY");
+        if row.try_get_raw(i)?.is_null() {
+            out.push(match (int, float, bytes) {
+                (true, _, _) => Cell::NullInt,
+                (_, true, _) => Cell::NullFloat,
+                (_, _, true) => Cell::NullBytes,
+                _ => Cell::NullText,
+            });
             continue;
         }
-        let ty = col.type_info().name().to_ascii_uppercase();
-        let cell = if ty.contains("INT") {
+        let cell = if int {
             Cell::Int(row.try_get(i)?)
-        } else if ty.contains("DOUBLE") || ty.contains("REAL") || ty.contains("FLOAT") {
+        } else if float {
             Cell::Float(row.try_get(i)?)
-        } else if ty.contains("BLOB") || ty.contains("BYTEA") || ty.contains("BINARY") {
+        } else if bytes {
             Cell::Bytes(row.try_get(i)?)
         } else {
             Cell::Text(row.try_get(i)?)
@@ -68,7 +79,10 @@ impl Store {
                 let mut q = sqlx::query(&sql);
                 for cell in cells(row)? {
                     q = match cell {
-                        Cell::Null => q.bind(Option::<String>::None),
+                        Cell::NullInt => q.bind(Option::<i64>::None),
+                        Cell::NullFloat => q.bind(Option::<f64>::None),
+                        Cell::NullBytes => q.bind(Option::<Vec<u8>>::None),
+                        Cell::NullText => q.bind(Option::<String>::None),
                         Cell::Int(v) => q.bind(v),
                         Cell::Float(v) => q.bind(v),
                         Cell::Text(v) => q.bind(v),

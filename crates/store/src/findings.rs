@@ -677,19 +677,26 @@ impl WriteTx {
         Ok(n)
     }
 
-    /// The findings of a scope that the latest import saw: id, fingerprint, status, seen since.
-    pub async fn seen_in_scope(
+    /// The findings of a scope (institution, resource, tool) that the latest import saw, and,
+    /// with `open_too`, also those open or in progress: id, fingerprint, status, seen since.
+    pub async fn scope_findings(
         &mut self,
         institution_id: i64,
         resource_id: Option<i64>,
         tool_name: &str,
-    ) -> Result<Vec<(i64, Hash16, String, i64)>> {
+        open_too: bool,
+    ) -> Result<Vec<(i64, Hash16, String, Option<i64>)>> {
         let res = match resource_id {
             Some(r) => format!("resource_id = {r}"),
             None => "resource_id IS NULL".to_string(),
         };
+        let which = if open_too {
+            "(seen_since_import_id IS NOT NULL OR status IN ('open', 'in_progress'))"
+        } else {
+            "seen_since_import_id IS NOT NULL"
+        };
         let rs = sqlx::query(&format!(
-            "SELECT id, fingerprint, status, seen_since_import_id FROM findings WHERE institution_id = $1 AND tool_name = $2 AND {res} AND seen_since_import_id IS NOT NULL"
+            "SELECT id, fingerprint, status, seen_since_import_id FROM findings WHERE institution_id = $1 AND tool_name = $2 AND {res} AND {which}"
         ))
         .bind(institution_id)
         .bind(tool_name)
@@ -1041,8 +1048,13 @@ fn with_database(url: &str, name: &str) -> String {
 /// identifier.
 pub async fn create_scratch_postgres(admin_url: &str, name: &str) -> Result<String> {
     use sqlx::Connection;
-    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-        return Err(StoreError::Config(format!("'{name}' is not a plain database name")));
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(StoreError::Config(format!(
+            "'{name}' is not a plain database name"
+        )));
     }
     sqlx::any::install_default_drivers();
     let mut admin = sqlx::AnyConnection::connect(admin_url).await?;
@@ -1056,8 +1068,13 @@ pub async fn create_scratch_postgres(admin_url: &str, name: &str) -> Result<Stri
 /// Drops a database made by [`create_scratch_postgres`].
 pub async fn drop_scratch_postgres(admin_url: &str, name: &str) -> Result<()> {
     use sqlx::Connection;
-    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-        return Err(StoreError::Config(format!("'{name}' is not a plain database name")));
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(StoreError::Config(format!(
+            "'{name}' is not a plain database name"
+        )));
     }
     let mut admin = sqlx::AnyConnection::connect(admin_url).await?;
     sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
