@@ -232,7 +232,6 @@ impl WriteTx {
     }
 
     /// Records the signed letter; only a draft can be issued.
-    #[allow(clippy::too_many_arguments)]
     pub async fn issue_letter(&mut self, id: i64, number: &str, draft_json: &str, signed_file: &str, sha256: &str, key_id: &str, issued_on: &str, valid_until: &str) -> Result<()> {
         let done = sqlx::query(
             "UPDATE letters SET letter_number = $1, draft_json = $2, signed_file = $3, content_sha256 = $4, key_id = $5, issued_on = $6, valid_until = $7, state = 'issued', updated_at = $8 WHERE id = $9 AND state = 'draft'",
@@ -270,7 +269,6 @@ impl WriteTx {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub async fn insert_obligation(&mut self, letter_id: i64, institution_id: i64, kind: &str, sequence: i64, period_start: &str, period_end: &str, due_on: &str) -> Result<i64> {
         let r = sqlx::query(
             "INSERT INTO obligations (letter_id, institution_id, kind, sequence, period_start, period_end, due_on, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open') RETURNING id",
