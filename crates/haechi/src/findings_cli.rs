@@ -184,7 +184,7 @@ async fn bench_one(
                 full_time_employees: 1000,
                 employees_as_of: day,
                 dedicated_ciso: true,
-                ciso_name: None,
+                ciso_name: Some("Kim CISO".into()),
                 size_class: SizeClass::Large,
                 contact_name: None,
                 contact_email: None,

@@ -701,7 +701,9 @@ pub struct ImportStatus {
 
 /// One result, ready to store.
 struct Pending {
-    values: FindingValues,
+    fingerprint: Hash16,
+    ai_model: Option<Arc<str>>,
+    finding: SarifFinding,
 }
 
 /// The severity shown for a finding: GitHub's reading of `security-severity` (≥ 9.0 critical,
@@ -734,8 +736,13 @@ fn truncate(mut s: String, max: usize) -> String {
     s
 }
 
-fn values_of(f: SarifFinding, scope: &str, ai_model: Option<&str>) -> FindingValues {
-    let fingerprint = sarif::fingerprint_with_scope(&f, scope).0;
+/// The stored form of a result; built by the writer only for new and changed findings.
+fn values_of(p: Pending) -> FindingValues {
+    let Pending {
+        fingerprint,
+        ai_model,
+        finding: f,
+    } = p;
     let primary = f.locations.first();
     let location = primary.and_then(|l| {
         let path = l.path.clone().or_else(|| l.uri.clone())?;
@@ -773,7 +780,7 @@ fn values_of(f: SarifFinding, scope: &str, ai_model: Option<&str>) -> FindingVal
     FindingValues {
         fingerprint,
         tool_name: f.tool_name.to_string(),
-        ai_model: ai_model.map(str::to_string),
+        ai_model: ai_model.map(|a| a.to_string()),
         rule_id: f.rule_id,
         level: f.level.as_str(),
         severity: severity_of(f.security_severity, f.level),
@@ -791,8 +798,8 @@ fn values_of(f: SarifFinding, scope: &str, ai_model: Option<&str>) -> FindingVal
 /// The parser side: turns results into batches for the writer.
 struct BatchSink {
     scope: String,
-    upload_ai_model: Option<String>,
-    run_ai_model: Option<String>,
+    upload_ai_model: Option<Arc<str>>,
+    run_ai_model: Option<Arc<str>>,
     batch: Vec<Pending>,
     out: tokio::sync::mpsc::Sender<Vec<Pending>>,
     seen: HashSet<Hash16>,
@@ -818,7 +825,7 @@ impl BatchSink {
 
 impl ResultSink for BatchSink {
     fn run_started(&mut self, run: &RunInfo) -> Result<(), SinkError> {
-        self.run_ai_model = run.ai.model.clone();
+        self.run_ai_model = run.ai.model.as_deref().map(Arc::from);
         Ok(())
     }
 
@@ -831,17 +838,26 @@ impl ResultSink for BatchSink {
             self.rejected += 1;
             return Ok(());
         }
-        let ai = self
-            .run_ai_model
-            .as_deref()
-            .or(self.upload_ai_model.as_deref());
-        let values = values_of(finding, &self.scope, ai);
-        if !self.seen.insert(values.fingerprint) {
+        let fingerprint = sarif::fingerprint_with_scope(&finding, &self.scope).0;
+        if !self.seen.insert(fingerprint) {
             self.duplicates += 1;
             return Ok(());
         }
-        *self.per_tool.entry(values.tool_name.clone()).or_default() += 1;
-        self.batch.push(Pending { values });
+        match self.per_tool.get_mut(&*finding.tool_name) {
+            Some(n) => *n += 1,
+            None => {
+                self.per_tool.insert(finding.tool_name.to_string(), 1);
+            }
+        }
+        let ai_model = self
+            .run_ai_model
+            .clone()
+            .or_else(|| self.upload_ai_model.clone());
+        self.batch.push(Pending {
+            fingerprint,
+            ai_model,
+            finding,
+        });
         if self.batch.len() >= MAX_BATCH {
             self.flush()?;
         }
@@ -912,8 +928,8 @@ async fn write_batch(
     mut batch: Vec<Pending>,
     counts: &mut Counts,
 ) -> std::result::Result<(), Failure> {
-    batch.sort_unstable_by(|a, b| a.values.fingerprint.cmp(&b.values.fingerprint));
-    let fps: Vec<Hash16> = batch.iter().map(|p| p.values.fingerprint).collect();
+    batch.sort_unstable_by_key(|p| p.fingerprint);
+    let fps: Vec<Hash16> = batch.iter().map(|p| p.fingerprint).collect();
     let stored: HashMap<Hash16, haechi_store::StoredIdentity> = tx
         .lookup_findings(scope.institution_id, &fps)
         .await?
@@ -922,10 +938,10 @@ async fn write_batch(
         .collect();
     let mut new = Vec::new();
     for p in batch {
-        match stored.get(&p.values.fingerprint) {
-            None => new.push(p.values),
+        match stored.get(&p.fingerprint) {
+            None => new.push(values_of(p)),
             Some(s) => {
-                let changed = s.content_hash != p.values.content_hash;
+                let changed = s.content_hash != p.finding.content_hash.0;
                 let reopen = matches!(s.status.as_str(), "fixed" | "verified");
                 let reappeared = s.seen_since_import_id.is_none();
                 if !changed && !reopen && !reappeared {
@@ -934,7 +950,8 @@ async fn write_batch(
                 }
                 let reason =
                     reopen.then(|| format!("reported again by import {}", scope.import_id));
-                tx.refresh_finding(scope, s.id, changed.then_some(&p.values), reason.as_deref())
+                let values = changed.then(|| values_of(p));
+                tx.refresh_finding(scope, s.id, values.as_ref(), reason.as_deref())
                     .await?;
                 counts.updated += 1;
             }
@@ -1136,7 +1153,7 @@ impl Service {
             let mut hashing = HashingReader::new(counting);
             let mut sink = BatchSink {
                 scope: scope_key,
-                upload_ai_model: upload_ai,
+                upload_ai_model: upload_ai.as_deref().map(Arc::from),
                 run_ai_model: None,
                 batch: Vec::with_capacity(MAX_BATCH),
                 out: sender,

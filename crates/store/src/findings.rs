@@ -495,16 +495,32 @@ fn hash16(v: Vec<u8>, col: &str) -> Result<Hash16> {
         .map_err(|v: Vec<u8>| StoreError::Corrupt(format!("{col} has {} bytes, not 16", v.len())))
 }
 
-fn placeholders(from: usize, n: usize) -> String {
-    let mut s = String::with_capacity(n * 7);
-    for i in 0..n {
-        if i > 0 {
-            s.push_str(", ");
-        }
-        s.push('$');
-        s.push_str(&(from + i).to_string());
+/// Parses `<32 hex fingerprint><32 hex content hash>:<status>:<seen since>:<id>`.
+fn unpack_identity(item: &str) -> Result<StoredIdentity> {
+    let bad = || StoreError::Corrupt(format!("finding identity '{item}'"));
+    let mut parts = item.splitn(4, ':');
+    let hashes = parts.next().ok_or_else(bad)?;
+    let status = parts.next().ok_or_else(bad)?;
+    let since = parts.next().ok_or_else(bad)?;
+    let id = parts.next().ok_or_else(bad)?;
+    if hashes.len() != 64 {
+        return Err(bad());
     }
-    s
+    let mut fingerprint = [0u8; 16];
+    let mut content_hash = [0u8; 16];
+    hex::decode_to_slice(&hashes[..32], &mut fingerprint).map_err(|_| bad())?;
+    hex::decode_to_slice(&hashes[32..], &mut content_hash).map_err(|_| bad())?;
+    Ok(StoredIdentity {
+        id: id.parse().map_err(|_| bad())?,
+        fingerprint,
+        content_hash,
+        status: status.to_string(),
+        seen_since_import_id: if since.is_empty() {
+            None
+        } else {
+            Some(since.parse().map_err(|_| bad())?)
+        },
+    })
 }
 
 fn resource_sql(resource_id: Option<i64>) -> String {
@@ -512,87 +528,123 @@ fn resource_sql(resource_id: Option<i64>) -> String {
 }
 
 impl WriteTx {
-    /// The stored findings of an institution among `fingerprints` (at most [`MAX_BATCH`]).
+    fn is_postgres(&mut self) -> bool {
+        self.conn().backend_name() == "PostgreSQL"
+    }
+
+    /// The stored findings of an institution among `fingerprints`.
+    ///
+    /// The answer comes back as one aggregated text row, not one row per finding: the per-row
+    /// cost of the driver dominated a re-import. SQLite gets anonymous `?` placeholders (it
+    /// resolves a numbered parameter's name by a linear scan, which makes binding n numbered
+    /// values O(n²)); PostgreSQL gets one text parameter that the server splits.
     pub async fn lookup_findings(
         &mut self,
         institution_id: i64,
         fingerprints: &[Hash16],
     ) -> Result<Vec<StoredIdentity>> {
-        if fingerprints.is_empty() {
-            return Ok(Vec::new());
+        let mut out = Vec::with_capacity(fingerprints.len());
+        for chunk in fingerprints.chunks(MAX_BATCH) {
+            let packed: Option<String> = if self.is_postgres() {
+                let list: Vec<String> = chunk.iter().map(hex::encode).collect();
+                sqlx::query_scalar(&format!(
+                    "SELECT string_agg(encode(fingerprint, 'hex') || encode(content_hash, 'hex') || ':' || status || ':' || COALESCE(seen_since_import_id::text, '') || ':' || id::text, ',') \
+                     FROM findings WHERE institution_id = {institution_id} AND fingerprint IN (SELECT decode(x, 'hex') FROM unnest(string_to_array($1, ',')) AS x)"
+                ))
+                .bind(list.join(","))
+                .fetch_one(self.conn())
+                .await?
+            } else {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                let sql = format!(
+                    "SELECT group_concat(hex(fingerprint) || hex(content_hash) || ':' || status || ':' || COALESCE(seen_since_import_id, '') || ':' || id, ',') \
+                     FROM findings WHERE institution_id = {institution_id} AND fingerprint IN ({marks})"
+                );
+                let mut q = sqlx::query_scalar(&sql);
+                for fp in chunk {
+                    q = q.bind(&fp[..]);
+                }
+                q.fetch_one(self.conn()).await?
+            };
+            for item in packed
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .filter(|s| !s.is_empty())
+            {
+                out.push(unpack_identity(item)?);
+            }
         }
-        let sql = format!(
-            "SELECT id, fingerprint, content_hash, status, seen_since_import_id FROM findings WHERE institution_id = {institution_id} AND fingerprint IN ({})",
-            placeholders(1, fingerprints.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for fp in fingerprints {
-            q = q.bind(&fp[..]);
-        }
-        let rs = q.fetch_all(self.conn()).await?;
-        rs.iter()
-            .map(|r| {
-                Ok(StoredIdentity {
-                    id: r.try_get("id")?,
-                    fingerprint: hash16(r.try_get("fingerprint")?, "fingerprint")?,
-                    content_hash: hash16(r.try_get("content_hash")?, "content_hash")?,
-                    status: r.try_get("status")?,
-                    seen_since_import_id: r.try_get("seen_since_import_id")?,
-                })
-            })
-            .collect()
+        Ok(out)
     }
 
-    /// Inserts new findings (status `open`, seen since this import), [`MAX_BATCH`] per statement.
+    /// Inserts new findings (status `open`, seen since this import), [`MAX_BATCH`] per
+    /// statement: on SQLite a multi-row VALUES with `?` placeholders, on PostgreSQL one JSON
+    /// array expanded by `json_to_recordset` on the server.
     pub async fn insert_findings(
         &mut self,
         scope: &ImportScope,
         rows: &[FindingValues],
     ) -> Result<u64> {
+        if scope.now.contains('\'') {
+            return Err(StoreError::Corrupt(format!("timestamp {:?}", scope.now)));
+        }
+        let columns = "institution_id, resource_id, fingerprint, tool_name, ai_model, rule_id, level, severity, security_severity, cwes, cves, message, location, snippet, code_flow, content_hash, status, first_seen_import_id, last_changed_import_id, seen_since_import_id, created_at, updated_at";
+        let (inst, res, imp, now) = (
+            scope.institution_id,
+            resource_sql(scope.resource_id),
+            scope.import_id,
+            &scope.now,
+        );
+        let postgres = self.is_postgres();
         let mut written = 0;
         for chunk in rows.chunks(MAX_BATCH) {
-            let mut sql = format!(
-                "INSERT INTO findings (institution_id, resource_id, fingerprint, tool_name, ai_model, rule_id, level, severity, security_severity, cwes, cves, message, location, snippet, code_flow, content_hash, status, first_seen_import_id, last_changed_import_id, seen_since_import_id, created_at, updated_at) VALUES "
-            );
-            let consts = format!(
-                "'open', {imp}, {imp}, {imp}, $1, $1)",
-                imp = scope.import_id
-            );
-            let head = format!(
-                "({}, {}, ",
-                scope.institution_id,
-                resource_sql(scope.resource_id)
-            );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(", ");
+            let done = if postgres {
+                let items: Vec<serde_json::Value> = chunk
+                    .iter()
+                    .map(|f| {
+                        serde_json::json!({
+                            "fp": hex::encode(f.fingerprint), "tool_name": f.tool_name, "ai_model": f.ai_model, "rule_id": f.rule_id,
+                            "level": f.level, "severity": f.severity, "security_severity": f.security_severity, "cwes": f.cwes, "cves": f.cves,
+                            "message": f.message, "location": f.location, "snippet": f.snippet, "code_flow": f.code_flow, "ch": hex::encode(f.content_hash),
+                        })
+                    })
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO findings ({columns}) SELECT {inst}, {res}, decode(t.fp, 'hex'), t.tool_name, t.ai_model, t.rule_id, t.level, t.severity, t.security_severity, t.cwes, t.cves, t.message, t.location, t.snippet, t.code_flow, decode(t.ch, 'hex'), 'open', {imp}, {imp}, {imp}, '{now}', '{now}' \
+                     FROM json_to_recordset($1::json) AS t(fp text, tool_name text, ai_model text, rule_id text, level text, severity text, security_severity double precision, cwes text, cves text, message text, location text, snippet text, code_flow text, ch text)"
+                );
+                sqlx::query(&sql)
+                    .bind(serde_json::Value::Array(items).to_string())
+                    .execute(self.conn())
+                    .await
+            } else {
+                let row = format!("({inst}, {res}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', {imp}, {imp}, {imp}, '{now}', '{now}')");
+                let sql = format!(
+                    "INSERT INTO findings ({columns}) VALUES {}",
+                    vec![row.as_str(); chunk.len()].join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for f in chunk {
+                    q = q
+                        .bind(&f.fingerprint[..])
+                        .bind(&f.tool_name)
+                        .bind(f.ai_model.as_deref())
+                        .bind(f.rule_id.as_deref())
+                        .bind(f.level)
+                        .bind(f.severity)
+                        .bind(f.security_severity)
+                        .bind(&f.cwes)
+                        .bind(&f.cves)
+                        .bind(&f.message)
+                        .bind(f.location.as_deref())
+                        .bind(f.snippet.as_deref())
+                        .bind(f.code_flow.as_deref())
+                        .bind(&f.content_hash[..]);
                 }
-                sql.push_str(&head);
-                sql.push_str(&placeholders(2 + i * 14, 14));
-                sql.push_str(", ");
-                sql.push_str(&consts);
-            }
-            let mut q = sqlx::query(&sql).bind(&scope.now);
-            for f in chunk {
-                q = q
-                    .bind(&f.fingerprint[..])
-                    .bind(&f.tool_name)
-                    .bind(f.ai_model.as_deref())
-                    .bind(f.rule_id.as_deref())
-                    .bind(f.level)
-                    .bind(f.severity)
-                    .bind(f.security_severity)
-                    .bind(&f.cwes)
-                    .bind(&f.cves)
-                    .bind(&f.message)
-                    .bind(f.location.as_deref())
-                    .bind(f.snippet.as_deref())
-                    .bind(f.code_flow.as_deref())
-                    .bind(&f.content_hash[..]);
-            }
-            written += q
-                .execute(self.conn())
-                .await
+                q.execute(self.conn()).await
+            };
+            written += done
                 .map_err(|e| StoreError::from_write(e, "finding fingerprint"))?
                 .rows_affected();
         }

@@ -56,7 +56,22 @@ fn schemas() -> Value {
         "ReasonRequest": {"type": "object", "required": ["reason"], "properties": {"reason": string}},
         "NoteRequest": {"type": "object", "properties": {"note": string}},
         "ObligationDecision": {"type": "object", "required": ["accept"], "properties": {"accept": {"type": "boolean"}, "note": {"type": "string", "description": "required when returning"}}},
-        "TokenRequest": {"type": "object", "required": ["label"], "properties": {"label": string}}
+        "TokenRequest": {"type": "object", "required": ["label"], "properties": {"label": string}},
+        "ResourceInput": {"type": "object", "required": ["name", "kind", "business_function", "data_kinds", "network_zone", "processes_electronic_transactions"], "properties": {
+            "name": string,
+            "kind": {"type": "string", "enum": ["server", "application", "network_device", "cloud_service", "saas"]},
+            "business_function": {"type": "string", "description": "e.g. core_ledger, payment, trading, or any other function name"},
+            "data_kinds": {"type": "array", "items": {"type": "string", "enum": ["personal_credit", "customer_personal", "non_public_business", "logs_backups", "public", "pseudonymised"]}},
+            "network_zone": {"type": "string", "enum": ["internal", "dmz", "internet", "external_saas"]},
+            "processes_electronic_transactions": {"type": "boolean"},
+            "dr_tier": string, "owner": string
+        }},
+        "ResourceRequest": {"allOf": [{"$ref": "#/components/schemas/ResourceInput"}, {"type": "object", "properties": {"institution_id": {"type": "integer", "description": "defaults to the caller's institution"}}}]},
+        "FindingTransition": {"type": "object", "required": ["status"], "properties": {
+            "status": {"type": "string", "enum": ["open", "in_progress", "fixed", "verified", "risk_accepted", "false_positive"]},
+            "reason": {"type": "string", "description": "required for risk_accepted and false_positive"},
+            "until": {"type": "string", "format": "date", "description": "last day of a risk acceptance; required for risk_accepted"}
+        }}
     })
 }
 

@@ -145,9 +145,22 @@ fn result_html(check: &LetterCheck, en: bool) -> String {
     )
 }
 
-pub async fn verify_form(Query(q): Query<LangQuery>) -> Html<String> {
+pub async fn verify_form(State(st): State<AppState>, Query(q): Query<LangQuery>) -> Html<String> {
     let en = is_en(&q);
-    page(en, &form(en))
+    page(en, &format!("{}{}", form(en), key_list(&st, en).await))
+}
+
+/// The ids of the published signing keys, so a reader can match the key named in a result.
+async fn key_list(st: &AppState, en: bool) -> String {
+    let ids: Vec<String> = match st.svc.key_ring().await {
+        Ok(ring) => ring.keys().iter().map(|k| format!("<li><code>{}</code></li>", escape(k.key_id()))).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list signing keys");
+            Vec::new()
+        }
+    };
+    let title = if en { "Published signing keys" } else { "공개된 서명 키" };
+    format!("<section aria-label=\"{title}\"><h2>{title}</h2><ul>{}</ul></section>", ids.join(""))
 }
 
 pub async fn verify_submit(
@@ -207,5 +220,5 @@ pub async fn verify_submit(
             )
         }
     };
-    page(en, &format!("{body}{}", form(en)))
+    page(en, &format!("{body}{}{}", form(en), key_list(&st, en).await))
 }
