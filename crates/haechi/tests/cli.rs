@@ -13,7 +13,7 @@ use std::process::{Command, Output};
 
 use haechi_core::Role;
 use haechi_service::{Service, ServiceConfig};
-use haechi_store::Store;
+use haechi_store::{with_database, Store};
 use sqlx::{Connection, Executor};
 
 // ---------------------------------------------------------------- running the binary
@@ -147,23 +147,6 @@ fn postgres_admin_url() -> Option<String> {
     )
 }
 
-/// `url` with its database name replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{name}", &base[..host_end]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
 
 /// A fresh PostgreSQL database, dropped (with its connections) when this goes out of scope.
 struct PgDb {

@@ -24,7 +24,6 @@ use haechi_policy::{Policy, Rubric};
 use haechi_store::{InstitutionFilter, User};
 use serde::Serialize;
 
-use crate::institutions::CSV_COLUMNS;
 use crate::reviews::ScoreInput;
 use crate::{Result, Service, ServiceError};
 
@@ -502,31 +501,7 @@ fn institution_rows() -> Result<Vec<Row>> {
 }
 
 fn csv_text(rows: &[Row]) -> Result<Vec<u8>> {
-    let io = |e: csv::Error| ServiceError::rule("demo_data", e.to_string());
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(CSV_COLUMNS).map_err(io)?;
-    for r in rows {
-        let i = &r.input;
-        w.write_record([
-            i.code.clone(),
-            i.name_ko.clone(),
-            i.name_en.clone(),
-            i.sector.as_str().to_string(),
-            i.total_assets_krw.to_string(),
-            i.assets_as_of.to_string(),
-            i.full_time_employees.to_string(),
-            i.employees_as_of.to_string(),
-            i.dedicated_ciso.to_string(),
-            i.ciso_name.clone().unwrap_or_default(),
-            i.size_class.as_str().to_string(),
-            i.contact_name.clone().unwrap_or_default(),
-            i.contact_email.clone().unwrap_or_default(),
-            i.contact_phone.clone().unwrap_or_default(),
-        ])
-        .map_err(io)?;
-    }
-    w.into_inner()
-        .map_err(|e| ServiceError::rule("demo_data", e.to_string()))
+    crate::institutions::write_csv(rows.iter().map(|r| &r.input))
 }
 
 // ------------------------------------------------------------------------------------------

@@ -213,30 +213,7 @@ impl Service {
     pub async fn export_institutions_csv(&self, actor: &Actor) -> Result<String> {
         authz::authorize(actor, Action::ReadRegistry)?;
         let all = haechi_store::all_institutions(self.store.pool()).await?;
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let io = |e: csv::Error| ServiceError::rule("export_failed", e.to_string());
-        w.write_record(CSV_COLUMNS).map_err(io)?;
-        for i in &all {
-            let i = &i.input;
-            w.write_record([
-                i.code.clone(),
-                i.name_ko.clone(),
-                i.name_en.clone(),
-                i.sector.as_str().to_string(),
-                i.total_assets_krw.to_string(),
-                i.assets_as_of.to_string(),
-                i.full_time_employees.to_string(),
-                i.employees_as_of.to_string(),
-                i.dedicated_ciso.to_string(),
-                i.ciso_name.clone().unwrap_or_default(),
-                i.size_class.as_str().to_string(),
-                i.contact_name.clone().unwrap_or_default(),
-                i.contact_email.clone().unwrap_or_default(),
-                i.contact_phone.clone().unwrap_or_default(),
-            ])
-            .map_err(io)?;
-        }
-        let bytes = w.into_inner().map_err(|e| ServiceError::rule("export_failed", e.to_string()))?;
+        let bytes = write_csv(all.iter().map(|i| &i.input))?;
         String::from_utf8(bytes).map_err(|e| ServiceError::rule("export_failed", e.to_string()))
     }
 
@@ -291,6 +268,34 @@ impl Service {
         let d = eligibility::screen(&policy, &InstitutionFacts(&inst.input));
         Ok((inst, d))
     }
+}
+
+/// Writes institutions as registry CSV (the columns of [`CSV_COLUMNS`], in that order): the
+/// format `parse_csv` reads back.
+pub fn write_csv<'a>(rows: impl IntoIterator<Item = &'a InstitutionInput>) -> Result<Vec<u8>> {
+    let io = |e: csv::Error| ServiceError::rule("csv_failed", e.to_string());
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(CSV_COLUMNS).map_err(io)?;
+    for i in rows {
+        w.write_record([
+            i.code.clone(),
+            i.name_ko.clone(),
+            i.name_en.clone(),
+            i.sector.as_str().to_string(),
+            i.total_assets_krw.to_string(),
+            i.assets_as_of.to_string(),
+            i.full_time_employees.to_string(),
+            i.employees_as_of.to_string(),
+            i.dedicated_ciso.to_string(),
+            i.ciso_name.clone().unwrap_or_default(),
+            i.size_class.as_str().to_string(),
+            i.contact_name.clone().unwrap_or_default(),
+            i.contact_email.clone().unwrap_or_default(),
+            i.contact_phone.clone().unwrap_or_default(),
+        ])
+        .map_err(io)?;
+    }
+    w.into_inner().map_err(|e| ServiceError::rule("csv_failed", e.to_string()))
 }
 
 /// Parses and validates every row; returns all problems (row, column, what) or all rows.

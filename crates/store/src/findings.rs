@@ -1077,8 +1077,8 @@ pub async fn count_findings<'e, E: Executor<'e, Database = Any>>(
 
 // ---------------------------------------------------------------- scratch databases (benchmarks)
 
-/// `url` with its database name replaced.
-fn with_database(url: &str, name: &str) -> String {
+/// `url` with its database name replaced (PostgreSQL URLs; used for scratch databases and tests).
+pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),

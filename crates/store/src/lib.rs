@@ -185,6 +185,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn database_names_are_replaced_in_urls() {
+        for (url, expect) in [
+            ("postgres://postgres@127.0.0.1:5432/postgres", "postgres://postgres@127.0.0.1:5432/x"),
+            ("postgres://u:p@h/db?sslmode=disable", "postgres://u:p@h/x?sslmode=disable"),
+            ("postgres://h:5432", "postgres://h:5432/x"),
+        ] {
+            assert_eq!(with_database(url, "x"), expect);
+        }
+    }
+
+    #[test]
     fn redacts_password() {
         assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");

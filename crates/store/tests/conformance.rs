@@ -21,6 +21,7 @@ use haechi_core::application::ApplicationContent;
 use haechi_core::institution::FigureChange;
 use haechi_core::{ApplicationState, InstitutionInput, Role, Sector, ServiceEntry, SizeClass};
 use haechi_store::{
+    with_database,
     ApplicationFilter, AuditFilter, AuditRecord, DecisionRecord, Dialect, EvaluationRecord,
     InstitutionFilter, NewUser, Store, StoreError,
 };
@@ -59,23 +60,6 @@ fn postgres_admin_url() -> Option<String> {
     )
 }
 
-/// `url` with its database name replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{name}", &base[..host_end]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
 
 fn random_hex() -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();

@@ -24,7 +24,7 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use haechi_service::demo::{self, DemoSummary};
 use haechi_service::{Service, ServiceConfig};
-use haechi_store::Store;
+use haechi_store::{with_database, Store};
 use haechi_web::AppState;
 use http_body_util::BodyExt;
 use rand::Rng;
@@ -261,24 +261,6 @@ fn fixture(name: &str) -> Vec<u8> {
         .join("tests/fixtures")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// `url` with its database name replaced by `name` (query kept).
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{name}", &base[..host_end]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
 }
 
 /// Runs `scenario` against a fresh, migrated, demo-seeded database of `backend`: the harness's
@@ -869,20 +851,6 @@ fn check_openapi_against_committed_copy() {
 #[test]
 fn openapi_committed_copy_matches_route_table() {
     check_openapi_against_committed_copy();
-}
-
-#[test]
-fn database_names_are_replaced_in_urls() {
-    for (url, expect) in [
-        (DEFAULT_POSTGRES_URL, "postgres://postgres@127.0.0.1:5432/x"),
-        (
-            "postgres://u:p@h/db?sslmode=disable",
-            "postgres://u:p@h/x?sslmode=disable",
-        ),
-        ("postgres://h:5432", "postgres://h:5432/x"),
-    ] {
-        assert_eq!(with_database(url, "x"), expect);
-    }
 }
 
 // ================================================================================ 3, 4: registry and eligibility

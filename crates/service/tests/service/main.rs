@@ -15,7 +15,7 @@ mod mail;
 use std::future::Future;
 
 use haechi_service::{Service, ServiceConfig};
-use haechi_store::Store;
+use haechi_store::{with_database, Store};
 use rand::Rng;
 use sqlx::{Connection, Executor};
 
@@ -28,21 +28,6 @@ pub async fn open(url: &str) -> (Store, Service) {
     (store, svc)
 }
 
-/// `url` with its database name replaced.
-pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
-    let mut out = format!("{}/{name}", &base[..host_end]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
 
 /// Runs `story` on a fresh SQLite file, then on a fresh PostgreSQL database (dropped afterwards,
 /// even when the story fails).
@@ -74,9 +59,3 @@ where
     }
 }
 
-#[test]
-fn database_names_are_replaced_in_urls() {
-    assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"), "postgres://postgres@127.0.0.1:5432/x");
-    assert_eq!(with_database("postgres://u:p@h/db?sslmode=disable", "x"), "postgres://u:p@h/x?sslmode=disable");
-    assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
-}
