@@ -64,7 +64,10 @@ impl ApplicationState {
     }
 
     pub fn is_final(self) -> bool {
-        matches!(self, ApplicationState::Approved | ApplicationState::Rejected | ApplicationState::Withdrawn)
+        matches!(
+            self,
+            ApplicationState::Approved | ApplicationState::Rejected | ApplicationState::Withdrawn
+        )
     }
 }
 
@@ -163,17 +166,29 @@ impl ApplicationContent {
     pub fn validate_for_submission(&self, criteria: &[String]) -> Vec<FieldError> {
         let mut errors = self.validate_draft();
         if !self.ai_vulnerability_assessment && !self.security_saas {
-            errors.push(FieldError::new("scope", "choose AI vulnerability assessment, security SaaS or both"));
+            errors.push(FieldError::new(
+                "scope",
+                "choose AI vulnerability assessment, security SaaS or both",
+            ));
         }
         if self.services.is_empty() {
-            errors.push(FieldError::new("services", "list at least one AI service or SaaS product"));
+            errors.push(FieldError::new(
+                "services",
+                "list at least one AI service or SaaS product",
+            ));
         }
         if self.internal_controls.trim().len() < 20 {
-            errors.push(FieldError::new("internal_controls", "describe the internal-control measures (at least 20 characters)"));
+            errors.push(FieldError::new(
+                "internal_controls",
+                "describe the internal-control measures (at least 20 characters)",
+            ));
         }
         for c in criteria {
             if !self.self_assessment.contains_key(c) {
-                errors.push(FieldError::new(format!("self_assessment.{c}"), "missing self-assessment level"));
+                errors.push(FieldError::new(
+                    format!("self_assessment.{c}"),
+                    "missing self-assessment level",
+                ));
             }
         }
         errors
@@ -184,23 +199,38 @@ impl ApplicationContent {
         let mut errors = Vec::new();
         for (i, s) in self.services.iter().enumerate() {
             if s.kind != "ai_service" && s.kind != "saas" {
-                errors.push(FieldError::new(format!("services[{i}].kind"), "must be ai_service or saas"));
+                errors.push(FieldError::new(
+                    format!("services[{i}].kind"),
+                    "must be ai_service or saas",
+                ));
             }
             if s.name.trim().is_empty() {
-                errors.push(FieldError::new(format!("services[{i}].name"), "must not be empty"));
+                errors.push(FieldError::new(
+                    format!("services[{i}].name"),
+                    "must not be empty",
+                ));
             }
             if s.vendor.trim().is_empty() {
-                errors.push(FieldError::new(format!("services[{i}].vendor"), "must not be empty"));
+                errors.push(FieldError::new(
+                    format!("services[{i}].vendor"),
+                    "must not be empty",
+                ));
             }
             for d in &s.data_classes {
                 if !matches!(d.as_str(), "C" | "S" | "O") {
-                    errors.push(FieldError::new(format!("services[{i}].data_classes"), format!("unknown data class '{d}' (C, S or O)")));
+                    errors.push(FieldError::new(
+                        format!("services[{i}].data_classes"),
+                        format!("unknown data class '{d}' (C, S or O)"),
+                    ));
                 }
             }
         }
         for (k, v) in &self.self_assessment {
             if !(1..=4).contains(v) {
-                errors.push(FieldError::new(format!("self_assessment.{k}"), "maturity level must be 1-4"));
+                errors.push(FieldError::new(
+                    format!("self_assessment.{k}"),
+                    "maturity level must be 1-4",
+                ));
             }
         }
         errors
@@ -254,6 +284,9 @@ mod tests {
     fn illegal_transition_names_both() {
         let err = A::Approve.apply(S::Draft).unwrap_err();
         assert_eq!(err.code(), "illegal_transition");
-        assert_eq!(err.to_string(), "cannot approve an application that is draft");
+        assert_eq!(
+            err.to_string(),
+            "cannot approve an application that is draft"
+        );
     }
 }

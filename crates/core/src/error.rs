@@ -15,7 +15,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into(), row: None }
+        Self {
+            field: field.into(),
+            message: message.into(),
+            row: None,
+        }
     }
     pub fn at_row(mut self, row: usize) -> Self {
         self.row = Some(row);
@@ -43,7 +47,11 @@ pub enum DomainError {
 }
 
 fn join(errors: &[FieldError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl DomainError {

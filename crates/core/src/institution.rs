@@ -86,9 +86,15 @@ impl InstitutionInput {
         let mut errors = Vec::new();
         let code_ok = !self.code.trim().is_empty()
             && self.code.len() <= 32
-            && self.code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && self
+                .code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !code_ok {
-            errors.push(FieldError::new("code", "must be 1-32 letters, digits, '-' or '_'"));
+            errors.push(FieldError::new(
+                "code",
+                "must be 1-32 letters, digits, '-' or '_'",
+            ));
         }
         if self.name_ko.trim().is_empty() {
             errors.push(FieldError::new("name_ko", "must not be empty"));
@@ -100,10 +106,21 @@ impl InstitutionInput {
             errors.push(FieldError::new("total_assets_krw", "must not be negative"));
         }
         if self.full_time_employees < 0 {
-            errors.push(FieldError::new("full_time_employees", "must not be negative"));
+            errors.push(FieldError::new(
+                "full_time_employees",
+                "must not be negative",
+            ));
         }
-        if self.dedicated_ciso && self.ciso_name.as_deref().is_none_or(|n| n.trim().is_empty()) {
-            errors.push(FieldError::new("ciso_name", "required when dedicated_ciso is true"));
+        if self.dedicated_ciso
+            && self
+                .ciso_name
+                .as_deref()
+                .is_none_or(|n| n.trim().is_empty())
+        {
+            errors.push(FieldError::new(
+                "ciso_name",
+                "required when dedicated_ciso is true",
+            ));
         }
         if let Some(email) = &self.contact_email {
             if !email.is_empty() && !email.contains('@') {

@@ -71,6 +71,11 @@ impl Actor {
     /// The actor used by batch commands run on the server itself (`haechi … import`), which have
     /// the operator's full authority; recorded as such in the audit log.
     pub fn system() -> Actor {
-        Actor { user_id: 0, username: "system".into(), role: Role::RegulatorAdmin, institution_id: None }
+        Actor {
+            user_id: 0,
+            username: "system".into(),
+            role: Role::RegulatorAdmin,
+            institution_id: None,
+        }
     }
 }

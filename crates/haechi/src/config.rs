@@ -89,35 +89,80 @@ pub struct Overrides {
 
 impl Config {
     pub fn load(o: &Overrides) -> anyhow::Result<Config> {
-        let defaults: FileConfig = toml::from_str(DEFAULT_CONFIG).context("built-in default configuration")?;
+        let defaults: FileConfig =
+            toml::from_str(DEFAULT_CONFIG).context("built-in default configuration")?;
         let file: FileConfig = match &o.config_file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
                 toml::from_str(&text).with_context(|| format!("config file {}", path.display()))?
             }
             None => FileConfig::default(),
         };
-        let pick = |flag: &Option<String>, file: &Option<String>, def: &Option<String>| flag.clone().or_else(|| file.clone()).or_else(|| def.clone());
-        let data_dir = o.data_dir.clone().or(file.data_dir).or(defaults.data_dir).unwrap_or_else(|| PathBuf::from("./haechi-data"));
-        let database_url = o.database_url.clone().or(file.database_url).unwrap_or_else(|| format!("sqlite://{}", data_dir.join("haechi.db").display()));
-        let bind_text = pick(&o.bind, &file.bind, &defaults.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
-        let bind: SocketAddr = bind_text.parse().with_context(|| format!("bind address '{bind_text}' is not HOST:PORT"))?;
-        let log_format = pick(&o.log_format, &file.log_format, &defaults.log_format).unwrap_or_else(|| "human".into());
+        let pick = |flag: &Option<String>, file: &Option<String>, def: &Option<String>| {
+            flag.clone()
+                .or_else(|| file.clone())
+                .or_else(|| def.clone())
+        };
+        let data_dir = o
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .or(defaults.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./haechi-data"));
+        let database_url = o
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("haechi.db").display()));
+        let bind_text =
+            pick(&o.bind, &file.bind, &defaults.bind).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind: SocketAddr = bind_text
+            .parse()
+            .with_context(|| format!("bind address '{bind_text}' is not HOST:PORT"))?;
+        let log_format = pick(&o.log_format, &file.log_format, &defaults.log_format)
+            .unwrap_or_else(|| "human".into());
         let json_logs = match log_format.as_str() {
             "human" => false,
             "json" => true,
             other => bail!("log_format '{other}' must be \"human\" or \"json\""),
         };
-        let max_attachment_bytes = o.max_attachment_bytes.or(file.max_attachment_bytes).or(defaults.max_attachment_bytes).unwrap_or(10 << 20);
-        let max_import_bytes = o.max_import_bytes.or(file.max_import_bytes).or(defaults.max_import_bytes).unwrap_or(20 << 20);
+        let max_attachment_bytes = o
+            .max_attachment_bytes
+            .or(file.max_attachment_bytes)
+            .or(defaults.max_attachment_bytes)
+            .unwrap_or(10 << 20);
+        let max_import_bytes = o
+            .max_import_bytes
+            .or(file.max_import_bytes)
+            .or(defaults.max_import_bytes)
+            .unwrap_or(20 << 20);
         if max_attachment_bytes == 0 || max_import_bytes == 0 {
             bail!("size limits must be positive");
         }
         haechi_store::Dialect::from_url(&database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let letter_key_file = o.letter_key_file.clone().or(file.letter_key_file).unwrap_or_else(|| data_dir.join("keys").join("letter-signing.pem"));
+        let letter_key_file = o
+            .letter_key_file
+            .clone()
+            .or(file.letter_key_file)
+            .unwrap_or_else(|| data_dir.join("keys").join("letter-signing.pem"));
         let smtp_url = o.smtp_url.clone().or(file.smtp_url);
-        let smtp_from = o.smtp_from.clone().or(file.smtp_from).unwrap_or_else(|| "Haechi <haechi@localhost>".into());
-        Ok(Config { data_dir, database_url, bind, json_logs, max_attachment_bytes, max_import_bytes, letter_key_file, smtp_url, smtp_from })
+        let smtp_from = o
+            .smtp_from
+            .clone()
+            .or(file.smtp_from)
+            .unwrap_or_else(|| "Haechi <haechi@localhost>".into());
+        Ok(Config {
+            data_dir,
+            database_url,
+            bind,
+            json_logs,
+            max_attachment_bytes,
+            max_import_bytes,
+            letter_key_file,
+            smtp_url,
+            smtp_from,
+        })
     }
 
     /// The database URL as it may be logged.
@@ -138,10 +183,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("haechi.toml");
         std::fs::write(&file, "bind = \"127.0.0.1:9000\"\nlog_format = \"json\"\n").unwrap();
-        let c = Config::load(&Overrides { config_file: Some(file.clone()), ..Default::default() }).unwrap();
+        let c = Config::load(&Overrides {
+            config_file: Some(file.clone()),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(c.bind.port(), 9000);
         assert!(c.json_logs);
-        let c = Config::load(&Overrides { config_file: Some(file), bind: Some("127.0.0.1:9100".into()), ..Default::default() }).unwrap();
+        let c = Config::load(&Overrides {
+            config_file: Some(file),
+            bind: Some("127.0.0.1:9100".into()),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(c.bind.port(), 9100);
     }
 
@@ -150,15 +204,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("bad.toml");
         std::fs::write(&file, "bnd = \"x\"\n").unwrap();
-        let err = Config::load(&Overrides { config_file: Some(file), ..Default::default() }).unwrap_err();
+        let err = Config::load(&Overrides {
+            config_file: Some(file),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(format!("{err:#}").contains("bnd"), "{err:#}");
-        let err = Config::load(&Overrides { database_url: Some("mysql://x".into()), ..Default::default() }).unwrap_err();
+        let err = Config::load(&Overrides {
+            database_url: Some("mysql://x".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(err.to_string().contains("unsupported database URL"));
     }
 
     #[test]
     fn password_is_redacted() {
-        let c = Config::load(&Overrides { database_url: Some("postgres://u:hunter2@h/db".into()), ..Default::default() }).unwrap();
+        let c = Config::load(&Overrides {
+            database_url: Some("postgres://u:hunter2@h/db".into()),
+            ..Default::default()
+        })
+        .unwrap();
         assert!(!c.database_url_redacted().contains("hunter2"));
     }
 }

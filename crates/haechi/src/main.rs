@@ -16,13 +16,22 @@ use haechi_store::Store;
 use crate::config::{Config, Overrides, DEFAULT_CONFIG};
 
 #[derive(Parser)]
-#[command(name = "haechi", version, about = "Runs the FSC AI-security network-separation relief program and the institutions' vulnerability engine.")]
+#[command(
+    name = "haechi",
+    version,
+    about = "Runs the FSC AI-security network-separation relief program and the institutions' vulnerability engine."
+)]
 struct Cli {
     /// TOML configuration file.
     #[arg(long, global = true, env = "HAECHI_CONFIG")]
     config: Option<PathBuf>,
     /// sqlite://FILE or postgres://USER@HOST/DB.
-    #[arg(long, global = true, env = "HAECHI_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "HAECHI_DATABASE_URL",
+        hide_env_values = true
+    )]
     database_url: Option<String>,
     /// Data directory (SQLite file, keys).
     #[arg(long, global = true, env = "HAECHI_DATA_DIR")]
@@ -222,7 +231,10 @@ fn main() -> ExitCode {
         smtp_url: cli.smtp_url.clone(),
         smtp_from: cli.smtp_from.clone(),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -239,25 +251,41 @@ fn main() -> ExitCode {
 }
 
 fn init_logs(cfg: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if cfg.json_logs { builder.json().try_init() } else { builder.try_init() };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if cfg.json_logs {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 async fn open_store(url: &str) -> anyhow::Result<Store> {
-    let store = Store::connect(url).await.with_context(|| format!("connecting to {}", haechi_store::redact_url(url)))?;
+    let store = Store::connect(url)
+        .await
+        .with_context(|| format!("connecting to {}", haechi_store::redact_url(url)))?;
     store.migrate().await.context("running migrations")?;
     Ok(store)
 }
 
 async fn open_service(cfg: &Config) -> anyhow::Result<Service> {
     if cfg.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
+        std::fs::create_dir_all(&cfg.data_dir)
+            .with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
     }
     let store = open_store(&cfg.database_url).await?;
-    let svc = Service::open(store, ServiceConfig { max_attachment_bytes: cfg.max_attachment_bytes, max_import_bytes: cfg.max_import_bytes })
-        .await
-        .map_err(service_error)?;
+    let svc = Service::open(
+        store,
+        ServiceConfig {
+            max_attachment_bytes: cfg.max_attachment_bytes,
+            max_import_bytes: cfg.max_import_bytes,
+        },
+    )
+    .await
+    .map_err(service_error)?;
     Ok(svc)
 }
 
@@ -286,13 +314,24 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
             print!("{}", haechi_web::openapi::document_text());
             return Ok(ExitCode::SUCCESS);
         }
-        Command::Policy { command: PolicyCommand::Check { file } } => return policy_check(file),
-        Command::Policy { command: PolicyCommand::Default } => {
+        Command::Policy {
+            command: PolicyCommand::Check { file },
+        } => return policy_check(file),
+        Command::Policy {
+            command: PolicyCommand::Default,
+        } => {
             print!("{}", haechi_policy::DEFAULT_POLICY_TOML);
             return Ok(ExitCode::SUCCESS);
         }
         Command::Cvss { vectors } => return cvss(vectors),
-        Command::Letter { command: LetterCommand::Verify { file, public_key: Some(key), json } } => return letter_verify_offline(file, key, *json),
+        Command::Letter {
+            command:
+                LetterCommand::Verify {
+                    file,
+                    public_key: Some(key),
+                    json,
+                },
+        } => return letter_verify_offline(file, key, *json),
         _ => {}
     }
     let cfg = Config::load(&overrides)?;
@@ -304,7 +343,10 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
         Command::Migrate => {
             let store = Store::connect(&cfg.database_url).await?;
             let applied = store.migrate().await?;
-            println!("migrations applied: {applied:?} ({})", cfg.database_url_redacted());
+            println!(
+                "migrations applied: {applied:?} ({})",
+                cfg.database_url_redacted()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::MigrateDb { from, to } => {
@@ -315,20 +357,34 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
                 println!("{table}: {rows} rows");
             }
             let check = target.verify_audit().await?;
-            println!("audit chain on the target: {}", if check.intact { "intact" } else { "BROKEN" });
-            Ok(if check.intact { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            println!(
+                "audit chain on the target: {}",
+                if check.intact { "intact" } else { "BROKEN" }
+            );
+            Ok(if check.intact {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Policy { command } => {
             let svc = open_service(&cfg).await?;
             match command {
                 PolicyCommand::Load { file } => {
-                    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-                    let v = svc.load_policy(&system, &text).await.map_err(service_error)?;
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    let v = svc
+                        .load_policy(&system, &text)
+                        .await
+                        .map_err(service_error)?;
                     println!("policy stored as version {v}");
                 }
                 PolicyCommand::Show { version } => {
                     let v = version.unwrap_or(svc.policy().version);
-                    let (_, text) = svc.policy_version(&system, v).await.map_err(service_error)?;
+                    let (_, text) = svc
+                        .policy_version(&system, v)
+                        .await
+                        .map_err(service_error)?;
                     print!("{text}");
                 }
                 PolicyCommand::Check { .. } | PolicyCommand::Default => {}
@@ -339,38 +395,69 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
             let svc = open_service(&cfg).await?;
             match command {
                 InstitutionsCommand::Import { file, json } => {
-                    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                    let bytes = std::fs::read(&file)
+                        .with_context(|| format!("reading {}", file.display()))?;
                     match svc.import_institutions_csv(&system, &bytes).await {
                         Ok(r) if json => print_json(&r)?,
-                        Ok(r) => println!("{} rows: {} created, {} updated, {} unchanged", r.rows, r.created, r.updated, r.unchanged),
+                        Ok(r) => println!(
+                            "{} rows: {} created, {} updated, {} unchanged",
+                            r.rows, r.created, r.updated, r.unchanged
+                        ),
                         Err(e) => {
                             eprintln!("import failed, nothing was stored: {}", service_error(e));
                             return Ok(ExitCode::FAILURE);
                         }
                     }
                 }
-                InstitutionsCommand::Export => print!("{}", svc.export_institutions_csv(&system).await.map_err(service_error)?),
+                InstitutionsCommand::Export => print!(
+                    "{}",
+                    svc.export_institutions_csv(&system)
+                        .await
+                        .map_err(service_error)?
+                ),
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eligibility { command: EligibilityCommand::Screen { institution, json } } => {
+        Command::Eligibility {
+            command: EligibilityCommand::Screen { institution, json },
+        } => {
             let svc = open_service(&cfg).await?;
-            let results = svc.screen(&system, institution).await.map_err(service_error)?;
+            let results = svc
+                .screen(&system, institution)
+                .await
+                .map_err(service_error)?;
             if json {
                 for r in &results {
                     print_json(r)?;
                 }
             } else {
                 for r in &results {
-                    let failed: Vec<&str> = r.rules.iter().filter(|x| !x.passed).map(|x| x.rule.as_str()).collect();
-                    println!("{:>5}  {:<8} {}  {}", r.institution_id, if r.eligible { "eligible" } else { "-" }, r.name, failed.join(","));
+                    let failed: Vec<&str> = r
+                        .rules
+                        .iter()
+                        .filter(|x| !x.passed)
+                        .map(|x| x.rule.as_str())
+                        .collect();
+                    println!(
+                        "{:>5}  {:<8} {}  {}",
+                        r.institution_id,
+                        if r.eligible { "eligible" } else { "-" },
+                        r.name,
+                        failed.join(",")
+                    );
                 }
                 let n = results.iter().filter(|r| r.eligible).count();
-                println!("{n} of {} eligible (policy version {})", results.len(), svc.policy().version);
+                println!(
+                    "{n} of {} eligible (policy version {})",
+                    results.len(),
+                    svc.policy().version
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { command: AuditCommand::Verify } => {
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
             let svc = open_service(&cfg).await?;
             let v = svc.verify_audit(&system).await.map_err(service_error)?;
             match v.first_bad {
@@ -384,31 +471,71 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
                 }
             }
         }
-        Command::Admin { command: AdminCommand::CreateUser { username, role, display_name, institution } } => {
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    username,
+                    role,
+                    display_name,
+                    institution,
+                },
+        } => {
             let svc = open_service(&cfg).await?;
             let Some(role) = Role::parse(&role) else {
-                bail!("unknown role '{role}'; one of: {}", Role::ALL.map(|r| r.as_str()).join(", "));
+                bail!(
+                    "unknown role '{role}'; one of: {}",
+                    Role::ALL.map(|r| r.as_str()).join(", ")
+                );
             };
             let inst_id = match institution {
-                Some(code) => Some(haechi_store::get_institution_by_code(svc.store().pool(), &code).await?.with_context(|| format!("no institution with code '{code}'"))?.id),
+                Some(code) => Some(
+                    haechi_store::get_institution_by_code(svc.store().pool(), &code)
+                        .await?
+                        .with_context(|| format!("no institution with code '{code}'"))?
+                        .id,
+                ),
                 None => None,
             };
-            let user = svc.create_user(&system, &username, display_name.as_deref().unwrap_or(&username), role, inst_id).await.map_err(service_error)?;
-            let token = svc.issue_token(&system, user.id, "created by haechi admin create-user").await.map_err(service_error)?;
-            println!("user {} ({}) created; API token (shown once): {token}", user.username, user.role);
+            let user = svc
+                .create_user(
+                    &system,
+                    &username,
+                    display_name.as_deref().unwrap_or(&username),
+                    role,
+                    inst_id,
+                )
+                .await
+                .map_err(service_error)?;
+            let token = svc
+                .issue_token(&system, user.id, "created by haechi admin create-user")
+                .await
+                .map_err(service_error)?;
+            println!(
+                "user {} ({}) created; API token (shown once): {token}",
+                user.username, user.role
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Letter { command } => {
             let svc = open_service(&cfg).await?;
             match command {
                 LetterCommand::Verify { file, json, .. } => {
-                    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-                    let check = svc.verify_letter_file(&bytes).await.map_err(service_error)?;
+                    let bytes = std::fs::read(&file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    let check = svc
+                        .verify_letter_file(&bytes)
+                        .await
+                        .map_err(service_error)?;
                     print_check(&check, json)
                 }
                 LetterCommand::Export { number } => {
-                    let row = haechi_store::get_letter_by_number(svc.store().pool(), &number).await?.with_context(|| format!("no letter numbered '{number}'"))?;
-                    let (_, _, file) = svc.signed_letter(&system, row.id).await.map_err(service_error)?;
+                    let row = haechi_store::get_letter_by_number(svc.store().pool(), &number)
+                        .await?
+                        .with_context(|| format!("no letter numbered '{number}'"))?;
+                    let (_, _, file) = svc
+                        .signed_letter(&system, row.id)
+                        .await
+                        .map_err(service_error)?;
                     print!("{file}");
                     Ok(ExitCode::SUCCESS)
                 }
@@ -416,28 +543,50 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
         }
         Command::Findings { command } => findings_cli::findings(&cfg, command).await,
         Command::Resources { command } => findings_cli::resources(&cfg, command).await,
-        Command::Bench { command } => findings_cli::bench(command, overrides.database_url.as_deref()).await,
-        Command::PrintDefaultConfig | Command::Openapi | Command::Cvss { .. } => Ok(ExitCode::SUCCESS),
+        Command::Bench { command } => {
+            findings_cli::bench(command, overrides.database_url.as_deref()).await
+        }
+        Command::PrintDefaultConfig | Command::Openapi | Command::Cvss { .. } => {
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
 fn policy_check(file: &PathBuf) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     match haechi_policy::Policy::from_toml_str(&text) {
         Ok(p) => {
-            println!("{}: valid ({} eligibility rules, {} phases, {} criteria, {} priority rows)", file.display(), p.eligibility.rules.len(), p.phases.len(), p.evaluation.criteria.len(), p.priority.rows.len());
+            println!(
+                "{}: valid ({} eligibility rules, {} phases, {} criteria, {} priority rows)",
+                file.display(),
+                p.eligibility.rules.len(),
+                p.phases.len(),
+                p.evaluation.criteria.len(),
+                p.priority.rows.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(errs) => {
             for e in &errs.0 {
-                eprintln!("{}:{}:{}: {}: {}", file.display(), e.line, e.column, e.path, e.message);
+                eprintln!(
+                    "{}:{}:{}: {}: {}",
+                    file.display(),
+                    e.line,
+                    e.column,
+                    e.path,
+                    e.message
+                );
             }
             Ok(ExitCode::FAILURE)
         }
     }
 }
 
-fn print_check(check: &haechi_service::letters::LetterCheck, json: bool) -> anyhow::Result<ExitCode> {
+fn print_check(
+    check: &haechi_service::letters::LetterCheck,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     if json {
         print_json(check)?;
     } else if check.is_valid() {
@@ -453,14 +602,20 @@ fn print_check(check: &haechi_service::letters::LetterCheck, json: bool) -> anyh
     } else {
         eprintln!("{}: {}", check.outcome.to_uppercase(), check.reason);
     }
-    Ok(if check.is_valid() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if check.is_valid() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn letter_verify_offline(file: &PathBuf, key: &PathBuf, json: bool) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let pem = std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?;
-    let ring = haechi_letter::KeyRing::from_pem_bundle(&pem).map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
-    let mut check = haechi_service::letters::check_letter(&bytes, &ring, chrono::Utc::now().date_naive(), None);
+    let ring = haechi_letter::KeyRing::from_pem_bundle(&pem)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
+    let mut check =
+        haechi_service::letters::check_letter(&bytes, &ring, chrono::Utc::now().date_naive(), None);
     if check.is_valid() {
         check.reason.push_str(" (offline: revocation not checked)");
     }
@@ -470,11 +625,15 @@ fn letter_verify_offline(file: &PathBuf, key: &PathBuf, json: bool) -> anyhow::R
 /// Loads the letter-signing key, creating it with owner-only permissions when missing.
 fn load_or_create_key(path: &std::path::Path) -> anyhow::Result<haechi_letter::Keypair> {
     if path.exists() {
-        let pem = std::fs::read_to_string(path).with_context(|| format!("reading letter key {}", path.display()))?;
-        return haechi_letter::Keypair::from_pkcs8_pem(&pem).map_err(|e| anyhow::anyhow!("letter key {}: {e}", path.display()));
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("reading letter key {}", path.display()))?;
+        return haechi_letter::Keypair::from_pkcs8_pem(&pem)
+            .map_err(|e| anyhow::anyhow!("letter key {}: {e}", path.display()));
     }
     let key = haechi_letter::Keypair::generate();
-    let pem = key.to_pkcs8_pem().map_err(|e| anyhow::anyhow!("encoding the new letter key: {e}"))?;
+    let pem = key
+        .to_pkcs8_pem()
+        .map_err(|e| anyhow::anyhow!("encoding the new letter key: {e}"))?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         #[cfg(unix)]
@@ -491,7 +650,9 @@ fn load_or_create_key(path: &std::path::Path) -> anyhow::Result<haechi_letter::K
         options.mode(0o600);
     }
     use std::io::Write;
-    let mut f = options.open(path).with_context(|| format!("creating letter key {}", path.display()))?;
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("creating letter key {}", path.display()))?;
     f.write_all(pem.as_bytes())?;
     tracing::info!(path = %path.display(), key_id = %key.key_id(), "generated a new letter-signing key");
     Ok(key)
@@ -501,7 +662,9 @@ fn cvss(vectors: &[String]) -> anyhow::Result<ExitCode> {
     let mut code = ExitCode::SUCCESS;
     for v in vectors {
         match haechi_cvss::evaluate(v) {
-            Ok(e) => print_json(&serde_json::json!({"vector": e.vector, "version": e.version, "base_score": e.base_score, "severity": e.severity}))?,
+            Ok(e) => print_json(
+                &serde_json::json!({"vector": e.vector, "version": e.version, "base_score": e.base_score, "severity": e.severity}),
+            )?,
             Err(e) => {
                 eprintln!("{v}: {e} [{}]", e.code());
                 code = ExitCode::FAILURE;
@@ -513,27 +676,61 @@ fn cvss(vectors: &[String]) -> anyhow::Result<ExitCode> {
 
 async fn serve(cfg: &Config, demo: bool) -> anyhow::Result<ExitCode> {
     let key = load_or_create_key(&cfg.letter_key_file)?;
-    let mut svc = open_service(cfg).await?.with_signer(key).await.map_err(service_error)?;
+    let mut svc = open_service(cfg)
+        .await?
+        .with_signer(key)
+        .await
+        .map_err(service_error)?;
     if let Some(url) = &cfg.smtp_url {
-        let mailer = haechi_service::mail::SmtpMailer::new(url, &cfg.smtp_from).map_err(|e| anyhow::anyhow!("SMTP configuration: {e}"))?;
+        let mailer = haechi_service::mail::SmtpMailer::new(url, &cfg.smtp_from)
+            .map_err(|e| anyhow::anyhow!("SMTP configuration: {e}"))?;
         svc = svc.with_mailer(std::sync::Arc::new(mailer));
     }
     if demo {
-        let summary = haechi_service::demo::seed(&svc).await.map_err(service_error)?;
-        println!("Haechi demo: {} institutions, {} eligible; cohorts {:?}", summary.institutions, summary.eligible, summary.cohorts);
+        let summary = haechi_service::demo::seed(&svc)
+            .await
+            .map_err(service_error)?;
+        println!(
+            "Haechi demo: {} institutions, {} eligible; cohorts {:?}",
+            summary.institutions, summary.eligible, summary.cohorts
+        );
         println!("Demo accounts (API: Authorization: Bearer <token>):");
         for a in &summary.accounts {
-            println!("  {:<18} {:<18} {:<24} {}", a.username, a.role, a.institution.clone().unwrap_or_default(), a.token.as_deref().unwrap_or("-"));
+            println!(
+                "  {:<18} {:<18} {:<24} {}",
+                a.username,
+                a.role,
+                a.institution.clone().unwrap_or_default(),
+                a.token.as_deref().unwrap_or("-")
+            );
         }
-    } else if haechi_store::list_users(svc.store().pool(), None).await?.is_empty() {
-        let admin = svc.create_user(&Actor::system(), "admin", "Administrator", Role::RegulatorAdmin, None).await.map_err(service_error)?;
-        let token = svc.issue_token(&Actor::system(), admin.id, "bootstrap").await.map_err(service_error)?;
+    } else if haechi_store::list_users(svc.store().pool(), None)
+        .await?
+        .is_empty()
+    {
+        let admin = svc
+            .create_user(
+                &Actor::system(),
+                "admin",
+                "Administrator",
+                Role::RegulatorAdmin,
+                None,
+            )
+            .await
+            .map_err(service_error)?;
+        let token = svc
+            .issue_token(&Actor::system(), admin.id, "bootstrap")
+            .await
+            .map_err(service_error)?;
         println!("No users existed: created 'admin'. Its API token (shown once): {token}");
     }
-    let listener = tokio::net::TcpListener::bind(cfg.bind).await.with_context(|| format!("binding {}", cfg.bind))?;
+    let listener = tokio::net::TcpListener::bind(cfg.bind)
+        .await
+        .with_context(|| format!("binding {}", cfg.bind))?;
     tracing::info!(address = %cfg.bind, database = %cfg.database_url_redacted(), "Haechi listening");
     println!("Listening on http://{}", cfg.bind);
-    // Expiry reminders: at start, then hourly (idempotent: each reminder is written once).
+    // Hourly jobs, also at start: letter expiry reminders (each written once) and expired risk
+    // acceptances.
     let reminders = svc.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -544,12 +741,17 @@ async fn serve(cfg: &Config, demo: bool) -> anyhow::Result<ExitCode> {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "letter expiry reminders failed"),
             }
+            // Risk acceptances whose expiry has passed reopen their findings.
+            if let Err(e) = reminders.reopen_expired_acceptances().await {
+                tracing::warn!(error = %e, "reopening expired risk acceptances failed");
+            }
         }
     });
     let app = haechi_web::router(haechi_web::AppState::new(svc));
-    axum::serve(listener, app).with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(ExitCode::SUCCESS)
 }

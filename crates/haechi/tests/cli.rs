@@ -147,7 +147,6 @@ fn postgres_admin_url() -> Option<String> {
     )
 }
 
-
 /// A fresh PostgreSQL database, dropped (with its connections) when this goes out of scope.
 struct PgDb {
     admin_url: String,

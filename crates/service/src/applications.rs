@@ -2,7 +2,10 @@
 
 use haechi_core::application::ApplicationContent;
 use haechi_core::{Actor, Application, ApplicationAction, ApplicationState, Role};
-use haechi_store::{ApplicationEvent, ApplicationFilter, Assignment, AttachmentMeta, DecisionRecord, EvaluationRecord};
+use haechi_store::{
+    ApplicationEvent, ApplicationFilter, Assignment, AttachmentMeta, DecisionRecord,
+    EvaluationRecord,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -23,25 +26,40 @@ pub struct ApplicationView {
 
 impl Service {
     /// Who owns the application, from the actor's point of view.
-    pub(crate) async fn application_owner(&self, actor: &Actor, app: &Application) -> Result<Owner> {
+    pub(crate) async fn application_owner(
+        &self,
+        actor: &Actor,
+        app: &Application,
+    ) -> Result<Owner> {
         let advisor_cleared = if actor.role == Role::Advisor {
             let all = haechi_store::assignments_for_application(self.store.pool(), app.id).await?;
-            all.iter().find(|a| a.advisor_id == actor.user_id).map(|a| a.conflict == Some(false))
+            all.iter()
+                .find(|a| a.advisor_id == actor.user_id)
+                .map(|a| a.conflict == Some(false))
         } else {
             None
         };
-        Ok(Owner::Application { institution_id: app.institution_id, advisor_cleared })
+        Ok(Owner::Application {
+            institution_id: app.institution_id,
+            advisor_cleared,
+        })
     }
 
     async fn load_for(&self, actor: &Actor, action: Action, id: i64) -> Result<Application> {
         authz::authorize(actor, action)?;
-        let app = haechi_store::get_application(self.store.pool(), id).await?.ok_or(ServiceError::NotFound)?;
+        let app = haechi_store::get_application(self.store.pool(), id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let owner = self.application_owner(actor, &app).await?;
         authz::authorize_record(actor, action, owner)?;
         Ok(app)
     }
 
-    pub async fn list_applications(&self, actor: &Actor, mut filter: ApplicationFilter) -> Result<(Vec<Application>, i64)> {
+    pub async fn list_applications(
+        &self,
+        actor: &Actor,
+        mut filter: ApplicationFilter,
+    ) -> Result<(Vec<Application>, i64)> {
         authz::authorize(actor, Action::ReadApplication)?;
         if actor.role.is_institution_role() {
             filter.institution_id = actor.institution_id.or(Some(-1));
@@ -59,15 +77,27 @@ impl Service {
         Ok(ApplicationView {
             events: haechi_store::application_events(pool, id).await?,
             attachments: haechi_store::list_attachments(pool, id).await?,
-            assignments: if regulator { Some(haechi_store::assignments_for_application(pool, id).await?) } else { None },
-            evaluation: if regulator { haechi_store::get_evaluation(pool, id).await? } else { None },
+            assignments: if regulator {
+                Some(haechi_store::assignments_for_application(pool, id).await?)
+            } else {
+                None
+            },
+            evaluation: if regulator {
+                haechi_store::get_evaluation(pool, id).await?
+            } else {
+                None
+            },
             decision: haechi_store::get_decision(pool, id).await?,
             application,
         })
     }
 
     /// A CISO or staff member starts a draft for their institution, which must be eligible now.
-    pub async fn create_application(&self, actor: &Actor, content: ApplicationContent) -> Result<Application> {
+    pub async fn create_application(
+        &self,
+        actor: &Actor,
+        content: ApplicationContent,
+    ) -> Result<Application> {
         authz::authorize(actor, Action::DraftApplication)?;
         let institution_id = actor.institution_id.ok_or(ServiceError::NotFound)?;
         let errors = content.validate_draft();
@@ -79,69 +109,152 @@ impl Service {
         if !eligibility.eligible {
             return Err(ServiceError::rule(
                 "not_eligible",
-                format!("the institution does not meet the eligibility rules of policy version {}: {}", eligibility.policy_version, eligibility.failed_rules().join(", ")),
+                format!(
+                    "the institution does not meet the eligibility rules of policy version {}: {}",
+                    eligibility.policy_version,
+                    eligibility.failed_rules().join(", ")
+                ),
             ));
         }
-        let id = tx.insert_application(institution_id, &to_json(&content)).await?;
-        tx.audit(record(actor, "application.create", "application", &id.to_string(), Some(institution_id), None, Some(to_json(&content)))).await?;
-        let app = haechi_store::get_application(tx.conn(), id).await?.ok_or(ServiceError::NotFound)?;
+        let id = tx
+            .insert_application(institution_id, &to_json(&content))
+            .await?;
+        tx.audit(record(
+            actor,
+            "application.create",
+            "application",
+            &id.to_string(),
+            Some(institution_id),
+            None,
+            Some(to_json(&content)),
+        ))
+        .await?;
+        let app = haechi_store::get_application(tx.conn(), id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         Ok(app)
     }
 
     /// Saves a draft; only drafts can be edited.
-    pub async fn update_application(&self, actor: &Actor, id: i64, content: ApplicationContent) -> Result<Application> {
+    pub async fn update_application(
+        &self,
+        actor: &Actor,
+        id: i64,
+        content: ApplicationContent,
+    ) -> Result<Application> {
         let app = self.load_for(actor, Action::DraftApplication, id).await?;
         if app.state != ApplicationState::Draft {
-            return Err(ServiceError::rule("not_editable", format!("only a draft can be edited; this application is {}", app.state)));
+            return Err(ServiceError::rule(
+                "not_editable",
+                format!(
+                    "only a draft can be edited; this application is {}",
+                    app.state
+                ),
+            ));
         }
         let errors = content.validate_draft();
         if !errors.is_empty() {
             return Err(ServiceError::invalid(errors));
         }
         let mut tx = self.store.begin().await?;
-        tx.update_application_content(id, &to_json(&content)).await?;
-        tx.audit(record(actor, "application.update", "application", &id.to_string(), Some(app.institution_id), Some(to_json(&app.content)), Some(to_json(&content)))).await?;
-        let app = haechi_store::get_application(tx.conn(), id).await?.ok_or(ServiceError::NotFound)?;
+        tx.update_application_content(id, &to_json(&content))
+            .await?;
+        tx.audit(record(
+            actor,
+            "application.update",
+            "application",
+            &id.to_string(),
+            Some(app.institution_id),
+            Some(to_json(&app.content)),
+            Some(to_json(&content)),
+        ))
+        .await?;
+        let app = haechi_store::get_application(tx.conn(), id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         Ok(app)
     }
 
     /// Stores an evidence file with its SHA-256; refused over the size limit.
-    pub async fn add_attachment(&self, actor: &Actor, id: i64, filename: &str, content_type: &str, data: &[u8]) -> Result<AttachmentMeta> {
+    pub async fn add_attachment(
+        &self,
+        actor: &Actor,
+        id: i64,
+        filename: &str,
+        content_type: &str,
+        data: &[u8],
+    ) -> Result<AttachmentMeta> {
         let app = self.load_for(actor, Action::DraftApplication, id).await?;
         if data.len() > self.config.max_attachment_bytes {
-            return Err(ServiceError::TooLarge(format!("the file is {} bytes; the limit is {} bytes", data.len(), self.config.max_attachment_bytes)));
+            return Err(ServiceError::TooLarge(format!(
+                "the file is {} bytes; the limit is {} bytes",
+                data.len(),
+                self.config.max_attachment_bytes
+            )));
         }
         if data.is_empty() {
-            return Err(ServiceError::invalid(vec![haechi_core::FieldError::new("file", "is empty")]));
+            return Err(ServiceError::invalid(vec![haechi_core::FieldError::new(
+                "file", "is empty",
+            )]));
         }
-        let filename = filename.rsplit(['/', '\\']).next().unwrap_or(filename).trim();
+        let filename = filename
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or(filename)
+            .trim();
         if filename.is_empty() || filename.len() > 200 {
-            return Err(ServiceError::invalid(vec![haechi_core::FieldError::new("filename", "must be 1-200 characters")]));
+            return Err(ServiceError::invalid(vec![haechi_core::FieldError::new(
+                "filename",
+                "must be 1-200 characters",
+            )]));
         }
         if app.state.is_final() {
-            return Err(ServiceError::rule("not_editable", format!("evidence cannot be added to an application that is {}", app.state)));
+            return Err(ServiceError::rule(
+                "not_editable",
+                format!(
+                    "evidence cannot be added to an application that is {}",
+                    app.state
+                ),
+            ));
         }
         let sha = hex::encode(Sha256::digest(data));
         let mut tx = self.store.begin().await?;
-        let att_id = tx.insert_attachment(id, filename, content_type, &sha, data, &actor.username).await?;
+        let att_id = tx
+            .insert_attachment(id, filename, content_type, &sha, data, &actor.username)
+            .await?;
         tx.audit(record(actor, "application.attach", "application", &id.to_string(), Some(app.institution_id), None, Some(serde_json::json!({"attachment_id": att_id, "filename": filename, "sha256": sha, "size": data.len()})))).await?;
         tx.commit().await?;
         let all = haechi_store::list_attachments(self.store.pool(), id).await?;
-        all.into_iter().find(|a| a.id == att_id).ok_or(ServiceError::NotFound)
+        all.into_iter()
+            .find(|a| a.id == att_id)
+            .ok_or(ServiceError::NotFound)
     }
 
-    pub async fn get_attachment(&self, actor: &Actor, attachment_id: i64) -> Result<(AttachmentMeta, Vec<u8>)> {
+    pub async fn get_attachment(
+        &self,
+        actor: &Actor,
+        attachment_id: i64,
+    ) -> Result<(AttachmentMeta, Vec<u8>)> {
         authz::authorize(actor, Action::ReadApplication)?;
-        let (meta, data) = haechi_store::get_attachment(self.store.pool(), attachment_id).await?.ok_or(ServiceError::NotFound)?;
-        self.load_for(actor, Action::ReadApplication, meta.application_id).await?;
+        let (meta, data) = haechi_store::get_attachment(self.store.pool(), attachment_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        self.load_for(actor, Action::ReadApplication, meta.application_id)
+            .await?;
         Ok((meta, data))
     }
 
     /// Moves an application through its lifecycle. `comment` is the officer's comment on a
     /// return, or the rationale of a decision (required for both).
-    pub async fn transition(&self, actor: &Actor, id: i64, action: ApplicationAction, comment: Option<&str>) -> Result<Application> {
+    pub async fn transition(
+        &self,
+        actor: &Actor,
+        id: i64,
+        action: ApplicationAction,
+        comment: Option<&str>,
+    ) -> Result<Application> {
         use ApplicationAction as A;
         let needed = match action {
             A::Submit | A::Withdraw => Action::SignApplication,
@@ -154,7 +267,12 @@ impl Service {
         let policy = self.policy_in(&mut tx).await?;
         match action {
             A::Submit => {
-                let criteria: Vec<String> = policy.evaluation.criteria.iter().map(|c| c.id.clone()).collect();
+                let criteria: Vec<String> = policy
+                    .evaluation
+                    .criteria
+                    .iter()
+                    .map(|c| c.id.clone())
+                    .collect();
                 let errors = app.content.validate_for_submission(&criteria);
                 if !errors.is_empty() {
                     return Err(ServiceError::invalid(errors));
@@ -163,10 +281,20 @@ impl Service {
             A::StartScreening | A::StartReview => {
                 let (_, d) = self.eligibility_now(&mut tx, app.institution_id).await?;
                 if !d.eligible {
-                    return Err(ServiceError::rule("not_eligible", format!("the institution no longer meets the eligibility rules: {}", d.failed_rules().join(", "))));
+                    return Err(ServiceError::rule(
+                        "not_eligible",
+                        format!(
+                            "the institution no longer meets the eligibility rules: {}",
+                            d.failed_rules().join(", ")
+                        ),
+                    ));
                 }
                 if action == A::StartReview {
-                    let cleared = haechi_store::assignments_for_application(tx.conn(), id).await?.iter().filter(|a| a.conflict != Some(true)).count();
+                    let cleared = haechi_store::assignments_for_application(tx.conn(), id)
+                        .await?
+                        .iter()
+                        .filter(|a| a.conflict != Some(true))
+                        .count();
                     let need = policy.evaluation.reviewers_per_application as usize;
                     if cleared < need {
                         return Err(ServiceError::rule("reviewers_missing", format!("{cleared} reviewer(s) assigned without conflict; the policy asks for {need}")));
@@ -174,7 +302,10 @@ impl Service {
                 }
             }
             A::ReturnForCorrection if comment.is_none() => {
-                return Err(ServiceError::invalid(vec![haechi_core::FieldError::new("comment", "say what must be corrected")]));
+                return Err(ServiceError::invalid(vec![haechi_core::FieldError::new(
+                    "comment",
+                    "say what must be corrected",
+                )]));
             }
             A::CompleteEvaluation => {
                 let result = self.evaluate_in(&mut tx, &policy, id).await?;
@@ -182,7 +313,10 @@ impl Service {
             }
             A::Approve | A::Reject => {
                 let Some(rationale) = comment else {
-                    return Err(ServiceError::invalid(vec![haechi_core::FieldError::new("rationale", "a decision needs its rationale")]));
+                    return Err(ServiceError::invalid(vec![haechi_core::FieldError::new(
+                        "rationale",
+                        "a decision needs its rationale",
+                    )]));
                 };
                 let evaluation = haechi_store::get_evaluation(tx.conn(), id).await?;
                 let follows = match (&evaluation, action) {
@@ -204,7 +338,16 @@ impl Service {
             }
             _ => {}
         }
-        tx.transition_application(id, action.as_str(), app.state, to, &actor.username, comment, self.clock_text().as_deref()).await?;
+        tx.transition_application(
+            id,
+            action.as_str(),
+            app.state,
+            to,
+            &actor.username,
+            comment,
+            self.clock_text().as_deref(),
+        )
+        .await?;
         tx.audit(record(
             actor,
             &format!("application.{}", action.as_str()),
@@ -215,9 +358,10 @@ impl Service {
             Some(serde_json::json!({"state": to, "comment": comment, "policy_version": policy.version})),
         ))
         .await?;
-        let out = haechi_store::get_application(tx.conn(), id).await?.ok_or(ServiceError::NotFound)?;
+        let out = haechi_store::get_application(tx.conn(), id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         Ok(out)
     }
 }
-

@@ -80,18 +80,48 @@ pub fn allows(role: Role, action: Action) -> bool {
     use Role as R;
     match action {
         A::ReadPolicy => true,
-        A::ReadProgram => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Analyst | R::SupportCenter | R::Auditor),
+        A::ReadProgram => matches!(
+            role,
+            R::RegulatorAdmin | R::RegulatorOfficer | R::Analyst | R::SupportCenter | R::Auditor
+        ),
         A::ReadRegistry | A::ReadScreening => {
-            matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Analyst | R::SupportCenter | R::Auditor)
+            matches!(
+                role,
+                R::RegulatorAdmin
+                    | R::RegulatorOfficer
+                    | R::Analyst
+                    | R::SupportCenter
+                    | R::Auditor
+            )
         }
         A::ReadInstitution => !matches!(role, R::Advisor),
-        A::ManageInstitutions | A::RunScreening | A::ManageApplications | A::PlanCohorts | A::ManageLetters => {
+        A::ManageInstitutions
+        | A::RunScreening
+        | A::ManageApplications
+        | A::PlanCohorts
+        | A::ManageLetters => {
             matches!(role, R::RegulatorAdmin | R::RegulatorOfficer)
         }
         A::DraftApplication => matches!(role, R::Ciso | R::SecurityStaff),
         A::SignApplication => matches!(role, R::Ciso),
-        A::ReadApplication => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Auditor | R::Ciso | R::SecurityStaff | R::Advisor),
-        A::ReadLetters => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Analyst | R::Auditor | R::Ciso | R::SecurityStaff),
+        A::ReadApplication => matches!(
+            role,
+            R::RegulatorAdmin
+                | R::RegulatorOfficer
+                | R::Auditor
+                | R::Ciso
+                | R::SecurityStaff
+                | R::Advisor
+        ),
+        A::ReadLetters => matches!(
+            role,
+            R::RegulatorAdmin
+                | R::RegulatorOfficer
+                | R::Analyst
+                | R::Auditor
+                | R::Ciso
+                | R::SecurityStaff
+        ),
         A::ReadEvaluation => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Auditor),
         A::Review => matches!(role, R::Advisor),
         A::ManagePolicy | A::ManageUsers => matches!(role, R::RegulatorAdmin),
@@ -106,7 +136,9 @@ pub fn allows(role: Role, action: Action) -> bool {
 /// carry) import resources and findings on an institution's behalf, with the files it hands
 /// over to the operator.
 fn operator_may(actor: &Actor, action: Action) -> bool {
-    actor.user_id == 0 && actor.role == Role::RegulatorAdmin && matches!(action, Action::ReadFindings | Action::ManageFindings)
+    actor.user_id == 0
+        && actor.role == Role::RegulatorAdmin
+        && matches!(action, Action::ReadFindings | Action::ManageFindings)
 }
 
 /// Refuses an action the actor's role may not take at all.
@@ -126,17 +158,29 @@ pub enum Owner {
     /// An application: its institution, and whether the actor is an assigned advisor who has
     /// declared no conflict (`Some(true)`), is assigned but undeclared or conflicted
     /// (`Some(false)`), or is not assigned (`None`).
-    Application { institution_id: i64, advisor_cleared: Option<bool> },
+    Application {
+        institution_id: i64,
+        advisor_cleared: Option<bool>,
+    },
 }
 
 /// Refuses, as "not found", a record outside the actor's reach.
 pub fn authorize_record(actor: &Actor, action: Action, owner: Owner) -> Result<()> {
     authorize(actor, action)?;
     let ok = match (actor.role, owner) {
-        (r, Owner::Institution(id)) | (r, Owner::Application { institution_id: id, .. }) if r.is_institution_role() => {
-            actor.institution_id == Some(id)
-        }
-        (Role::Advisor, Owner::Application { advisor_cleared, .. }) => advisor_cleared == Some(true),
+        (r, Owner::Institution(id))
+        | (
+            r,
+            Owner::Application {
+                institution_id: id, ..
+            },
+        ) if r.is_institution_role() => actor.institution_id == Some(id),
+        (
+            Role::Advisor,
+            Owner::Application {
+                advisor_cleared, ..
+            },
+        ) => advisor_cleared == Some(true),
         (Role::Advisor, Owner::Institution(_)) => false,
         _ => true,
     };
@@ -152,21 +196,35 @@ mod tests {
     use super::*;
 
     fn actor(role: Role, inst: Option<i64>) -> Actor {
-        Actor { user_id: 1, username: "u".into(), role, institution_id: inst }
+        Actor {
+            user_id: 1,
+            username: "u".into(),
+            role,
+            institution_id: inst,
+        }
     }
 
     #[test]
     fn institution_users_reach_only_their_own() {
         let ciso = actor(Role::Ciso, Some(7));
         assert!(authorize_record(&ciso, Action::ReadInstitution, Owner::Institution(7)).is_ok());
-        assert!(matches!(authorize_record(&ciso, Action::ReadInstitution, Owner::Institution(8)), Err(ServiceError::NotFound)));
-        assert!(matches!(authorize(&ciso, Action::ReadRegistry), Err(ServiceError::Forbidden(_))));
+        assert!(matches!(
+            authorize_record(&ciso, Action::ReadInstitution, Owner::Institution(8)),
+            Err(ServiceError::NotFound)
+        ));
+        assert!(matches!(
+            authorize(&ciso, Action::ReadRegistry),
+            Err(ServiceError::Forbidden(_))
+        ));
     }
 
     #[test]
     fn advisors_see_only_cleared_assignments() {
         let adv = actor(Role::Advisor, None);
-        let owner = |c| Owner::Application { institution_id: 1, advisor_cleared: c };
+        let owner = |c| Owner::Application {
+            institution_id: 1,
+            advisor_cleared: c,
+        };
         assert!(authorize_record(&adv, Action::ReadApplication, owner(Some(true))).is_ok());
         assert!(authorize_record(&adv, Action::ReadApplication, owner(Some(false))).is_err());
         assert!(authorize_record(&adv, Action::ReadApplication, owner(None)).is_err());
@@ -174,10 +232,23 @@ mod tests {
 
     #[test]
     fn auditor_reads_everything_and_changes_nothing() {
-        for a in [Action::ReadRegistry, Action::ReadApplication, Action::ReadEvaluation, Action::ReadAudit] {
+        for a in [
+            Action::ReadRegistry,
+            Action::ReadApplication,
+            Action::ReadEvaluation,
+            Action::ReadAudit,
+        ] {
             assert!(allows(Role::Auditor, a), "{a:?}");
         }
-        for a in [Action::ManageInstitutions, Action::RunScreening, Action::ManageApplications, Action::PlanCohorts, Action::ManagePolicy, Action::DraftApplication, Action::Review] {
+        for a in [
+            Action::ManageInstitutions,
+            Action::RunScreening,
+            Action::ManageApplications,
+            Action::PlanCohorts,
+            Action::ManagePolicy,
+            Action::DraftApplication,
+            Action::Review,
+        ] {
             assert!(!allows(Role::Auditor, a), "{a:?}");
         }
     }

@@ -21,7 +21,8 @@ impl Service {
                 institution_name: r.institution_name,
                 score: r.score,
                 passed: r.passed,
-                decided_on: NaiveDate::parse_from_str(&r.decided_on, "%Y-%m-%d").unwrap_or(NaiveDate::MAX),
+                decided_on: NaiveDate::parse_from_str(&r.decided_on, "%Y-%m-%d")
+                    .unwrap_or(NaiveDate::MAX),
                 already_in_cohort: r.cohort_phase,
             })
             .collect();
@@ -41,29 +42,58 @@ impl Service {
 
     /// Confirms the proposed cohort. `expected` (the application ids the officer saw) guards
     /// against confirming a plan that changed meanwhile.
-    pub async fn confirm_cohort(&self, actor: &Actor, phase_id: &str, expected: Option<&[i64]>) -> Result<CohortRecord> {
+    pub async fn confirm_cohort(
+        &self,
+        actor: &Actor,
+        phase_id: &str,
+        expected: Option<&[i64]>,
+    ) -> Result<CohortRecord> {
         authz::authorize(actor, Action::PlanCohorts)?;
         let mut tx = self.store.begin().await?;
         let plan = self.plan_in(&mut tx, phase_id).await?;
-        let members: Vec<i64> = plan.candidates.iter().filter(|c| c.included).map(|c| c.application_id).collect();
+        let members: Vec<i64> = plan
+            .candidates
+            .iter()
+            .filter(|c| c.included)
+            .map(|c| c.application_id)
+            .collect();
         if let Some(expected) = expected {
             let mut a = expected.to_vec();
             let mut b = members.clone();
             a.sort_unstable();
             b.sort_unstable();
             if a != b {
-                return Err(ServiceError::rule("plan_changed", "the proposed cohort changed since it was shown; review it again"));
+                return Err(ServiceError::rule(
+                    "plan_changed",
+                    "the proposed cohort changed since it was shown; review it again",
+                ));
             }
         }
         if members.is_empty() {
-            return Err(ServiceError::rule("empty_cohort", "no approved application can enter this phase"));
+            return Err(ServiceError::rule(
+                "empty_cohort",
+                "no approved application can enter this phase",
+            ));
         }
-        tx.insert_cohort(phase_id, plan.policy_version, &to_json(&plan), &actor.username, &members, self.clock_text().as_deref()).await?;
+        tx.insert_cohort(
+            phase_id,
+            plan.policy_version,
+            &to_json(&plan),
+            &actor.username,
+            &members,
+            self.clock_text().as_deref(),
+        )
+        .await?;
         tx.audit(record(actor, "cohort.confirm", "cohort", phase_id, None, None, Some(serde_json::json!({"members": members, "policy_version": plan.policy_version, "below_minimum": plan.below_minimum})))).await?;
         // Each member's letter is drafted now; the officer reviews and issues it.
-        self.draft_letters_in(&mut tx, actor, phase_id, &members).await?;
+        self.draft_letters_in(&mut tx, actor, phase_id, &members)
+            .await?;
         tx.commit().await?;
-        haechi_store::list_cohorts(self.store.pool()).await?.into_iter().find(|c| c.phase_id == phase_id).ok_or(ServiceError::NotFound)
+        haechi_store::list_cohorts(self.store.pool())
+            .await?
+            .into_iter()
+            .find(|c| c.phase_id == phase_id)
+            .ok_or(ServiceError::NotFound)
     }
 
     pub async fn list_cohorts(&self, actor: &Actor) -> Result<Vec<CohortRecord>> {

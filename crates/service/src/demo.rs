@@ -1552,10 +1552,9 @@ async fn letter_history(svc: &Service, officer: &Actor, phase1: &str) -> Result<
     ids.sort_unstable();
     let obligations = svc.obligations(officer, None).await?;
     for (k, letter_id) in ids.iter().enumerate() {
-        let Some(first) = obligations
-            .iter()
-            .find(|o| o.row.letter_id == *letter_id && o.row.kind == "quarterly_report" && o.row.sequence == 1)
-        else {
+        let Some(first) = obligations.iter().find(|o| {
+            o.row.letter_id == *letter_id && o.row.kind == "quarterly_report" && o.row.sequence == 1
+        }) else {
             continue;
         };
         let ciso = ciso_of(svc, first.row.institution_id).await?;
@@ -1564,15 +1563,23 @@ async fn letter_history(svc: &Service, officer: &Actor, phase1: &str) -> Result<
             // Two institutions have not reported: overdue.
             0 | 1 => continue,
             2 => {
-                svc.submit_obligation(&ciso, first.row.id, Some("3분기 AI 취약점 점검 결과 보고")).await?;
-                svc.set_clock(Some(at(date((2026, 10, 28))?, 0, 15, 0)?));
-                svc.decide_obligation(officer, first.row.id, false, Some("공격적 활용 시 위험 항목이 누락되어 보완 요청"))
+                svc.submit_obligation(&ciso, first.row.id, Some("3분기 AI 취약점 점검 결과 보고"))
                     .await?;
+                svc.set_clock(Some(at(date((2026, 10, 28))?, 0, 15, 0)?));
+                svc.decide_obligation(
+                    officer,
+                    first.row.id,
+                    false,
+                    Some("공격적 활용 시 위험 항목이 누락되어 보완 요청"),
+                )
+                .await?;
             }
             _ => {
-                svc.submit_obligation(&ciso, first.row.id, Some("3분기 AI 취약점 점검 결과 보고")).await?;
+                svc.submit_obligation(&ciso, first.row.id, Some("3분기 AI 취약점 점검 결과 보고"))
+                    .await?;
                 svc.set_clock(Some(at(date((2026, 10, 28))?, 0, 15, 0)?));
-                svc.decide_obligation(officer, first.row.id, true, None).await?;
+                svc.decide_obligation(officer, first.row.id, true, None)
+                    .await?;
             }
         }
     }
@@ -1595,5 +1602,10 @@ async fn ciso_of(svc: &Service, institution_id: i64) -> Result<Actor> {
         .into_iter()
         .find(|u| u.institution_id == Some(institution_id))
         .ok_or(ServiceError::NotFound)?;
-    Ok(Actor { user_id: u.id, username: u.username, role: u.role, institution_id: u.institution_id })
+    Ok(Actor {
+        user_id: u.id,
+        username: u.username,
+        role: u.role,
+        institution_id: u.institution_id,
+    })
 }

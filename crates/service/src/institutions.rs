@@ -102,39 +102,81 @@ pub struct ImportReport {
 }
 
 /// The figure fields whose changes are kept as history.
-fn figure_changes(old: &InstitutionInput, new: &InstitutionInput) -> Vec<(&'static str, String, String, Option<NaiveDate>)> {
+fn figure_changes(
+    old: &InstitutionInput,
+    new: &InstitutionInput,
+) -> Vec<(&'static str, String, String, Option<NaiveDate>)> {
     let mut out = Vec::new();
     if old.total_assets_krw != new.total_assets_krw || old.assets_as_of != new.assets_as_of {
-        out.push(("total_assets_krw", old.total_assets_krw.to_string(), new.total_assets_krw.to_string(), Some(new.assets_as_of)));
+        out.push((
+            "total_assets_krw",
+            old.total_assets_krw.to_string(),
+            new.total_assets_krw.to_string(),
+            Some(new.assets_as_of),
+        ));
     }
-    if old.full_time_employees != new.full_time_employees || old.employees_as_of != new.employees_as_of {
-        out.push(("full_time_employees", old.full_time_employees.to_string(), new.full_time_employees.to_string(), Some(new.employees_as_of)));
+    if old.full_time_employees != new.full_time_employees
+        || old.employees_as_of != new.employees_as_of
+    {
+        out.push((
+            "full_time_employees",
+            old.full_time_employees.to_string(),
+            new.full_time_employees.to_string(),
+            Some(new.employees_as_of),
+        ));
     }
     if old.dedicated_ciso != new.dedicated_ciso {
-        out.push(("dedicated_ciso", old.dedicated_ciso.to_string(), new.dedicated_ciso.to_string(), None));
+        out.push((
+            "dedicated_ciso",
+            old.dedicated_ciso.to_string(),
+            new.dedicated_ciso.to_string(),
+            None,
+        ));
     }
     if old.ciso_name != new.ciso_name {
-        out.push(("ciso_name", old.ciso_name.clone().unwrap_or_default(), new.ciso_name.clone().unwrap_or_default(), None));
+        out.push((
+            "ciso_name",
+            old.ciso_name.clone().unwrap_or_default(),
+            new.ciso_name.clone().unwrap_or_default(),
+            None,
+        ));
     }
     out
 }
 
 impl Service {
-    pub async fn list_institutions(&self, actor: &Actor, filter: &InstitutionFilter) -> Result<(Vec<Institution>, i64)> {
+    pub async fn list_institutions(
+        &self,
+        actor: &Actor,
+        filter: &InstitutionFilter,
+    ) -> Result<(Vec<Institution>, i64)> {
         authz::authorize(actor, Action::ReadRegistry)?;
         Ok(haechi_store::list_institutions(self.store.pool(), filter).await?)
     }
 
     pub async fn get_institution(&self, actor: &Actor, id: i64) -> Result<InstitutionView> {
         authz::authorize(actor, Action::ReadInstitution)?;
-        let institution = haechi_store::get_institution(self.store.pool(), id).await?.ok_or(ServiceError::NotFound)?;
+        let institution = haechi_store::get_institution(self.store.pool(), id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         authz::authorize_record(actor, Action::ReadInstitution, Owner::Institution(id))?;
         let history = haechi_store::institution_history(self.store.pool(), id).await?;
-        let eligibility = haechi_store::latest_eligibility(self.store.pool(), Some(id)).await?.into_iter().next();
-        Ok(InstitutionView { institution, history, eligibility })
+        let eligibility = haechi_store::latest_eligibility(self.store.pool(), Some(id))
+            .await?
+            .into_iter()
+            .next();
+        Ok(InstitutionView {
+            institution,
+            history,
+            eligibility,
+        })
     }
 
-    pub async fn create_institution(&self, actor: &Actor, input: InstitutionInput) -> Result<Institution> {
+    pub async fn create_institution(
+        &self,
+        actor: &Actor,
+        input: InstitutionInput,
+    ) -> Result<Institution> {
         authz::authorize(actor, Action::ManageInstitutions)?;
         let errors = input.validate();
         if !errors.is_empty() {
@@ -142,27 +184,53 @@ impl Service {
         }
         let mut tx = self.store.begin().await?;
         let id = tx.insert_institution(&input).await?;
-        tx.audit(record(actor, "institution.create", "institution", &id.to_string(), Some(id), None, Some(to_json(&input)))).await?;
-        let inst = haechi_store::get_institution(tx.conn(), id).await?.ok_or(ServiceError::NotFound)?;
+        tx.audit(record(
+            actor,
+            "institution.create",
+            "institution",
+            &id.to_string(),
+            Some(id),
+            None,
+            Some(to_json(&input)),
+        ))
+        .await?;
+        let inst = haechi_store::get_institution(tx.conn(), id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         Ok(inst)
     }
 
-    pub async fn update_institution(&self, actor: &Actor, id: i64, input: InstitutionInput) -> Result<Institution> {
+    pub async fn update_institution(
+        &self,
+        actor: &Actor,
+        id: i64,
+        input: InstitutionInput,
+    ) -> Result<Institution> {
         authz::authorize(actor, Action::ManageInstitutions)?;
         let errors = input.validate();
         if !errors.is_empty() {
             return Err(ServiceError::invalid(errors));
         }
         let mut tx = self.store.begin().await?;
-        let old = haechi_store::get_institution(tx.conn(), id).await?.ok_or(ServiceError::NotFound)?;
+        let old = haechi_store::get_institution(tx.conn(), id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         self.apply_update(&mut tx, actor, &old, &input).await?;
-        let inst = haechi_store::get_institution(tx.conn(), id).await?.ok_or(ServiceError::NotFound)?;
+        let inst = haechi_store::get_institution(tx.conn(), id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         Ok(inst)
     }
 
-    async fn apply_update(&self, tx: &mut haechi_store::WriteTx, actor: &Actor, old: &Institution, input: &InstitutionInput) -> Result<()> {
+    async fn apply_update(
+        &self,
+        tx: &mut haechi_store::WriteTx,
+        actor: &Actor,
+        old: &Institution,
+        input: &InstitutionInput,
+    ) -> Result<()> {
         tx.update_institution(old.id, input).await?;
         let changed_at = self.clock_text().unwrap_or_else(haechi_store::now_text);
         for (field, old_value, new_value, as_of) in figure_changes(&old.input, input) {
@@ -177,19 +245,39 @@ impl Service {
             })
             .await?;
         }
-        tx.audit(record(actor, "institution.update", "institution", &old.id.to_string(), Some(old.id), Some(to_json(&old.input)), Some(to_json(input)))).await?;
+        tx.audit(record(
+            actor,
+            "institution.update",
+            "institution",
+            &old.id.to_string(),
+            Some(old.id),
+            Some(to_json(&old.input)),
+            Some(to_json(input)),
+        ))
+        .await?;
         Ok(())
     }
 
     /// Imports a registry CSV: all rows or none. Rows are matched to existing institutions by
     /// `code`; changed figures go to the history.
-    pub async fn import_institutions_csv(&self, actor: &Actor, bytes: &[u8]) -> Result<ImportReport> {
+    pub async fn import_institutions_csv(
+        &self,
+        actor: &Actor,
+        bytes: &[u8],
+    ) -> Result<ImportReport> {
         authz::authorize(actor, Action::ManageInstitutions)?;
         if bytes.len() > self.config.max_import_bytes {
-            return Err(ServiceError::TooLarge(format!("the CSV is {} bytes; the limit is {} bytes", bytes.len(), self.config.max_import_bytes)));
+            return Err(ServiceError::TooLarge(format!(
+                "the CSV is {} bytes; the limit is {} bytes",
+                bytes.len(),
+                self.config.max_import_bytes
+            )));
         }
         let rows = parse_csv(bytes).map_err(ServiceError::invalid)?;
-        let mut report = ImportReport { rows: rows.len(), ..Default::default() };
+        let mut report = ImportReport {
+            rows: rows.len(),
+            ..Default::default()
+        };
         let mut tx = self.store.begin().await?;
         for input in &rows {
             match haechi_store::get_institution_by_code(tx.conn(), &input.code).await? {
@@ -200,12 +288,30 @@ impl Service {
                 }
                 None => {
                     let id = tx.insert_institution(input).await?;
-                    tx.audit(record(actor, "institution.create", "institution", &id.to_string(), Some(id), None, Some(to_json(input)))).await?;
+                    tx.audit(record(
+                        actor,
+                        "institution.create",
+                        "institution",
+                        &id.to_string(),
+                        Some(id),
+                        None,
+                        Some(to_json(input)),
+                    ))
+                    .await?;
                     report.created += 1;
                 }
             }
         }
-        tx.audit(record(actor, "institution.import", "institution", "*", None, None, Some(to_json(&report)))).await?;
+        tx.audit(record(
+            actor,
+            "institution.import",
+            "institution",
+            "*",
+            None,
+            None,
+            Some(to_json(&report)),
+        ))
+        .await?;
         tx.commit().await?;
         Ok(report)
     }
@@ -218,18 +324,25 @@ impl Service {
     }
 
     /// Screens one institution, or all, under the policy in force; stores every decision.
-    pub async fn screen(&self, actor: &Actor, institution_id: Option<i64>) -> Result<Vec<ScreeningResult>> {
+    pub async fn screen(
+        &self,
+        actor: &Actor,
+        institution_id: Option<i64>,
+    ) -> Result<Vec<ScreeningResult>> {
         authz::authorize(actor, Action::RunScreening)?;
         let mut tx = self.store.begin().await?;
         let policy = self.policy_in(&mut tx).await?;
         let institutions = match institution_id {
-            Some(id) => vec![haechi_store::get_institution(tx.conn(), id).await?.ok_or(ServiceError::NotFound)?],
+            Some(id) => vec![haechi_store::get_institution(tx.conn(), id)
+                .await?
+                .ok_or(ServiceError::NotFound)?],
             None => haechi_store::all_institutions(tx.conn()).await?,
         };
         let mut results = Vec::with_capacity(institutions.len());
         for inst in &institutions {
             let d = eligibility::screen(&policy, &InstitutionFacts(&inst.input));
-            tx.insert_eligibility(inst.id, policy.version, d.eligible, &to_json(&d)).await?;
+            tx.insert_eligibility(inst.id, policy.version, d.eligible, &to_json(&d))
+                .await?;
             results.push(screening_result(inst, &d));
         }
         let eligible = results.iter().filter(|r| r.eligible).count();
@@ -254,17 +367,26 @@ impl Service {
         let latest = haechi_store::latest_eligibility(self.store.pool(), None).await?;
         let mut out = Vec::new();
         for rec in latest {
-            let Some(inst) = institutions.iter().find(|i| i.id == rec.institution_id) else { continue };
-            let d: EligibilityDecision = serde_json::from_value(rec.decision).map_err(|e| ServiceError::rule("corrupt_decision", e.to_string()))?;
+            let Some(inst) = institutions.iter().find(|i| i.id == rec.institution_id) else {
+                continue;
+            };
+            let d: EligibilityDecision = serde_json::from_value(rec.decision)
+                .map_err(|e| ServiceError::rule("corrupt_decision", e.to_string()))?;
             out.push(screening_result(inst, &d));
         }
         Ok(out)
     }
 
     /// Eligibility of one institution under the policy in force, computed now (not stored).
-    pub(crate) async fn eligibility_now(&self, tx: &mut haechi_store::WriteTx, institution_id: i64) -> Result<(Institution, EligibilityDecision)> {
+    pub(crate) async fn eligibility_now(
+        &self,
+        tx: &mut haechi_store::WriteTx,
+        institution_id: i64,
+    ) -> Result<(Institution, EligibilityDecision)> {
         let policy = self.policy_in(tx).await?;
-        let inst = haechi_store::get_institution(tx.conn(), institution_id).await?.ok_or(ServiceError::NotFound)?;
+        let inst = haechi_store::get_institution(tx.conn(), institution_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let d = eligibility::screen(&policy, &InstitutionFacts(&inst.input));
         Ok((inst, d))
     }
@@ -295,14 +417,21 @@ pub fn write_csv<'a>(rows: impl IntoIterator<Item = &'a InstitutionInput>) -> Re
         ])
         .map_err(io)?;
     }
-    w.into_inner().map_err(|e| ServiceError::rule("csv_failed", e.to_string()))
+    w.into_inner()
+        .map_err(|e| ServiceError::rule("csv_failed", e.to_string()))
 }
 
 /// Parses and validates every row; returns all problems (row, column, what) or all rows.
 pub fn parse_csv(bytes: &[u8]) -> Result<Vec<InstitutionInput>, Vec<FieldError>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(bytes);
-    let headers = reader.headers().map_err(|e| vec![FieldError::new("header", e.to_string()).at_row(1)])?.clone();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| vec![FieldError::new("header", e.to_string()).at_row(1)])?
+        .clone();
     let mut index = std::collections::HashMap::new();
     for (i, h) in headers.iter().enumerate() {
         index.insert(h.to_string(), i);
@@ -328,13 +457,21 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<InstitutionInput>, Vec<FieldError>>
                 continue;
             }
         };
-        let get = |c: &str| index.get(c).and_then(|i| rec.get(*i)).unwrap_or("").to_string();
+        let get = |c: &str| {
+            index
+                .get(c)
+                .and_then(|i| rec.get(*i))
+                .unwrap_or("")
+                .to_string()
+        };
         let opt = |c: &str| Some(get(c)).filter(|s| !s.is_empty());
         let mut row_errors = Vec::new();
         let mut int = |c: &str| match get(c).replace(['_', ','], "").parse::<i64>() {
             Ok(v) => v,
             Err(_) => {
-                row_errors.push(FieldError::new(c, format!("'{}' is not a whole number", get(c))).at_row(line));
+                row_errors.push(
+                    FieldError::new(c, format!("'{}' is not a whole number", get(c))).at_row(line),
+                );
                 0
             }
         };
@@ -343,7 +480,10 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<InstitutionInput>, Vec<FieldError>>
         let mut date = |c: &str| match NaiveDate::parse_from_str(&get(c), "%Y-%m-%d") {
             Ok(d) => d,
             Err(_) => {
-                row_errors.push(FieldError::new(c, format!("'{}' is not a date (YYYY-MM-DD)", get(c))).at_row(line));
+                row_errors.push(
+                    FieldError::new(c, format!("'{}' is not a date (YYYY-MM-DD)", get(c)))
+                        .at_row(line),
+                );
                 NaiveDate::MIN
             }
         };
@@ -353,17 +493,32 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<InstitutionInput>, Vec<FieldError>>
             "true" | "yes" | "y" | "1" => true,
             "false" | "no" | "n" | "0" => false,
             other => {
-                row_errors.push(FieldError::new("dedicated_ciso", format!("'{other}' is not true/false")).at_row(line));
+                row_errors.push(
+                    FieldError::new("dedicated_ciso", format!("'{other}' is not true/false"))
+                        .at_row(line),
+                );
                 false
             }
         };
         let sector = Sector::parse(&get("sector")).unwrap_or_else(|| {
             let names: Vec<&str> = Sector::ALL.iter().map(|s| s.as_str()).collect();
-            row_errors.push(FieldError::new("sector", format!("'{}' is not one of {}", get("sector"), names.join(", "))).at_row(line));
+            row_errors.push(
+                FieldError::new(
+                    "sector",
+                    format!("'{}' is not one of {}", get("sector"), names.join(", ")),
+                )
+                .at_row(line),
+            );
             Sector::Bank
         });
         let size_class = SizeClass::parse(&get("size_class")).unwrap_or_else(|| {
-            row_errors.push(FieldError::new("size_class", format!("'{}' is not large, medium or small", get("size_class"))).at_row(line));
+            row_errors.push(
+                FieldError::new(
+                    "size_class",
+                    format!("'{}' is not large, medium or small", get("size_class")),
+                )
+                .at_row(line),
+            );
             SizeClass::Small
         });
         let input = InstitutionInput {
@@ -386,7 +541,13 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<InstitutionInput>, Vec<FieldError>>
             row_errors.extend(input.validate().into_iter().map(|e| e.at_row(line)));
         }
         if !seen.insert(input.code.clone()) {
-            row_errors.push(FieldError::new("code", format!("'{}' appears more than once in the file", input.code)).at_row(line));
+            row_errors.push(
+                FieldError::new(
+                    "code",
+                    format!("'{}' appears more than once in the file", input.code),
+                )
+                .at_row(line),
+            );
         }
         if row_errors.is_empty() {
             rows.push(input);

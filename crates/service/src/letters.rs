@@ -8,7 +8,8 @@ use std::sync::Arc;
 use chrono::{Datelike, Duration, NaiveDate};
 use haechi_core::{Actor, Role};
 use haechi_letter::{
-    Condition, ConditionKind, Holder, Issuer, KeyRing, Keypair, LetterStatus, LocalizedText, NoActionLetter, PermittedScope, PermittedService, PublicKey, ReportKind, ReportingObligation,
+    Condition, ConditionKind, Holder, Issuer, KeyRing, Keypair, LetterStatus, LocalizedText,
+    NoActionLetter, PermittedScope, PermittedService, PublicKey, ReportKind, ReportingObligation,
     RevocationInfo, ServiceKind, SignedLetter,
 };
 use haechi_policy::reporting::{self, ObligationKind};
@@ -60,13 +61,27 @@ impl LetterCheck {
     }
 
     fn failed(outcome: &str, reason: String) -> LetterCheck {
-        LetterCheck { outcome: outcome.into(), reason, letter_number: None, holder_ko: None, holder_en: None, valid_from: None, valid_until: None, key_id: None }
+        LetterCheck {
+            outcome: outcome.into(),
+            reason,
+            letter_number: None,
+            holder_ko: None,
+            holder_en: None,
+            valid_from: None,
+            valid_until: None,
+            key_id: None,
+        }
     }
 }
 
 /// Verifies letter file bytes against a key ring, then decides its status for `today` with the
 /// revocation (if any) known to the caller. Pure: used offline by the CLI too.
-pub fn check_letter(bytes: &[u8], ring: &KeyRing, today: NaiveDate, revocation: Option<&RevocationInfo>) -> LetterCheck {
+pub fn check_letter(
+    bytes: &[u8],
+    ring: &KeyRing,
+    today: NaiveDate,
+    revocation: Option<&RevocationInfo>,
+) -> LetterCheck {
     let verified = match haechi_letter::verify(bytes, ring) {
         Ok(v) => v,
         Err(e) => {
@@ -99,7 +114,10 @@ pub fn check_letter(bytes: &[u8], ring: &KeyRing, today: NaiveDate, revocation: 
 }
 
 fn text(ko: &str, en: &str) -> LocalizedText {
-    LocalizedText { ko: ko.into(), en: en.into() }
+    LocalizedText {
+        ko: ko.into(),
+        en: en.into(),
+    }
 }
 
 fn obligation_state(row: &ObligationRow, today: NaiveDate) -> String {
@@ -121,10 +139,21 @@ impl Service {
     /// every node can verify letters signed with it (and with every earlier key).
     pub async fn with_signer(mut self, key: Keypair) -> Result<Service> {
         let public = key.public_key();
-        let pem = public.to_pem().map_err(|e| ServiceError::rule("key_error", e.to_string()))?;
+        let pem = public
+            .to_pem()
+            .map_err(|e| ServiceError::rule("key_error", e.to_string()))?;
         let mut tx = self.store.begin().await?;
         if tx.insert_signing_key(&key.key_id(), &pem).await? {
-            tx.audit(record(&Actor::system(), "letter.key_added", "signing_key", &key.key_id(), None, None, Some(serde_json::json!({"key_id": key.key_id()})))).await?;
+            tx.audit(record(
+                &Actor::system(),
+                "letter.key_added",
+                "signing_key",
+                &key.key_id(),
+                None,
+                None,
+                Some(serde_json::json!({"key_id": key.key_id()})),
+            ))
+            .await?;
         }
         tx.commit().await?;
         self.signer = Some(Arc::new(key));
@@ -135,43 +164,87 @@ impl Service {
     pub async fn key_ring(&self) -> Result<KeyRing> {
         let mut ring = KeyRing::new();
         for (_, pem) in haechi_store::signing_keys(self.store.pool()).await? {
-            ring.add(PublicKey::from_pem(&pem).map_err(|e| ServiceError::rule("key_error", e.to_string()))?);
+            ring.add(
+                PublicKey::from_pem(&pem)
+                    .map_err(|e| ServiceError::rule("key_error", e.to_string()))?,
+            );
         }
         Ok(ring)
     }
 
     /// The key ring as a PEM bundle, for the well-known URL (public).
     pub async fn public_keys_pem(&self) -> Result<String> {
-        self.key_ring().await?.to_pem_bundle().map_err(|e| ServiceError::rule("key_error", e.to_string()))
+        self.key_ring()
+            .await?
+            .to_pem_bundle()
+            .map_err(|e| ServiceError::rule("key_error", e.to_string()))
     }
 
     /// Drafts a letter for each member of a confirmed cohort that has none yet. Called when the
     /// officer confirms a cohort; returns the new draft ids.
-    pub(crate) async fn draft_letters_in(&self, tx: &mut WriteTx, actor: &Actor, phase_id: &str, members: &[i64]) -> Result<Vec<i64>> {
+    pub(crate) async fn draft_letters_in(
+        &self,
+        tx: &mut WriteTx,
+        actor: &Actor,
+        phase_id: &str,
+        members: &[i64],
+    ) -> Result<Vec<i64>> {
         let mut ids = Vec::new();
         for app_id in members {
             let existing = haechi_store::list_letters(tx.conn(), None).await?;
             if existing.iter().any(|l| l.application_id == *app_id) {
                 continue;
             }
-            let app = haechi_store::get_application(tx.conn(), *app_id).await?.ok_or(ServiceError::NotFound)?;
+            let app = haechi_store::get_application(tx.conn(), *app_id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
             let draft = serde_json::json!({"application_id": app.id});
-            let id = tx.insert_letter_draft(app.id, app.institution_id, Some(phase_id), &draft.to_string(), None).await?;
-            tx.audit(record(actor, "letter.draft", "letter", &id.to_string(), Some(app.institution_id), None, Some(serde_json::json!({"application_id": app.id, "phase": phase_id})))).await?;
+            let id = tx
+                .insert_letter_draft(
+                    app.id,
+                    app.institution_id,
+                    Some(phase_id),
+                    &draft.to_string(),
+                    None,
+                )
+                .await?;
+            tx.audit(record(
+                actor,
+                "letter.draft",
+                "letter",
+                &id.to_string(),
+                Some(app.institution_id),
+                None,
+                Some(serde_json::json!({"application_id": app.id, "phase": phase_id})),
+            ))
+            .await?;
             ids.push(id);
         }
         Ok(ids)
     }
 
     /// Builds the letter document for a draft as it would be issued today.
-    async fn compose(&self, tx: &mut WriteTx, row: &LetterRow, number: &str, issued_on: NaiveDate) -> Result<(NoActionLetter, Vec<reporting::Obligation>)> {
+    async fn compose(
+        &self,
+        tx: &mut WriteTx,
+        row: &LetterRow,
+        number: &str,
+        issued_on: NaiveDate,
+    ) -> Result<(NoActionLetter, Vec<reporting::Obligation>)> {
         let policy = self.policy_in(tx).await?;
-        let app = haechi_store::get_application(tx.conn(), row.application_id).await?.ok_or(ServiceError::NotFound)?;
-        let inst = haechi_store::get_institution(tx.conn(), row.institution_id).await?.ok_or(ServiceError::NotFound)?;
+        let app = haechi_store::get_application(tx.conn(), row.application_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let inst = haechi_store::get_institution(tx.conn(), row.institution_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let valid_until = haechi_policy::program::letter_expiry(&policy, issued_on);
-        let schedule = reporting::schedule(&policy, issued_on, valid_until).map_err(|e| ServiceError::rule(e.code(), e.to_string()))?;
+        let schedule = reporting::schedule(&policy, issued_on, valid_until)
+            .map_err(|e| ServiceError::rule(e.code(), e.to_string()))?;
         let renews = match row.renews_letter_id {
-            Some(old) => haechi_store::get_letter(tx.conn(), old).await?.and_then(|l| l.letter_number),
+            Some(old) => haechi_store::get_letter(tx.conn(), old)
+                .await?
+                .and_then(|l| l.letter_number),
             None => None,
         };
         let mut conditions = vec![
@@ -230,33 +303,80 @@ impl Service {
     /// its reporting obligations, and notifies the holder.
     pub async fn issue_letter(&self, actor: &Actor, letter_id: i64) -> Result<LetterRow> {
         authz::authorize(actor, Action::ManageLetters)?;
-        let signer = self.signer.clone().ok_or_else(|| ServiceError::rule("no_signing_key", "this node has no letter-signing key configured"))?;
+        let signer = self.signer.clone().ok_or_else(|| {
+            ServiceError::rule(
+                "no_signing_key",
+                "this node has no letter-signing key configured",
+            )
+        })?;
         let mut tx = self.store.begin().await?;
-        let row = haechi_store::get_letter(tx.conn(), letter_id).await?.ok_or(ServiceError::NotFound)?;
+        let row = haechi_store::get_letter(tx.conn(), letter_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         if row.state != "draft" {
-            return Err(ServiceError::rule("illegal_transition", format!("only a draft letter can be issued; this one is {}", row.state)));
+            return Err(ServiceError::rule(
+                "illegal_transition",
+                format!(
+                    "only a draft letter can be issued; this one is {}",
+                    row.state
+                ),
+            ));
         }
         let policy = self.policy_in(&mut tx).await?;
         let issued_on = self.today();
         let seq = tx.next_letter_seq(i64::from(issued_on.year())).await?;
-        let number = haechi_policy::program::format_letter_number(&policy, issued_on.year(), u32::try_from(seq).unwrap_or(u32::MAX));
+        let number = haechi_policy::program::format_letter_number(
+            &policy,
+            issued_on.year(),
+            u32::try_from(seq).unwrap_or(u32::MAX),
+        );
         let (letter, schedule) = self.compose(&mut tx, &row, &number, issued_on).await?;
-        let signed = haechi_letter::sign(&letter, &signer).map_err(|e| ServiceError::rule(e.code(), e.to_string()))?;
-        let file = signed.to_file_bytes().map_err(|e| ServiceError::rule(e.code(), e.to_string()))?;
-        let file_text = String::from_utf8(file).map_err(|e| ServiceError::rule("letter_encoding", e.to_string()))?;
+        let signed = haechi_letter::sign(&letter, &signer)
+            .map_err(|e| ServiceError::rule(e.code(), e.to_string()))?;
+        let file = signed
+            .to_file_bytes()
+            .map_err(|e| ServiceError::rule(e.code(), e.to_string()))?;
+        let file_text = String::from_utf8(file)
+            .map_err(|e| ServiceError::rule("letter_encoding", e.to_string()))?;
         let sha = hex::encode(Sha256::digest(file_text.as_bytes()));
-        let letter_json = serde_json::to_string(&letter).map_err(|e| ServiceError::rule("letter_encoding", e.to_string()))?;
-        tx.issue_letter(letter_id, &number, &letter_json, &file_text, &sha, &signer.key_id(), &issued_on.to_string(), &letter.valid_until.to_string()).await?;
+        let letter_json = serde_json::to_string(&letter)
+            .map_err(|e| ServiceError::rule("letter_encoding", e.to_string()))?;
+        tx.issue_letter(
+            letter_id,
+            &number,
+            &letter_json,
+            &file_text,
+            &sha,
+            &signer.key_id(),
+            &issued_on.to_string(),
+            &letter.valid_until.to_string(),
+        )
+        .await?;
         for o in &schedule {
             let kind = match o.kind {
                 ObligationKind::QuarterlyReport => "quarterly_report",
                 ObligationKind::FinalReport => "final_report",
                 ObligationKind::SaasSelfEvaluation => "saas_self_evaluation",
             };
-            tx.insert_obligation(letter_id, row.institution_id, kind, i64::from(o.sequence), &o.period_start.to_string(), &o.period_end.to_string(), &o.due.to_string()).await?;
+            tx.insert_obligation(
+                letter_id,
+                row.institution_id,
+                kind,
+                i64::from(o.sequence),
+                &o.period_start.to_string(),
+                &o.period_end.to_string(),
+                &o.due.to_string(),
+            )
+            .await?;
         }
-        let subject_ko = format!("비조치의견서 {number}가 발급되었습니다 (유효기간 {} ~ {}).", issued_on, letter.valid_until);
-        let subject_en = format!("No-action letter {number} was issued (valid {} to {}).", issued_on, letter.valid_until);
+        let subject_ko = format!(
+            "비조치의견서 {number}가 발급되었습니다 (유효기간 {} ~ {}).",
+            issued_on, letter.valid_until
+        );
+        let subject_en = format!(
+            "No-action letter {number} was issued (valid {} to {}).",
+            issued_on, letter.valid_until
+        );
         tx.notify(&NewNotification {
             institution_id: Some(row.institution_id),
             audience: "institution",
@@ -278,27 +398,47 @@ impl Service {
             Some(serde_json::json!({"state": "issued", "letter_number": number, "sha256": sha, "key_id": signer.key_id(), "valid_until": letter.valid_until, "obligations": schedule.len(), "policy_version": policy.version})),
         ))
         .await?;
-        let out = haechi_store::get_letter(tx.conn(), letter_id).await?.ok_or(ServiceError::NotFound)?;
+        let out = haechi_store::get_letter(tx.conn(), letter_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
-        self.mail_institution(row.institution_id, &subject_ko, &subject_en).await;
+        self.mail_institution(row.institution_id, &subject_ko, &subject_en)
+            .await;
         Ok(out)
     }
 
     /// Revokes an issued letter with a reason; its open obligations are cancelled and the holder
     /// is notified. Verification then answers "revoked".
-    pub async fn revoke_letter(&self, actor: &Actor, letter_id: i64, reason: &str) -> Result<LetterRow> {
+    pub async fn revoke_letter(
+        &self,
+        actor: &Actor,
+        letter_id: i64,
+        reason: &str,
+    ) -> Result<LetterRow> {
         authz::authorize(actor, Action::ManageLetters)?;
         let reason = reason.trim();
         if reason.len() < 5 {
-            return Err(ServiceError::invalid(vec![haechi_core::FieldError::new("reason", "say why the letter is revoked")]));
+            return Err(ServiceError::invalid(vec![haechi_core::FieldError::new(
+                "reason",
+                "say why the letter is revoked",
+            )]));
         }
         let mut tx = self.store.begin().await?;
-        let row = haechi_store::get_letter(tx.conn(), letter_id).await?.ok_or(ServiceError::NotFound)?;
+        let row = haechi_store::get_letter(tx.conn(), letter_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         if row.state != "issued" {
-            return Err(ServiceError::rule("illegal_transition", format!("only an issued letter can be revoked; this one is {}", row.state)));
+            return Err(ServiceError::rule(
+                "illegal_transition",
+                format!(
+                    "only an issued letter can be revoked; this one is {}",
+                    row.state
+                ),
+            ));
         }
         let today = self.today().to_string();
-        tx.revoke_letter(letter_id, &today, reason, &actor.username).await?;
+        tx.revoke_letter(letter_id, &today, reason, &actor.username)
+            .await?;
         let cancelled = tx.cancel_open_obligations(letter_id).await?;
         let number = row.letter_number.clone().unwrap_or_default();
         let subject_ko = format!("비조치의견서 {number}가 철회되었습니다. 사유: {reason}");
@@ -315,9 +455,12 @@ impl Service {
         })
         .await?;
         tx.audit(record(actor, "letter.revoke", "letter", &letter_id.to_string(), Some(row.institution_id), Some(serde_json::json!({"state": "issued"})), Some(serde_json::json!({"state": "revoked", "reason": reason, "obligations_cancelled": cancelled})))).await?;
-        let out = haechi_store::get_letter(tx.conn(), letter_id).await?.ok_or(ServiceError::NotFound)?;
+        let out = haechi_store::get_letter(tx.conn(), letter_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
-        self.mail_institution(row.institution_id, &subject_ko, &subject_en).await;
+        self.mail_institution(row.institution_id, &subject_ko, &subject_en)
+            .await;
         Ok(out)
     }
 
@@ -325,37 +468,95 @@ impl Service {
     pub async fn renew_letter(&self, actor: &Actor, letter_id: i64) -> Result<LetterRow> {
         authz::authorize(actor, Action::ManageLetters)?;
         let mut tx = self.store.begin().await?;
-        let row = haechi_store::get_letter(tx.conn(), letter_id).await?.ok_or(ServiceError::NotFound)?;
+        let row = haechi_store::get_letter(tx.conn(), letter_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         if row.state != "issued" {
-            return Err(ServiceError::rule("illegal_transition", format!("only an issued letter can be renewed; this one is {}", row.state)));
+            return Err(ServiceError::rule(
+                "illegal_transition",
+                format!(
+                    "only an issued letter can be renewed; this one is {}",
+                    row.state
+                ),
+            ));
         }
-        if haechi_store::list_letters(tx.conn(), Some(row.institution_id)).await?.iter().any(|l| l.renews_letter_id == Some(letter_id)) {
-            return Err(ServiceError::rule("already_renewed", "a renewal of this letter already exists"));
+        if haechi_store::list_letters(tx.conn(), Some(row.institution_id))
+            .await?
+            .iter()
+            .any(|l| l.renews_letter_id == Some(letter_id))
+        {
+            return Err(ServiceError::rule(
+                "already_renewed",
+                "a renewal of this letter already exists",
+            ));
         }
-        let id = tx.insert_letter_draft(row.application_id, row.institution_id, row.phase_id.as_deref(), "{}", Some(letter_id)).await?;
-        tx.audit(record(actor, "letter.renew", "letter", &id.to_string(), Some(row.institution_id), None, Some(serde_json::json!({"renews": row.letter_number})))).await?;
-        let out = haechi_store::get_letter(tx.conn(), id).await?.ok_or(ServiceError::NotFound)?;
+        let id = tx
+            .insert_letter_draft(
+                row.application_id,
+                row.institution_id,
+                row.phase_id.as_deref(),
+                "{}",
+                Some(letter_id),
+            )
+            .await?;
+        tx.audit(record(
+            actor,
+            "letter.renew",
+            "letter",
+            &id.to_string(),
+            Some(row.institution_id),
+            None,
+            Some(serde_json::json!({"renews": row.letter_number})),
+        ))
+        .await?;
+        let out = haechi_store::get_letter(tx.conn(), id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         Ok(out)
     }
 
     /// Hands a letter holder over to the full-removal candidate list (C14).
-    pub async fn hand_over_to_full_removal(&self, actor: &Actor, letter_id: i64, note: &str) -> Result<()> {
+    pub async fn hand_over_to_full_removal(
+        &self,
+        actor: &Actor,
+        letter_id: i64,
+        note: &str,
+    ) -> Result<()> {
         authz::authorize(actor, Action::ManageLetters)?;
         let mut tx = self.store.begin().await?;
-        let row = haechi_store::get_letter(tx.conn(), letter_id).await?.ok_or(ServiceError::NotFound)?;
+        let row = haechi_store::get_letter(tx.conn(), letter_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         if row.state != "issued" {
-            return Err(ServiceError::rule("illegal_transition", "only the holder of an issued letter can be handed over"));
+            return Err(ServiceError::rule(
+                "illegal_transition",
+                "only the holder of an issued letter can be handed over",
+            ));
         }
-        tx.insert_removal_candidate(row.institution_id, letter_id, note, &actor.username).await?;
-        tx.audit(record(actor, "letter.hand_over", "letter", &letter_id.to_string(), Some(row.institution_id), None, Some(serde_json::json!({"note": note})))).await?;
+        tx.insert_removal_candidate(row.institution_id, letter_id, note, &actor.username)
+            .await?;
+        tx.audit(record(
+            actor,
+            "letter.hand_over",
+            "letter",
+            &letter_id.to_string(),
+            Some(row.institution_id),
+            None,
+            Some(serde_json::json!({"note": note})),
+        ))
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn list_letters(&self, actor: &Actor) -> Result<Vec<LetterRow>> {
         authz::authorize(actor, Action::ReadLetters)?;
-        let scope = if actor.role.is_institution_role() { Some(actor.institution_id.unwrap_or(-1)) } else { None };
+        let scope = if actor.role.is_institution_role() {
+            Some(actor.institution_id.unwrap_or(-1))
+        } else {
+            None
+        };
         let mut rows = haechi_store::list_letters(self.store.pool(), scope).await?;
         if actor.role.is_institution_role() {
             rows.retain(|l| l.state != "draft");
@@ -365,8 +566,14 @@ impl Service {
 
     pub async fn get_letter(&self, actor: &Actor, letter_id: i64) -> Result<LetterRow> {
         authz::authorize(actor, Action::ReadLetters)?;
-        let row = haechi_store::get_letter(self.store.pool(), letter_id).await?.ok_or(ServiceError::NotFound)?;
-        authz::authorize_record(actor, Action::ReadLetters, Owner::Institution(row.institution_id))?;
+        let row = haechi_store::get_letter(self.store.pool(), letter_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        authz::authorize_record(
+            actor,
+            Action::ReadLetters,
+            Owner::Institution(row.institution_id),
+        )?;
         if actor.role.is_institution_role() && row.state == "draft" {
             return Err(ServiceError::NotFound);
         }
@@ -374,28 +581,48 @@ impl Service {
     }
 
     /// The signed letter of an issued (or revoked) letter.
-    pub async fn signed_letter(&self, actor: &Actor, letter_id: i64) -> Result<(LetterRow, SignedLetter, String)> {
+    pub async fn signed_letter(
+        &self,
+        actor: &Actor,
+        letter_id: i64,
+    ) -> Result<(LetterRow, SignedLetter, String)> {
         let row = self.get_letter(actor, letter_id).await?;
-        let file = row.signed_file.clone().ok_or_else(|| ServiceError::rule("not_issued", "the letter is not issued yet"))?;
-        let signed: SignedLetter = serde_json::from_str(&file).map_err(|e| ServiceError::rule("corrupt_letter", e.to_string()))?;
+        let file = row
+            .signed_file
+            .clone()
+            .ok_or_else(|| ServiceError::rule("not_issued", "the letter is not issued yet"))?;
+        let signed: SignedLetter = serde_json::from_str(&file)
+            .map_err(|e| ServiceError::rule("corrupt_letter", e.to_string()))?;
         Ok((row, signed, file))
     }
 
     /// Verifies a letter file against the published keys and this instance's revocations. Public.
     pub async fn verify_letter_file(&self, bytes: &[u8]) -> Result<LetterCheck> {
         let ring = self.key_ring().await?;
-        let number = serde_json::from_slice::<serde_json::Value>(bytes).ok().and_then(|v| v["letter"]["letter_number"].as_str().map(str::to_string));
+        let number = serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|v| v["letter"]["letter_number"].as_str().map(str::to_string));
         let revocation = match number {
             Some(n) => self.revocation_of(&n).await?,
             None => None,
         };
-        Ok(check_letter(bytes, &ring, self.today(), revocation.as_ref()))
+        Ok(check_letter(
+            bytes,
+            &ring,
+            self.today(),
+            revocation.as_ref(),
+        ))
     }
 
     /// Verifies a letter known by its number. Public.
     pub async fn verify_letter_number(&self, number: &str) -> Result<LetterCheck> {
-        let Some(row) = haechi_store::get_letter_by_number(self.store.pool(), number.trim()).await? else {
-            return Ok(LetterCheck::failed("unknown_letter", format!("no letter numbered '{}' was issued here", number.trim())));
+        let Some(row) =
+            haechi_store::get_letter_by_number(self.store.pool(), number.trim()).await?
+        else {
+            return Ok(LetterCheck::failed(
+                "unknown_letter",
+                format!("no letter numbered '{}' was issued here", number.trim()),
+            ));
         };
         let file = row.signed_file.unwrap_or_default();
         self.verify_letter_file(file.as_bytes()).await
@@ -404,29 +631,58 @@ impl Service {
     async fn revocation_of(&self, number: &str) -> Result<Option<RevocationInfo>> {
         let row = haechi_store::get_letter_by_number(self.store.pool(), number).await?;
         Ok(row.and_then(|r| match (r.revoked_on, r.revoked_reason) {
-            (Some(on), Some(reason)) => NaiveDate::parse_from_str(&on, "%Y-%m-%d").ok().map(|effective_on| RevocationInfo { letter_number: number.to_string(), effective_on, reason }),
+            (Some(on), Some(reason)) => {
+                NaiveDate::parse_from_str(&on, "%Y-%m-%d")
+                    .ok()
+                    .map(|effective_on| RevocationInfo {
+                        letter_number: number.to_string(),
+                        effective_on,
+                        reason,
+                    })
+            }
             _ => None,
         }))
     }
 
     /// Obligations with their state as of today (an institution sees only its own).
-    pub async fn obligations(&self, actor: &Actor, letter_id: Option<i64>) -> Result<Vec<ObligationView>> {
+    pub async fn obligations(
+        &self,
+        actor: &Actor,
+        letter_id: Option<i64>,
+    ) -> Result<Vec<ObligationView>> {
         authz::authorize(actor, Action::ReadLetters)?;
-        let scope = if actor.role.is_institution_role() { Some(actor.institution_id.unwrap_or(-1)) } else { None };
+        let scope = if actor.role.is_institution_role() {
+            Some(actor.institution_id.unwrap_or(-1))
+        } else {
+            None
+        };
         let today = self.today();
-        Ok(haechi_store::list_obligations(self.store.pool(), scope, letter_id)
-            .await?
-            .into_iter()
-            .map(|row| ObligationView { state: obligation_state(&row, today), row })
-            .collect())
+        Ok(
+            haechi_store::list_obligations(self.store.pool(), scope, letter_id)
+                .await?
+                .into_iter()
+                .map(|row| ObligationView {
+                    state: obligation_state(&row, today),
+                    row,
+                })
+                .collect(),
+        )
     }
 
     /// Institutions with overdue obligations.
     pub async fn compliance_flags(&self, actor: &Actor) -> Result<Vec<ComplianceFlag>> {
         authz::authorize(actor, Action::ReadProgram)?;
         let mut flags: Vec<ComplianceFlag> = Vec::new();
-        for o in self.obligations(actor, None).await?.into_iter().filter(|o| o.state == "overdue") {
-            match flags.iter_mut().find(|f| f.institution_id == o.row.institution_id) {
+        for o in self
+            .obligations(actor, None)
+            .await?
+            .into_iter()
+            .filter(|o| o.state == "overdue")
+        {
+            match flags
+                .iter_mut()
+                .find(|f| f.institution_id == o.row.institution_id)
+            {
                 Some(f) => {
                     f.overdue += 1;
                     if o.row.due_on < f.oldest_due_on {
@@ -444,37 +700,97 @@ impl Service {
             }
         }
         for f in &mut flags {
-            f.reason_ko = format!("기한이 지난 미제출 의무 {}건 (가장 오래된 기한 {})", f.overdue, f.oldest_due_on);
-            f.reason_en = format!("{} obligation(s) overdue (oldest due {})", f.overdue, f.oldest_due_on);
+            f.reason_ko = format!(
+                "기한이 지난 미제출 의무 {}건 (가장 오래된 기한 {})",
+                f.overdue, f.oldest_due_on
+            );
+            f.reason_en = format!(
+                "{} obligation(s) overdue (oldest due {})",
+                f.overdue, f.oldest_due_on
+            );
         }
         Ok(flags)
     }
 
     /// The CISO submits an obligation (the report content itself is a later feature).
-    pub async fn submit_obligation(&self, actor: &Actor, obligation_id: i64, note: Option<&str>) -> Result<()> {
-        self.move_obligation(actor, obligation_id, Action::SignApplication, &["open", "returned"], "submitted", note).await
+    pub async fn submit_obligation(
+        &self,
+        actor: &Actor,
+        obligation_id: i64,
+        note: Option<&str>,
+    ) -> Result<()> {
+        self.move_obligation(
+            actor,
+            obligation_id,
+            Action::SignApplication,
+            &["open", "returned"],
+            "submitted",
+            note,
+        )
+        .await
     }
 
     /// The officer accepts or returns a submitted obligation.
-    pub async fn decide_obligation(&self, actor: &Actor, obligation_id: i64, accept: bool, note: Option<&str>) -> Result<()> {
+    pub async fn decide_obligation(
+        &self,
+        actor: &Actor,
+        obligation_id: i64,
+        accept: bool,
+        note: Option<&str>,
+    ) -> Result<()> {
         if !accept && note.is_none_or(|n| n.trim().is_empty()) {
-            return Err(ServiceError::invalid(vec![haechi_core::FieldError::new("note", "say why it is returned")]));
+            return Err(ServiceError::invalid(vec![haechi_core::FieldError::new(
+                "note",
+                "say why it is returned",
+            )]));
         }
-        self.move_obligation(actor, obligation_id, Action::ManageLetters, &["submitted"], if accept { "accepted" } else { "returned" }, note).await
+        self.move_obligation(
+            actor,
+            obligation_id,
+            Action::ManageLetters,
+            &["submitted"],
+            if accept { "accepted" } else { "returned" },
+            note,
+        )
+        .await
     }
 
-    async fn move_obligation(&self, actor: &Actor, obligation_id: i64, action: Action, from: &[&str], to: &str, note: Option<&str>) -> Result<()> {
+    async fn move_obligation(
+        &self,
+        actor: &Actor,
+        obligation_id: i64,
+        action: Action,
+        from: &[&str],
+        to: &str,
+        note: Option<&str>,
+    ) -> Result<()> {
         authz::authorize(actor, action)?;
         let mut tx = self.store.begin().await?;
         let all = haechi_store::list_obligations(tx.conn(), None, None).await?;
-        let o = all.into_iter().find(|o| o.id == obligation_id).ok_or(ServiceError::NotFound)?;
+        let o = all
+            .into_iter()
+            .find(|o| o.id == obligation_id)
+            .ok_or(ServiceError::NotFound)?;
         authz::authorize_record(actor, action, Owner::Institution(o.institution_id))?;
         if !from.contains(&o.status.as_str()) {
-            return Err(ServiceError::rule("illegal_transition", format!("cannot move an obligation that is {} to {to}", o.status)));
+            return Err(ServiceError::rule(
+                "illegal_transition",
+                format!("cannot move an obligation that is {} to {to}", o.status),
+            ));
         }
         let at = self.clock_text().unwrap_or_else(haechi_store::now_text);
-        tx.set_obligation_status(obligation_id, from, to, note, &at).await?;
-        tx.audit(record(actor, &format!("obligation.{to}"), "obligation", &obligation_id.to_string(), Some(o.institution_id), Some(serde_json::json!({"status": o.status})), Some(serde_json::json!({"status": to, "note": note})))).await?;
+        tx.set_obligation_status(obligation_id, from, to, note, &at)
+            .await?;
+        tx.audit(record(
+            actor,
+            &format!("obligation.{to}"),
+            "obligation",
+            &obligation_id.to_string(),
+            Some(o.institution_id),
+            Some(serde_json::json!({"status": o.status})),
+            Some(serde_json::json!({"status": to, "note": note})),
+        ))
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -487,8 +803,18 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let mut written = 0;
         let mut mails = Vec::new();
-        for l in haechi_store::list_letters(tx.conn(), None).await?.into_iter().filter(|l| l.state == "issued") {
-            let Some(until) = l.valid_until.as_deref().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()) else { continue };
+        for l in haechi_store::list_letters(tx.conn(), None)
+            .await?
+            .into_iter()
+            .filter(|l| l.state == "issued")
+        {
+            let Some(until) = l
+                .valid_until
+                .as_deref()
+                .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+            else {
+                continue;
+            };
             if until < today {
                 continue;
             }
@@ -498,8 +824,14 @@ impl Service {
                 if on > today {
                     continue;
                 }
-                let subject_ko = format!("{} 비조치의견서 {number}가 {until}에 만료됩니다 ({days}일 전 알림).", l.institution_name);
-                let subject_en = format!("No-action letter {number} of {} expires on {until} ({days}-day reminder).", l.institution_name);
+                let subject_ko = format!(
+                    "{} 비조치의견서 {number}가 {until}에 만료됩니다 ({days}일 전 알림).",
+                    l.institution_name
+                );
+                let subject_en = format!(
+                    "No-action letter {number} of {} expires on {until} ({days}-day reminder).",
+                    l.institution_name
+                );
                 for audience in ["institution", "regulator"] {
                     let new = tx
                         .notify(&NewNotification {
@@ -521,7 +853,16 @@ impl Service {
             }
         }
         if written > 0 {
-            tx.audit(record(&Actor::system(), "letter.reminders", "letter", "*", None, None, Some(serde_json::json!({"written": written, "as_of": today})))).await?;
+            tx.audit(record(
+                &Actor::system(),
+                "letter.reminders",
+                "letter",
+                "*",
+                None,
+                None,
+                Some(serde_json::json!({"written": written, "as_of": today})),
+            ))
+            .await?;
         }
         tx.commit().await?;
         for (institution_id, ko, en) in mails {

@@ -52,7 +52,9 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ServiceError::NotFound,
-            StoreError::Duplicate(what) => ServiceError::Domain(DomainError::Conflict(format!("already exists: {what}"))),
+            StoreError::Duplicate(what) => {
+                ServiceError::Domain(DomainError::Conflict(format!("already exists: {what}")))
+            }
             other => ServiceError::Store(other),
         }
     }
@@ -77,7 +79,10 @@ impl ServiceError {
     }
 
     pub fn rule(code: &'static str, message: impl Into<String>) -> ServiceError {
-        ServiceError::Rule { code, message: message.into() }
+        ServiceError::Rule {
+            code,
+            message: message.into(),
+        }
     }
 
     /// The field errors, for forms and API bodies.
@@ -101,7 +106,10 @@ pub struct ServiceConfig {
 
 impl Default for ServiceConfig {
     fn default() -> Self {
-        ServiceConfig { max_attachment_bytes: 10 * 1024 * 1024, max_import_bytes: 20 * 1024 * 1024 }
+        ServiceConfig {
+            max_attachment_bytes: 10 * 1024 * 1024,
+            max_import_bytes: 20 * 1024 * 1024,
+        }
     }
 }
 
@@ -154,7 +162,12 @@ impl Service {
 
     /// E-mails an institution's contact (when a mailer is configured and the contact has an
     /// address). Best-effort: failures are logged, never returned.
-    pub(crate) async fn mail_institution(&self, institution_id: i64, subject_ko: &str, subject_en: &str) {
+    pub(crate) async fn mail_institution(
+        &self,
+        institution_id: i64,
+        subject_ko: &str,
+        subject_en: &str,
+    ) {
         let Some(mailer) = &self.mailer else { return };
         let to = match haechi_store::get_institution(self.store.pool(), institution_id).await {
             Ok(Some(i)) => i.input.contact_email.filter(|e| e.contains('@')),
@@ -223,10 +236,19 @@ impl Service {
                 return Ok(latest.version);
             }
         }
-        let version = tx.insert_policy_version(&policy.program.effective_from.to_string(), &actor.username, &sha, text).await?;
+        let version = tx
+            .insert_policy_version(
+                &policy.program.effective_from.to_string(),
+                &actor.username,
+                &sha,
+                text,
+            )
+            .await?;
         tx.audit(record(actor, "policy.load", "policy", &version.to_string(), None, None, Some(serde_json::json!({"version": version, "sha256": sha, "effective_from": policy.program.effective_from})))).await?;
         tx.commit().await?;
-        let row = haechi_store::get_policy_version(self.store.pool(), version).await?.ok_or(ServiceError::NotFound)?;
+        let row = haechi_store::get_policy_version(self.store.pool(), version)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         self.install_policy_row(&row)?;
         Ok(version)
     }
@@ -240,15 +262,24 @@ impl Service {
         Ok(version)
     }
 
-    pub async fn policy_versions(&self, actor: &Actor) -> Result<Vec<haechi_store::PolicyVersionRow>> {
+    pub async fn policy_versions(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<haechi_store::PolicyVersionRow>> {
         authz::authorize(actor, Action::ReadPolicy)?;
         Ok(haechi_store::list_policy_versions(self.store.pool()).await?)
     }
 
     /// One stored version: its row and its TOML source.
-    pub async fn policy_version(&self, actor: &Actor, version: i64) -> Result<(haechi_store::PolicyVersionRow, String)> {
+    pub async fn policy_version(
+        &self,
+        actor: &Actor,
+        version: i64,
+    ) -> Result<(haechi_store::PolicyVersionRow, String)> {
         authz::authorize(actor, Action::ReadPolicy)?;
-        let row = haechi_store::get_policy_version(self.store.pool(), version).await?.ok_or(ServiceError::NotFound)?;
+        let row = haechi_store::get_policy_version(self.store.pool(), version)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let text = row.source_toml.clone();
         Ok((row, text))
     }
@@ -279,7 +310,10 @@ impl Service {
             Ok(g) => *g,
             Err(p) => *p.into_inner(),
         };
-        fixed.map(|t| t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        fixed.map(|t| {
+            t.and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        })
     }
 
     /// Verifies the audit hash chain.
@@ -288,7 +322,11 @@ impl Service {
         Ok(self.store.verify_audit().await?)
     }
 
-    pub async fn audit_log(&self, actor: &Actor, filter: &haechi_store::AuditFilter) -> Result<(Vec<haechi_store::AuditEntry>, i64)> {
+    pub async fn audit_log(
+        &self,
+        actor: &Actor,
+        filter: &haechi_store::AuditFilter,
+    ) -> Result<(Vec<haechi_store::AuditEntry>, i64)> {
         authz::authorize(actor, Action::ReadAudit)?;
         Ok(self.store.audit_entries(filter).await?)
     }
@@ -297,8 +335,14 @@ impl Service {
     pub async fn dashboard(&self, actor: &Actor) -> Result<Dashboard> {
         authz::authorize(actor, Action::ReadProgram)?;
         let by_state = haechi_store::count_applications_by_state(self.store.pool()).await?;
-        let eligible = haechi_store::latest_eligibility(self.store.pool(), None).await?.iter().filter(|e| e.eligible).count();
-        let institutions = haechi_store::all_institutions(self.store.pool()).await?.len();
+        let eligible = haechi_store::latest_eligibility(self.store.pool(), None)
+            .await?
+            .iter()
+            .filter(|e| e.eligible)
+            .count();
+        let institutions = haechi_store::all_institutions(self.store.pool())
+            .await?
+            .len();
         let cohorts = haechi_store::list_cohorts(self.store.pool()).await?;
         let policy = self.policy();
         let phases = policy
@@ -312,10 +356,19 @@ impl Service {
                 end: p.end,
                 min: p.min,
                 max: p.max,
-                confirmed_members: cohorts.iter().find(|c| c.phase_id == p.id).map(|c| c.members.len()),
+                confirmed_members: cohorts
+                    .iter()
+                    .find(|c| c.phase_id == p.id)
+                    .map(|c| c.members.len()),
             })
             .collect();
-        Ok(Dashboard { institutions, eligible, applications_by_state: by_state, phases, policy_version: policy.version })
+        Ok(Dashboard {
+            institutions,
+            eligible,
+            applications_by_state: by_state,
+            phases,
+            policy_version: policy.version,
+        })
     }
 }
 

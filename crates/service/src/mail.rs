@@ -33,13 +33,23 @@ pub struct SmtpMailer {
 
 impl SmtpMailer {
     pub fn new(url: &str, from: &str) -> Result<SmtpMailer, String> {
-        let rest = url.strip_prefix("smtp://").ok_or_else(|| format!("SMTP URL '{url}' must start with smtp://"))?;
+        let rest = url
+            .strip_prefix("smtp://")
+            .ok_or_else(|| format!("SMTP URL '{url}' must start with smtp://"))?;
         let (host, port) = match rest.trim_end_matches('/').rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), p.parse::<u16>().map_err(|_| format!("SMTP port '{p}' is not a number"))?),
+            Some((h, p)) => (
+                h.to_string(),
+                p.parse::<u16>()
+                    .map_err(|_| format!("SMTP port '{p}' is not a number"))?,
+            ),
             None => (rest.trim_end_matches('/').to_string(), 25),
         };
-        let from: Mailbox = from.parse().map_err(|e| format!("sender address '{from}': {e}"))?;
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).build();
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| format!("sender address '{from}': {e}"))?;
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .build();
         Ok(SmtpMailer { transport, from })
     }
 }
@@ -47,7 +57,10 @@ impl SmtpMailer {
 impl Mailer for SmtpMailer {
     fn send<'a>(&'a self, mail: &'a OutgoingMail) -> SendFuture<'a> {
         Box::pin(async move {
-            let to: Mailbox = mail.to.parse().map_err(|e| format!("recipient '{}': {e}", mail.to))?;
+            let to: Mailbox = mail
+                .to
+                .parse()
+                .map_err(|e| format!("recipient '{}': {e}", mail.to))?;
             let message = Message::builder()
                 .from(self.from.clone())
                 .to(to)
@@ -55,7 +68,11 @@ impl Mailer for SmtpMailer {
                 .header(ContentType::TEXT_PLAIN)
                 .body(mail.body.clone())
                 .map_err(|e| e.to_string())?;
-            self.transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+            self.transport
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         })
     }
 }

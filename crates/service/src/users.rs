@@ -16,31 +16,79 @@ pub fn token_sha256(token: &str) -> String {
 impl Service {
     /// Resolves a bearer token to its user.
     pub async fn actor_for_token(&self, token: &str) -> Result<Actor> {
-        let user = haechi_store::user_by_token_sha256(self.store.pool(), &token_sha256(token)).await?.ok_or(ServiceError::Unauthenticated)?;
-        Ok(Actor { user_id: user.id, username: user.username, role: user.role, institution_id: user.institution_id })
+        let user = haechi_store::user_by_token_sha256(self.store.pool(), &token_sha256(token))
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
+        Ok(Actor {
+            user_id: user.id,
+            username: user.username,
+            role: user.role,
+            institution_id: user.institution_id,
+        })
     }
 
-    pub async fn create_user(&self, actor: &Actor, username: &str, display_name: &str, role: Role, institution_id: Option<i64>) -> Result<User> {
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        username: &str,
+        display_name: &str,
+        role: Role,
+        institution_id: Option<i64>,
+    ) -> Result<User> {
         authz::authorize(actor, Action::ManageUsers)?;
         let mut errors = Vec::new();
-        if username.len() < 3 || !username.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
-            errors.push(FieldError::new("username", "3 or more letters, digits, '.', '_' or '-'"));
+        if username.len() < 3
+            || !username
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            errors.push(FieldError::new(
+                "username",
+                "3 or more letters, digits, '.', '_' or '-'",
+            ));
         }
         if role.is_institution_role() != institution_id.is_some() {
-            errors.push(FieldError::new("institution_id", "required for institution roles (ciso, security_staff) and only for them"));
+            errors.push(FieldError::new(
+                "institution_id",
+                "required for institution roles (ciso, security_staff) and only for them",
+            ));
         }
         if !errors.is_empty() {
             return Err(ServiceError::invalid(errors));
         }
         let mut tx = self.store.begin().await?;
         if let Some(i) = institution_id {
-            haechi_store::get_institution(tx.conn(), i).await?.ok_or_else(|| ServiceError::invalid(vec![FieldError::new("institution_id", "no such institution")]))?;
+            haechi_store::get_institution(tx.conn(), i)
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::invalid(vec![FieldError::new(
+                        "institution_id",
+                        "no such institution",
+                    )])
+                })?;
         }
         let id = tx
-            .insert_user(&NewUser { username: username.into(), display_name: display_name.into(), role, institution_id, password_hash: None })
+            .insert_user(&NewUser {
+                username: username.into(),
+                display_name: display_name.into(),
+                role,
+                institution_id,
+                password_hash: None,
+            })
             .await?;
-        tx.audit(record(actor, "user.create", "user", &id.to_string(), institution_id, None, Some(serde_json::json!({"username": username, "role": role})))).await?;
-        let u = haechi_store::get_user(tx.conn(), id).await?.ok_or(ServiceError::NotFound)?;
+        tx.audit(record(
+            actor,
+            "user.create",
+            "user",
+            &id.to_string(),
+            institution_id,
+            None,
+            Some(serde_json::json!({"username": username, "role": role})),
+        ))
+        .await?;
+        let u = haechi_store::get_user(tx.conn(), id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         Ok(u)
     }
@@ -52,9 +100,21 @@ impl Service {
         rand::thread_rng().fill_bytes(&mut raw);
         let token = format!("hct_{}", hex::encode(raw));
         let mut tx = self.store.begin().await?;
-        let user = haechi_store::get_user(tx.conn(), user_id).await?.ok_or(ServiceError::NotFound)?;
-        tx.insert_token(user_id, &token_sha256(&token), label).await?;
-        tx.audit(record(actor, "token.issue", "user", &user_id.to_string(), user.institution_id, None, Some(serde_json::json!({"label": label})))).await?;
+        let user = haechi_store::get_user(tx.conn(), user_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        tx.insert_token(user_id, &token_sha256(&token), label)
+            .await?;
+        tx.audit(record(
+            actor,
+            "token.issue",
+            "user",
+            &user_id.to_string(),
+            user.institution_id,
+            None,
+            Some(serde_json::json!({"label": label})),
+        ))
+        .await?;
         tx.commit().await?;
         Ok(token)
     }

@@ -97,7 +97,9 @@ pub struct AuditVerification {
 impl WriteTx {
     /// Appends one entry to the chain, inside this transaction.
     pub async fn audit(&mut self, rec: AuditRecord) -> Result<i64> {
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE singleton = 1").fetch_one(self.conn()).await?;
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE singleton = 1")
+            .fetch_one(self.conn())
+            .await?;
         let seq: i64 = head.try_get::<i64, _>("seq")? + 1;
         let prev_hash: String = head.try_get("hash")?;
         let mut entry = AuditEntry {
@@ -174,7 +176,12 @@ impl Store {
             n += 1;
             format!("{col} = ${n}")
         };
-        for (col, v) in [("entity", &f.entity), ("entity_id", &f.entity_id), ("actor_name", &f.actor_name), ("action", &f.action)] {
+        for (col, v) in [
+            ("entity", &f.entity),
+            ("entity_id", &f.entity_id),
+            ("actor_name", &f.actor_name),
+            ("action", &f.action),
+        ] {
             if let Some(v) = v {
                 clauses.push(next(col));
                 texts.push(v.clone());
@@ -183,9 +190,17 @@ impl Store {
         if f.institution_id.is_some() {
             clauses.push(next("institution_id"));
         }
-        let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+        let where_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", clauses.join(" AND "))
+        };
         let count_sql = format!("SELECT COUNT(*) FROM audit_log{where_sql}");
-        let list_sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log{where_sql} ORDER BY seq DESC LIMIT {} OFFSET {}", f.limit.clamp(1, 500), f.offset.max(0));
+        let list_sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log{where_sql} ORDER BY seq DESC LIMIT {} OFFSET {}",
+            f.limit.clamp(1, 500),
+            f.offset.max(0)
+        );
         let mut count_q = sqlx::query_scalar::<_, i64>(&count_sql);
         let mut list_q = sqlx::query(&list_sql);
         for t in &texts {
@@ -198,7 +213,10 @@ impl Store {
         }
         let total = count_q.fetch_one(&self.pool).await?;
         let rows = list_q.fetch_all(&self.pool).await?;
-        let entries = rows.iter().map(entry_from_row).collect::<Result<Vec<_>>>()?;
+        let entries = rows
+            .iter()
+            .map(entry_from_row)
+            .collect::<Result<Vec<_>>>()?;
         Ok((entries, total))
     }
 
@@ -211,10 +229,12 @@ impl Store {
         let mut from = 0i64;
         // Paged so that a long log is never held whole in memory.
         'outer: loop {
-            let rows = sqlx::query(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000"))
-                .bind(from)
-                .fetch_all(&self.pool)
-                .await?;
+            let rows = sqlx::query(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000"
+            ))
+            .bind(from)
+            .fetch_all(&self.pool)
+            .await?;
             if rows.is_empty() {
                 break;
             }
@@ -222,11 +242,20 @@ impl Store {
                 let e = entry_from_row(r)?;
                 from = e.seq;
                 let problem = if e.seq != expected_seq {
-                    Some((expected_seq, format!("entry {expected_seq} is missing (next stored entry is {})", e.seq)))
+                    Some((
+                        expected_seq,
+                        format!(
+                            "entry {expected_seq} is missing (next stored entry is {})",
+                            e.seq
+                        ),
+                    ))
                 } else if e.prev_hash != expected_prev {
                     Some((e.seq, "its link to the previous entry does not match (an earlier entry was altered or removed)".to_string()))
                 } else if e.compute_hash() != e.hash {
-                    Some((e.seq, "its content does not match its hash (the entry was altered)".to_string()))
+                    Some((
+                        e.seq,
+                        "its content does not match its hash (the entry was altered)".to_string(),
+                    ))
                 } else {
                     None
                 };
@@ -240,13 +269,19 @@ impl Store {
             }
         }
         if first_bad.is_none() {
-            let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE singleton = 1").fetch_one(&self.pool).await?;
+            let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE singleton = 1")
+                .fetch_one(&self.pool)
+                .await?;
             let head_seq: i64 = head.try_get("seq")?;
             let head_hash: String = head.try_get("hash")?;
             if head_seq != last_seq || head_hash != expected_prev {
                 first_bad = Some((last_seq + 1, format!("the log ends at entry {last_seq} but {head_seq} entries were written (newest entries removed)")));
             }
         }
-        Ok(AuditVerification { entries: last_seq, intact: first_bad.is_none(), first_bad })
+        Ok(AuditVerification {
+            entries: last_seq,
+            intact: first_bad.is_none(),
+            first_bad,
+        })
     }
 }

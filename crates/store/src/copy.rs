@@ -58,23 +58,39 @@ fn cells(row: &AnyRow) -> Result<Vec<Cell>> {
 impl Store {
     /// Copies all data of `self` into `target`, which must be migrated and hold no data.
     pub async fn copy_into(&self, target: &Store) -> Result<CopyReport> {
-        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM institutions").fetch_one(target.pool()).await?;
-        let audit: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(target.pool()).await?;
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM institutions")
+            .fetch_one(target.pool())
+            .await?;
+        let audit: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+            .fetch_one(target.pool())
+            .await?;
         if existing > 0 || audit > 0 {
             return Err(StoreError::Config("the target database already holds data; migrate-db copies into an empty instance only".into()));
         }
         let mut tx = target.pool().begin().await?;
-        sqlx::query("DELETE FROM audit_head").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM audit_head")
+            .execute(&mut *tx)
+            .await?;
         let mut report = CopyReport { tables: Vec::new() };
         for table in TABLES {
-            let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1")).fetch_all(self.pool()).await?;
+            let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1"))
+                .fetch_all(self.pool())
+                .await?;
             let Some(first) = rows.first() else {
                 report.tables.push((table.to_string(), 0));
                 continue;
             };
-            let cols: Vec<String> = first.columns().iter().map(|c| c.name().to_string()).collect();
+            let cols: Vec<String> = first
+                .columns()
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect();
             let placeholders: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("INSERT INTO {table} ({}) VALUES ({})", cols.join(", "), placeholders.join(", "));
+            let sql = format!(
+                "INSERT INTO {table} ({}) VALUES ({})",
+                cols.join(", "),
+                placeholders.join(", ")
+            );
             for row in &rows {
                 let mut q = sqlx::query(&sql);
                 for cell in cells(row)? {

@@ -56,28 +56,51 @@ fn letter_row(r: &sqlx::any::AnyRow) -> Result<LetterRow> {
     })
 }
 
-pub async fn get_letter<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Result<Option<LetterRow>> {
-    let r = sqlx::query(&format!("{LETTER_SELECT} WHERE l.id = $1")).bind(id).fetch_optional(e).await?;
+pub async fn get_letter<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: i64,
+) -> Result<Option<LetterRow>> {
+    let r = sqlx::query(&format!("{LETTER_SELECT} WHERE l.id = $1"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?;
     r.as_ref().map(letter_row).transpose()
 }
 
-pub async fn get_letter_by_number<'e, E: Executor<'e, Database = Any>>(e: E, number: &str) -> Result<Option<LetterRow>> {
-    let r = sqlx::query(&format!("{LETTER_SELECT} WHERE l.letter_number = $1")).bind(number).fetch_optional(e).await?;
+pub async fn get_letter_by_number<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    number: &str,
+) -> Result<Option<LetterRow>> {
+    let r = sqlx::query(&format!("{LETTER_SELECT} WHERE l.letter_number = $1"))
+        .bind(number)
+        .fetch_optional(e)
+        .await?;
     r.as_ref().map(letter_row).transpose()
 }
 
 /// Letters, newest first; `institution_id` 0 means all.
-pub async fn list_letters<'e, E: Executor<'e, Database = Any>>(e: E, institution_id: Option<i64>) -> Result<Vec<LetterRow>> {
-    let rs = sqlx::query(&format!("{LETTER_SELECT} WHERE ($1 = 0 OR l.institution_id = $1) ORDER BY l.id DESC"))
-        .bind(institution_id.unwrap_or(0))
-        .fetch_all(e)
-        .await?;
+pub async fn list_letters<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: Option<i64>,
+) -> Result<Vec<LetterRow>> {
+    let rs = sqlx::query(&format!(
+        "{LETTER_SELECT} WHERE ($1 = 0 OR l.institution_id = $1) ORDER BY l.id DESC"
+    ))
+    .bind(institution_id.unwrap_or(0))
+    .fetch_all(e)
+    .await?;
     rs.iter().map(letter_row).collect()
 }
 
-pub async fn signing_keys<'e, E: Executor<'e, Database = Any>>(e: E) -> Result<Vec<(String, String)>> {
-    let rs = sqlx::query("SELECT key_id, public_pem FROM signing_keys ORDER BY created_at").fetch_all(e).await?;
-    rs.iter().map(|r| Ok((r.try_get("key_id")?, r.try_get("public_pem")?))).collect()
+pub async fn signing_keys<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+) -> Result<Vec<(String, String)>> {
+    let rs = sqlx::query("SELECT key_id, public_pem FROM signing_keys ORDER BY created_at")
+        .fetch_all(e)
+        .await?;
+    rs.iter()
+        .map(|r| Ok((r.try_get("key_id")?, r.try_get("public_pem")?)))
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -99,7 +122,11 @@ pub struct ObligationRow {
     pub note: Option<String>,
 }
 
-pub async fn list_obligations<'e, E: Executor<'e, Database = Any>>(e: E, institution_id: Option<i64>, letter_id: Option<i64>) -> Result<Vec<ObligationRow>> {
+pub async fn list_obligations<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: Option<i64>,
+    letter_id: Option<i64>,
+) -> Result<Vec<ObligationRow>> {
     let rs = sqlx::query(
         "SELECT o.id, o.letter_id, l.letter_number, o.institution_id, i.name_ko AS institution_name, o.kind, o.sequence, o.period_start, o.period_end, o.due_on, o.status, o.submitted_at, o.decided_at, o.note \
          FROM obligations o JOIN letters l ON l.id = o.letter_id JOIN institutions i ON i.id = o.institution_id \
@@ -145,7 +172,10 @@ pub struct NotificationRow {
 }
 
 /// Notifications for one institution (`Some`) or for the regulator side (`None`), newest first.
-pub async fn list_notifications<'e, E: Executor<'e, Database = Any>>(e: E, institution_id: Option<i64>) -> Result<Vec<NotificationRow>> {
+pub async fn list_notifications<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: Option<i64>,
+) -> Result<Vec<NotificationRow>> {
     let rs = sqlx::query(
         "SELECT id, institution_id, audience, kind, subject_ko, subject_en, letter_id, created_at, read_at FROM notifications \
          WHERE ($1 = 0 AND audience = 'regulator') OR ($1 <> 0 AND institution_id = $1 AND audience = 'institution') ORDER BY id DESC LIMIT 200",
@@ -170,9 +200,20 @@ pub async fn list_notifications<'e, E: Executor<'e, Database = Any>>(e: E, insti
         .collect()
 }
 
-pub async fn removal_candidates<'e, E: Executor<'e, Database = Any>>(e: E) -> Result<Vec<(i64, i64, String, String)>> {
+pub async fn removal_candidates<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+) -> Result<Vec<(i64, i64, String, String)>> {
     let rs = sqlx::query("SELECT institution_id, letter_id, note, added_at FROM removal_candidates ORDER BY added_at").fetch_all(e).await?;
-    rs.iter().map(|r| Ok((r.try_get("institution_id")?, r.try_get("letter_id")?, r.try_get("note")?, r.try_get("added_at")?))).collect()
+    rs.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("institution_id")?,
+                r.try_get("letter_id")?,
+                r.try_get("note")?,
+                r.try_get("added_at")?,
+            ))
+        })
+        .collect()
 }
 
 /// A new notification; `dedupe_key` makes repeated runs of a reminder job write it once.
@@ -190,32 +231,57 @@ pub struct NewNotification<'a> {
 
 impl WriteTx {
     pub async fn insert_signing_key(&mut self, key_id: &str, public_pem: &str) -> Result<bool> {
-        let exists: Option<String> = sqlx::query_scalar("SELECT key_id FROM signing_keys WHERE key_id = $1").bind(key_id).fetch_optional(self.conn()).await?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT key_id FROM signing_keys WHERE key_id = $1")
+                .bind(key_id)
+                .fetch_optional(self.conn())
+                .await?;
         if exists.is_some() {
             return Ok(false);
         }
-        sqlx::query("INSERT INTO signing_keys (key_id, public_pem, created_at) VALUES ($1, $2, $3)")
-            .bind(key_id)
-            .bind(public_pem)
-            .bind(now_text())
-            .execute(self.conn())
-            .await?;
+        sqlx::query(
+            "INSERT INTO signing_keys (key_id, public_pem, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(key_id)
+        .bind(public_pem)
+        .bind(now_text())
+        .execute(self.conn())
+        .await?;
         Ok(true)
     }
 
     /// The next letter sequence number of `year` (1, 2, …), never reused.
     pub async fn next_letter_seq(&mut self, year: i64) -> Result<i64> {
-        let last: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM letter_sequences WHERE year = $1").bind(year).fetch_optional(self.conn()).await?;
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT last_seq FROM letter_sequences WHERE year = $1")
+                .bind(year)
+                .fetch_optional(self.conn())
+                .await?;
         let next = last.unwrap_or(0) + 1;
         if last.is_some() {
-            sqlx::query("UPDATE letter_sequences SET last_seq = $1 WHERE year = $2").bind(next).bind(year).execute(self.conn()).await?;
+            sqlx::query("UPDATE letter_sequences SET last_seq = $1 WHERE year = $2")
+                .bind(next)
+                .bind(year)
+                .execute(self.conn())
+                .await?;
         } else {
-            sqlx::query("INSERT INTO letter_sequences (year, last_seq) VALUES ($1, $2)").bind(year).bind(next).execute(self.conn()).await?;
+            sqlx::query("INSERT INTO letter_sequences (year, last_seq) VALUES ($1, $2)")
+                .bind(year)
+                .bind(next)
+                .execute(self.conn())
+                .await?;
         }
         Ok(next)
     }
 
-    pub async fn insert_letter_draft(&mut self, application_id: i64, institution_id: i64, phase_id: Option<&str>, draft_json: &str, renews: Option<i64>) -> Result<i64> {
+    pub async fn insert_letter_draft(
+        &mut self,
+        application_id: i64,
+        institution_id: i64,
+        phase_id: Option<&str>,
+        draft_json: &str,
+        renews: Option<i64>,
+    ) -> Result<i64> {
         let now = now_text();
         let r = sqlx::query(
             "INSERT INTO letters (application_id, institution_id, phase_id, state, draft_json, renews_letter_id, created_at, updated_at) VALUES ($1, $2, $3, 'draft', $4, $5, $6, $6) RETURNING id",
@@ -232,7 +298,17 @@ impl WriteTx {
     }
 
     /// Records the signed letter; only a draft can be issued.
-    pub async fn issue_letter(&mut self, id: i64, number: &str, draft_json: &str, signed_file: &str, sha256: &str, key_id: &str, issued_on: &str, valid_until: &str) -> Result<()> {
+    pub async fn issue_letter(
+        &mut self,
+        id: i64,
+        number: &str,
+        draft_json: &str,
+        signed_file: &str,
+        sha256: &str,
+        key_id: &str,
+        issued_on: &str,
+        valid_until: &str,
+    ) -> Result<()> {
         let done = sqlx::query(
             "UPDATE letters SET letter_number = $1, draft_json = $2, signed_file = $3, content_sha256 = $4, key_id = $5, issued_on = $6, valid_until = $7, state = 'issued', updated_at = $8 WHERE id = $9 AND state = 'draft'",
         )
@@ -269,7 +345,16 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn insert_obligation(&mut self, letter_id: i64, institution_id: i64, kind: &str, sequence: i64, period_start: &str, period_end: &str, due_on: &str) -> Result<i64> {
+    pub async fn insert_obligation(
+        &mut self,
+        letter_id: i64,
+        institution_id: i64,
+        kind: &str,
+        sequence: i64,
+        period_start: &str,
+        period_end: &str,
+        due_on: &str,
+    ) -> Result<i64> {
         let r = sqlx::query(
             "INSERT INTO obligations (letter_id, institution_id, kind, sequence, period_start, period_end, due_on, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open') RETURNING id",
         )
@@ -286,7 +371,14 @@ impl WriteTx {
     }
 
     /// Moves an obligation from one stored status to another; `NotFound` when it was not in `from`.
-    pub async fn set_obligation_status(&mut self, id: i64, from: &[&str], to: &str, note: Option<&str>, at: &str) -> Result<()> {
+    pub async fn set_obligation_status(
+        &mut self,
+        id: i64,
+        from: &[&str],
+        to: &str,
+        note: Option<&str>,
+        at: &str,
+    ) -> Result<()> {
         let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 5)).collect();
         let sql = format!(
             "UPDATE obligations SET status = $1, note = COALESCE($2, note), submitted_at = CASE WHEN $1 = 'submitted' THEN $3 ELSE submitted_at END, decided_at = CASE WHEN $1 IN ('accepted', 'returned') THEN $3 ELSE decided_at END WHERE id = $4 AND status IN ({})",
@@ -309,7 +401,11 @@ impl WriteTx {
 
     /// Inserts a notification unless one with the same dedupe key exists; returns whether it did.
     pub async fn notify(&mut self, n: &NewNotification<'_>) -> Result<bool> {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM notifications WHERE dedupe_key = $1").bind(&n.dedupe_key).fetch_optional(self.conn()).await?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM notifications WHERE dedupe_key = $1")
+                .bind(&n.dedupe_key)
+                .fetch_optional(self.conn())
+                .await?;
         if exists.is_some() {
             return Ok(false);
         }
@@ -327,7 +423,13 @@ impl WriteTx {
         Ok(true)
     }
 
-    pub async fn insert_removal_candidate(&mut self, institution_id: i64, letter_id: i64, note: &str, by: &str) -> Result<()> {
+    pub async fn insert_removal_candidate(
+        &mut self,
+        institution_id: i64,
+        letter_id: i64,
+        note: &str,
+        by: &str,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO removal_candidates (institution_id, letter_id, note, added_by, added_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(institution_id)
             .bind(letter_id)

@@ -9,8 +9,8 @@
 mod audit;
 mod copy;
 mod findings;
-mod migrate;
 mod letters;
+mod migrate;
 mod program;
 mod rows;
 
@@ -80,7 +80,12 @@ pub fn redact_url(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let creds = &url[scheme_end + 3..at];
             match creds.find(':') {
-                Some(colon) => format!("{}://{}:***{}", &url[..scheme_end], &creds[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}://{}:***{}",
+                    &url[..scheme_end],
+                    &creds[..colon],
+                    &url[at..]
+                ),
                 None => url.to_string(),
             }
         }
@@ -150,7 +155,9 @@ impl Store {
         // Taking the lock as the first statement makes every later read in the transaction see
         // the latest committed state (SQLite) and serialises writers across nodes (PostgreSQL
         // row lock), which the audit hash chain needs.
-        sqlx::query("UPDATE audit_head SET seq = seq WHERE singleton = 1").execute(&mut *tx).await?;
+        sqlx::query("UPDATE audit_head SET seq = seq WHERE singleton = 1")
+            .execute(&mut *tx)
+            .await?;
         Ok(WriteTx { tx })
     }
 
@@ -187,8 +194,14 @@ mod tests {
     #[test]
     fn database_names_are_replaced_in_urls() {
         for (url, expect) in [
-            ("postgres://postgres@127.0.0.1:5432/postgres", "postgres://postgres@127.0.0.1:5432/x"),
-            ("postgres://u:p@h/db?sslmode=disable", "postgres://u:p@h/x?sslmode=disable"),
+            (
+                "postgres://postgres@127.0.0.1:5432/postgres",
+                "postgres://postgres@127.0.0.1:5432/x",
+            ),
+            (
+                "postgres://u:p@h/db?sslmode=disable",
+                "postgres://u:p@h/x?sslmode=disable",
+            ),
             ("postgres://h:5432", "postgres://h:5432/x"),
         ] {
             assert_eq!(with_database(url, "x"), expect);
@@ -197,7 +210,10 @@ mod tests {
 
     #[test]
     fn redacts_password() {
-        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
     }
 }

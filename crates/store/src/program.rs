@@ -37,25 +37,53 @@ fn policy_row(r: &sqlx::any::AnyRow) -> Result<PolicyVersionRow> {
 
 const POLICY_COLUMNS: &str = "version, effective_from, loaded_at, loaded_by, sha256, source_toml";
 
-pub async fn latest_policy_version<'e, E: Executor<'e, Database = Any>>(e: E) -> Result<Option<PolicyVersionRow>> {
-    let r = sqlx::query(&format!("SELECT {POLICY_COLUMNS} FROM policy_versions ORDER BY version DESC LIMIT 1")).fetch_optional(e).await?;
+pub async fn latest_policy_version<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+) -> Result<Option<PolicyVersionRow>> {
+    let r = sqlx::query(&format!(
+        "SELECT {POLICY_COLUMNS} FROM policy_versions ORDER BY version DESC LIMIT 1"
+    ))
+    .fetch_optional(e)
+    .await?;
     r.as_ref().map(policy_row).transpose()
 }
 
-pub async fn get_policy_version<'e, E: Executor<'e, Database = Any>>(e: E, version: i64) -> Result<Option<PolicyVersionRow>> {
-    let r = sqlx::query(&format!("SELECT {POLICY_COLUMNS} FROM policy_versions WHERE version = $1")).bind(version).fetch_optional(e).await?;
+pub async fn get_policy_version<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    version: i64,
+) -> Result<Option<PolicyVersionRow>> {
+    let r = sqlx::query(&format!(
+        "SELECT {POLICY_COLUMNS} FROM policy_versions WHERE version = $1"
+    ))
+    .bind(version)
+    .fetch_optional(e)
+    .await?;
     r.as_ref().map(policy_row).transpose()
 }
 
-pub async fn list_policy_versions<'e, E: Executor<'e, Database = Any>>(e: E) -> Result<Vec<PolicyVersionRow>> {
-    let rs = sqlx::query(&format!("SELECT {POLICY_COLUMNS} FROM policy_versions ORDER BY version DESC")).fetch_all(e).await?;
+pub async fn list_policy_versions<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+) -> Result<Vec<PolicyVersionRow>> {
+    let rs = sqlx::query(&format!(
+        "SELECT {POLICY_COLUMNS} FROM policy_versions ORDER BY version DESC"
+    ))
+    .fetch_all(e)
+    .await?;
     rs.iter().map(policy_row).collect()
 }
 
 impl WriteTx {
     /// Stores a new policy version numbered one above the latest.
-    pub async fn insert_policy_version(&mut self, effective_from: &str, loaded_by: &str, sha256: &str, toml: &str) -> Result<i64> {
-        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM policy_versions").fetch_one(self.conn()).await?;
+    pub async fn insert_policy_version(
+        &mut self,
+        effective_from: &str,
+        loaded_by: &str,
+        sha256: &str,
+        toml: &str,
+    ) -> Result<i64> {
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM policy_versions")
+            .fetch_one(self.conn())
+            .await?;
         let version = max.unwrap_or(0) + 1;
         sqlx::query("INSERT INTO policy_versions (version, effective_from, loaded_at, loaded_by, sha256, source_toml) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(version)
@@ -83,29 +111,56 @@ pub struct InstitutionFilter {
     pub offset: i64,
 }
 
-pub async fn get_institution<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Result<Option<Institution>> {
-    let r = sqlx::query(&format!("SELECT {INSTITUTION_COLUMNS} FROM institutions WHERE id = $1")).bind(id).fetch_optional(e).await?;
+pub async fn get_institution<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: i64,
+) -> Result<Option<Institution>> {
+    let r = sqlx::query(&format!(
+        "SELECT {INSTITUTION_COLUMNS} FROM institutions WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(e)
+    .await?;
     r.as_ref().map(rows::institution).transpose()
 }
 
-pub async fn get_institution_by_code<'e, E: Executor<'e, Database = Any>>(e: E, code: &str) -> Result<Option<Institution>> {
-    let r = sqlx::query(&format!("SELECT {INSTITUTION_COLUMNS} FROM institutions WHERE code = $1")).bind(code).fetch_optional(e).await?;
+pub async fn get_institution_by_code<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    code: &str,
+) -> Result<Option<Institution>> {
+    let r = sqlx::query(&format!(
+        "SELECT {INSTITUTION_COLUMNS} FROM institutions WHERE code = $1"
+    ))
+    .bind(code)
+    .fetch_optional(e)
+    .await?;
     r.as_ref().map(rows::institution).transpose()
 }
 
-pub async fn all_institutions<'e, E: Executor<'e, Database = Any>>(e: E) -> Result<Vec<Institution>> {
-    let rs = sqlx::query(&format!("SELECT {INSTITUTION_COLUMNS} FROM institutions ORDER BY id")).fetch_all(e).await?;
+pub async fn all_institutions<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+) -> Result<Vec<Institution>> {
+    let rs = sqlx::query(&format!(
+        "SELECT {INSTITUTION_COLUMNS} FROM institutions ORDER BY id"
+    ))
+    .fetch_all(e)
+    .await?;
     rs.iter().map(rows::institution).collect()
 }
 
 /// A page of institutions matching the filter, and the total count.
-pub async fn list_institutions(pool: &sqlx::AnyPool, f: &InstitutionFilter) -> Result<(Vec<Institution>, i64)> {
+pub async fn list_institutions(
+    pool: &sqlx::AnyPool,
+    f: &InstitutionFilter,
+) -> Result<(Vec<Institution>, i64)> {
     let mut clauses = Vec::new();
     let mut binds: Vec<String> = Vec::new();
     if let Some(s) = f.search.as_ref().filter(|s| !s.trim().is_empty()) {
         binds.push(format!("%{}%", s.trim().to_lowercase()));
         let n = binds.len();
-        clauses.push(format!("(LOWER(code) LIKE ${n} OR LOWER(name_ko) LIKE ${n} OR LOWER(name_en) LIKE ${n})"));
+        clauses.push(format!(
+            "(LOWER(code) LIKE ${n} OR LOWER(name_ko) LIKE ${n} OR LOWER(name_en) LIKE ${n})"
+        ));
     }
     if let Some(s) = &f.sector {
         binds.push(s.clone());
@@ -117,7 +172,11 @@ pub async fn list_institutions(pool: &sqlx::AnyPool, f: &InstitutionFilter) -> R
             i64::from(el)
         ));
     }
-    let where_sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+    let where_sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", clauses.join(" AND "))
+    };
     let count_sql = format!("SELECT COUNT(*) FROM institutions{where_sql}");
     let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
     let list_sql = format!(
@@ -132,10 +191,18 @@ pub async fn list_institutions(pool: &sqlx::AnyPool, f: &InstitutionFilter) -> R
     }
     let total = count.fetch_one(pool).await?;
     let rs = list.fetch_all(pool).await?;
-    Ok((rs.iter().map(rows::institution).collect::<Result<Vec<_>>>()?, total))
+    Ok((
+        rs.iter()
+            .map(rows::institution)
+            .collect::<Result<Vec<_>>>()?,
+        total,
+    ))
 }
 
-pub async fn institution_history<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Result<Vec<FigureChange>> {
+pub async fn institution_history<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: i64,
+) -> Result<Vec<FigureChange>> {
     let rs = sqlx::query("SELECT institution_id, field, old_value, new_value, as_of, changed_at, changed_by FROM institution_history WHERE institution_id = $1 ORDER BY id DESC")
         .bind(id)
         .fetch_all(e)
@@ -234,7 +301,13 @@ pub struct EligibilityRecord {
 }
 
 impl WriteTx {
-    pub async fn insert_eligibility(&mut self, institution_id: i64, policy_version: i64, eligible: bool, decision: &serde_json::Value) -> Result<()> {
+    pub async fn insert_eligibility(
+        &mut self,
+        institution_id: i64,
+        policy_version: i64,
+        eligible: bool,
+        decision: &serde_json::Value,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO eligibility_decisions (institution_id, policy_version, eligible, decision_json, decided_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(institution_id)
             .bind(policy_version)
@@ -248,11 +321,17 @@ impl WriteTx {
 }
 
 /// The latest screening of each institution that has one.
-pub async fn latest_eligibility<'e, E: Executor<'e, Database = Any>>(e: E, institution_id: Option<i64>) -> Result<Vec<EligibilityRecord>> {
+pub async fn latest_eligibility<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: Option<i64>,
+) -> Result<Vec<EligibilityRecord>> {
     let sql = "SELECT d.institution_id, d.policy_version, d.eligible, d.decision_json, d.decided_at FROM eligibility_decisions d \
                WHERE d.id = (SELECT MAX(x.id) FROM eligibility_decisions x WHERE x.institution_id = d.institution_id) \
                AND ($1 = 0 OR d.institution_id = $1) ORDER BY d.institution_id";
-    let rs = sqlx::query(sql).bind(institution_id.unwrap_or(0)).fetch_all(e).await?;
+    let rs = sqlx::query(sql)
+        .bind(institution_id.unwrap_or(0))
+        .fetch_all(e)
+        .await?;
     rs.iter()
         .map(|r| {
             Ok(EligibilityRecord {
@@ -288,7 +367,8 @@ pub struct NewUser {
     pub password_hash: Option<String>,
 }
 
-const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.institution_id, u.disabled, u.created_at";
+const USER_COLUMNS: &str =
+    "u.id, u.username, u.display_name, u.role, u.institution_id, u.disabled, u.created_at";
 
 fn user_row(r: &sqlx::any::AnyRow) -> Result<User> {
     let role: String = r.try_get("role")?;
@@ -304,25 +384,46 @@ fn user_row(r: &sqlx::any::AnyRow) -> Result<User> {
 }
 
 pub async fn get_user<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Result<Option<User>> {
-    let r = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")).bind(id).fetch_optional(e).await?;
+    let r = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(e)
+    .await?;
     r.as_ref().map(user_row).transpose()
 }
 
-pub async fn get_user_by_username<'e, E: Executor<'e, Database = Any>>(e: E, username: &str) -> Result<Option<User>> {
-    let r = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = $1")).bind(username).fetch_optional(e).await?;
+pub async fn get_user_by_username<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    username: &str,
+) -> Result<Option<User>> {
+    let r = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.username = $1"
+    ))
+    .bind(username)
+    .fetch_optional(e)
+    .await?;
     r.as_ref().map(user_row).transpose()
 }
 
-pub async fn list_users<'e, E: Executor<'e, Database = Any>>(e: E, role: Option<Role>) -> Result<Vec<User>> {
-    let rs = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE ($1 = '' OR u.role = $1) ORDER BY u.id"))
-        .bind(role.map(|r| r.as_str()).unwrap_or(""))
-        .fetch_all(e)
-        .await?;
+pub async fn list_users<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    role: Option<Role>,
+) -> Result<Vec<User>> {
+    let rs = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE ($1 = '' OR u.role = $1) ORDER BY u.id"
+    ))
+    .bind(role.map(|r| r.as_str()).unwrap_or(""))
+    .fetch_all(e)
+    .await?;
     rs.iter().map(user_row).collect()
 }
 
 /// The enabled user owning an unrevoked token with this SHA-256.
-pub async fn user_by_token_sha256<'e, E: Executor<'e, Database = Any>>(e: E, sha256: &str) -> Result<Option<User>> {
+pub async fn user_by_token_sha256<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    sha256: &str,
+) -> Result<Option<User>> {
     let r = sqlx::query(&format!(
         "SELECT {USER_COLUMNS} FROM users u JOIN api_tokens t ON t.user_id = u.id WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND u.disabled = 0"
     ))
@@ -371,12 +472,21 @@ pub struct ApplicationFilter {
     pub offset: i64,
 }
 
-pub async fn get_application<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Result<Option<Application>> {
-    let r = sqlx::query(&format!("{APPLICATION_SELECT} WHERE a.id = $1")).bind(id).fetch_optional(e).await?;
+pub async fn get_application<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: i64,
+) -> Result<Option<Application>> {
+    let r = sqlx::query(&format!("{APPLICATION_SELECT} WHERE a.id = $1"))
+        .bind(id)
+        .fetch_optional(e)
+        .await?;
     r.as_ref().map(rows::application).transpose()
 }
 
-pub async fn list_applications(pool: &sqlx::AnyPool, f: &ApplicationFilter) -> Result<(Vec<Application>, i64)> {
+pub async fn list_applications(
+    pool: &sqlx::AnyPool,
+    f: &ApplicationFilter,
+) -> Result<(Vec<Application>, i64)> {
     let where_sql = " WHERE ($1 = 0 OR a.institution_id = $1) AND ($2 = '' OR a.state = $2) \
                      AND ($3 = 0 OR EXISTS (SELECT 1 FROM review_assignments r WHERE r.application_id = a.id AND r.advisor_id = $3))";
     let inst = f.institution_id.unwrap_or(0);
@@ -388,18 +498,34 @@ pub async fn list_applications(pool: &sqlx::AnyPool, f: &ApplicationFilter) -> R
         .bind(adv)
         .fetch_one(pool)
         .await?;
-    let rs = sqlx::query(&format!("{APPLICATION_SELECT}{where_sql} ORDER BY a.id DESC LIMIT {} OFFSET {}", f.limit.clamp(1, 1000), f.offset.max(0)))
-        .bind(inst)
-        .bind(state)
-        .bind(adv)
-        .fetch_all(pool)
-        .await?;
-    Ok((rs.iter().map(rows::application).collect::<Result<Vec<_>>>()?, total))
+    let rs = sqlx::query(&format!(
+        "{APPLICATION_SELECT}{where_sql} ORDER BY a.id DESC LIMIT {} OFFSET {}",
+        f.limit.clamp(1, 1000),
+        f.offset.max(0)
+    ))
+    .bind(inst)
+    .bind(state)
+    .bind(adv)
+    .fetch_all(pool)
+    .await?;
+    Ok((
+        rs.iter()
+            .map(rows::application)
+            .collect::<Result<Vec<_>>>()?,
+        total,
+    ))
 }
 
-pub async fn count_applications_by_state<'e, E: Executor<'e, Database = Any>>(e: E) -> Result<Vec<(String, i64)>> {
-    let rs = sqlx::query("SELECT state, COUNT(*) AS n FROM applications GROUP BY state ORDER BY state").fetch_all(e).await?;
-    rs.iter().map(|r| Ok((r.try_get("state")?, r.try_get("n")?))).collect()
+pub async fn count_applications_by_state<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+) -> Result<Vec<(String, i64)>> {
+    let rs =
+        sqlx::query("SELECT state, COUNT(*) AS n FROM applications GROUP BY state ORDER BY state")
+            .fetch_all(e)
+            .await?;
+    rs.iter()
+        .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -412,7 +538,10 @@ pub struct ApplicationEvent {
     pub at: String,
 }
 
-pub async fn application_events<'e, E: Executor<'e, Database = Any>>(e: E, application_id: i64) -> Result<Vec<ApplicationEvent>> {
+pub async fn application_events<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    application_id: i64,
+) -> Result<Vec<ApplicationEvent>> {
     let rs = sqlx::query("SELECT action, from_state, to_state, actor_name, comment, at FROM application_events WHERE application_id = $1 ORDER BY id")
         .bind(application_id)
         .fetch_all(e)
@@ -443,7 +572,8 @@ pub struct AttachmentMeta {
     pub uploaded_at: String,
 }
 
-const ATTACHMENT_COLUMNS: &str = "id, application_id, filename, content_type, size_bytes, sha256, uploaded_by, uploaded_at";
+const ATTACHMENT_COLUMNS: &str =
+    "id, application_id, filename, content_type, size_bytes, sha256, uploaded_by, uploaded_at";
 
 fn attachment_row(r: &sqlx::any::AnyRow) -> Result<AttachmentMeta> {
     Ok(AttachmentMeta {
@@ -458,16 +588,29 @@ fn attachment_row(r: &sqlx::any::AnyRow) -> Result<AttachmentMeta> {
     })
 }
 
-pub async fn list_attachments<'e, E: Executor<'e, Database = Any>>(e: E, application_id: i64) -> Result<Vec<AttachmentMeta>> {
-    let rs = sqlx::query(&format!("SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE application_id = $1 ORDER BY id"))
-        .bind(application_id)
-        .fetch_all(e)
-        .await?;
+pub async fn list_attachments<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    application_id: i64,
+) -> Result<Vec<AttachmentMeta>> {
+    let rs = sqlx::query(&format!(
+        "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE application_id = $1 ORDER BY id"
+    ))
+    .bind(application_id)
+    .fetch_all(e)
+    .await?;
     rs.iter().map(attachment_row).collect()
 }
 
-pub async fn get_attachment<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Result<Option<(AttachmentMeta, Vec<u8>)>> {
-    let r = sqlx::query(&format!("SELECT {ATTACHMENT_COLUMNS}, data FROM attachments WHERE id = $1")).bind(id).fetch_optional(e).await?;
+pub async fn get_attachment<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: i64,
+) -> Result<Option<(AttachmentMeta, Vec<u8>)>> {
+    let r = sqlx::query(&format!(
+        "SELECT {ATTACHMENT_COLUMNS}, data FROM attachments WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(e)
+    .await?;
     match r {
         Some(r) => Ok(Some((attachment_row(&r)?, r.try_get("data")?))),
         None => Ok(None),
@@ -475,7 +618,11 @@ pub async fn get_attachment<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) 
 }
 
 impl WriteTx {
-    pub async fn insert_application(&mut self, institution_id: i64, content: &serde_json::Value) -> Result<i64> {
+    pub async fn insert_application(
+        &mut self,
+        institution_id: i64,
+        content: &serde_json::Value,
+    ) -> Result<i64> {
         let now = now_text();
         let r = sqlx::query("INSERT INTO applications (institution_id, state, content_json, created_at, updated_at) VALUES ($1, 'draft', $2, $3, $3) RETURNING id")
             .bind(institution_id)
@@ -486,7 +633,11 @@ impl WriteTx {
         Ok(r.try_get("id")?)
     }
 
-    pub async fn update_application_content(&mut self, id: i64, content: &serde_json::Value) -> Result<()> {
+    pub async fn update_application_content(
+        &mut self,
+        id: i64,
+        content: &serde_json::Value,
+    ) -> Result<()> {
         sqlx::query("UPDATE applications SET content_json = $1, updated_at = $2 WHERE id = $3")
             .bind(content.to_string())
             .bind(now_text())
@@ -535,7 +686,15 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn insert_attachment(&mut self, application_id: i64, filename: &str, content_type: &str, sha256: &str, data: &[u8], uploaded_by: &str) -> Result<i64> {
+    pub async fn insert_attachment(
+        &mut self,
+        application_id: i64,
+        filename: &str,
+        content_type: &str,
+        sha256: &str,
+        data: &[u8],
+        uploaded_by: &str,
+    ) -> Result<i64> {
         let r = sqlx::query("INSERT INTO attachments (application_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
             .bind(application_id)
             .bind(filename)
@@ -551,7 +710,11 @@ impl WriteTx {
     }
 
     pub async fn set_cohort_phase(&mut self, application_id: i64, phase_id: &str) -> Result<()> {
-        sqlx::query("UPDATE applications SET cohort_phase = $1 WHERE id = $2").bind(phase_id).bind(application_id).execute(self.conn()).await?;
+        sqlx::query("UPDATE applications SET cohort_phase = $1 WHERE id = $2")
+            .bind(phase_id)
+            .bind(application_id)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 }
@@ -591,13 +754,29 @@ fn assignment_row(r: &sqlx::any::AnyRow) -> Result<Assignment> {
     })
 }
 
-pub async fn assignments_for_application<'e, E: Executor<'e, Database = Any>>(e: E, application_id: i64) -> Result<Vec<Assignment>> {
-    let rs = sqlx::query(&format!("{ASSIGNMENT_SELECT} WHERE r.application_id = $1 ORDER BY r.id")).bind(application_id).fetch_all(e).await?;
+pub async fn assignments_for_application<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    application_id: i64,
+) -> Result<Vec<Assignment>> {
+    let rs = sqlx::query(&format!(
+        "{ASSIGNMENT_SELECT} WHERE r.application_id = $1 ORDER BY r.id"
+    ))
+    .bind(application_id)
+    .fetch_all(e)
+    .await?;
     rs.iter().map(assignment_row).collect()
 }
 
-pub async fn assignments_for_advisor<'e, E: Executor<'e, Database = Any>>(e: E, advisor_id: i64) -> Result<Vec<Assignment>> {
-    let rs = sqlx::query(&format!("{ASSIGNMENT_SELECT} WHERE r.advisor_id = $1 ORDER BY r.id DESC")).bind(advisor_id).fetch_all(e).await?;
+pub async fn assignments_for_advisor<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    advisor_id: i64,
+) -> Result<Vec<Assignment>> {
+    let rs = sqlx::query(&format!(
+        "{ASSIGNMENT_SELECT} WHERE r.advisor_id = $1 ORDER BY r.id DESC"
+    ))
+    .bind(advisor_id)
+    .fetch_all(e)
+    .await?;
     rs.iter().map(assignment_row).collect()
 }
 
@@ -610,7 +789,10 @@ pub struct ScoreRow {
 }
 
 /// Scores of submitted reviews only: a draft review does not count.
-pub async fn submitted_scores<'e, E: Executor<'e, Database = Any>>(e: E, application_id: i64) -> Result<Vec<ScoreRow>> {
+pub async fn submitted_scores<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    application_id: i64,
+) -> Result<Vec<ScoreRow>> {
     let rs = sqlx::query(
         "SELECT r.advisor_id, s.criterion, s.score, s.justification FROM review_scores s JOIN review_assignments r ON r.id = s.assignment_id \
          WHERE r.application_id = $1 AND r.submitted_at IS NOT NULL AND r.conflict = 0 ORDER BY r.advisor_id, s.criterion",
@@ -619,11 +801,21 @@ pub async fn submitted_scores<'e, E: Executor<'e, Database = Any>>(e: E, applica
     .fetch_all(e)
     .await?;
     rs.iter()
-        .map(|r| Ok(ScoreRow { advisor_id: r.try_get("advisor_id")?, criterion: r.try_get("criterion")?, score: r.try_get("score")?, justification: r.try_get("justification")? }))
+        .map(|r| {
+            Ok(ScoreRow {
+                advisor_id: r.try_get("advisor_id")?,
+                criterion: r.try_get("criterion")?,
+                score: r.try_get("score")?,
+                justification: r.try_get("justification")?,
+            })
+        })
         .collect()
 }
 
-pub async fn scores_of_assignment<'e, E: Executor<'e, Database = Any>>(e: E, assignment_id: i64) -> Result<Vec<ScoreRow>> {
+pub async fn scores_of_assignment<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    assignment_id: i64,
+) -> Result<Vec<ScoreRow>> {
     let rs = sqlx::query(
         "SELECT r.advisor_id, s.criterion, s.score, s.justification FROM review_scores s JOIN review_assignments r ON r.id = s.assignment_id WHERE r.id = $1 ORDER BY s.criterion",
     )
@@ -631,7 +823,14 @@ pub async fn scores_of_assignment<'e, E: Executor<'e, Database = Any>>(e: E, ass
     .fetch_all(e)
     .await?;
     rs.iter()
-        .map(|r| Ok(ScoreRow { advisor_id: r.try_get("advisor_id")?, criterion: r.try_get("criterion")?, score: r.try_get("score")?, justification: r.try_get("justification")? }))
+        .map(|r| {
+            Ok(ScoreRow {
+                advisor_id: r.try_get("advisor_id")?,
+                criterion: r.try_get("criterion")?,
+                score: r.try_get("score")?,
+                justification: r.try_get("justification")?,
+            })
+        })
         .collect()
 }
 
@@ -646,7 +845,10 @@ pub struct EvaluationRecord {
     pub computed_at: String,
 }
 
-pub async fn get_evaluation<'e, E: Executor<'e, Database = Any>>(e: E, application_id: i64) -> Result<Option<EvaluationRecord>> {
+pub async fn get_evaluation<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    application_id: i64,
+) -> Result<Option<EvaluationRecord>> {
     let r = sqlx::query("SELECT application_id, policy_version, passed, score, disagreement, result_json, computed_at FROM evaluations WHERE application_id = $1")
         .bind(application_id)
         .fetch_optional(e)
@@ -677,7 +879,10 @@ pub struct DecisionRecord {
     pub decided_at: String,
 }
 
-pub async fn get_decision<'e, E: Executor<'e, Database = Any>>(e: E, application_id: i64) -> Result<Option<DecisionRecord>> {
+pub async fn get_decision<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    application_id: i64,
+) -> Result<Option<DecisionRecord>> {
     let r = sqlx::query("SELECT application_id, outcome, rationale, follows_evaluation, policy_version, decided_by, decided_on, decided_at FROM decisions WHERE application_id = $1")
         .bind(application_id)
         .fetch_optional(e)
@@ -698,7 +903,12 @@ pub async fn get_decision<'e, E: Executor<'e, Database = Any>>(e: E, application
 }
 
 impl WriteTx {
-    pub async fn insert_assignment(&mut self, application_id: i64, advisor_id: i64, assigned_by: &str) -> Result<i64> {
+    pub async fn insert_assignment(
+        &mut self,
+        application_id: i64,
+        advisor_id: i64,
+        assigned_by: &str,
+    ) -> Result<i64> {
         let r = sqlx::query("INSERT INTO review_assignments (application_id, advisor_id, assigned_by, assigned_at) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(application_id)
             .bind(advisor_id)
@@ -710,7 +920,12 @@ impl WriteTx {
         Ok(r.try_get("id")?)
     }
 
-    pub async fn declare_conflict(&mut self, assignment_id: i64, conflict: bool, note: Option<&str>) -> Result<()> {
+    pub async fn declare_conflict(
+        &mut self,
+        assignment_id: i64,
+        conflict: bool,
+        note: Option<&str>,
+    ) -> Result<()> {
         sqlx::query("UPDATE review_assignments SET conflict = $1, conflict_note = $2, declared_at = $3 WHERE id = $4")
             .bind(i64::from(conflict))
             .bind(note)
@@ -722,8 +937,16 @@ impl WriteTx {
     }
 
     /// Replaces the assignment's scores; `submit` marks the review final.
-    pub async fn save_scores(&mut self, assignment_id: i64, scores: &[(String, i64, String)], submit: bool) -> Result<()> {
-        sqlx::query("DELETE FROM review_scores WHERE assignment_id = $1").bind(assignment_id).execute(self.conn()).await?;
+    pub async fn save_scores(
+        &mut self,
+        assignment_id: i64,
+        scores: &[(String, i64, String)],
+        submit: bool,
+    ) -> Result<()> {
+        sqlx::query("DELETE FROM review_scores WHERE assignment_id = $1")
+            .bind(assignment_id)
+            .execute(self.conn())
+            .await?;
         for (criterion, score, justification) in scores {
             sqlx::query("INSERT INTO review_scores (assignment_id, criterion, score, justification) VALUES ($1, $2, $3, $4)")
                 .bind(assignment_id)
@@ -734,13 +957,20 @@ impl WriteTx {
                 .await?;
         }
         if submit {
-            sqlx::query("UPDATE review_assignments SET submitted_at = $1 WHERE id = $2").bind(now_text()).bind(assignment_id).execute(self.conn()).await?;
+            sqlx::query("UPDATE review_assignments SET submitted_at = $1 WHERE id = $2")
+                .bind(now_text())
+                .bind(assignment_id)
+                .execute(self.conn())
+                .await?;
         }
         Ok(())
     }
 
     pub async fn upsert_evaluation(&mut self, e: &EvaluationRecord) -> Result<()> {
-        sqlx::query("DELETE FROM evaluations WHERE application_id = $1").bind(e.application_id).execute(self.conn()).await?;
+        sqlx::query("DELETE FROM evaluations WHERE application_id = $1")
+            .bind(e.application_id)
+            .execute(self.conn())
+            .await?;
         sqlx::query("INSERT INTO evaluations (application_id, policy_version, passed, score, disagreement, result_json, computed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(e.application_id)
             .bind(e.policy_version)
@@ -785,7 +1015,9 @@ pub struct CohortCandidateRow {
     pub cohort_phase: Option<String>,
 }
 
-pub async fn approved_applications<'e, E: Executor<'e, Database = Any>>(e: E) -> Result<Vec<CohortCandidateRow>> {
+pub async fn approved_applications<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+) -> Result<Vec<CohortCandidateRow>> {
     let rs = sqlx::query(
         "SELECT a.id, a.institution_id, i.name_ko, e.score, e.passed, d.decided_on, a.cohort_phase FROM applications a \
          JOIN institutions i ON i.id = a.institution_id JOIN evaluations e ON e.application_id = a.id JOIN decisions d ON d.application_id = a.id \
@@ -818,15 +1050,22 @@ pub struct CohortRecord {
     pub members: Vec<i64>,
 }
 
-pub async fn list_cohorts<'e, E: Executor<'e, Database = Any> + Copy>(e: E) -> Result<Vec<CohortRecord>> {
+pub async fn list_cohorts<'e, E: Executor<'e, Database = Any> + Copy>(
+    e: E,
+) -> Result<Vec<CohortRecord>> {
     let rs = sqlx::query("SELECT phase_id, policy_version, plan_json, confirmed_by, confirmed_at FROM cohorts ORDER BY phase_id").fetch_all(e).await?;
-    let members = sqlx::query("SELECT phase_id, application_id FROM cohort_members ORDER BY phase_id, rank").fetch_all(e).await?;
+    let members =
+        sqlx::query("SELECT phase_id, application_id FROM cohort_members ORDER BY phase_id, rank")
+            .fetch_all(e)
+            .await?;
     rs.iter()
         .map(|r| {
             let phase_id: String = r.try_get("phase_id")?;
             let m = members
                 .iter()
-                .filter(|m| m.try_get::<String, _>("phase_id").ok().as_deref() == Some(phase_id.as_str()))
+                .filter(|m| {
+                    m.try_get::<String, _>("phase_id").ok().as_deref() == Some(phase_id.as_str())
+                })
                 .map(|m| m.try_get::<i64, _>("application_id"))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(CohortRecord {
@@ -842,7 +1081,15 @@ pub async fn list_cohorts<'e, E: Executor<'e, Database = Any> + Copy>(e: E) -> R
 }
 
 impl WriteTx {
-    pub async fn insert_cohort(&mut self, phase_id: &str, policy_version: i64, plan: &serde_json::Value, confirmed_by: &str, members: &[i64], at: Option<&str>) -> Result<()> {
+    pub async fn insert_cohort(
+        &mut self,
+        phase_id: &str,
+        policy_version: i64,
+        plan: &serde_json::Value,
+        confirmed_by: &str,
+        members: &[i64],
+        at: Option<&str>,
+    ) -> Result<()> {
         let at = at.map(str::to_string).unwrap_or_else(now_text);
         sqlx::query("INSERT INTO cohorts (phase_id, policy_version, plan_json, confirmed_by, confirmed_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(phase_id)
@@ -854,12 +1101,14 @@ impl WriteTx {
             .await
             .map_err(|e| StoreError::from_write(e, &format!("a confirmed cohort for {phase_id}")))?;
         for (rank, app) in members.iter().enumerate() {
-            sqlx::query("INSERT INTO cohort_members (phase_id, application_id, rank) VALUES ($1, $2, $3)")
-                .bind(phase_id)
-                .bind(*app)
-                .bind(rank as i64 + 1)
-                .execute(self.conn())
-                .await?;
+            sqlx::query(
+                "INSERT INTO cohort_members (phase_id, application_id, rank) VALUES ($1, $2, $3)",
+            )
+            .bind(phase_id)
+            .bind(*app)
+            .bind(rank as i64 + 1)
+            .execute(self.conn())
+            .await?;
             self.set_cohort_phase(*app, phase_id).await?;
         }
         Ok(())

@@ -1,7 +1,9 @@
 //! Row ↔ record mapping shared by the queries.
 
 use chrono::NaiveDate;
-use haechi_core::{Application, ApplicationState, Institution, InstitutionInput, Sector, SizeClass};
+use haechi_core::{
+    Application, ApplicationState, Institution, InstitutionInput, Sector, SizeClass,
+};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -11,7 +13,8 @@ pub(crate) const INSTITUTION_COLUMNS: &str = "id, code, name_ko, name_en, sector
 
 fn date(r: &AnyRow, col: &str) -> Result<NaiveDate> {
     let s: String = r.try_get(col)?;
-    NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| StoreError::Corrupt(format!("{col} '{s}': {e}")))
+    NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+        .map_err(|e| StoreError::Corrupt(format!("{col} '{s}': {e}")))
 }
 
 pub(crate) fn institution(r: &AnyRow) -> Result<Institution> {
@@ -23,14 +26,16 @@ pub(crate) fn institution(r: &AnyRow) -> Result<Institution> {
             code: r.try_get("code")?,
             name_ko: r.try_get("name_ko")?,
             name_en: r.try_get("name_en")?,
-            sector: Sector::parse(&sector).ok_or_else(|| StoreError::Corrupt(format!("sector '{sector}'")))?,
+            sector: Sector::parse(&sector)
+                .ok_or_else(|| StoreError::Corrupt(format!("sector '{sector}'")))?,
             total_assets_krw: r.try_get("total_assets_krw")?,
             assets_as_of: date(r, "assets_as_of")?,
             full_time_employees: r.try_get("full_time_employees")?,
             employees_as_of: date(r, "employees_as_of")?,
             dedicated_ciso: r.try_get::<i64, _>("dedicated_ciso")? != 0,
             ciso_name: r.try_get("ciso_name")?,
-            size_class: SizeClass::parse(&size).ok_or_else(|| StoreError::Corrupt(format!("size_class '{size}'")))?,
+            size_class: SizeClass::parse(&size)
+                .ok_or_else(|| StoreError::Corrupt(format!("size_class '{size}'")))?,
             contact_name: r.try_get("contact_name")?,
             contact_email: r.try_get("contact_email")?,
             contact_phone: r.try_get("contact_phone")?,
@@ -49,8 +54,10 @@ pub(crate) fn application(r: &AnyRow) -> Result<Application> {
         id: r.try_get("id")?,
         institution_id: r.try_get("institution_id")?,
         institution_name: r.try_get("institution_name")?,
-        state: ApplicationState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("application state '{state}'")))?,
-        content: serde_json::from_str(&content).map_err(|e| StoreError::Corrupt(format!("application content: {e}")))?,
+        state: ApplicationState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("application state '{state}'")))?,
+        content: serde_json::from_str(&content)
+            .map_err(|e| StoreError::Corrupt(format!("application content: {e}")))?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
         submitted_at: r.try_get("submitted_at")?,

@@ -21,9 +21,8 @@ use haechi_core::application::ApplicationContent;
 use haechi_core::institution::FigureChange;
 use haechi_core::{ApplicationState, InstitutionInput, Role, Sector, ServiceEntry, SizeClass};
 use haechi_store::{
-    with_database,
-    ApplicationFilter, AuditFilter, AuditRecord, DecisionRecord, Dialect, EvaluationRecord,
-    InstitutionFilter, NewUser, Store, StoreError,
+    with_database, ApplicationFilter, AuditFilter, AuditRecord, DecisionRecord, Dialect,
+    EvaluationRecord, InstitutionFilter, NewUser, Store, StoreError,
 };
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, Executor};
@@ -59,7 +58,6 @@ fn postgres_admin_url() -> Option<String> {
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string()),
     )
 }
-
 
 fn random_hex() -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();

@@ -531,19 +531,153 @@ pub fn api_routes() -> Vec<ApiRoute> {
             true,
             notifications_list
         ),
-        route!(GET, "/api/v1/resources", "resources", "Computing resources with their class and deciding rule", B::None, ["institution_id"], true, resources_list),
-        route!(POST, "/api/v1/resources", "resources", "Register a computing resource (classified under the policy in force)", B::Json("ResourceRequest"), [], true, resources_create),
-        route!(POST, "/api/v1/resources/import", "resources", "Import an institution's resources from CSV: all rows or none", B::Csv, ["institution_id"], true, resources_import),
-        route!(POST, "/api/v1/resources/reclassify", "resources", "Classify an institution's resources again under the policy in force", B::None, ["institution_id"], true, resources_reclassify),
-        route!(GET, "/api/v1/resources/{id}", "resources", "One resource with its classification reasons and software components", B::None, [], true, resources_get),
-        route!(PUT, "/api/v1/resources/{id}", "resources", "Change a resource (classified again)", B::Json("ResourceInput"), [], true, resources_update),
-        route!(POST, "/api/v1/resources/{id}/components", "resources", "Replace a resource's components from a CycloneDX 1.5/1.6 JSON BOM", B::Binary, [], true, resources_components),
-        route!(GET, "/api/v1/findings", "findings", "Findings, newest first, with filters", B::None, ["institution_id", "severity", "status", "cwe", "resource_id", "tool", "ai_model", "page", "per_page"], true, findings_list),
-        route!(GET, "/api/v1/findings/imports", "findings", "Import history with provenance, newest first", B::None, ["institution_id"], true, finding_imports_list),
-        route!(POST, "/api/v1/findings/imports", "findings", "Upload a SARIF 2.1.0 file (plain or gzip); answers 202 with the import id", B::Binary, ["institution_id", "resource_id", "close_missing", "filename", "ai_model", "ai_model_version"], true, finding_imports_upload),
-        route!(GET, "/api/v1/findings/imports/{id}", "findings", "An import's state, bytes read, results processed, report or error", B::None, [], true, finding_imports_get),
-        route!(GET, "/api/v1/findings/{id}", "findings", "One finding with the imports that saw it", B::None, [], true, findings_get),
-        route!(POST, "/api/v1/findings/{id}/transitions", "findings", "Move a finding through its lifecycle", B::Json("FindingTransition"), [], true, findings_transition),
+        route!(
+            GET,
+            "/api/v1/resources",
+            "resources",
+            "Computing resources with their class and deciding rule",
+            B::None,
+            ["institution_id"],
+            true,
+            resources_list
+        ),
+        route!(
+            POST,
+            "/api/v1/resources",
+            "resources",
+            "Register a computing resource (classified under the policy in force)",
+            B::Json("ResourceRequest"),
+            [],
+            true,
+            resources_create
+        ),
+        route!(
+            POST,
+            "/api/v1/resources/import",
+            "resources",
+            "Import an institution's resources from CSV: all rows or none",
+            B::Csv,
+            ["institution_id"],
+            true,
+            resources_import
+        ),
+        route!(
+            POST,
+            "/api/v1/resources/reclassify",
+            "resources",
+            "Classify an institution's resources again under the policy in force",
+            B::None,
+            ["institution_id"],
+            true,
+            resources_reclassify
+        ),
+        route!(
+            GET,
+            "/api/v1/resources/{id}",
+            "resources",
+            "One resource with its classification reasons and software components",
+            B::None,
+            [],
+            true,
+            resources_get
+        ),
+        route!(
+            PUT,
+            "/api/v1/resources/{id}",
+            "resources",
+            "Change a resource (classified again)",
+            B::Json("ResourceInput"),
+            [],
+            true,
+            resources_update
+        ),
+        route!(
+            POST,
+            "/api/v1/resources/{id}/components",
+            "resources",
+            "Replace a resource's components from a CycloneDX 1.5/1.6 JSON BOM",
+            B::Binary,
+            [],
+            true,
+            resources_components
+        ),
+        route!(
+            GET,
+            "/api/v1/findings",
+            "findings",
+            "Findings, newest first, with filters",
+            B::None,
+            [
+                "institution_id",
+                "severity",
+                "status",
+                "cwe",
+                "resource_id",
+                "tool",
+                "ai_model",
+                "page",
+                "per_page"
+            ],
+            true,
+            findings_list
+        ),
+        route!(
+            GET,
+            "/api/v1/findings/imports",
+            "findings",
+            "Import history with provenance, newest first",
+            B::None,
+            ["institution_id"],
+            true,
+            finding_imports_list
+        ),
+        route!(
+            POST,
+            "/api/v1/findings/imports",
+            "findings",
+            "Upload a SARIF 2.1.0 file (plain or gzip); answers 202 with the import id",
+            B::Binary,
+            [
+                "institution_id",
+                "resource_id",
+                "close_missing",
+                "filename",
+                "ai_model",
+                "ai_model_version"
+            ],
+            true,
+            finding_imports_upload
+        ),
+        route!(
+            GET,
+            "/api/v1/findings/imports/{id}",
+            "findings",
+            "An import's state, bytes read, results processed, report or error",
+            B::None,
+            [],
+            true,
+            finding_imports_get
+        ),
+        route!(
+            GET,
+            "/api/v1/findings/{id}",
+            "findings",
+            "One finding with the imports that saw it",
+            B::None,
+            [],
+            true,
+            findings_get
+        ),
+        route!(
+            POST,
+            "/api/v1/findings/{id}/transitions",
+            "findings",
+            "Move a finding through its lifecycle",
+            B::Json("FindingTransition"),
+            [],
+            true,
+            findings_transition
+        ),
         route!(
             GET,
             "/api/v1/audit",
@@ -647,11 +781,20 @@ pub struct ApiQuery<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for ApiQuery<T> {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(v)| ApiQuery(v))
-            .map_err(|e| bad_request("invalid_input", StatusCode::UNPROCESSABLE_ENTITY, e.body_text()))
+            .map_err(|e| {
+                bad_request(
+                    "invalid_input",
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    e.body_text(),
+                )
+            })
     }
 }
 
@@ -1413,7 +1556,11 @@ struct InstitutionIdQuery {
     institution_id: Option<i64>,
 }
 
-async fn resources_list(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<InstitutionIdQuery>) -> ApiResult {
+async fn resources_list(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Query(q): Query<InstitutionIdQuery>,
+) -> ApiResult {
     ok(st.svc.list_resources(&a, q.institution_id).await?)
 }
 
@@ -1426,32 +1573,67 @@ struct ResourceRequest {
 
 /// The institution a request acts on: the one named, else the caller's own.
 fn institution_of(a: &haechi_core::Actor, asked: Option<i64>) -> Result<i64, ApiError> {
-    asked.or(a.institution_id).ok_or_else(|| ApiError(ServiceError::invalid(vec![haechi_core::FieldError::new("institution_id", "name the institution")])))
+    asked.or(a.institution_id).ok_or_else(|| {
+        ApiError(ServiceError::invalid(vec![haechi_core::FieldError::new(
+            "institution_id",
+            "name the institution",
+        )]))
+    })
 }
 
-async fn resources_create(State(st): State<AppState>, Authed(a): Authed, ApiJson(r): ApiJson<ResourceRequest>) -> ApiResult {
+async fn resources_create(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    ApiJson(r): ApiJson<ResourceRequest>,
+) -> ApiResult {
     let inst = institution_of(&a, r.institution_id)?;
     created(st.svc.create_resource(&a, inst, r.input).await?)
 }
 
-async fn resources_import(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<InstitutionIdQuery>, RawBody(body): RawBody) -> ApiResult {
+async fn resources_import(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Query(q): Query<InstitutionIdQuery>,
+    RawBody(body): RawBody,
+) -> ApiResult {
     let inst = institution_of(&a, q.institution_id)?;
     ok(st.svc.import_resources_csv(&a, inst, &body).await?)
 }
 
-async fn resources_reclassify(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<InstitutionIdQuery>) -> ApiResult {
-    ok(st.svc.reclassify_resources(&a, q.institution_id.or(a.institution_id)).await?)
+async fn resources_reclassify(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Query(q): Query<InstitutionIdQuery>,
+) -> ApiResult {
+    ok(st
+        .svc
+        .reclassify_resources(&a, q.institution_id.or(a.institution_id))
+        .await?)
 }
 
-async fn resources_get(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+async fn resources_get(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+) -> ApiResult {
     ok(st.svc.get_resource(&a, id).await?)
 }
 
-async fn resources_update(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(input): ApiJson<haechi_service::findings::ResourceInput>) -> ApiResult {
+async fn resources_update(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<haechi_service::findings::ResourceInput>,
+) -> ApiResult {
     ok(st.svc.update_resource(&a, id, input).await?)
 }
 
-async fn resources_components(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, RawBody(body): RawBody) -> ApiResult {
+async fn resources_components(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    RawBody(body): RawBody,
+) -> ApiResult {
     let n = st.svc.import_components(&a, id, &body[..]).await?;
     ok(json!({"components": n}))
 }
@@ -1469,12 +1651,28 @@ struct FindingQuery {
     per_page: Option<i64>,
 }
 
-async fn findings_list(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<FindingQuery>) -> ApiResult {
-    let page = Page { page: q.page, per_page: q.per_page };
+async fn findings_list(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Query(q): Query<FindingQuery>,
+) -> ApiResult {
+    let page = Page {
+        page: q.page,
+        per_page: q.per_page,
+    };
     let (limit, offset) = page.limit_offset();
-    let cwe = match q.cwe.as_deref().map(|c| c.trim().trim_start_matches("CWE-").trim_start_matches("cwe-")) {
+    let cwe = match q.cwe.as_deref().map(|c| {
+        c.trim()
+            .trim_start_matches("CWE-")
+            .trim_start_matches("cwe-")
+    }) {
         None | Some("") => None,
-        Some(c) => Some(c.parse::<u32>().map_err(|_| ApiError(ServiceError::invalid(vec![haechi_core::FieldError::new("cwe", format!("'{c}' is not a CWE number"))])))?),
+        Some(c) => Some(c.parse::<u32>().map_err(|_| {
+            ApiError(ServiceError::invalid(vec![haechi_core::FieldError::new(
+                "cwe",
+                format!("'{c}' is not a CWE number"),
+            )]))
+        })?),
     };
     let filter = haechi_store::FindingFilter {
         institution_id: q.institution_id,
@@ -1491,19 +1689,36 @@ async fn findings_list(State(st): State<AppState>, Authed(a): Authed, Query(q): 
     paged(items, total, &page)
 }
 
-async fn findings_get(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+async fn findings_get(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+) -> ApiResult {
     ok(st.svc.get_finding(&a, id).await?)
 }
 
-async fn findings_transition(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>, ApiJson(t): ApiJson<haechi_service::findings::FindingTransition>) -> ApiResult {
+async fn findings_transition(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(t): ApiJson<haechi_service::findings::FindingTransition>,
+) -> ApiResult {
     ok(st.svc.transition_finding(&a, id, &t).await?)
 }
 
-async fn finding_imports_list(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<InstitutionIdQuery>) -> ApiResult {
+async fn finding_imports_list(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Query(q): Query<InstitutionIdQuery>,
+) -> ApiResult {
     ok(st.svc.finding_imports(&a, q.institution_id).await?)
 }
 
-async fn finding_imports_get(State(st): State<AppState>, Authed(a): Authed, Path(id): Path<i64>) -> ApiResult {
+async fn finding_imports_get(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+) -> ApiResult {
     ok(st.svc.finding_import(&a, id).await?)
 }
 
@@ -1519,7 +1734,12 @@ struct UploadQuery {
 
 /// Queues the import, streams the body to a temporary file (its bytes counted as the import's
 /// progress), answers 202 with the import id and runs the ingestion in a spawned task.
-async fn finding_imports_upload(State(st): State<AppState>, Authed(a): Authed, Query(q): Query<UploadQuery>, body: axum::body::Body) -> ApiResult {
+async fn finding_imports_upload(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Query(q): Query<UploadQuery>,
+    body: axum::body::Body,
+) -> ApiResult {
     use http_body_util::BodyExt;
     use tokio::io::AsyncWriteExt;
     let max = haechi_service::findings::MAX_FINDINGS_FILE_BYTES;
@@ -1531,11 +1751,19 @@ async fn finding_imports_upload(State(st): State<AppState>, Authed(a): Authed, Q
         ai_model: q.ai_model,
         ai_model_version: q.ai_model_version,
     };
-    let id = st.svc.queue_findings_import(&a, &upload, None, None).await?;
+    let id = st
+        .svc
+        .queue_findings_import(&a, &upload, None, None)
+        .await?;
     let counter = st.svc.import_byte_counter(id);
-    let path = std::env::temp_dir().join(format!("haechi-findings-{}-{id}.upload", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "haechi-findings-{}-{id}.upload",
+        std::process::id()
+    ));
     let failed = |msg: String| ApiError(ServiceError::rule("upload_failed", msg));
-    let mut file = tokio::fs::File::create(&path).await.map_err(|e| failed(format!("cannot store the upload: {e}")))?;
+    let mut file = tokio::fs::File::create(&path)
+        .await
+        .map_err(|e| failed(format!("cannot store the upload: {e}")))?;
     let mut body = body;
     let mut size: u64 = 0;
     let mut too_large = false;
@@ -1550,25 +1778,37 @@ async fn finding_imports_upload(State(st): State<AppState>, Authed(a): Authed, Q
             if let Some(c) = &counter {
                 c.store(size, std::sync::atomic::Ordering::Relaxed);
             }
-            file.write_all(&data).await.map_err(|e| failed(format!("cannot store the upload: {e}")))?;
+            file.write_all(&data)
+                .await
+                .map_err(|e| failed(format!("cannot store the upload: {e}")))?;
         }
     }
     drop(file);
     if too_large {
         let _ = tokio::fs::remove_file(&path).await;
         // The queued import ends as failed (an empty log), with nothing stored.
-        let _ = st.svc.run_findings_import(&a, id, std::io::Cursor::new(Vec::new())).await;
-        return Err(ApiError(ServiceError::TooLarge(format!("the findings file is larger than {max} bytes"))));
+        let _ = st
+            .svc
+            .run_findings_import(&a, id, std::io::Cursor::new(Vec::new()))
+            .await;
+        return Err(ApiError(ServiceError::TooLarge(format!(
+            "the findings file is larger than {max} bytes"
+        ))));
     }
     let svc = st.svc.clone();
     tokio::spawn(async move {
         match std::fs::File::open(&path) {
             Ok(f) => {
-                if let Err(e) = svc.run_findings_import(&a, id, std::io::BufReader::with_capacity(256 * 1024, f)).await {
+                if let Err(e) = svc
+                    .run_findings_import(&a, id, std::io::BufReader::with_capacity(256 * 1024, f))
+                    .await
+                {
                     tracing::info!(import = id, error = %e, "findings import failed");
                 }
             }
-            Err(e) => tracing::warn!(import = id, error = %e, "cannot reopen an uploaded findings file"),
+            Err(e) => {
+                tracing::warn!(import = id, error = %e, "cannot reopen an uploaded findings file")
+            }
         }
         let _ = std::fs::remove_file(&path);
     });

@@ -100,7 +100,13 @@ fn result_html(check: &LetterCheck, en: bool) -> String {
     let labels = if en {
         ["Letter number", "Holder", "Valid", "Signing key", "Detail"]
     } else {
-        ["의견서 번호", "수령 기관", "유효기간", "서명 키", "기술 정보 (영문)"]
+        [
+            "의견서 번호",
+            "수령 기관",
+            "유효기간",
+            "서명 키",
+            "기술 정보 (영문)",
+        ]
     };
     if let Some(n) = &check.letter_number {
         dl.push_str(&format!("<dt>{}</dt><dd>{}</dd>", labels[0], escape(n)));
@@ -129,15 +135,24 @@ fn result_html(check: &LetterCheck, en: bool) -> String {
             ("valid", _, Some(u)) => format!("{u}까지 유효합니다."),
             ("expired", _, Some(u)) => format!("{u}에 유효기간이 끝났습니다."),
             ("not_yet_valid", Some(f), _) => format!("{f}부터 효력이 발생합니다."),
-            ("revoked", _, _) => "금융위원회가 철회한 의견서입니다. 철회 사유는 아래 기술 정보에 있습니다.".to_string(),
-            ("altered", _, _) => "서명 이후 내용이 바뀌었습니다. 발급 기관에 원본을 확인하십시오.".to_string(),
+            ("revoked", _, _) => {
+                "금융위원회가 철회한 의견서입니다. 철회 사유는 아래 기술 정보에 있습니다."
+                    .to_string()
+            }
+            ("altered", _, _) => {
+                "서명 이후 내용이 바뀌었습니다. 발급 기관에 원본을 확인하십시오.".to_string()
+            }
             ("unknown_key", _, _) => "공개된 금융위원회 서명 키로 서명되지 않았습니다.".to_string(),
             ("unknown_letter", _, _) => "이 번호로 발급된 의견서가 없습니다.".to_string(),
             _ => "의견서 형식이 아닙니다.".to_string(),
         };
         dl.push_str(&format!("<dt>판정</dt><dd>{}</dd>", escape(&summary)));
     }
-    dl.push_str(&format!("<dt>{}</dt><dd>{}</dd>", labels[4], escape(&check.reason)));
+    dl.push_str(&format!(
+        "<dt>{}</dt><dd>{}</dd>",
+        labels[4],
+        escape(&check.reason)
+    ));
     format!(
         "<section class=\"result {class}\" role=\"status\" data-outcome=\"{}\"><h2>{}</h2><dl>{dl}</dl></section>",
         escape(&check.outcome),
@@ -153,14 +168,25 @@ pub async fn verify_form(State(st): State<AppState>, Query(q): Query<LangQuery>)
 /// The ids of the published signing keys, so a reader can match the key named in a result.
 async fn key_list(st: &AppState, en: bool) -> String {
     let ids: Vec<String> = match st.svc.key_ring().await {
-        Ok(ring) => ring.keys().iter().map(|k| format!("<li><code>{}</code></li>", escape(k.key_id()))).collect(),
+        Ok(ring) => ring
+            .keys()
+            .iter()
+            .map(|k| format!("<li><code>{}</code></li>", escape(k.key_id())))
+            .collect(),
         Err(e) => {
             tracing::warn!(error = %e, "cannot list signing keys");
             Vec::new()
         }
     };
-    let title = if en { "Published signing keys" } else { "공개된 서명 키" };
-    format!("<section aria-label=\"{title}\"><h2>{title}</h2><ul>{}</ul></section>", ids.join(""))
+    let title = if en {
+        "Published signing keys"
+    } else {
+        "공개된 서명 키"
+    };
+    format!(
+        "<section aria-label=\"{title}\"><h2>{title}</h2><ul>{}</ul></section>",
+        ids.join("")
+    )
 }
 
 pub async fn verify_submit(
@@ -220,5 +246,8 @@ pub async fn verify_submit(
             )
         }
     };
-    page(en, &format!("{body}{}{}", form(en), key_list(&st, en).await))
+    page(
+        en,
+        &format!("{body}{}{}", form(en), key_list(&st, en).await),
+    )
 }

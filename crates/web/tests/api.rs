@@ -2883,64 +2883,250 @@ async fn letters(app: App) {
     let items = list.as_array().unwrap();
     assert_eq!(items.len(), 25, "the demo issues phases 1 and 2");
     let issued: Vec<&Value> = items.iter().filter(|l| l["state"] == "issued").collect();
-    let revoked = items.iter().find(|l| l["state"] == "revoked").expect("one revoked letter");
+    let revoked = items
+        .iter()
+        .find(|l| l["state"] == "revoked")
+        .expect("one revoked letter");
     let l = issued[0];
     let id = l["id"].as_i64().unwrap();
     let number = l["letter_number"].as_str().unwrap().to_string();
 
     // The file, as handed out, verifies on the public endpoint (no token) and is canonical JSON.
-    let file = request(&app, Method::GET, &format!("/api/v1/letters/{id}/file"), Some("officer"), NONE).await;
+    let file = request(
+        &app,
+        Method::GET,
+        &format!("/api/v1/letters/{id}/file"),
+        Some("officer"),
+        NONE,
+    )
+    .await;
     assert_eq!(file.status, StatusCode::OK);
     let text = file.text();
     let canonical = haechi_letter::jcs::canonicalize_str(text.trim_end()).unwrap();
-    assert_eq!(canonical, text.trim_end().as_bytes(), "the stored letter is in RFC 8785 form");
-    let (status, check) = call(&app, Method::POST, "/api/v1/letters/verify", None, Raw("application/json", file.body.clone())).await;
-    assert_eq!((status.as_u16(), check["outcome"].as_str()), (200, Some("valid")), "{check:#}");
+    assert_eq!(
+        canonical,
+        text.trim_end().as_bytes(),
+        "the stored letter is in RFC 8785 form"
+    );
+    let (status, check) = call(
+        &app,
+        Method::POST,
+        "/api/v1/letters/verify",
+        None,
+        Raw("application/json", file.body.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), check["outcome"].as_str()),
+        (200, Some("valid")),
+        "{check:#}"
+    );
     assert_eq!(check["letter_number"], Value::String(number.clone()));
     let altered = text.replacen(&number, "FSC-NAL-2026-9999", 1);
-    let (_, check) = call(&app, Method::POST, "/api/v1/letters/verify", None, Raw("application/json", altered.into_bytes())).await;
+    let (_, check) = call(
+        &app,
+        Method::POST,
+        "/api/v1/letters/verify",
+        None,
+        Raw("application/json", altered.into_bytes()),
+    )
+    .await;
     assert_eq!(check["outcome"], "altered", "{check:#}");
     let rnum = revoked["letter_number"].as_str().unwrap();
-    let (_, check) = call(&app, Method::POST, &format!("/api/v1/letters/verify?number={rnum}"), None, NONE).await;
+    let (_, check) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/letters/verify?number={rnum}"),
+        None,
+        NONE,
+    )
+    .await;
     assert_eq!(check["outcome"], "revoked", "{check:#}");
-    let keys = request(&app, Method::GET, "/.well-known/haechi-letter-keys.pem", None, NONE).await;
+    let keys = request(
+        &app,
+        Method::GET,
+        "/.well-known/haechi-letter-keys.pem",
+        None,
+        NONE,
+    )
+    .await;
     assert!(keys.text().contains("BEGIN PUBLIC KEY"), "{}", keys.text());
 
     // Renderings.
-    let pdf = request(&app, Method::GET, &format!("/api/v1/letters/{id}/pdf"), Some("officer"), NONE).await;
+    let pdf = request(
+        &app,
+        Method::GET,
+        &format!("/api/v1/letters/{id}/pdf"),
+        Some("officer"),
+        NONE,
+    )
+    .await;
     assert_eq!(pdf.header("content-type"), "application/pdf");
     assert!(pdf.body.starts_with(b"%PDF-"));
-    let page = request(&app, Method::GET, &format!("/api/v1/letters/{id}/print"), Some("officer"), NONE).await;
+    let page = request(
+        &app,
+        Method::GET,
+        &format!("/api/v1/letters/{id}/print"),
+        Some("officer"),
+        NONE,
+    )
+    .await;
     assert!(page.text().contains("비조치의견서") && page.text().contains(&number));
 
     // Tenancy: an institution sees only its own letters; another's id is not found.
-    let mine = expect_ok(&app, Method::GET, "/api/v1/letters", "ciso.saebom", NONE, 200).await;
+    let mine = expect_ok(
+        &app,
+        Method::GET,
+        "/api/v1/letters",
+        "ciso.saebom",
+        NONE,
+        200,
+    )
+    .await;
     let (saebom, _) = institution_of(&app, "ciso.saebom").await;
-    assert!(mine.as_array().unwrap().iter().all(|x| x["institution_id"].as_i64() == Some(saebom)));
-    let foreign = items.iter().find(|x| x["institution_id"].as_i64() != Some(saebom)).unwrap();
-    expect_err(&app, Method::GET, &format!("/api/v1/letters/{}", foreign["id"]), Some("ciso.saebom"), NONE, 404, "not_found").await;
-    expect_err(&app, Method::GET, &format!("/api/v1/letters/{}/file", foreign["id"]), Some("ciso.saebom"), NONE, 404, "not_found").await;
+    assert!(mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["institution_id"].as_i64() == Some(saebom)));
+    let foreign = items
+        .iter()
+        .find(|x| x["institution_id"].as_i64() != Some(saebom))
+        .unwrap();
+    expect_err(
+        &app,
+        Method::GET,
+        &format!("/api/v1/letters/{}", foreign["id"]),
+        Some("ciso.saebom"),
+        NONE,
+        404,
+        "not_found",
+    )
+    .await;
+    expect_err(
+        &app,
+        Method::GET,
+        &format!("/api/v1/letters/{}/file", foreign["id"]),
+        Some("ciso.saebom"),
+        NONE,
+        404,
+        "not_found",
+    )
+    .await;
 
     // Revocation: only the regulator, with a reason; verification then says revoked.
-    expect_err(&app, Method::POST, &format!("/api/v1/letters/{id}/revoke"), Some("ciso.saebom"), J(json!({"reason": "not mine to revoke"})), 403, "forbidden").await;
-    expect_err(&app, Method::POST, &format!("/api/v1/letters/{id}/revoke"), Some("officer"), J(json!({"reason": "x"})), 422, "invalid_input").await;
-    expect_ok(&app, Method::POST, &format!("/api/v1/letters/{id}/revoke"), "officer", J(json!({"reason": "conditions breached in testing"})), 200).await;
-    let (_, check) = call(&app, Method::POST, "/api/v1/letters/verify", None, Raw("application/json", file.body.clone())).await;
+    expect_err(
+        &app,
+        Method::POST,
+        &format!("/api/v1/letters/{id}/revoke"),
+        Some("ciso.saebom"),
+        J(json!({"reason": "not mine to revoke"})),
+        403,
+        "forbidden",
+    )
+    .await;
+    expect_err(
+        &app,
+        Method::POST,
+        &format!("/api/v1/letters/{id}/revoke"),
+        Some("officer"),
+        J(json!({"reason": "x"})),
+        422,
+        "invalid_input",
+    )
+    .await;
+    expect_ok(
+        &app,
+        Method::POST,
+        &format!("/api/v1/letters/{id}/revoke"),
+        "officer",
+        J(json!({"reason": "conditions breached in testing"})),
+        200,
+    )
+    .await;
+    let (_, check) = call(
+        &app,
+        Method::POST,
+        "/api/v1/letters/verify",
+        None,
+        Raw("application/json", file.body.clone()),
+    )
+    .await;
     assert_eq!(check["outcome"], "revoked", "{check:#}");
-    expect_err(&app, Method::POST, &format!("/api/v1/letters/{id}/revoke"), Some("officer"), J(json!({"reason": "conditions breached twice"})), 409, "illegal_transition").await;
+    expect_err(
+        &app,
+        Method::POST,
+        &format!("/api/v1/letters/{id}/revoke"),
+        Some("officer"),
+        J(json!({"reason": "conditions breached twice"})),
+        409,
+        "illegal_transition",
+    )
+    .await;
 
     // Renewal of another letter: a draft, then issued with the next number of this year.
     let other = issued[1]["id"].as_i64().unwrap();
-    let draft = expect_ok(&app, Method::POST, &format!("/api/v1/letters/{other}/renew"), "officer", NONE, 201).await;
+    let draft = expect_ok(
+        &app,
+        Method::POST,
+        &format!("/api/v1/letters/{other}/renew"),
+        "officer",
+        NONE,
+        201,
+    )
+    .await;
     assert_eq!(draft["state"], "draft");
-    let renewed = expect_ok(&app, Method::POST, &format!("/api/v1/letters/{}/issue", draft["id"]), "officer", NONE, 200).await;
+    let renewed = expect_ok(
+        &app,
+        Method::POST,
+        &format!("/api/v1/letters/{}/issue", draft["id"]),
+        "officer",
+        NONE,
+        200,
+    )
+    .await;
     assert_eq!(renewed["state"], "issued");
-    assert!(renewed["letter_number"].as_str().unwrap().starts_with("FSC-NAL-"));
+    assert!(renewed["letter_number"]
+        .as_str()
+        .unwrap()
+        .starts_with("FSC-NAL-"));
 
     // Obligations and compliance flags.
-    let obligations = expect_ok(&app, Method::GET, &format!("/api/v1/obligations?letter_id={other}"), "officer", NONE, 200).await;
-    assert!(obligations.as_array().unwrap().iter().any(|o| o["kind"] == "final_report" && o["state"].is_string()));
-    let flags = expect_ok(&app, Method::GET, "/api/v1/compliance-flags", "officer", NONE, 200).await;
-    assert!(!flags.as_array().unwrap().is_empty(), "the demo leaves overdue reports");
-    expect_err(&app, Method::GET, "/api/v1/compliance-flags", Some("ciso.saebom"), NONE, 403, "forbidden").await;
+    let obligations = expect_ok(
+        &app,
+        Method::GET,
+        &format!("/api/v1/obligations?letter_id={other}"),
+        "officer",
+        NONE,
+        200,
+    )
+    .await;
+    assert!(obligations
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["kind"] == "final_report" && o["state"].is_string()));
+    let flags = expect_ok(
+        &app,
+        Method::GET,
+        "/api/v1/compliance-flags",
+        "officer",
+        NONE,
+        200,
+    )
+    .await;
+    assert!(
+        !flags.as_array().unwrap().is_empty(),
+        "the demo leaves overdue reports"
+    );
+    expect_err(
+        &app,
+        Method::GET,
+        "/api/v1/compliance-flags",
+        Some("ciso.saebom"),
+        NONE,
+        403,
+        "forbidden",
+    )
+    .await;
 }

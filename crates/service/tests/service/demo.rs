@@ -256,7 +256,6 @@ async fn demo_story(url: &str) {
     store.close().await;
 }
 
-
 #[tokio::test]
 async fn demo_seed() {
     on_both(|url| async move { demo_story(&url).await }).await;

@@ -19,7 +19,9 @@ async fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
     let store = messages.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((socket, _)) = listener.accept().await else { return };
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
             let store = store.clone();
             tokio::spawn(async move {
                 let (read, mut write) = socket.into_split();
@@ -65,17 +67,31 @@ async fn letters_are_mailed_to_the_holder() {
     let dir = tempfile::tempdir().unwrap();
     let (_store, svc) = open(&format!("sqlite://{}/mail.db", dir.path().display())).await;
     haechi_service::demo::seed(&svc).await.unwrap();
-    let mailer = SmtpMailer::new(&format!("smtp://127.0.0.1:{port}"), "Haechi <haechi@fsc.example>").unwrap();
+    let mailer = SmtpMailer::new(
+        &format!("smtp://127.0.0.1:{port}"),
+        "Haechi <haechi@fsc.example>",
+    )
+    .unwrap();
     let svc = svc.with_mailer(Arc::new(mailer));
     let system = Actor::system();
     let letters = svc.list_letters(&system).await.unwrap();
     let issued = letters.iter().find(|l| l.state == "issued").unwrap();
     let renewal = svc.renew_letter(&system, issued.id).await.unwrap();
     let renewed = svc.issue_letter(&system, renewal.id).await.unwrap();
-    svc.revoke_letter(&system, renewed.id, "test revocation reason").await.unwrap();
+    svc.revoke_letter(&system, renewed.id, "test revocation reason")
+        .await
+        .unwrap();
 
-    let inst = svc.get_institution(&system, issued.institution_id).await.unwrap().institution;
-    let to = inst.input.contact_email.clone().expect("demo institutions have a contact e-mail");
+    let inst = svc
+        .get_institution(&system, issued.institution_id)
+        .await
+        .unwrap()
+        .institution;
+    let to = inst
+        .input
+        .contact_email
+        .clone()
+        .expect("demo institutions have a contact e-mail");
     // Bodies arrive base64-encoded (UTF-8 Korean text); decode them for the checks.
     let got: Vec<String> = messages
         .lock()
@@ -85,20 +101,42 @@ async fn letters_are_mailed_to_the_holder() {
             use base64::Engine;
             let (head, body) = m.split_once("\n\n").unwrap();
             let raw: String = body.split_whitespace().collect();
-            let text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(raw).unwrap()).unwrap();
+            let text = String::from_utf8(
+                base64::engine::general_purpose::STANDARD
+                    .decode(raw)
+                    .unwrap(),
+            )
+            .unwrap();
             format!("{head}\n\n{text}")
         })
         .collect();
-    assert_eq!(got.len(), 2, "one mail for the issue, one for the revocation: {got:?}");
+    assert_eq!(
+        got.len(),
+        2,
+        "one mail for the issue, one for the revocation: {got:?}"
+    );
     let number = renewed.letter_number.clone().unwrap();
-    assert!(got.iter().all(|m| m.contains(&format!("To: {to}"))), "{got:?}");
-    assert!(got[0].contains(&number) && got[1].contains("test revocation reason"), "{got:?}");
+    assert!(
+        got.iter().all(|m| m.contains(&format!("To: {to}"))),
+        "{got:?}"
+    );
+    assert!(
+        got[0].contains(&number) && got[1].contains("test revocation reason"),
+        "{got:?}"
+    );
 
     // A relay that is down: the use case still succeeds (the in-app notification is the record).
     let dead = SmtpMailer::new("smtp://127.0.0.1:9", "haechi@fsc.example").unwrap();
     let svc = svc.with_mailer(Arc::new(dead));
-    let other = letters.iter().filter(|l| l.state == "issued").nth(1).unwrap();
-    assert!(svc.revoke_letter(&system, other.id, "relay down but revoked").await.is_ok());
+    let other = letters
+        .iter()
+        .filter(|l| l.state == "issued")
+        .nth(1)
+        .unwrap();
+    assert!(svc
+        .revoke_letter(&system, other.id, "relay down but revoked")
+        .await
+        .is_ok());
 }
 
 #[test]
