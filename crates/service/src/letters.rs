@@ -134,6 +134,25 @@ fn obligation_state(row: &ObligationRow, today: NaiveDate) -> String {
     }
 }
 
+/// The letter, when it is in `state`; otherwise `illegal_transition` saying what `only` may be.
+async fn letter_in_state(
+    tx: &mut WriteTx,
+    letter_id: i64,
+    state: &str,
+    only: &str,
+) -> Result<LetterRow> {
+    let row = haechi_store::get_letter(tx.conn(), letter_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if row.state != state {
+        return Err(ServiceError::rule(
+            "illegal_transition",
+            format!("only {only}; this one is {}", row.state),
+        ));
+    }
+    Ok(row)
+}
+
 impl Service {
     /// Installs the regulator's signing key and publishes its public part in the database, so
     /// every node can verify letters signed with it (and with every earlier key).
@@ -310,18 +329,8 @@ impl Service {
             )
         })?;
         let mut tx = self.store.begin().await?;
-        let row = haechi_store::get_letter(tx.conn(), letter_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        if row.state != "draft" {
-            return Err(ServiceError::rule(
-                "illegal_transition",
-                format!(
-                    "only a draft letter can be issued; this one is {}",
-                    row.state
-                ),
-            ));
-        }
+        let row =
+            letter_in_state(&mut tx, letter_id, "draft", "a draft letter can be issued").await?;
         let policy = self.policy_in(&mut tx).await?;
         let issued_on = self.today();
         let seq = tx.next_letter_seq(i64::from(issued_on.year())).await?;
@@ -424,18 +433,13 @@ impl Service {
             )]));
         }
         let mut tx = self.store.begin().await?;
-        let row = haechi_store::get_letter(tx.conn(), letter_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        if row.state != "issued" {
-            return Err(ServiceError::rule(
-                "illegal_transition",
-                format!(
-                    "only an issued letter can be revoked; this one is {}",
-                    row.state
-                ),
-            ));
-        }
+        let row = letter_in_state(
+            &mut tx,
+            letter_id,
+            "issued",
+            "an issued letter can be revoked",
+        )
+        .await?;
         let today = self.today().to_string();
         tx.revoke_letter(letter_id, &today, reason, &actor.username)
             .await?;
@@ -468,18 +472,13 @@ impl Service {
     pub async fn renew_letter(&self, actor: &Actor, letter_id: i64) -> Result<LetterRow> {
         authz::authorize(actor, Action::ManageLetters)?;
         let mut tx = self.store.begin().await?;
-        let row = haechi_store::get_letter(tx.conn(), letter_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        if row.state != "issued" {
-            return Err(ServiceError::rule(
-                "illegal_transition",
-                format!(
-                    "only an issued letter can be renewed; this one is {}",
-                    row.state
-                ),
-            ));
-        }
+        let row = letter_in_state(
+            &mut tx,
+            letter_id,
+            "issued",
+            "an issued letter can be renewed",
+        )
+        .await?;
         if haechi_store::list_letters(tx.conn(), Some(row.institution_id))
             .await?
             .iter()
