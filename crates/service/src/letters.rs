@@ -318,6 +318,22 @@ impl Service {
         Ok((letter, schedule))
     }
 
+    /// The content of a letter: what was signed for an issued one, or, for a draft, the letter
+    /// as it would be issued today (its number is assigned at issue), for the officer's review.
+    pub async fn letter_content(&self, actor: &Actor, letter_id: i64) -> Result<NoActionLetter> {
+        let row = self.get_letter(actor, letter_id).await?;
+        if row.state != "draft" {
+            return serde_json::from_str(&row.draft_json)
+                .map_err(|e| ServiceError::rule("corrupt_letter", e.to_string()));
+        }
+        // A write transaction gives the same view issuing would have; it is rolled back.
+        let mut tx = self.store.begin().await?;
+        let (letter, _) = self
+            .compose(&mut tx, &row, "(assigned at issue)", self.today())
+            .await?;
+        Ok(letter)
+    }
+
     /// Signs and issues a drafted letter: assigns its number, stores the signed file, creates
     /// its reporting obligations, and notifies the holder.
     pub async fn issue_letter(&self, actor: &Actor, letter_id: i64) -> Result<LetterRow> {

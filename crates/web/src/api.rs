@@ -1367,7 +1367,7 @@ async fn letters_get(
 ) -> ApiResult {
     let row = st.svc.get_letter(&a, id).await?;
     let obligations = st.svc.obligations(&a, Some(id)).await?;
-    let content: Value = serde_json::from_str(&row.draft_json).unwrap_or(Value::Null);
+    let content = st.svc.letter_content(&a, id).await?;
     ok(json!({"letter": row, "content": content, "obligations": obligations}))
 }
 

@@ -3076,6 +3076,28 @@ async fn letters(app: App) {
     )
     .await;
     assert_eq!(draft["state"], "draft");
+    // The officer reviews the draft as it would be issued: scope, conditions, schedule.
+    let preview = expect_ok(
+        &app,
+        Method::GET,
+        &format!("/api/v1/letters/{}", draft["id"]),
+        "officer",
+        NONE,
+        200,
+    )
+    .await;
+    assert_eq!(
+        preview["content"]["renews"], issued[1]["letter_number"],
+        "{preview:#}"
+    );
+    assert!(!preview["content"]["conditions"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(!preview["content"]["reporting"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     let renewed = expect_ok(
         &app,
         Method::POST,
