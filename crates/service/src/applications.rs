@@ -67,7 +67,24 @@ impl Service {
         if actor.role == Role::Advisor {
             filter.advisor_id = Some(actor.user_id);
         }
-        Ok(haechi_store::list_applications(self.store.pool(), &filter).await?)
+        let (mut items, total) =
+            haechi_store::list_applications(self.store.pool(), &filter).await?;
+        if actor.role == Role::Advisor {
+            // An advisor sees which applications are assigned to them, but their content only
+            // after declaring no conflict of interest.
+            for app in &mut items {
+                if !matches!(
+                    self.application_owner(actor, app).await?,
+                    Owner::Application {
+                        advisor_cleared: Some(true),
+                        ..
+                    }
+                ) {
+                    app.content = ApplicationContent::default();
+                }
+            }
+        }
+        Ok((items, total))
     }
 
     pub async fn get_application(&self, actor: &Actor, id: i64) -> Result<ApplicationView> {

@@ -2041,6 +2041,25 @@ async fn application_journey(app: App) {
         ],
     )
     .await;
+    // In the advisor's list the application is there, but its content stays hidden until the
+    // advisor declares no conflict.
+    let listed = expect_ok(
+        &app,
+        Method::GET,
+        "/api/v1/applications?per_page=500",
+        "advisor1",
+        NONE,
+        200,
+    )
+    .await;
+    let entry = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"].as_i64() == Some(id))
+        .expect("assigned application listed");
+    assert_eq!(entry["content"]["services"], json!([]), "{entry:#}");
+    assert_eq!(entry["content"]["internal_controls"], "", "{entry:#}");
     let mine = expect_ok(&app, Method::GET, "/api/v1/reviews", "advisor1", NONE, 200).await;
     assert!(
         mine.as_array()
