@@ -1,0 +1,7 @@
+//! Portal pages: reviews (being built).
+
+use super::PageRoute;
+
+pub fn routes() -> Vec<PageRoute> {
+    vec![]
+}
