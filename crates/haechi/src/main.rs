@@ -2,6 +2,7 @@
 //! database backend once from its URL, and runs the server, the demo or a batch command.
 
 mod config;
+mod feeds_cli;
 mod findings_cli;
 
 use std::path::PathBuf;
@@ -54,6 +55,15 @@ struct Cli {
     smtp_from: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `haechi bench …`: the findings intake's and prioritisation's benchmarks.
+#[derive(Subcommand)]
+enum BenchCommand {
+    #[command(flatten)]
+    Findings(findings_cli::BenchCommand),
+    #[command(flatten)]
+    Feeds(feeds_cli::PrioritiseBench),
 }
 
 #[derive(Subcommand)]
@@ -125,7 +135,12 @@ enum Command {
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
-        command: findings_cli::BenchCommand,
+        command: BenchCommand,
+    },
+    /// Threat feeds (EPSS, CISA KEV, CVE JSON 5) for patch prioritisation.
+    Feeds {
+        #[command(subcommand)]
+        command: feeds_cli::FeedsCommand,
     },
     /// Score CVSS v3.0, v3.1 or v4.0 vectors; prints one JSON object per vector.
     Cvss {
@@ -210,6 +225,10 @@ enum AdminCommand {
         /// Institution code (for ciso and security_staff).
         #[arg(long)]
         institution: Option<String>,
+        /// Read the web-portal password from the first line of standard input; without it a
+        /// random password is generated and printed once.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -282,11 +301,22 @@ async fn open_service(cfg: &Config) -> anyhow::Result<Service> {
         ServiceConfig {
             max_attachment_bytes: cfg.max_attachment_bytes,
             max_import_bytes: cfg.max_import_bytes,
+            ..ServiceConfig::default()
         },
     )
     .await
     .map_err(service_error)?;
     Ok(svc)
+}
+
+/// A random initial password (shown once), 20 characters from an unambiguous alphabet.
+fn random_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 fn service_error(e: ServiceError) -> anyhow::Error {
@@ -478,6 +508,7 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
                     role,
                     display_name,
                     institution,
+                    password_stdin,
                 },
         } => {
             let svc = open_service(&cfg).await?;
@@ -506,6 +537,18 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
                 )
                 .await
                 .map_err(service_error)?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from standard input")?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (random_password(), true)
+            };
+            svc.set_password(&system, user.id, &password)
+                .await
+                .map_err(service_error)?;
             let token = svc
                 .issue_token(&system, user.id, "created by haechi admin create-user")
                 .await
@@ -514,6 +557,9 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
                 "user {} ({}) created; API token (shown once): {token}",
                 user.username, user.role
             );
+            if generated {
+                println!("initial password (shown once; change it at /account): {password}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Letter { command } => {
@@ -543,7 +589,13 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
         }
         Command::Findings { command } => findings_cli::findings(&cfg, command).await,
         Command::Resources { command } => findings_cli::resources(&cfg, command).await,
-        Command::Bench { command } => {
+        Command::Feeds { command } => feeds_cli::feeds(&cfg, command).await,
+        Command::Bench {
+            command: BenchCommand::Feeds(command),
+        } => feeds_cli::bench(command, overrides.database_url.as_deref()).await,
+        Command::Bench {
+            command: BenchCommand::Findings(command),
+        } => {
             findings_cli::bench(command, overrides.database_url.as_deref()).await
         }
         Command::PrintDefaultConfig | Command::Openapi | Command::Cvss { .. } => {
@@ -694,7 +746,11 @@ async fn serve(cfg: &Config, demo: bool) -> anyhow::Result<ExitCode> {
             "Haechi demo: {} institutions, {} eligible; cohorts {:?}",
             summary.institutions, summary.eligible, summary.cohorts
         );
-        println!("Demo accounts (API: Authorization: Bearer <token>):");
+        println!(
+            "Demo accounts — sign in at http://{}/login with the password '{}' (API: Authorization: Bearer <token>):",
+            cfg.bind,
+            haechi_service::demo::DEMO_PASSWORD
+        );
         for a in &summary.accounts {
             println!(
                 "  {:<18} {:<18} {:<24} {}",
@@ -722,7 +778,11 @@ async fn serve(cfg: &Config, demo: bool) -> anyhow::Result<ExitCode> {
             .issue_token(&Actor::system(), admin.id, "bootstrap")
             .await
             .map_err(service_error)?;
-        println!("No users existed: created 'admin'. Its API token (shown once): {token}");
+        let password = random_password();
+        svc.set_password(&Actor::system(), admin.id, &password)
+            .await
+            .map_err(service_error)?;
+        println!("No users existed: created 'admin' with the password {password} (change it at /account). Its API token (shown once): {token}");
     }
     let listener = tokio::net::TcpListener::bind(cfg.bind)
         .await
@@ -747,7 +807,11 @@ async fn serve(cfg: &Config, demo: bool) -> anyhow::Result<ExitCode> {
             }
         }
     });
-    let app = haechi_web::router(haechi_web::AppState::new(svc));
+    let state = haechi_web::AppState::new(svc);
+    // The demo runs over plain HTTP on loopback, where a `Secure` cookie would not be sent.
+    let state = if demo { state.insecure_cookies() } else { state };
+    let app = haechi_web::router(state)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

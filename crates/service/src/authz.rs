@@ -44,6 +44,12 @@ pub enum Action {
     ReadFindings,
     /// Register and classify resources, import findings, move findings through their lifecycle.
     ManageFindings,
+    /// Import threat feeds (EPSS, KEV, CVE), sign feed files, re-prioritise every institution.
+    ManageFeeds,
+    /// What the feeds hold and which files are loaded (public data; every signed-in role).
+    ReadFeeds,
+    /// Publish or withdraw an emergency patch advisory (C10, C13).
+    PublishAdvisory,
 }
 
 impl Action {
@@ -70,6 +76,9 @@ impl Action {
             Action::ManageUsers => "manage users",
             Action::ReadFindings => "read resources and findings",
             Action::ManageFindings => "manage resources and findings",
+            Action::ManageFeeds => "import threat feeds",
+            Action::ReadFeeds => "read threat feeds and advisories",
+            Action::PublishAdvisory => "publish emergency patch advisories",
         }
     }
 }
@@ -129,6 +138,10 @@ pub fn allows(role: Role, action: Action) -> bool {
         // Findings are the institution's own; the regulator side sees aggregates only (C9).
         A::ReadFindings => matches!(role, R::Ciso | R::SecurityStaff | R::Auditor),
         A::ManageFindings => matches!(role, R::Ciso | R::SecurityStaff),
+        A::ManageFeeds | A::PublishAdvisory => {
+            matches!(role, R::RegulatorAdmin | R::RegulatorOfficer)
+        }
+        A::ReadFeeds => true,
     }
 }
 

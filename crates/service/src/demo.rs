@@ -1271,6 +1271,7 @@ async fn write_history(svc: &Service, system: &Actor) -> Result<Vec<DemoAccount>
         users.push(staff);
     }
     for u in &users {
+        svc.set_password(system, u.id, DEMO_PASSWORD).await?;
         let token = svc.issue_token(system, u.id, "demo").await?;
         let institution = u
             .institution_id

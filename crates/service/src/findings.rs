@@ -30,13 +30,24 @@ use haechi_policy::classification::{self, ResourceFacts};
 use haechi_policy::{DataKind, NetworkZone, Policy};
 use haechi_store::{
     ComponentRow, FindingFilter, FindingImportRow, FindingRow, FindingValues, Hash16,
-    ImportProvenance, ImportScope, NewFindingImport, ResourceRow, ResourceWrite, WriteTx,
-    MAX_BATCH,
+    ImportProvenance, ImportScope, NewFindingImport, ResourceRow, ResourceWrite, ScopeIndex,
+    WriteTx,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::authz::{self, Action, Owner};
 use crate::{record, to_json, Result, Service, ServiceError};
+
+/// Findings per batch handed from the parser to the writer (and per bulk statement).
+const BATCH: usize = haechi_store::MAX_BATCH;
+
+/// Batches the parser may be ahead of the writer: enough to keep both cores busy, small
+/// enough that memory stays flat (a batch is ~0.5 MB).
+const CHANNEL_BATCHES: usize = 8;
+
+/// SQLite page cache of an import's connection, in MB (the default 2 MB makes the unique
+/// fingerprint index re-read pages from the OS on every batch).
+const BULK_CACHE_MB: u32 = 64;
 
 /// Largest findings file accepted (compressed size as uploaded).
 pub const MAX_FINDINGS_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -311,6 +322,7 @@ impl Service {
         ))
         .await?;
         tx.commit().await?;
+        self.refresh_priorities(actor, Some(old.institution_id)).await;
         Ok(row)
     }
 
@@ -375,6 +387,7 @@ impl Service {
         ))
         .await?;
         tx.commit().await?;
+        self.refresh_priorities(actor, Some(institution_id)).await;
         Ok(report)
     }
 
@@ -634,6 +647,83 @@ pub struct FindingsUpload {
     pub ai_model: Option<String>,
     #[serde(default)]
     pub ai_model_version: Option<String>,
+    /// Per-upload mapping of artefact path prefixes or hosts to resources: a finding whose
+    /// primary location matches a key is tied to that resource (the longest matching key wins),
+    /// any other to `resource_id` (or the institution).
+    #[serde(default)]
+    pub resource_map: Vec<ResourceMapping>,
+}
+
+/// One entry of an upload's resource mapping (`PREFIX=RESOURCE` on the command line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceMapping {
+    /// A path prefix (`services/payments/`, `file:///srv/app/`) or a host name (`db01.bank.kr`).
+    pub prefix: String,
+    /// The resource: its id, or its name within the upload's institution.
+    pub resource: String,
+}
+
+/// Parses `PREFIX=RESOURCE` pairs separated by commas or new lines (the API's `map` field;
+/// the CLI passes one pair per `--map`). The last `=` separates, so a prefix may contain `=`.
+pub fn parse_resource_map(text: &str) -> Result<Vec<ResourceMapping>> {
+    let mut out = Vec::new();
+    for (i, pair) in text
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .enumerate()
+    {
+        match pair.rsplit_once('=') {
+            Some((prefix, resource)) if !prefix.trim().is_empty() && !resource.trim().is_empty() => {
+                out.push(ResourceMapping {
+                    prefix: prefix.trim().to_string(),
+                    resource: resource.trim().to_string(),
+                })
+            }
+            _ => {
+                return Err(ServiceError::invalid(vec![FieldError::new(
+                    format!("map[{i}]"),
+                    format!("'{pair}' is not PREFIX=RESOURCE"),
+                )]))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A resolved mapping entry: key and resource id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct MappedPrefix {
+    prefix: String,
+    resource_id: i64,
+}
+
+/// The host of `scheme://host[:port]/…`, if the URI has one.
+fn uri_host(uri: &str) -> Option<&str> {
+    let rest = uri.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host.split(':').next()?;
+    (!host.is_empty()).then_some(host)
+}
+
+/// Chooses the resource of a finding: the longest key of `map` (sorted longest first) that is
+/// the host of the primary location's URI or a prefix of its path or URI; else `default`.
+fn map_resource(map: &[MappedPrefix], default: Option<i64>, finding: &SarifFinding) -> Option<i64> {
+    let Some(l) = finding.locations.first() else {
+        return default;
+    };
+    let host = l.uri.as_deref().and_then(uri_host);
+    for m in map {
+        let key = m.prefix.as_str();
+        let hit = host.is_some_and(|h| h.eq_ignore_ascii_case(key))
+            || l.path.as_deref().is_some_and(|p| p.starts_with(key))
+            || l.uri.as_deref().is_some_and(|u| u.starts_with(key));
+        if hit {
+            return Some(m.resource_id);
+        }
+    }
+    default
 }
 
 /// The outcome of an import.
@@ -736,7 +826,12 @@ fn truncate(mut s: String, max: usize) -> String {
 
 /// The stored form of a result. Built on the parser's thread, which keeps the writer (the
 /// bottleneck of a first import) busy only with the database; measured faster both ways.
-fn values_of(f: SarifFinding, fingerprint: Hash16, ai_model: Option<Arc<str>>) -> FindingValues {
+fn values_of(
+    f: SarifFinding,
+    fingerprint: Hash16,
+    resource_id: Option<i64>,
+    ai_model: Option<Arc<str>>,
+) -> FindingValues {
     let primary = f.locations.first();
     let location = primary.and_then(|l| {
         let path = l.path.clone().or_else(|| l.uri.clone())?;
@@ -773,6 +868,7 @@ fn values_of(f: SarifFinding, fingerprint: Hash16, ai_model: Option<Arc<str>>) -
     }
     FindingValues {
         fingerprint,
+        resource_id,
         tool_name: f.tool_name.to_string(),
         ai_model: ai_model.map(|a| a.to_string()),
         rule_id: f.rule_id,
@@ -791,13 +887,19 @@ fn values_of(f: SarifFinding, fingerprint: Hash16, ai_model: Option<Arc<str>>) -
 
 /// The parser side: turns results into batches for the writer.
 struct BatchSink {
-    scope: String,
+    /// The upload's resource (or `None`: the institution) and its fingerprint scope.
+    default_resource: Option<i64>,
+    default_scope: String,
+    /// The upload's mapping, longest key first, with each resource's fingerprint scope.
+    map: Vec<MappedPrefix>,
+    scopes: HashMap<i64, String>,
     upload_ai_model: Option<Arc<str>>,
     run_ai_model: Option<Arc<str>>,
     batch: Vec<Pending>,
     out: tokio::sync::mpsc::Sender<Vec<Pending>>,
     seen: HashSet<Hash16>,
-    per_tool: BTreeMap<String, i64>,
+    /// Findings per (resource, tool).
+    per_scope_tool: BTreeMap<(Option<i64>, String), i64>,
     duplicates: u64,
     rejected: u64,
     results: u64,
@@ -805,12 +907,20 @@ struct BatchSink {
     progress: Arc<ImportProgress>,
 }
 
+/// The fingerprint scope of findings tied to a resource, or to the institution.
+fn scope_key(institution_id: i64, resource_id: Option<i64>) -> String {
+    match resource_id {
+        Some(r) => format!("resource:{r}"),
+        None => format!("institution:{institution_id}"),
+    }
+}
+
 impl BatchSink {
     fn flush(&mut self) -> Result<(), SinkError> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(MAX_BATCH));
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
         self.out
             .blocking_send(batch)
             .map_err(|_| SinkError::msg("the import's writer stopped"))
@@ -832,24 +942,31 @@ impl ResultSink for BatchSink {
             self.rejected += 1;
             return Ok(());
         }
-        let fingerprint = sarif::fingerprint_with_scope(&finding, &self.scope).0;
+        let resource = if self.map.is_empty() {
+            self.default_resource
+        } else {
+            map_resource(&self.map, self.default_resource, &finding)
+        };
+        let scope = match resource {
+            Some(r) if Some(r) != self.default_resource => {
+                self.scopes.get(&r).unwrap_or(&self.default_scope)
+            }
+            _ => &self.default_scope,
+        };
+        let fingerprint = sarif::fingerprint_with_scope(&finding, scope).0;
         if !self.seen.insert(fingerprint) {
             self.duplicates += 1;
             return Ok(());
         }
-        match self.per_tool.get_mut(&*finding.tool_name) {
-            Some(n) => *n += 1,
-            None => {
-                self.per_tool.insert(finding.tool_name.to_string(), 1);
-            }
-        }
+        let key = (resource, finding.tool_name.to_string());
+        *self.per_scope_tool.entry(key).or_insert(0) += 1;
         let ai_model = self
             .run_ai_model
             .clone()
             .or_else(|| self.upload_ai_model.clone());
-        let values = values_of(finding, fingerprint, ai_model);
+        let values = values_of(finding, fingerprint, resource, ai_model);
         self.batch.push(Pending { values });
-        if self.batch.len() >= MAX_BATCH {
+        if self.batch.len() >= BATCH {
             self.flush()?;
         }
         Ok(())
@@ -864,7 +981,7 @@ impl ResultSink for BatchSink {
 struct Parsed {
     result: std::result::Result<sarif::SarifSummary, SarifError>,
     seen: HashSet<Hash16>,
-    per_tool: BTreeMap<String, i64>,
+    per_scope_tool: BTreeMap<(Option<i64>, String), i64>,
     duplicates: u64,
     rejected: u64,
     results: u64,
@@ -913,40 +1030,37 @@ struct Counts {
     unchanged: u64,
 }
 
+/// Writes one batch: new findings in bulk; known ones compared with the preloaded
+/// [`ScopeIndex`] and written only when their content changed, they reopen, or they had gone
+/// missing. Unchanged findings cost one in-memory lookup and no statement.
 async fn write_batch(
     tx: &mut WriteTx,
     scope: &ImportScope,
+    known: &ScopeIndex,
     mut batch: Vec<Pending>,
     counts: &mut Counts,
 ) -> std::result::Result<(), Failure> {
-    batch.sort_unstable_by_key(|p| p.values.fingerprint);
-    let fps: Vec<Hash16> = batch.iter().map(|p| p.values.fingerprint).collect();
-    let stored: HashMap<Hash16, haechi_store::StoredIdentity> = tx
-        .lookup_findings(scope.institution_id, &fps)
-        .await?
-        .into_iter()
-        .map(|s| (s.fingerprint, s))
-        .collect();
     let mut new = Vec::new();
-    for p in batch {
-        match stored.get(&p.values.fingerprint) {
+    for p in batch.drain(..) {
+        match known.get(&p.values.fingerprint) {
             None => new.push(p.values),
-            Some(s) => {
-                let changed = s.content_hash != p.values.content_hash;
-                let reopen = matches!(s.status.as_str(), "fixed" | "verified");
-                let reappeared = s.seen_since_import_id.is_none();
-                if !changed && !reopen && !reappeared {
+            Some(k) => {
+                let changed = k.content_hash != p.values.content_hash;
+                if !changed && !k.closed && !k.missing {
                     counts.unchanged += 1;
                     continue;
                 }
-                let reason =
-                    reopen.then(|| format!("reported again by import {}", scope.import_id));
-                tx.refresh_finding(scope, s.id, changed.then_some(&p.values), reason.as_deref())
+                let reason = k
+                    .closed
+                    .then(|| format!("reported again by import {}", scope.import_id));
+                tx.refresh_finding(scope, k.id, changed.then_some(&p.values), reason.as_deref())
                     .await?;
                 counts.updated += 1;
             }
         }
     }
+    // Sorted by fingerprint, the rows reach the unique index in key order (fewer page visits).
+    new.sort_unstable_by_key(|v| v.fingerprint);
     counts.new += tx.insert_findings(scope, &new).await?;
     Ok(())
 }
@@ -1026,6 +1140,46 @@ impl Service {
                 )]));
             }
         }
+        let mut mapped = Vec::new();
+        for (i, m) in upload.resource_map.iter().enumerate() {
+            if m.prefix.trim().is_empty() {
+                return Err(ServiceError::invalid(vec![FieldError::new(
+                    format!("resource_map[{i}].prefix"),
+                    "must not be empty",
+                )]));
+            }
+            let by_id = match m.resource.parse::<i64>() {
+                Ok(rid) => haechi_store::get_resource(tx.conn(), rid).await?,
+                Err(_) => None,
+            };
+            let res = match by_id {
+                Some(r) => Some(r),
+                None => {
+                    haechi_store::get_resource_by_name(
+                        tx.conn(),
+                        upload.institution_id,
+                        m.resource.trim(),
+                    )
+                    .await?
+                }
+            };
+            match res {
+                Some(r) if r.institution_id == upload.institution_id => mapped.push(MappedPrefix {
+                    prefix: m.prefix.clone(),
+                    resource_id: r.id,
+                }),
+                _ => {
+                    return Err(ServiceError::invalid(vec![FieldError::new(
+                        format!("resource_map[{i}]"),
+                        format!(
+                            "'{}' is not a resource of institution {}",
+                            m.resource, upload.institution_id
+                        ),
+                    )]))
+                }
+            }
+        }
+        let map_json = (!mapped.is_empty()).then(|| to_json(&mapped).to_string());
         let id = tx
             .insert_finding_import(&NewFindingImport {
                 institution_id: upload.institution_id,
@@ -1037,6 +1191,7 @@ impl Service {
                 uploaded_by: &actor.username,
                 ai_model: upload.ai_model.as_deref(),
                 ai_model_version: upload.ai_model_version.as_deref(),
+                resource_map: map_json.as_deref(),
             })
             .await?;
         tx.audit(record(
@@ -1100,7 +1255,10 @@ impl Service {
         progress.bytes_read.store(0, Ordering::Relaxed);
         let outcome = self.ingest(actor, &row, input, progress.clone()).await;
         let result = match outcome {
-            Ok(report) => Ok(report),
+            Ok(report) => {
+                self.refresh_priorities(actor, Some(row.institution_id)).await;
+                Ok(report)
+            }
             Err(f) => {
                 let prov = ImportProvenance {
                     bytes_read: progress.bytes_read.load(Ordering::Relaxed) as i64,
@@ -1134,24 +1292,53 @@ impl Service {
         input: R,
         progress: Arc<ImportProgress>,
     ) -> std::result::Result<FindingsImportReport, Failure> {
-        let scope_key = match row.resource_id {
-            Some(r) => format!("resource:{r}"),
-            None => format!("institution:{}", row.institution_id),
+        let mut map: Vec<MappedPrefix> = match &row.resource_map {
+            serde_json::Value::Null => Vec::new(),
+            v => serde_json::from_value(v.clone()).map_err(|e| {
+                Failure::from(ServiceError::rule(
+                    "corrupt_import",
+                    format!("import {}: resource map: {e}", row.id),
+                ))
+            })?,
         };
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<Pending>>(4);
+        // Longest key first, so the most specific mapping wins.
+        map.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+        // Every resource this import writes to: findings of these scopes are loaded beforehand,
+        // and their unreported findings are missing.
+        let mut resources: Vec<Option<i64>> = vec![row.resource_id];
+        for m in &map {
+            if !resources.contains(&Some(m.resource_id)) {
+                resources.push(Some(m.resource_id));
+            }
+        }
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<Pending>>(CHANNEL_BATCHES);
         let upload_ai = row.ai_model.clone();
         let parse_progress = progress.clone();
+        let institution_id = row.institution_id;
+        let default_resource = row.resource_id;
         let parser = tokio::task::spawn_blocking(move || {
             let counting = CountingReader::with_counter(input, parse_progress.bytes_read.clone());
             let mut hashing = HashingReader::new(counting);
+            let scopes = map
+                .iter()
+                .map(|m| {
+                    (
+                        m.resource_id,
+                        scope_key(institution_id, Some(m.resource_id)),
+                    )
+                })
+                .collect();
             let mut sink = BatchSink {
-                scope: scope_key,
+                default_resource,
+                default_scope: scope_key(institution_id, default_resource),
+                map,
+                scopes,
                 upload_ai_model: upload_ai.as_deref().map(Arc::from),
                 run_ai_model: None,
-                batch: Vec::with_capacity(MAX_BATCH),
+                batch: Vec::with_capacity(BATCH),
                 out: sender,
                 seen: HashSet::new(),
-                per_tool: BTreeMap::new(),
+                per_scope_tool: BTreeMap::new(),
                 duplicates: 0,
                 rejected: 0,
                 results: 0,
@@ -1169,7 +1356,7 @@ impl Service {
             Parsed {
                 result,
                 seen: sink.seen,
-                per_tool: sink.per_tool,
+                per_scope_tool: sink.per_scope_tool,
                 duplicates: sink.duplicates,
                 rejected: sink.rejected,
                 results: sink.results,
@@ -1180,16 +1367,41 @@ impl Service {
         });
 
         let mut tx = self.store.begin().await?;
+        tx.begin_bulk(BULK_CACHE_MB).await?;
+        let outcome = self
+            .ingest_in(actor, row, &mut tx, &resources, &mut receiver, parser)
+            .await;
+        // The page cache goes back to its usual size on the pooled connection whatever happened;
+        // a failure then rolls everything back when `tx` is dropped.
+        let reset = tx.end_bulk().await;
+        let report = outcome?;
+        reset?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// The writer side of [`Service::ingest`], inside its transaction.
+    async fn ingest_in(
+        &self,
+        actor: &Actor,
+        row: &FindingImportRow,
+        tx: &mut WriteTx,
+        resources: &[Option<i64>],
+        receiver: &mut tokio::sync::mpsc::Receiver<Vec<Pending>>,
+        parser: tokio::task::JoinHandle<Parsed>,
+    ) -> std::result::Result<FindingsImportReport, Failure> {
         let scope = ImportScope {
             institution_id: row.institution_id,
             resource_id: row.resource_id,
             import_id: row.id,
             now: self.clock_text().unwrap_or_else(haechi_store::now_text),
         };
+        let known = tx.load_scope(row.institution_id, resources).await?;
         let mut counts = Counts::default();
         while let Some(batch) = receiver.recv().await {
-            write_batch(&mut tx, &scope, batch, &mut counts).await?;
+            write_batch(tx, &scope, &known, batch, &mut counts).await?;
         }
+        drop(known);
         let parsed = parser.await.map_err(|e| {
             Failure::from(ServiceError::rule(
                 "import_failed",
@@ -1211,25 +1423,28 @@ impl Service {
             });
         }
 
-        // Findings of the same scope and tool that this file no longer reports. Without
+        // Findings of the same scope (resource, tool) that this file no longer reports. Without
         // close-missing only their sightings end, and when as many findings of the scope are
-        // marked seen as the file holds, none is missing and nothing is read.
+        // marked seen as the file holds, none is missing and nothing is read. An import's scopes
+        // are its resource and every resource its mapping names.
         let mut closed = 0u64;
-        let mut tools = parsed.per_tool.clone();
+        let mut pairs = parsed.per_scope_tool.clone();
         for r in &parsed.runs {
-            tools.entry(r.driver.name.clone()).or_insert(0);
+            for res in resources {
+                pairs.entry((*res, r.driver.name.clone())).or_insert(0);
+            }
         }
-        for (tool, present) in &tools {
+        for ((resource_id, tool), present) in &pairs {
             if !row.close_missing {
                 let seen_now = tx
-                    .count_seen_in_scope(row.institution_id, row.resource_id, tool)
+                    .count_seen_in_scope(row.institution_id, *resource_id, tool)
                     .await?;
                 if seen_now <= *present {
                     continue;
                 }
             }
             let missing: Vec<(i64, Hash16, String, Option<i64>)> = tx
-                .scope_findings(row.institution_id, row.resource_id, tool, row.close_missing)
+                .scope_findings(row.institution_id, *resource_id, tool, row.close_missing)
                 .await?
                 .into_iter()
                 .filter(|(_, fp, _, _)| !parsed.seen.contains(fp))
@@ -1279,7 +1494,6 @@ impl Service {
         )
         .await?;
         tx.audit(record(actor, "findings.import", "finding_import", &row.id.to_string(), Some(row.institution_id), None, Some(serde_json::json!({"report": report, "file_sha256": prov.file_sha256, "tool": prov.tool_name, "ai_model": prov.ai_model})))).await?;
-        tx.commit().await?;
         Ok(report)
     }
 

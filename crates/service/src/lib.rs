@@ -9,11 +9,18 @@ pub mod applications;
 pub mod authz;
 pub mod cohorts;
 pub mod demo;
+pub mod demo_patching;
+pub mod feeds;
 pub mod findings;
+pub mod findings_views;
 pub mod institutions;
 pub mod letters;
 pub mod mail;
+pub mod patching;
+pub mod priority;
+pub mod regulator_views;
 pub mod reviews;
+pub mod sessions;
 pub mod users;
 
 use std::sync::{Arc, RwLock};
@@ -44,6 +51,8 @@ pub enum ServiceError {
     TooLarge(String),
     #[error("policy is invalid: {0}")]
     Policy(haechi_policy::PolicyErrors),
+    #[error("too many failed sign-ins; try again in {0} seconds")]
+    Throttled(u64),
     #[error("storage failure")]
     Store(#[source] StoreError),
 }
@@ -70,6 +79,7 @@ impl ServiceError {
             ServiceError::Rule { code, .. } => code,
             ServiceError::TooLarge(_) => "payload_too_large",
             ServiceError::Policy(_) => "invalid_policy",
+            ServiceError::Throttled(_) => "throttled",
             ServiceError::Store(_) => "internal_error",
         }
     }
@@ -102,6 +112,8 @@ pub struct ServiceConfig {
     pub max_attachment_bytes: usize,
     /// Largest CSV import accepted, in bytes.
     pub max_import_bytes: usize,
+    /// Sign-in sessions and the login throttle.
+    pub accounts: sessions::AccountsConfig,
 }
 
 impl Default for ServiceConfig {
@@ -109,6 +121,7 @@ impl Default for ServiceConfig {
         ServiceConfig {
             max_attachment_bytes: 10 * 1024 * 1024,
             max_import_bytes: 20 * 1024 * 1024,
+            accounts: sessions::AccountsConfig::default(),
         }
     }
 }
@@ -259,6 +272,8 @@ impl Service {
         let version = self.store_policy(actor, text).await?;
         // Resource classes follow the policy: reclassify what an older version decided.
         self.reclassify(actor, None).await?;
+        // Priorities follow the policy's decision table and SLAs.
+        self.refresh_priorities(actor, None).await;
         Ok(version)
     }
 

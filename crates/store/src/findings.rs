@@ -263,6 +263,8 @@ pub struct NewFindingImport<'a> {
     pub uploaded_by: &'a str,
     pub ai_model: Option<&'a str>,
     pub ai_model_version: Option<&'a str>,
+    /// The resolved resource mapping as JSON (`[{"prefix", "resource_id"}]`), if any.
+    pub resource_map: Option<&'a str>,
 }
 
 /// What a finished import records about itself.
@@ -312,9 +314,12 @@ pub struct FindingImportRow {
     pub error_message: Option<String>,
     /// JSON path or byte offset of the failure.
     pub error_location: Option<String>,
+    /// The upload's mapping of path prefixes or hosts to resources: `[{"prefix",
+    /// "resource_id"}]`, or null.
+    pub resource_map: serde_json::Value,
 }
 
-const IMPORT_COLUMNS: &str = "id, institution_id, resource_id, state, close_missing, file_name, file_sha256, file_size, uploaded_by, uploaded_at, finished_at, tool_name, tool_version, tools_json, ai_model, ai_model_version, run_started_at, run_ended_at, bytes_read, results_processed, report_json, error_code, error_message, error_location";
+const IMPORT_COLUMNS: &str = "id, institution_id, resource_id, state, close_missing, file_name, file_sha256, file_size, uploaded_by, uploaded_at, finished_at, tool_name, tool_version, tools_json, ai_model, ai_model_version, run_started_at, run_ended_at, bytes_read, results_processed, report_json, error_code, error_message, error_location, resource_map";
 
 fn json_or_null(s: Option<String>) -> serde_json::Value {
     s.and_then(|s| serde_json::from_str(&s).ok())
@@ -347,6 +352,7 @@ fn import_row(r: &AnyRow) -> Result<FindingImportRow> {
         error_code: r.try_get("error_code")?,
         error_message: r.try_get("error_message")?,
         error_location: r.try_get("error_location")?,
+        resource_map: json_or_null(r.try_get("resource_map")?),
     })
 }
 
@@ -383,8 +389,8 @@ impl WriteTx {
     /// Records a queued import and returns its id.
     pub async fn insert_finding_import(&mut self, n: &NewFindingImport<'_>) -> Result<i64> {
         let r = sqlx::query(
-            "INSERT INTO finding_imports (institution_id, resource_id, state, close_missing, file_name, file_sha256, file_size, uploaded_by, uploaded_at, ai_model, ai_model_version, bytes_read, results_processed) \
-             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, 0, 0) RETURNING id",
+            "INSERT INTO finding_imports (institution_id, resource_id, state, close_missing, file_name, file_sha256, file_size, uploaded_by, uploaded_at, ai_model, ai_model_version, bytes_read, results_processed, resource_map) \
+             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, $11) RETURNING id",
         )
         .bind(n.institution_id)
         .bind(n.resource_id)
@@ -396,6 +402,7 @@ impl WriteTx {
         .bind(now_text())
         .bind(n.ai_model)
         .bind(n.ai_model_version)
+        .bind(n.resource_map)
         .fetch_one(self.conn())
         .await?;
         Ok(r.try_get("id")?)
@@ -454,6 +461,9 @@ pub type Hash16 = [u8; 16];
 #[derive(Debug, Clone, PartialEq)]
 pub struct FindingValues {
     pub fingerprint: Hash16,
+    /// The resource the finding is tied to (the upload's, or one its mapping chose); `None` ties
+    /// it to the institution.
+    pub resource_id: Option<i64>,
     pub tool_name: String,
     pub ai_model: Option<String>,
     pub rule_id: Option<String>,
@@ -490,6 +500,11 @@ pub struct ImportScope {
     pub now: String,
 }
 
+/// The CWE numbers of a `,79,89,` column.
+fn cwe_list(cwes: &str) -> impl Iterator<Item = u32> + '_ {
+    cwes.split(',').filter_map(|s| s.parse().ok())
+}
+
 fn hash16(v: Vec<u8>, col: &str) -> Result<Hash16> {
     v.try_into()
         .map_err(|v: Vec<u8>| StoreError::Corrupt(format!("{col} has {} bytes, not 16", v.len())))
@@ -523,13 +538,210 @@ fn unpack_identity(item: &str) -> Result<StoredIdentity> {
     })
 }
 
-fn resource_sql(resource_id: Option<i64>) -> String {
-    resource_id.map_or_else(|| "NULL".to_string(), |r| r.to_string())
+/// Severity as a number, for ordering and its index: critical 4, high 3, medium 2, low 1,
+/// anything else 0.
+pub fn severity_rank(severity: &str) -> i64 {
+    match severity {
+        "critical" => 4,
+        "high" => 3,
+        "medium" => 2,
+        "low" => 1,
+        _ => 0,
+    }
+}
+
+/// A stored finding as the bulk path sees it: 41 bytes, no allocation.
+#[derive(Debug, Clone, Copy)]
+struct ScopeEntry {
+    fingerprint: Hash16,
+    content_hash: Hash16,
+    id: [u8; 8],
+    /// Bit 0: fixed or verified (seen again, it reopens). Bit 1: not seen by the latest import of
+    /// its scope.
+    flags: u8,
+}
+
+/// What an import needs to know of a stored finding it meets again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownFinding {
+    pub id: i64,
+    pub content_hash: Hash16,
+    /// `fixed` or `verified`: reported again, it reopens.
+    pub closed: bool,
+    /// The latest import of its scope did not report it (`seen_since_import_id` is NULL).
+    pub missing: bool,
+}
+
+/// The stored findings of an import's scope (its institution and the resources it writes to),
+/// loaded once before the first batch so that a re-import compares content hashes in memory
+/// instead of querying per batch.
+///
+/// Compact on purpose: one sorted array of 41-byte entries plus a directory over the first two
+/// fingerprint bytes (fingerprints are uniform hashes, so each directory slot holds n/65,536
+/// entries and a lookup is a short binary search). 1,000,000 stored findings take ~41 MB.
+#[derive(Debug, Default)]
+pub struct ScopeIndex {
+    entries: Vec<ScopeEntry>,
+    /// `dir[p]..dir[p + 1]` are the entries whose fingerprint starts with the 16-bit prefix `p`.
+    dir: Vec<u32>,
+}
+
+impl ScopeIndex {
+    fn build(mut entries: Vec<ScopeEntry>) -> Result<ScopeIndex> {
+        if entries.len() >= u32::MAX as usize {
+            return Err(StoreError::Corrupt("too many findings in one scope".into()));
+        }
+        entries.sort_unstable_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+        entries.shrink_to_fit();
+        let mut dir = vec![0u32; 65_537];
+        for e in &entries {
+            let p = usize::from(u16::from_be_bytes([e.fingerprint[0], e.fingerprint[1]]));
+            dir[p + 1] += 1;
+        }
+        for p in 1..dir.len() {
+            dir[p] += dir[p - 1];
+        }
+        Ok(ScopeIndex { entries, dir })
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The stored finding with this fingerprint, if any.
+    pub fn get(&self, fingerprint: &Hash16) -> Option<KnownFinding> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let p = usize::from(u16::from_be_bytes([fingerprint[0], fingerprint[1]]));
+        let (lo, hi) = (
+            *self.dir.get(p)? as usize,
+            *self.dir.get(p + 1)? as usize,
+        );
+        let slot = self.entries.get(lo..hi)?;
+        let i = slot
+            .binary_search_by(|e| e.fingerprint.cmp(fingerprint))
+            .ok()?;
+        let e = slot.get(i)?;
+        Some(KnownFinding {
+            id: i64::from_le_bytes(e.id),
+            content_hash: e.content_hash,
+            closed: e.flags & 1 != 0,
+            missing: e.flags & 2 != 0,
+        })
+    }
+}
+
+/// Parses one `<32 hex fingerprint><32 hex content hash>:<id>:<flags>` item.
+fn unpack_entry(item: &str) -> Result<ScopeEntry> {
+    let bad = || StoreError::Corrupt(format!("finding identity '{item}'"));
+    let mut parts = item.splitn(3, ':');
+    let hashes = parts.next().ok_or_else(bad)?;
+    let id: i64 = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+    let flags: u8 = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+    if hashes.len() != 64 {
+        return Err(bad());
+    }
+    let mut fingerprint = [0u8; 16];
+    let mut content_hash = [0u8; 16];
+    hex::decode_to_slice(&hashes[..32], &mut fingerprint).map_err(|_| bad())?;
+    hex::decode_to_slice(&hashes[32..], &mut content_hash).map_err(|_| bad())?;
+    Ok(ScopeEntry {
+        fingerprint,
+        content_hash,
+        id: id.to_le_bytes(),
+        flags,
+    })
+}
+
+/// Rows of the scope loaded per round trip (bounds the aggregated text to a few MB).
+const SCOPE_CHUNK: i64 = 50_000;
+
+/// Quotes a text literal for SQL (single quotes doubled).
+fn sql_text(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
 }
 
 impl WriteTx {
     fn is_postgres(&mut self) -> bool {
         self.conn().backend_name() == "PostgreSQL"
+    }
+
+    /// Prepares this transaction's connection for a bulk import: on SQLite a page cache of
+    /// `cache_mb` (the default is 2 MB; the unique fingerprint index is what needs it). Undo with
+    /// [`WriteTx::end_bulk`] before commit, so the pooled connection gives the memory back.
+    /// PostgreSQL needs nothing: the import is one transaction, committed once.
+    pub async fn begin_bulk(&mut self, cache_mb: u32) -> Result<()> {
+        if !self.is_postgres() {
+            sqlx::query(&format!(
+                "PRAGMA cache_size = -{}",
+                u64::from(cache_mb) * 1024
+            ))
+            .execute(self.conn())
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Gives the bulk page cache back (SQLite's default size again).
+    pub async fn end_bulk(&mut self) -> Result<()> {
+        if !self.is_postgres() {
+            sqlx::query("PRAGMA cache_size = -2000")
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Loads the stored findings of an institution tied to any of `resources` (`None`: tied to
+    /// the institution itself) into a [`ScopeIndex`]. Read in chunks by id; each chunk comes
+    /// back as one aggregated text row, because the driver's per-row cost would dominate.
+    pub async fn load_scope(
+        &mut self,
+        institution_id: i64,
+        resources: &[Option<i64>],
+    ) -> Result<ScopeIndex> {
+        let postgres = self.is_postgres();
+        let mut entries = Vec::new();
+        for resource in resources {
+            let res = match resource {
+                Some(r) => format!("resource_id = {r}"),
+                None => "resource_id IS NULL".to_string(),
+            };
+            let mut after = 0i64;
+            loop {
+                let inner = format!(
+                    "SELECT id, fingerprint, content_hash, (CASE WHEN status IN ('fixed', 'verified') THEN 1 ELSE 0 END) + (CASE WHEN seen_since_import_id IS NULL THEN 2 ELSE 0 END) AS flags \
+                     FROM findings WHERE {res} AND institution_id = {institution_id} AND id > {after} ORDER BY id LIMIT {SCOPE_CHUNK}"
+                );
+                let sql = if postgres {
+                    format!("SELECT string_agg(encode(fingerprint, 'hex') || encode(content_hash, 'hex') || ':' || id::text || ':' || flags::text, ',') FROM ({inner}) AS s")
+                } else {
+                    format!("SELECT group_concat(hex(fingerprint) || hex(content_hash) || ':' || id || ':' || flags, ',') FROM ({inner})")
+                };
+                let packed: Option<String> =
+                    sqlx::query_scalar(&sql).fetch_one(self.conn()).await?;
+                let before = entries.len();
+                for item in packed
+                    .as_deref()
+                    .unwrap_or("")
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                {
+                    let e = unpack_entry(item)?;
+                    after = after.max(i64::from_le_bytes(e.id));
+                    entries.push(e);
+                }
+                if ((entries.len() - before) as i64) < SCOPE_CHUNK {
+                    break;
+                }
+            }
+        }
+        ScopeIndex::build(entries)
     }
 
     /// The stored findings of an institution among `fingerprints`.
@@ -578,75 +790,107 @@ impl WriteTx {
         Ok(out)
     }
 
+    /// The largest finding id (0 when there is none).
+    async fn max_finding_id(&mut self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM findings")
+                .fetch_one(self.conn())
+                .await?,
+        )
+    }
+
+    /// SQLite: writes the `finding_cwes` rows of the findings with an id above `after` (those
+    /// this transaction just inserted: writers hold the database-wide lock, and rowids only
+    /// grow), read by rowid range.
+    async fn index_cwes_after(&mut self, after: i64) -> Result<()> {
+        sqlx::query("INSERT INTO finding_cwes (institution_id, cwe, finding_id) SELECT f.institution_id, CAST(j.value AS INTEGER), f.id FROM findings f, json_each('[' || trim(f.cwes, ',') || ']') AS j WHERE f.id > ? AND f.cwes <> ','")
+            .bind(after)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
     /// Inserts new findings (status `open`, seen since this import), [`MAX_BATCH`] per
-    /// statement: on SQLite a multi-row VALUES with `?` placeholders, on PostgreSQL one JSON
-    /// array expanded by `json_to_recordset` on the server.
+    /// statement, with their `finding_cwes` rows.
+    ///
+    /// Each batch travels as one JSON text parameter that the server expands (SQLite's
+    /// `json_each`, PostgreSQL's `json_to_recordset`): binding ~16 values per row through the
+    /// driver cost more than the database's own JSON parsing, and the statement text is the same
+    /// for every batch, so it is prepared once per connection. On PostgreSQL the CWE rows come
+    /// from the inserted rows in the same statement (`RETURNING` in a CTE); on SQLite from the
+    /// rowid range just written (writers hold the database-wide lock and rowids only grow).
     pub async fn insert_findings(
         &mut self,
         scope: &ImportScope,
         rows: &[FindingValues],
     ) -> Result<u64> {
-        if scope.now.contains('\'') {
-            return Err(StoreError::Corrupt(format!("timestamp {:?}", scope.now)));
+        if rows.is_empty() {
+            return Ok(0);
         }
-        let columns = "institution_id, resource_id, fingerprint, tool_name, ai_model, rule_id, level, severity, security_severity, cwes, cves, message, location, snippet, code_flow, content_hash, status, first_seen_import_id, last_changed_import_id, seen_since_import_id, created_at, updated_at";
-        let (inst, res, imp, now) = (
-            scope.institution_id,
-            resource_sql(scope.resource_id),
-            scope.import_id,
-            &scope.now,
-        );
+        let columns = "institution_id, resource_id, fingerprint, tool_name, ai_model, rule_id, level, severity, severity_rank, security_severity, cwes, cves, message, location, snippet, code_flow, content_hash, status, first_seen_import_id, last_changed_import_id, seen_since_import_id, created_at, updated_at";
+        let (inst, imp, now) = (scope.institution_id, scope.import_id, sql_text(&scope.now));
         let postgres = self.is_postgres();
         let mut written = 0;
         for chunk in rows.chunks(MAX_BATCH) {
-            let done = if postgres {
-                let items: Vec<serde_json::Value> = chunk
-                    .iter()
-                    .map(|f| {
-                        serde_json::json!({
-                            "fp": hex::encode(f.fingerprint), "tool_name": f.tool_name, "ai_model": f.ai_model, "rule_id": f.rule_id,
-                            "level": f.level, "severity": f.severity, "security_severity": f.security_severity, "cwes": f.cwes, "cves": f.cves,
-                            "message": f.message, "location": f.location, "snippet": f.snippet, "code_flow": f.code_flow, "ch": hex::encode(f.content_hash),
-                        })
-                    })
-                    .collect();
-                let sql = format!(
-                    "INSERT INTO findings ({columns}) SELECT {inst}, {res}, decode(t.fp, 'hex'), t.tool_name, t.ai_model, t.rule_id, t.level, t.severity, t.security_severity, t.cwes, t.cves, t.message, t.location, t.snippet, t.code_flow, decode(t.ch, 'hex'), 'open', {imp}, {imp}, {imp}, '{now}', '{now}' \
-                     FROM json_to_recordset($1::json) AS t(fp text, tool_name text, ai_model text, rule_id text, level text, severity text, security_severity double precision, cwes text, cves text, message text, location text, snippet text, code_flow text, ch text)"
+            let mut json = String::with_capacity(chunk.len() * 600);
+            json.push('[');
+            for (i, f) in chunk.iter().enumerate() {
+                if i > 0 {
+                    json.push(',');
+                }
+                let item = (
+                    f.resource_id,
+                    hex::encode(f.fingerprint),
+                    f.tool_name.as_str(),
+                    f.ai_model.as_deref(),
+                    f.rule_id.as_deref(),
+                    f.level,
+                    f.severity,
+                    severity_rank(f.severity),
+                    f.security_severity,
+                    f.cwes.as_str(),
+                    f.cves.as_str(),
+                    f.message.as_str(),
+                    f.location.as_deref(),
+                    f.snippet.as_deref(),
+                    f.code_flow.as_deref(),
+                    hex::encode(f.content_hash),
                 );
-                sqlx::query(&sql)
-                    .bind(serde_json::Value::Array(items).to_string())
+                // Serialising into a String cannot fail for these types; map it anyway.
+                let text = serde_json::to_string(&item)
+                    .map_err(|e| StoreError::Corrupt(format!("finding values as JSON: {e}")))?;
+                json.push_str(&text);
+            }
+            json.push(']');
+            let done = if postgres {
+                let sql = format!(
+                    "WITH ins AS (INSERT INTO findings ({columns}) SELECT {inst}, CAST(t->>0 AS BIGINT), decode(t->>1, 'hex'), t->>2, t->>3, t->>4, t->>5, t->>6, CAST(t->>7 AS BIGINT), CAST(t->>8 AS DOUBLE PRECISION), t->>9, t->>10, t->>11, t->>12, t->>13, t->>14, decode(t->>15, 'hex'), 'open', {imp}, {imp}, {imp}, {now}, {now} \
+                     FROM json_array_elements($1::json) AS t RETURNING id, cwes), \
+                     cw AS (INSERT INTO finding_cwes (institution_id, cwe, finding_id) SELECT {inst}, CAST(c AS BIGINT), ins.id FROM ins, unnest(string_to_array(trim(both ',' from ins.cwes), ',')) AS c WHERE ins.cwes <> ',') \
+                     SELECT COUNT(*) FROM ins"
+                );
+                let n: i64 = sqlx::query_scalar(&sql)
+                    .bind(json)
+                    .fetch_one(self.conn())
+                    .await
+                    .map_err(|e| StoreError::from_write(e, "finding fingerprint"))?;
+                n as u64
+            } else {
+                let before = self.max_finding_id().await?;
+                let sql = format!(
+                    "INSERT INTO findings ({columns}) SELECT {inst}, j.value ->> 0, unhex(j.value ->> 1), j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, j.value ->> 11, j.value ->> 12, j.value ->> 13, j.value ->> 14, unhex(j.value ->> 15), 'open', {imp}, {imp}, {imp}, {now}, {now} \
+                     FROM json_each(?) AS j"
+                );
+                let n = sqlx::query(&sql)
+                    .bind(json)
                     .execute(self.conn())
                     .await
-            } else {
-                let row = format!("({inst}, {res}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', {imp}, {imp}, {imp}, '{now}', '{now}')");
-                let sql = format!(
-                    "INSERT INTO findings ({columns}) VALUES {}",
-                    vec![row.as_str(); chunk.len()].join(", ")
-                );
-                let mut q = sqlx::query(&sql);
-                for f in chunk {
-                    q = q
-                        .bind(&f.fingerprint[..])
-                        .bind(&f.tool_name)
-                        .bind(f.ai_model.as_deref())
-                        .bind(f.rule_id.as_deref())
-                        .bind(f.level)
-                        .bind(f.severity)
-                        .bind(f.security_severity)
-                        .bind(&f.cwes)
-                        .bind(&f.cves)
-                        .bind(&f.message)
-                        .bind(f.location.as_deref())
-                        .bind(f.snippet.as_deref())
-                        .bind(f.code_flow.as_deref())
-                        .bind(&f.content_hash[..]);
-                }
-                q.execute(self.conn()).await
+                    .map_err(|e| StoreError::from_write(e, "finding fingerprint"))?
+                    .rows_affected();
+                self.index_cwes_after(before).await?;
+                n
             };
-            written += done
-                .map_err(|e| StoreError::from_write(e, "finding fingerprint"))?
-                .rows_affected();
+            written += done;
         }
         Ok(written)
     }
@@ -669,9 +913,14 @@ impl WriteTx {
         };
         match values {
             Some(f) => {
+                let old_cwes: Option<String> =
+                    sqlx::query_scalar("SELECT cwes FROM findings WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(self.conn())
+                        .await?;
                 let sql = format!(
                     "UPDATE findings SET updated_at = $1, status = {status}, seen_since_import_id = COALESCE(seen_since_import_id, {imp}), last_changed_import_id = {imp}, \
-                     tool_name = $3, ai_model = $4, rule_id = $5, level = $6, severity = $7, security_severity = $8, cwes = $9, cves = $10, message = $11, location = $12, snippet = $13, code_flow = $14, content_hash = $15 WHERE id = $16"
+                     tool_name = $3, ai_model = $4, rule_id = $5, level = $6, severity = $7, security_severity = $8, cwes = $9, cves = $10, message = $11, location = $12, snippet = $13, code_flow = $14, content_hash = $15, severity_rank = $16 WHERE id = $17"
                 );
                 sqlx::query(&sql)
                     .bind(&scope.now)
@@ -689,9 +938,23 @@ impl WriteTx {
                     .bind(f.snippet.as_deref())
                     .bind(f.code_flow.as_deref())
                     .bind(&f.content_hash[..])
+                    .bind(severity_rank(f.severity))
                     .bind(id)
                     .execute(self.conn())
                     .await?;
+                if old_cwes.as_deref() != Some(f.cwes.as_str()) {
+                    let inst = scope.institution_id;
+                    for c in cwe_list(old_cwes.as_deref().unwrap_or("")) {
+                        sqlx::query(&format!("DELETE FROM finding_cwes WHERE institution_id = {inst} AND cwe = {c} AND finding_id = {id}"))
+                            .execute(self.conn())
+                            .await?;
+                    }
+                    for c in cwe_list(&f.cwes) {
+                        sqlx::query(&format!("INSERT INTO finding_cwes (institution_id, cwe, finding_id) SELECT institution_id, {c}, id FROM findings WHERE id = {id}"))
+                            .execute(self.conn())
+                            .await?;
+                    }
+                }
             }
             None => {
                 let sql = format!(
@@ -917,6 +1180,36 @@ fn finding_row(r: &AnyRow) -> Result<FindingRow> {
     })
 }
 
+/// Order of the findings list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingOrder {
+    /// Newest first (id descending).
+    #[default]
+    Newest,
+    /// Most severe first (critical, high, medium, low, none), newest first within a severity.
+    Severity,
+}
+
+/// Where the previous page ended, for keyset pagination: the last finding's id and severity
+/// rank ([`severity_rank`]). A page after a cursor costs the same however deep it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FindingCursor {
+    pub id: i64,
+    #[serde(default)]
+    pub severity_rank: i64,
+}
+
+impl FindingCursor {
+    /// The cursor of the page after `row`.
+    pub fn after(row: &FindingRow) -> FindingCursor {
+        FindingCursor {
+            id: row.id,
+            severity_rank: severity_rank(&row.severity),
+        }
+    }
+}
+
 /// Filters of the findings list; every given one must hold.
 #[derive(Debug, Clone, Default)]
 pub struct FindingFilter {
@@ -928,10 +1221,18 @@ pub struct FindingFilter {
     pub tool: Option<String>,
     pub ai_model: Option<String>,
     pub limit: i64,
+    /// Rows skipped (page-number paging); with [`FindingFilter::after`] prefer 0.
     pub offset: i64,
+    pub order: FindingOrder,
+    /// Keyset pagination: only findings after this one in [`FindingFilter::order`].
+    pub after: Option<FindingCursor>,
 }
 
-/// A page of findings (newest first) and the total matching.
+/// A page of findings (in the filter's order) and the total matching.
+///
+/// Every filter has an index that starts with the institution (migration 0006), so the page is
+/// read from the front of one index range and the total counted over that range; a CWE filter
+/// is driven by the `finding_cwes` side table in id order.
 pub async fn list_findings(
     pool: &sqlx::AnyPool,
     f: &FindingFilter,
@@ -939,40 +1240,92 @@ pub async fn list_findings(
     let mut clauses: Vec<String> = Vec::new();
     let mut binds: Vec<String> = Vec::new();
     if let Some(i) = f.institution_id {
-        clauses.push(format!("institution_id = {i}"));
+        clauses.push(format!("f.institution_id = {i}"));
     }
     if let Some(r) = f.resource_id {
-        clauses.push(format!("resource_id = {r}"));
+        clauses.push(format!("f.resource_id = {r}"));
     }
-    if let Some(c) = f.cwe {
-        clauses.push(format!("cwes LIKE '%,{c},%'"));
+    if let Some(s) = &f.severity {
+        // The rank makes the (institution, severity_rank, id) index usable; the text keeps an
+        // unknown severity from matching rank 0.
+        clauses.push(format!("f.severity_rank = {}", severity_rank(s)));
     }
     for (col, v) in [
-        ("severity", &f.severity),
-        ("status", &f.status),
-        ("tool_name", &f.tool),
-        ("ai_model", &f.ai_model),
+        ("f.severity", &f.severity),
+        ("f.status", &f.status),
+        ("f.tool_name", &f.tool),
+        ("f.ai_model", &f.ai_model),
     ] {
         if let Some(v) = v {
             binds.push(v.clone());
             clauses.push(format!("{col} = ${}", binds.len()));
         }
     }
-    let where_sql = if clauses.is_empty() {
+    let (from, id_col, count_sql) = match f.cwe {
+        Some(c) => {
+            let mut on = format!("c.cwe = {c}");
+            if let Some(i) = f.institution_id {
+                on.push_str(&format!(" AND c.institution_id = {i}"));
+            }
+            // With no other filter the side table alone answers the count.
+            let only_cwe = clauses.len() == usize::from(f.institution_id.is_some());
+            let count = only_cwe.then(|| format!("SELECT COUNT(*) FROM finding_cwes c WHERE {on}"));
+            clauses.insert(0, on);
+            (
+                "finding_cwes c JOIN findings f ON f.id = c.finding_id",
+                "c.finding_id",
+                count,
+            )
+        }
+        None => ("findings f", "f.id", None),
+    };
+    let filter_sql = if clauses.is_empty() {
         String::new()
     } else {
         format!(" WHERE {}", clauses.join(" AND "))
     };
-    let count_sql = format!("SELECT COUNT(*) FROM findings{where_sql}");
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    let count_sql =
+        count_sql.unwrap_or_else(|| format!("SELECT COUNT(*) FROM {from}{filter_sql}"));
+    let mut page_clauses = clauses.clone();
+    let order_sql = match f.order {
+        FindingOrder::Newest => {
+            if let Some(a) = f.after {
+                page_clauses.push(format!("{id_col} < {}", a.id));
+            }
+            format!("{id_col} DESC")
+        }
+        FindingOrder::Severity => {
+            if let Some(a) = f.after {
+                page_clauses.push(format!(
+                    "(f.severity_rank < {r} OR (f.severity_rank = {r} AND {id_col} < {id}))",
+                    r = a.severity_rank,
+                    id = a.id
+                ));
+            }
+            format!("f.severity_rank DESC, {id_col} DESC")
+        }
+    };
+    let page_where = if page_clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", page_clauses.join(" AND "))
+    };
+    let columns: Vec<String> = FINDING_COLUMNS
+        .split(", ")
+        .map(|c| format!("f.{c}"))
+        .collect();
     let list_sql = format!(
-        "SELECT {FINDING_COLUMNS} FROM findings{where_sql} ORDER BY id DESC LIMIT {} OFFSET {}",
+        "SELECT {} FROM {from}{page_where} ORDER BY {order_sql} LIMIT {} OFFSET {}",
+        columns.join(", "),
         f.limit.clamp(1, 1000),
         f.offset.max(0)
     );
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
     let mut list = sqlx::query(&list_sql);
     for b in &binds {
-        count = count.bind(b.clone());
+        if count_sql.contains('$') {
+            count = count.bind(b.clone());
+        }
         list = list.bind(b.clone());
     }
     let rs = list.fetch_all(pool).await?;
@@ -1014,13 +1367,10 @@ pub async fn finding_sightings<'e, E: Executor<'e, Database = Any> + Copy>(
     if let Some(since) = f.seen_since_import_id {
         intervals.push((since, None));
     }
-    let res = match f.resource_id {
-        Some(r) => format!("resource_id = {r}"),
-        None => "resource_id IS NULL".to_string(),
-    };
-    let rs = sqlx::query(&format!(
-        "SELECT id, tools_json FROM finding_imports WHERE institution_id = $1 AND {res} AND state = 'succeeded' AND id >= $2 ORDER BY id"
-    ))
+    // An import covers its own resource and every resource its mapping names.
+    let rs = sqlx::query(
+        "SELECT id, resource_id, tools_json, resource_map FROM finding_imports WHERE institution_id = $1 AND state = 'succeeded' AND id >= $2 ORDER BY id",
+    )
     .bind(f.institution_id)
     .bind(f.first_seen_import_id)
     .fetch_all(e)
@@ -1028,6 +1378,18 @@ pub async fn finding_sightings<'e, E: Executor<'e, Database = Any> + Copy>(
     let mut out = Vec::new();
     for r in &rs {
         let id: i64 = r.try_get("id")?;
+        let own: Option<i64> = r.try_get("resource_id")?;
+        let map = json_or_null(r.try_get("resource_map")?);
+        let covers = own == f.resource_id
+            || f.resource_id.is_some_and(|fr| {
+                map.as_array().is_some_and(|a| {
+                    a.iter()
+                        .any(|m| m["resource_id"].as_i64() == Some(fr))
+                })
+            });
+        if !covers {
+            continue;
+        }
         let tools = json_or_null(r.try_get("tools_json")?);
         let has_tool = tools
             .as_array()

@@ -6,23 +6,33 @@
 //! database-wide write lock first (so reads inside it are current on both backends) and appends
 //! the hash-chained audit entry in the same transaction as the change it records.
 
+mod accounts;
 mod audit;
 mod copy;
+mod feeds;
 mod findings;
+mod findings_views;
 mod letters;
 mod migrate;
+mod patching;
 mod program;
+mod regulator_views;
 mod rows;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyConnection;
 use sqlx::{Any, AnyPool, Executor};
 
+pub use accounts::*;
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditVerification};
 pub use copy::CopyReport;
+pub use feeds::*;
 pub use findings::*;
+pub use findings_views::*;
 pub use letters::*;
+pub use patching::*;
 pub use program::*;
+pub use regulator_views::*;
 
 /// Which SQL dialect the URL selected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

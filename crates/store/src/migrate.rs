@@ -13,6 +13,21 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "findings",
         include_str!("../migrations/0003_findings.sql"),
     ),
+    (
+        4,
+        "accounts",
+        include_str!("../migrations/0004_accounts.sql"),
+    ),
+    (
+        5,
+        "prioritisation",
+        include_str!("../migrations/0005_prioritisation.sql"),
+    ),
+    (
+        6,
+        "findings_speed",
+        include_str!("../migrations/0006_findings_speed.sql"),
+    ),
 ];
 
 pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
@@ -23,7 +38,28 @@ pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
             "BYTEA",
         ),
     };
-    sql.replace("{ID}", id).replace("{BLOB}", blob)
+    sql.replace("{ID}", id)
+        .replace("{BLOB}", blob)
+        .replace("{STATUS_TRIGGER}", status_trigger(dialect))
+}
+
+/// The trigger of 0005 that logs every status change of a finding (burn-down history).
+fn status_trigger(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "CREATE TRIGGER findings_status_log AFTER UPDATE OF status ON findings \
+             WHEN OLD.status <> NEW.status BEGIN \
+             INSERT INTO finding_status_changes (finding_id, institution_id, from_status, to_status, changed_at) \
+             VALUES (NEW.id, NEW.institution_id, OLD.status, NEW.status, NEW.updated_at); END;"
+        }
+        Dialect::Postgres => {
+            "CREATE FUNCTION findings_status_log() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             INSERT INTO finding_status_changes (finding_id, institution_id, from_status, to_status, changed_at) \
+             VALUES (NEW.id, NEW.institution_id, OLD.status, NEW.status, NEW.updated_at); RETURN NULL; END $$; \
+             CREATE TRIGGER findings_status_log AFTER UPDATE OF status ON findings FOR EACH ROW \
+             WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION findings_status_log();"
+        }
+    }
 }
 
 pub(crate) async fn run(pool: &AnyPool, dialect: Dialect) -> Result<Vec<i64>> {
@@ -79,6 +115,8 @@ pub(crate) const TABLES: &[&str] = &[
     "eligibility_decisions",
     "users",
     "api_tokens",
+    "sessions",
+    "login_throttle",
     "applications",
     "application_events",
     "attachments",
@@ -99,6 +137,19 @@ pub(crate) const TABLES: &[&str] = &[
     "finding_imports",
     "findings",
     "finding_sightings",
+    "finding_cwes",
+    "feed_imports",
+    "epss_scores",
+    "kev_entries",
+    "cve_records",
+    "cve_metrics",
+    "advisories",
+    "advisory_cves",
+    "finding_status_changes",
+    "patch_records",
+    "patch_record_findings",
+    "saas_services",
+    "saas_evaluations",
 ];
 
 /// Tables whose `id` column is generated and needs its sequence moved after a copy.
@@ -119,4 +170,9 @@ pub(crate) const IDENTITY_TABLES: &[&str] = &[
     "resource_components",
     "finding_imports",
     "findings",
+    "feed_imports",
+    "advisories",
+    "patch_records",
+    "saas_services",
+    "saas_evaluations",
 ];

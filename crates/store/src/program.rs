@@ -367,10 +367,10 @@ pub struct NewUser {
     pub password_hash: Option<String>,
 }
 
-const USER_COLUMNS: &str =
+pub(crate) const USER_COLUMNS: &str =
     "u.id, u.username, u.display_name, u.role, u.institution_id, u.disabled, u.created_at";
 
-fn user_row(r: &sqlx::any::AnyRow) -> Result<User> {
+pub(crate) fn user_row(r: &sqlx::any::AnyRow) -> Result<User> {
     let role: String = r.try_get("role")?;
     Ok(User {
         id: r.try_get("id")?,

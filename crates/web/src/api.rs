@@ -48,15 +48,17 @@ pub struct ApiRoute {
 }
 
 /// Groups the table by path so that each path gets one method router.
-pub fn grouped(routes: Vec<ApiRoute>) -> Vec<(String, MethodRouter<AppState>)> {
+pub fn grouped(
+    routes: impl IntoIterator<Item = (&'static str, MethodRouter<AppState>)>,
+) -> Vec<(String, MethodRouter<AppState>)> {
     let mut out: Vec<(String, MethodRouter<AppState>)> = Vec::new();
-    for r in routes {
-        match out.iter_mut().find(|(p, _)| p == r.path) {
+    for (path, handler) in routes {
+        match out.iter_mut().find(|(p, _)| p == path) {
             Some((_, mr)) => {
                 let existing = std::mem::take(mr);
-                *mr = existing.merge(r.handler);
+                *mr = existing.merge(handler);
             }
-            None => out.push((r.path.to_string(), r.handler)),
+            None => out.push((path.to_string(), handler)),
         }
     }
     out
@@ -643,7 +645,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
                 "close_missing",
                 "filename",
                 "ai_model",
-                "ai_model_version"
+                "ai_model_version",
+                "map"
             ],
             true,
             finding_imports_upload
@@ -1684,6 +1687,7 @@ async fn findings_list(
         ai_model: q.ai_model.filter(|s| !s.is_empty()),
         limit,
         offset,
+        ..Default::default()
     };
     let (items, total) = st.svc.list_findings(&a, &filter).await?;
     paged(items, total, &page)
@@ -1730,6 +1734,9 @@ struct UploadQuery {
     filename: Option<String>,
     ai_model: Option<String>,
     ai_model_version: Option<String>,
+    /// `PREFIX=RESOURCE` pairs separated by commas: findings under a path prefix or host go to
+    /// that resource (id or name).
+    map: Option<String>,
 }
 
 /// Queues the import, streams the body to a temporary file (its bytes counted as the import's
@@ -1750,6 +1757,8 @@ async fn finding_imports_upload(
         file_name: q.filename,
         ai_model: q.ai_model,
         ai_model_version: q.ai_model_version,
+        resource_map: haechi_service::findings::parse_resource_map(q.map.as_deref().unwrap_or(""))
+            .map_err(ApiError)?,
     };
     let id = st
         .svc

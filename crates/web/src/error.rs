@@ -25,6 +25,7 @@ pub fn status_of(e: &ServiceError) -> StatusCode {
         }
         ServiceError::Domain(_) | ServiceError::Rule { .. } => StatusCode::CONFLICT,
         ServiceError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        ServiceError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod portal;
 
 use std::sync::Arc;
 
@@ -25,6 +26,8 @@ pub use api::{api_routes, ApiRoute};
 pub struct AppState {
     pub svc: Service,
     pub metrics: Arc<metrics::Metrics>,
+    /// Whether session cookies carry `Secure` (on, except for the demo over plain HTTP).
+    pub secure_cookies: bool,
 }
 
 impl AppState {
@@ -32,7 +35,14 @@ impl AppState {
         AppState {
             svc,
             metrics: Arc::new(metrics::Metrics::default()),
+            secure_cookies: true,
         }
+    }
+
+    /// Session cookies without `Secure`, for a demo or test served over plain HTTP.
+    pub fn insecure_cookies(mut self) -> AppState {
+        self.secure_cookies = false;
+        self
     }
 }
 
@@ -45,11 +55,24 @@ pub fn router(state: AppState) -> Router {
         .max(state.svc.config().max_attachment_bytes)
         + 64 * 1024;
     let mut api = Router::new();
-    for (path, method_router) in api::grouped(api_routes()) {
+    for (path, method_router) in api::grouped(api_routes().into_iter().map(|r| (r.path, r.handler))) {
         api = api.route(&path, method_router);
     }
+    let mut pages = Router::new();
+    for (path, method_router) in
+        api::grouped(portal::portal_routes().into_iter().map(|r| (r.path, r.handler)))
+    {
+        pages = pages.route(&path, method_router);
+    }
+    let pages = pages
+        .route(
+            "/verify",
+            get(pages::verify_form).post(pages::verify_submit),
+        )
+        .layer(axum::middleware::from_fn(portal::security_headers));
     Router::new()
         .merge(api)
+        .merge(pages)
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(metrics::render))
@@ -58,16 +81,12 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/haechi-letter-keys.pem",
             get(pages::public_keys),
         )
-        .route(
-            "/verify",
-            get(pages::verify_form).post(pages::verify_submit),
-        )
         // route_layer: the route template (MatchedPath) is known only after routing.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
         ))
-        .fallback(api::not_found)
+        .fallback(portal::fallback)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

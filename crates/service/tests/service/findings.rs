@@ -8,9 +8,11 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use haechi_core::{Actor, InstitutionInput, Role, Sector, SizeClass};
 use haechi_policy::{DataKind, NetworkZone};
-use haechi_service::findings::{FindingTransition, FindingsUpload, ResourceInput};
+use haechi_service::findings::{
+    parse_resource_map, FindingTransition, FindingsUpload, ResourceInput, ResourceMapping,
+};
 use haechi_service::{Service, ServiceError};
-use haechi_store::FindingFilter;
+use haechi_store::{FindingCursor, FindingFilter, FindingOrder};
 use sqlx::Row;
 
 use crate::{on_both, open};
@@ -90,6 +92,7 @@ fn upload(institution_id: i64, resource_id: Option<i64>, close_missing: bool) ->
         file_name: Some("scan.sarif".into()),
         ai_model: None,
         ai_model_version: None,
+        resource_map: Vec::new(),
     }
 }
 
@@ -1046,4 +1049,391 @@ async fn lifecycle_story(url: String) {
 #[tokio::test]
 async fn lifecycle_expiry_and_tenant_isolation() {
     on_both(lifecycle_story).await;
+}
+
+async fn app_resource(svc: &Service, institution_id: i64, name: &str) -> i64 {
+    svc.create_resource(
+        &Actor::system(),
+        institution_id,
+        ResourceInput {
+            name: name.into(),
+            kind: "application".into(),
+            business_function: "payments".into(),
+            data_kinds: vec![DataKind::NonPublicBusiness],
+            network_zone: NetworkZone::Internal,
+            processes_electronic_transactions: false,
+            dr_tier: None,
+            owner: None,
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+/// Per-upload mapping of path prefixes and hosts to resources (issue #5 item 2).
+async fn mapping_story(url: String) {
+    let (_store, svc) = open(&url).await;
+    let a = institution(&svc, "MA").await;
+    let other = institution(&svc, "MO").await;
+    let ciso = actor(Role::Ciso, Some(a), "ciso.ma");
+    let web = app_resource(&svc, a, "web").await;
+    let api = app_resource(&svc, a, "api").await;
+    let api_v2 = app_resource(&svc, a, "api-v2").await;
+    let db = app_resource(&svc, a, "db").await;
+    let foreign = app_resource(&svc, other, "foreign").await;
+
+    let log = sarif(
+        "Scanner",
+        &[
+            ("r1", "web/static/app.js", 3, "xss"),
+            ("r1", "services/api/handler.go", 9, "sqli"),
+            ("r2", "services/api/v2/handler.go", 12, "ssrf"),
+            ("r2", "https://db01.bank.example:5432/schema.sql", 1, "weak"),
+            ("r3", "tools/build.sh", 7, "unmapped"),
+        ],
+    );
+    let mut up = upload(a, Some(web), false);
+    up.resource_map = parse_resource_map(&format!(
+        "services/api/=api, services/api/v2/={api_v2}, db01.bank.example=db"
+    ))
+    .unwrap();
+    let first = svc
+        .import_findings(&ciso, &up, std::io::Cursor::new(log.clone()))
+        .await
+        .unwrap();
+    assert_eq!(first.findings_new, 5, "{first:?}");
+    let rows = all_findings(&svc, &ciso).await;
+    let resource_of = |msg: &str| {
+        rows.iter()
+            .find(|r| r.message == msg)
+            .unwrap_or_else(|| panic!("no finding '{msg}'"))
+            .resource_id
+    };
+    assert_eq!(resource_of("xss"), Some(web), "unmapped paths go to the upload's resource");
+    assert_eq!(resource_of("sqli"), Some(api));
+    assert_eq!(resource_of("ssrf"), Some(api_v2), "the longest prefix wins");
+    assert_eq!(resource_of("weak"), Some(db), "a host maps too");
+    assert_eq!(resource_of("unmapped"), Some(web));
+    let import = svc.finding_import(&ciso, first.import_id).await.unwrap().import;
+    assert_eq!(import.resource_map.as_array().map(Vec::len), Some(3));
+
+    // The resource filter sees the mapped findings; the import counts among their sightings.
+    let (by_db, n) = svc
+        .list_findings(
+            &ciso,
+            &FindingFilter {
+                resource_id: Some(db),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((n, by_db.len()), (1, 1));
+    let view = svc.get_finding(&ciso, by_db[0].id).await.unwrap();
+    assert_eq!(view.seen_by_imports, vec![first.import_id]);
+
+    // The same file with the same mapping: nothing written.
+    let before = snapshot(&svc).await;
+    let again = svc
+        .import_findings(&ciso, &up, std::io::Cursor::new(log.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.findings_new, again.findings_updated, again.findings_unchanged),
+        (0, 0, 5),
+        "{again:?}"
+    );
+    assert_eq!(snapshot(&svc).await.0, before.0);
+    let view = svc.get_finding(&ciso, by_db[0].id).await.unwrap();
+    assert_eq!(view.seen_by_imports, vec![first.import_id, again.import_id]);
+
+    // Close-missing covers every mapped resource: the db finding is gone from this scan.
+    let fewer = sarif(
+        "Scanner",
+        &[
+            ("r1", "web/static/app.js", 3, "xss"),
+            ("r1", "services/api/handler.go", 9, "sqli"),
+            ("r2", "services/api/v2/handler.go", 12, "ssrf"),
+            ("r3", "tools/build.sh", 7, "unmapped"),
+        ],
+    );
+    let mut closing = up.clone();
+    closing.close_missing = true;
+    let r = svc
+        .import_findings(&ciso, &closing, std::io::Cursor::new(fewer))
+        .await
+        .unwrap();
+    assert_eq!((r.findings_unchanged, r.findings_closed), (4, 1), "{r:?}");
+    let db_finding = svc.get_finding(&ciso, by_db[0].id).await.unwrap().finding;
+    assert_eq!(db_finding.status, "fixed");
+
+    // A mapping to another institution's resource, to an unknown one, or with an empty prefix
+    // is refused before anything is queued.
+    for (map, field) in [
+        (format!("x/={foreign}"), "resource_map[0]"),
+        ("x/=nope".to_string(), "resource_map[0]"),
+    ] {
+        let mut bad = upload(a, None, false);
+        bad.resource_map = parse_resource_map(&map).unwrap();
+        match svc
+            .import_findings(&ciso, &bad, std::io::Cursor::new(log.clone()))
+            .await
+        {
+            Err(ServiceError::Domain(haechi_core::DomainError::Invalid(errs))) => {
+                assert_eq!(errs[0].field, field, "{map}")
+            }
+            other => panic!("{map}: {other:?}"),
+        }
+    }
+    let mut empty = upload(a, None, false);
+    empty.resource_map = vec![ResourceMapping {
+        prefix: " ".into(),
+        resource: "web".into(),
+    }];
+    assert!(svc
+        .import_findings(&ciso, &empty, std::io::Cursor::new(log))
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn per_upload_resource_mapping() {
+    on_both(mapping_story).await;
+}
+
+#[test]
+fn resource_map_syntax() {
+    assert_eq!(
+        parse_resource_map(" a/b/=web ,\nhost.example=7,x=y=z").unwrap(),
+        vec![
+            ResourceMapping {
+                prefix: "a/b/".into(),
+                resource: "web".into()
+            },
+            ResourceMapping {
+                prefix: "host.example".into(),
+                resource: "7".into()
+            },
+            ResourceMapping {
+                prefix: "x=y".into(),
+                resource: "z".into()
+            },
+        ]
+    );
+    assert!(parse_resource_map("no-equals").is_err());
+    assert!(parse_resource_map("=web").is_err());
+    assert!(parse_resource_map("a/=").is_err());
+    assert_eq!(parse_resource_map("").unwrap(), vec![]);
+}
+
+/// The findings list: keyset pages in both orders, filters through their indexes, CWE through
+/// the side table (kept in step when a finding's CWEs change).
+async fn list_story(url: String) {
+    let (_store, svc) = open(&url).await;
+    let a = institution(&svc, "LA").await;
+    let b = institution(&svc, "LB").await;
+    let ciso = actor(Role::Ciso, Some(a), "ciso.la");
+    let mut log = Vec::new();
+    haechi_formats::sarif::synth::generate(&mut log, 1500, 11).unwrap();
+    let r = svc
+        .import_findings(&ciso, &upload(a, None, false), std::io::Cursor::new(log.clone()))
+        .await
+        .unwrap();
+    // Another institution's findings never show up in A's list or counts.
+    svc.import_findings(
+        &actor(Role::Ciso, Some(b), "ciso.lb"),
+        &upload(b, None, false),
+        std::io::Cursor::new(log),
+    )
+    .await
+    .unwrap();
+    let all = {
+        let (rows, total) = svc
+            .list_findings(
+                &ciso,
+                &FindingFilter {
+                    limit: 1000,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(total as u64, r.findings_new);
+        let mut rows = rows;
+        let (more, _) = svc
+            .list_findings(
+                &ciso,
+                &FindingFilter {
+                    limit: 1000,
+                    offset: 1000,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        rows.extend(more);
+        rows
+    };
+    assert_eq!(all.len() as u64, r.findings_new);
+    assert!(all.iter().all(|f| f.institution_id == a));
+
+    // Walk both orders page by page with the cursor; each must equal the sorted whole.
+    for order in [FindingOrder::Newest, FindingOrder::Severity] {
+        let mut want = all.clone();
+        match order {
+            FindingOrder::Newest => want.sort_by(|x, y| y.id.cmp(&x.id)),
+            FindingOrder::Severity => want.sort_by(|x, y| {
+                (haechi_store::severity_rank(&y.severity), y.id)
+                    .cmp(&(haechi_store::severity_rank(&x.severity), x.id))
+            }),
+        }
+        let mut got = Vec::new();
+        let mut after: Option<FindingCursor> = None;
+        loop {
+            let (page, total) = svc
+                .list_findings(
+                    &ciso,
+                    &FindingFilter {
+                        limit: 97,
+                        order,
+                        after,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(total as usize, all.len(), "the total ignores the cursor");
+            let Some(last) = page.last() else { break };
+            after = Some(FindingCursor::after(last));
+            got.extend(page.into_iter().map(|f| f.id));
+        }
+        let want: Vec<i64> = want.iter().map(|f| f.id).collect();
+        assert_eq!(got, want, "{order:?}");
+    }
+
+    // Every filter, alone and combined, matches what filtering the whole list gives.
+    let count = |pred: &dyn Fn(&haechi_store::FindingRow) -> bool| {
+        all.iter().filter(|f| pred(f)).count() as i64
+    };
+    let cases: Vec<(FindingFilter, i64)> = vec![
+        (
+            FindingFilter {
+                cwe: Some(89),
+                ..Default::default()
+            },
+            count(&|f| f.cwes.contains(&89)),
+        ),
+        (
+            FindingFilter {
+                cwe: Some(79),
+                severity: Some("high".into()),
+                ..Default::default()
+            },
+            count(&|f| f.cwes.contains(&79) && f.severity == "high"),
+        ),
+        (
+            FindingFilter {
+                severity: Some("critical".into()),
+                tool: Some("HaechiSynth SAST".into()),
+                ..Default::default()
+            },
+            count(&|f| f.severity == "critical" && f.tool_name == "HaechiSynth SAST"),
+        ),
+        (
+            FindingFilter {
+                ai_model: Some("synth-model".into()),
+                status: Some("open".into()),
+                ..Default::default()
+            },
+            count(&|f| f.ai_model.as_deref() == Some("synth-model")),
+        ),
+        (
+            FindingFilter {
+                severity: Some("bogus".into()),
+                ..Default::default()
+            },
+            0,
+        ),
+    ];
+    for (filter, want) in cases {
+        assert!(want > 0 || filter.severity.as_deref() == Some("bogus"));
+        let (rows, total) = svc
+            .list_findings(
+                &ciso,
+                &FindingFilter {
+                    limit: 1000,
+                    order: FindingOrder::Severity,
+                    ..filter.clone()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(total, want, "{filter:?}");
+        assert_eq!(rows.len() as i64, want.min(1000), "{filter:?}");
+        assert!(rows.iter().all(|f| f.institution_id == a));
+        assert!(rows.windows(2).all(|w| {
+            (haechi_store::severity_rank(&w[0].severity), w[0].id)
+                > (haechi_store::severity_rank(&w[1].severity), w[1].id)
+        }));
+        if let Some(c) = filter.cwe {
+            assert!(rows.iter().all(|f| f.cwes.contains(&c)), "{filter:?}");
+        }
+    }
+
+    // A re-import that changes a finding's CWE moves it in the CWE filter.
+    let log = sarif("Tagger", &[("rule-a", "src/x.py", 4, "first")]);
+    svc.import_findings(&ciso, &upload(a, None, false), std::io::Cursor::new(log))
+        .await
+        .unwrap();
+    let cwe_count = |c: u32| {
+        let svc = svc.clone();
+        let ciso = ciso.clone();
+        async move {
+            svc.list_findings(
+                &ciso,
+                &FindingFilter {
+                    cwe: Some(c),
+                    tool: Some("Tagger".into()),
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .1
+        }
+    };
+    assert_eq!((cwe_count(79).await, cwe_count(80).await), (1, 0));
+    // Same identity (rule, path, line), another rule set: rule-0 sorts first and gets CWE-79,
+    // rule-a now gets CWE-80.
+    let log = sarif(
+        "Tagger",
+        &[("rule-0", "src/y.py", 1, "other"), ("rule-a", "src/x.py", 4, "first")],
+    );
+    let r = svc
+        .import_findings(&ciso, &upload(a, None, false), std::io::Cursor::new(log))
+        .await
+        .unwrap();
+    assert_eq!((r.findings_new, r.findings_updated), (1, 1), "{r:?}");
+    assert_eq!((cwe_count(79).await, cwe_count(80).await), (1, 1));
+    let (rows, _) = svc
+        .list_findings(
+            &ciso,
+            &FindingFilter {
+                cwe: Some(80),
+                tool: Some("Tagger".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows[0].message, "first");
+}
+
+#[tokio::test]
+async fn findings_list_keyset_filters_and_cwe_index() {
+    on_both(list_story).await;
 }

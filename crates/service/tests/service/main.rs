@@ -11,6 +11,7 @@ mod demo;
 mod findings;
 mod letters;
 mod mail;
+mod patching;
 
 use std::future::Future;
 

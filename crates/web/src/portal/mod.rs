@@ -14,8 +14,10 @@
 pub mod account;
 pub mod applications;
 pub mod audit;
+pub mod cohorts;
 pub mod dashboard;
 pub mod findings;
+pub mod letters;
 pub mod patching;
 pub mod registry;
 pub mod reviews;
@@ -102,6 +104,8 @@ pub fn portal_routes() -> Vec<PageRoute> {
     routes.extend(registry::routes());
     routes.extend(applications::routes());
     routes.extend(reviews::routes());
+    routes.extend(cohorts::routes());
+    routes.extend(letters::routes());
     routes.extend(audit::routes());
     routes.extend(findings::routes());
     routes.extend(patching::routes());

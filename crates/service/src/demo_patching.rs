@@ -1,0 +1,1 @@
+//! Demo data of patch prioritisation (C13): filled in below.

@@ -1,0 +1,451 @@
+//! C13 prioritisation of findings: the policy's decision table applied to every open finding,
+//! with each input's value, source and date stored beside the priority, the row that decided it,
+//! the SLA due date and the policy version.
+//!
+//! A recompute runs after anything that can change an input: a feed import, an advisory, a
+//! resource change, a findings import, a policy load. It is set-based where it matters for a
+//! million findings: the feeds are loaded once into maps, the findings are read in pages of one
+//! aggregated text each, the table is evaluated once per distinct combination of inputs (there
+//! are at most a few hundred), the per-CVE-set and per-resource evidence is built once, and a
+//! 64-bit digest of everything a finding stores is compared with the stored one so that only
+//! changed rows are written, in multi-row `UPDATE … FROM` statements.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use chrono::{Days, NaiveDate};
+use haechi_core::Actor;
+use haechi_policy::priority::{decide, exploitation_from, exposure_from_zone, PriorityInputs};
+use haechi_policy::{
+    Automatable, Exploitation, Exposure, NetworkZone, Policy, Priority, ResourceClass, Severity,
+};
+use haechi_store::{cve_key, FeedFacts, FeedImportRow, PriorityCandidate, PriorityWrite};
+use serde::Serialize;
+
+use crate::authz::{self, Action, Owner};
+use crate::{record, Result, Service, ServiceError};
+
+/// Decisions written per store call (bounds memory: a written row carries its inputs JSON).
+const WRITE_BATCH: usize = 50_000;
+
+/// What a recompute did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RecomputeReport {
+    /// Open, in-progress and risk-accepted findings read.
+    pub findings_read: u64,
+    /// Rows written (priority, due date or inputs changed).
+    pub rows_written: u64,
+    /// Of those, rows whose priority or due date changed.
+    pub priority_changed: u64,
+    pub policy_version: i64,
+    /// Findings read, by their (new) priority.
+    pub by_priority: BTreeMap<String, u64>,
+    pub seconds: f64,
+}
+
+/// FNV-1a, 64-bit: a stable digest (unlike `DefaultHasher`, which may change between Rust
+/// releases and would then make one recompute rewrite every row).
+fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn severity_rank(s: Severity) -> u8 {
+    match s {
+        Severity::Critical => 4,
+        Severity::High => 3,
+        Severity::Medium => 2,
+        Severity::Low => 1,
+        Severity::None => 0,
+    }
+}
+
+fn parse_snake<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+}
+
+fn snake<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// JSON string literal.
+fn js(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+/// What the feeds say about one finding's set of CVEs, with its JSON evidence.
+struct CveEvidence {
+    authority_advisory: bool,
+    exploitation: Exploitation,
+    automatable: Automatable,
+    /// `Some` when a CVE record gives a CVSS severity (the highest among the CVEs).
+    severity: Option<Severity>,
+    /// `"authority_advisory":…,"exploitation":…,"automatable":…` (and `"severity":…`).
+    json: String,
+    digest: u64,
+}
+
+/// What the resource says: exposure and class.
+struct ResourceEvidence {
+    exposure: Exposure,
+    class: ResourceClass,
+    json: String,
+    digest: u64,
+}
+
+/// The feed context of a recompute.
+struct Context<'a> {
+    policy: &'a Policy,
+    facts: FeedFacts,
+    epss_meta: Option<FeedImportRow>,
+    kev_meta: Option<FeedImportRow>,
+}
+
+impl Context<'_> {
+    fn cve_evidence(&self, cves: &str) -> CveEvidence {
+        let list: Vec<(&str, i64)> = cves
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .filter_map(|c| cve_key(c).map(|k| (c, k)))
+            .collect();
+        let advisory = list
+            .iter()
+            .filter_map(|(c, k)| self.facts.advisories.get(k).map(|a| (*c, a)))
+            .min_by(|a, b| a.1.published_on.cmp(&b.1.published_on));
+        let kev = list
+            .iter()
+            .filter_map(|(c, k)| self.facts.kev.get(k).map(|d| (*c, d)))
+            .min_by(|a, b| a.1.cmp(b.1));
+        let epss = list
+            .iter()
+            .filter_map(|(c, k)| self.facts.epss.get(k).map(|e| (*c, *e)))
+            .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0));
+        let cvss = list
+            .iter()
+            .filter_map(|(c, k)| self.facts.cvss.get(k).map(|m| (*c, m)))
+            .filter_map(|(c, m)| parse_snake::<Severity>(&m.severity).map(|s| (c, m, s)))
+            .max_by_key(|(_, m, s)| (severity_rank(*s), (m.score * 10.0) as i64));
+        let authority_advisory = advisory.is_some();
+        let exploitation = exploitation_from(
+            kev.is_some(),
+            authority_advisory,
+            epss.map(|e| e.1 .0),
+            self.policy,
+        );
+
+        let mut json = String::with_capacity(400);
+        match advisory {
+            Some((c, a)) => {
+                let _ = write!(json, "\"authority_advisory\":{{\"value\":true,\"source\":\"advisory\",\"advisory_id\":{},\"cve\":{},\"date\":{}}}", a.advisory_id, js(c), js(&a.published_on));
+            }
+            None => json.push_str("\"authority_advisory\":{\"value\":false,\"source\":\"advisory\"}"),
+        }
+        let epss_part = |json: &mut String| {
+            if let Some((c, (e, p))) = epss {
+                let (model, date) = self
+                    .epss_meta
+                    .as_ref()
+                    .map(|m| (m.model_version.clone().unwrap_or_default(), m.source_date.clone()))
+                    .unwrap_or_default();
+                let _ = write!(json, ",\"cve\":{},\"epss\":{e},\"percentile\":{p},\"threshold\":{},\"model_version\":{},\"date\":{}", js(c), self.policy.priority.epss_poc_threshold, js(&model), js(&date));
+            }
+        };
+        let _ = write!(json, ",\"exploitation\":{{\"value\":\"{}\"", snake(&exploitation));
+        match (exploitation, kev, advisory) {
+            (Exploitation::Active, Some((c, added)), _) => {
+                let catalog = self
+                    .kev_meta
+                    .as_ref()
+                    .map(|m| m.source_date.clone())
+                    .unwrap_or_default();
+                let _ = write!(json, ",\"source\":\"KEV\",\"cve\":{},\"date\":{},\"catalog_date\":{}", js(c), js(added), js(&catalog));
+            }
+            (Exploitation::Poc, None, Some((c, a))) => {
+                let _ = write!(json, ",\"source\":\"advisory\",\"advisory_id\":{},\"cve\":{},\"date\":{}", a.advisory_id, js(c), js(&a.published_on));
+            }
+            _ if epss.is_some() => {
+                json.push_str(",\"source\":\"EPSS\"");
+                epss_part(&mut json);
+            }
+            _ => json.push_str(",\"source\":\"none\",\"note\":\"not in KEV, no advisory, no EPSS score\""),
+        }
+        json.push('}');
+        let automatable = match cvss.as_ref().and_then(|(c, m, _)| m.automatable.map(|a| (c, m, a))) {
+            Some((c, m, a)) => {
+                let value = if a { Automatable::Yes } else { Automatable::No };
+                let _ = write!(json, ",\"automatable\":{{\"value\":\"{}\",\"source\":\"CVSS\",\"cve\":{},\"version\":{},\"metric\":{}}}", snake(&value), js(c), js(&m.version), js(&m.source));
+                value
+            }
+            None => {
+                json.push_str(",\"automatable\":{\"value\":\"no\",\"source\":\"default\",\"note\":\"no CVSS vector says the attack can be automated\"}");
+                Automatable::No
+            }
+        };
+        let severity = cvss.as_ref().map(|(c, m, s)| {
+            let _ = write!(json, ",\"severity\":{{\"value\":\"{}\",\"source\":\"CVSS\",\"cve\":{},\"score\":{},\"version\":{},\"metric\":{}}}", snake(s), js(c), m.score, js(&m.version), js(&m.source));
+            *s
+        });
+        let digest = fnv(FNV_START, json.as_bytes());
+        CveEvidence {
+            authority_advisory,
+            exploitation,
+            automatable,
+            severity,
+            json,
+            digest,
+        }
+    }
+}
+
+fn resource_evidence(r: Option<&haechi_store::ResourceRow>) -> ResourceEvidence {
+    let (exposure, class, json) = match r {
+        Some(r) => {
+            let zone: Option<NetworkZone> = parse_snake(&r.network_zone);
+            // A resource whose stored zone or class no longer parses is treated as exposed and
+            // classified: the safe side of a data error.
+            let exposure = zone.map(exposure_from_zone).unwrap_or(Exposure::Open);
+            let class = match r.class.as_str() {
+                "O" => ResourceClass::O,
+                "S" => ResourceClass::S,
+                _ => ResourceClass::C,
+            };
+            let json = format!(
+                ",\"exposure\":{{\"value\":\"{}\",\"source\":\"resource\",\"resource_id\":{},\"resource\":{},\"network_zone\":{}}},\"class\":{{\"value\":\"{}\",\"source\":\"resource\",\"resource_id\":{},\"decided_by\":{},\"policy_version\":{}}}",
+                snake(&exposure), r.id, js(&r.name), js(&r.network_zone), class.as_str(), r.id, js(&r.decided_by), r.policy_version
+            );
+            (exposure, class, json)
+        }
+        None => (
+            Exposure::Open,
+            ResourceClass::C,
+            ",\"exposure\":{\"value\":\"open\",\"source\":\"default\",\"note\":\"no resource linked: assumed internet-facing\"},\"class\":{\"value\":\"C\",\"source\":\"default\",\"note\":\"no resource linked: assumed class C\"}".to_string(),
+        ),
+    };
+    let digest = fnv(FNV_START, json.as_bytes());
+    ResourceEvidence {
+        exposure,
+        class,
+        json,
+        digest,
+    }
+}
+
+fn finding_severity(c: &PriorityCandidate) -> (Severity, String) {
+    let s: Severity = parse_snake(&c.severity).unwrap_or(Severity::None);
+    let json = match c.security_severity {
+        Some(ss) => format!(",\"severity\":{{\"value\":\"{}\",\"source\":\"SARIF\",\"security_severity\":{ss}}}", snake(&s)),
+        None => format!(",\"severity\":{{\"value\":\"{}\",\"source\":\"SARIF level\"}}", snake(&s)),
+    };
+    (s, json)
+}
+
+type InputsKey = (bool, u8, u8, u8, u8, u8);
+
+fn inputs_key(i: &PriorityInputs) -> InputsKey {
+    (
+        i.authority_advisory,
+        i.exploitation as u8,
+        i.exposure as u8,
+        i.automatable as u8,
+        i.class as u8,
+        i.severity as u8,
+    )
+}
+
+impl Service {
+    /// Recomputes the priority of every open finding of one institution (`Some`) or of all,
+    /// writing only the findings whose priority, due date or inputs changed, in one
+    /// transaction with one audit entry (none when nothing changed).
+    pub async fn recompute_priorities(
+        &self,
+        actor: &Actor,
+        institution: Option<i64>,
+    ) -> Result<RecomputeReport> {
+        match institution {
+            Some(i) if !authz::allows(actor.role, Action::ManageFeeds) => {
+                authz::authorize_record(actor, Action::ManageFindings, Owner::Institution(i))?
+            }
+            _ => authz::authorize(actor, Action::ManageFeeds)?,
+        }
+        let started = Instant::now();
+        let mut tx = self.store.begin().await?;
+        let policy = self.policy_in(&mut tx).await?;
+        let facts = tx.feed_facts().await?;
+        let epss_meta = haechi_store::latest_feed_import(tx.conn(), "epss").await?;
+        let kev_meta = haechi_store::latest_feed_import(tx.conn(), "kev").await?;
+        let ctx = Context {
+            policy: &policy,
+            facts,
+            epss_meta,
+            kev_meta,
+        };
+        let resources: HashMap<i64, haechi_store::ResourceRow> =
+            haechi_store::list_resources(tx.conn(), institution)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+        let now = self.now_text();
+        let mut by_cves: HashMap<String, CveEvidence> = HashMap::new();
+        let mut by_resource: HashMap<Option<i64>, ResourceEvidence> = HashMap::new();
+        let mut decisions: HashMap<InputsKey, (Priority, String, u32)> = HashMap::new();
+        let mut report = RecomputeReport {
+            policy_version: policy.version,
+            ..RecomputeReport::default()
+        };
+        let mut full: Vec<PriorityWrite> = Vec::new();
+        let mut inputs_only: Vec<PriorityWrite> = Vec::new();
+        let mut counts = [0u64; 5];
+        let mut after = 0;
+        loop {
+            let page = tx.priority_candidates(institution, after).await?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            for c in &page {
+                report.findings_read += 1;
+                if !by_cves.contains_key(c.cves.as_str()) {
+                    by_cves.insert(c.cves.clone(), ctx.cve_evidence(&c.cves));
+                }
+                let Some(cv) = by_cves.get(c.cves.as_str()) else {
+                    continue;
+                };
+                let rv = by_resource
+                    .entry(c.resource_id)
+                    .or_insert_with(|| resource_evidence(c.resource_id.and_then(|id| resources.get(&id))));
+                let (severity, sev_json) = match cv.severity {
+                    Some(s) => (s, None),
+                    None => {
+                        let (s, j) = finding_severity(c);
+                        (s, Some(j))
+                    }
+                };
+                let inputs = PriorityInputs {
+                    authority_advisory: cv.authority_advisory,
+                    exploitation: cv.exploitation,
+                    exposure: rv.exposure,
+                    automatable: cv.automatable,
+                    class: rv.class,
+                    severity,
+                };
+                let key = inputs_key(&inputs);
+                let (priority, row, sla_days) = match decisions.get(&key) {
+                    Some(d) => d.clone(),
+                    None => {
+                        // The date only matters for the due date, which is computed per finding.
+                        let d = decide(&policy, &inputs, NaiveDate::MIN).map_err(|e| {
+                            ServiceError::rule("priority_table", format!("policy version {}: {e}", policy.version))
+                        })?;
+                        let v = (d.priority, d.row, d.sla_days);
+                        decisions.insert(key, v.clone());
+                        v
+                    }
+                };
+                counts[priority as usize] += 1;
+                let created = NaiveDate::parse_from_str(&c.created_on, "%Y-%m-%d").map_err(|e| {
+                    ServiceError::rule("corrupt_finding", format!("finding {}: created_at {:?}: {e}", c.id, c.created_on))
+                })?;
+                let due = created
+                    .checked_add_days(Days::new(sla_days.into()))
+                    .unwrap_or(NaiveDate::MAX)
+                    .to_string();
+                let mut h = fnv(FNV_START, &cv.digest.to_le_bytes());
+                h = fnv(h, &rv.digest.to_le_bytes());
+                if let Some(j) = &sev_json {
+                    h = fnv(h, j.as_bytes());
+                }
+                h = fnv(h, priority.as_str().as_bytes());
+                h = fnv(h, row.as_bytes());
+                h = fnv(h, due.as_bytes());
+                h = fnv(h, &policy.version.to_le_bytes());
+                // Stored as BIGINT: the bits of the digest, reinterpreted.
+                let digest = h as i64;
+                if c.digest == Some(digest) {
+                    continue;
+                }
+                let inputs_json = format!(
+                    "{{\"row\":{},\"sla_days\":{sla_days},\"policy_version\":{},{}{}{}}}",
+                    js(&row),
+                    policy.version,
+                    cv.json,
+                    sev_json.as_deref().unwrap_or(""),
+                    rv.json
+                );
+                let changed = c.priority.as_deref() != Some(priority.as_str())
+                    || c.due_date.as_deref() != Some(due.as_str());
+                let w = PriorityWrite {
+                    id: c.id,
+                    priority: priority.as_str(),
+                    row,
+                    due_date: due,
+                    inputs_json,
+                    digest,
+                };
+                if changed {
+                    report.priority_changed += 1;
+                    full.push(w);
+                } else {
+                    inputs_only.push(w);
+                }
+                if full.len() >= WRITE_BATCH {
+                    report.rows_written += tx.write_priorities(policy.version, &now, &full, true).await?;
+                    full.clear();
+                }
+                if inputs_only.len() >= WRITE_BATCH {
+                    report.rows_written += tx.write_priorities(policy.version, &now, &inputs_only, false).await?;
+                    inputs_only.clear();
+                }
+            }
+        }
+        report.rows_written += tx.write_priorities(policy.version, &now, &full, true).await?;
+        report.rows_written += tx
+            .write_priorities(policy.version, &now, &inputs_only, false)
+            .await?;
+        for p in Priority::ALL {
+            let n = counts[p as usize];
+            if n > 0 {
+                report.by_priority.insert(p.as_str().to_string(), n);
+            }
+        }
+        report.seconds = started.elapsed().as_secs_f64();
+        if report.rows_written == 0 {
+            // Nothing changed: no audit entry either (the transaction rolls back empty).
+            return Ok(report);
+        }
+        tx.audit(record(actor, "priorities.recompute", "finding", "*", institution, None, Some(serde_json::json!({"findings_read": report.findings_read, "rows_written": report.rows_written, "priority_changed": report.priority_changed, "policy_version": report.policy_version, "by_priority": report.by_priority})))).await?;
+        tx.commit().await?;
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    /// Recompute after a change that has already been committed (a findings or resource
+    /// import): a failure is logged, not returned, because the change itself stands and the
+    /// next recompute catches up.
+    pub(crate) async fn refresh_priorities(&self, actor: &Actor, institution: Option<i64>) {
+        if let Err(e) = self.recompute_priorities(actor, institution).await {
+            tracing::warn!(institution = ?institution, error = %e, "re-prioritising findings failed; the next change retries");
+        }
+    }
+
+    /// The stored decision on one finding, with its inputs (the finding's explanation).
+    pub async fn finding_priority(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<haechi_store::FindingPriorityRow> {
+        authz::authorize(actor, Action::ReadFindings)?;
+        let row = haechi_store::finding_priority(self.store.pool(), id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        authz::authorize_record(actor, Action::ReadFindings, Owner::Institution(row.institution_id))?;
+        Ok(row)
+    }
+}

@@ -1,0 +1,7 @@
+//! Portal pages: letters (being built).
+
+use super::PageRoute;
+
+pub fn routes() -> Vec<PageRoute> {
+    vec![]
+}
