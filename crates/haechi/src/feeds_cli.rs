@@ -77,8 +77,7 @@ pub enum PrioritiseBench {
 /// named by their path relative to it so that a signature does not depend on where it lies).
 fn read_feed_files(path: &Path) -> anyhow::Result<Vec<FeedFile>> {
     if !path.is_dir() {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         return Ok(vec![FeedFile {
             name: path.display().to_string(),
             bytes,
@@ -87,17 +86,16 @@ fn read_feed_files(path: &Path) -> anyhow::Result<Vec<FeedFile>> {
     let mut out = Vec::new();
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?
+        {
             let p = entry?.path();
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|e| e == "json") {
-                let bytes = std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
-                let name = p
-                    .strip_prefix(path)
-                    .unwrap_or(&p)
-                    .display()
-                    .to_string();
+                let bytes =
+                    std::fs::read(&p).with_context(|| format!("reading {}", p.display()))?;
+                let name = p.strip_prefix(path).unwrap_or(&p).display().to_string();
                 out.push(FeedFile { name, bytes });
             }
         }
@@ -142,8 +140,8 @@ fn print_import(r: &FeedImportReport) {
     println!("{line}");
     if let Some(p) = &r.recompute {
         println!(
-            "priorities: {} findings read, {} rows written ({} changed priority or due date) in {:.2} s",
-            p.findings_read, p.rows_written, p.priority_changed, p.seconds
+            "priorities: {} findings read, {} rows written, {} CVE-set evidence rows in {:.2} s",
+            p.findings_read, p.rows_written, p.evidence_written, p.seconds
         );
     }
 }
@@ -246,16 +244,27 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// A synthetic EPSS CSV for `date`; `salt` changes every score (a new day's file).
-fn epss_csv(date: &str, salt: u64) -> Vec<u8> {
+/// A synthetic EPSS CSV for `date`. `drift` 0 gives the base scores; a later day's file
+/// (`drift` 1, 2, …) moves every score by up to ±10 % of itself, as the daily EPSS files do, so
+/// that a few CVEs cross the policy's threshold and most do not.
+fn epss_csv(date: &str, drift: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(EPSS_ROWS * 32);
-    let _ = writeln!(out, "#model_version:v2025.03.14,score_date:{date}T00:00:00+0000");
+    let _ = writeln!(
+        out,
+        "#model_version:v2025.03.14,score_date:{date}T00:00:00+0000"
+    );
     let _ = writeln!(out, "cve,epss,percentile");
     for i in 0..EPSS_ROWS {
-        let r = mix(i as u64 ^ salt.rotate_left(17));
+        let r = mix(i as u64);
         // Skewed like the real distribution: most scores tiny, a few high.
         let u = (r % 1_000_000) as f64 / 1_000_000.0;
-        let epss = u.powi(6).max(0.00001);
+        let wobble = if drift == 0 {
+            1.0
+        } else {
+            let d = mix(i as u64 ^ drift.rotate_left(29));
+            0.9 + (d % 2001) as f64 / 10_000.0
+        };
+        let epss = (u.powi(6) * wobble).clamp(0.00001, 1.0);
         let pct = u;
         let _ = writeln!(out, "{},{epss:.5},{pct:.5}", cve(i));
     }
@@ -277,8 +286,9 @@ fn kev_json() -> Vec<u8> {
 #[derive(serde::Serialize)]
 struct Step {
     seconds: f64,
+    findings_read: u64,
     rows_written: u64,
-    priority_changed: u64,
+    evidence_written: u64,
 }
 
 #[derive(serde::Serialize)]
@@ -304,8 +314,9 @@ struct PrioritiseResult {
 fn step(r: &haechi_service::priority::RecomputeReport) -> Step {
     Step {
         seconds: r.seconds,
+        findings_read: r.findings_read,
         rows_written: r.rows_written,
-        priority_changed: r.priority_changed,
+        evidence_written: r.evidence_written,
     }
 }
 
@@ -436,7 +447,11 @@ async fn seed(svc: &Service, n: usize) -> anyhow::Result<i64> {
     Ok(inst)
 }
 
-async fn bench_one(database: &'static str, url: &str, n: usize) -> anyhow::Result<PrioritiseResult> {
+async fn bench_one(
+    database: &'static str,
+    url: &str,
+    n: usize,
+) -> anyhow::Result<PrioritiseResult> {
     let store = open_store(url).await?;
     let svc = Service::open(store, ServiceConfig::default())
         .await
@@ -465,9 +480,9 @@ async fn bench_one(database: &'static str, url: &str, n: usize) -> anyhow::Resul
     };
     let (_, kev) = import(FeedKind::Kev, "kev.json", kev_json()).await?;
     let (epss_import_seconds, epss_recompute) =
-        import(FeedKind::Epss, "epss-1.csv", epss_csv("2026-03-14", 1)).await?;
+        import(FeedKind::Epss, "epss-1.csv", epss_csv("2026-03-14", 0)).await?;
     let (new_epss_import_seconds, new_epss) =
-        import(FeedKind::Epss, "epss-2.csv", epss_csv("2026-03-15", 2)).await?;
+        import(FeedKind::Epss, "epss-2.csv", epss_csv("2026-03-15", 1)).await?;
     let idle = svc
         .recompute_priorities(&system, None)
         .await
@@ -514,25 +529,47 @@ fn print_result(r: &PrioritiseResult, json: bool) -> anyhow::Result<()> {
     }
     let line = |what: &str, s: &Step| {
         println!(
-            "  {what:<44} {:>7.2} s  ({} rows written, {} changed priority or due date)",
-            s.seconds, s.rows_written, s.priority_changed
+            "  {what:<44} {:>7.2} s  ({} findings read, {} written; {} CVE-set evidence rows)",
+            s.seconds, s.findings_read, s.rows_written, s.evidence_written
         );
     };
-    println!("{}: {} findings (seeded in {:.1} s)", r.database, r.findings, r.seed_seconds);
-    line("KEV import + first prioritisation:", &r.kev_import_and_first_prioritisation);
-    println!("  {:<44} {:>7.2} s", format!("EPSS import ({} rows):", r.epss_rows), r.epss_import_seconds);
+    println!(
+        "{}: {} findings (seeded in {:.1} s)",
+        r.database, r.findings, r.seed_seconds
+    );
+    line(
+        "KEV import + first prioritisation:",
+        &r.kev_import_and_first_prioritisation,
+    );
+    println!(
+        "  {:<44} {:>7.2} s",
+        format!("EPSS import ({} rows):", r.epss_rows),
+        r.epss_import_seconds
+    );
     line("  re-prioritise after it:", &r.epss_recompute);
-    println!("  {:<44} {:>7.2} s", "next day's EPSS import (every score moved):", r.new_epss_import_seconds);
+    println!(
+        "  {:<44} {:>7.2} s",
+        "next day's EPSS import (every score moved):", r.new_epss_import_seconds
+    );
     line("  re-prioritise after it:", &r.new_epss_recompute);
     line("re-prioritise with nothing changed:", &r.idle_recompute);
-    println!("  {:<44} {:>7.1} ms", "queue, first page of 50:", r.queue_first_page_ms);
-    println!("  {:<44} {:>7.1} ms", "queue, tenth page of 50 (keyset):", r.queue_tenth_page_ms);
+    println!(
+        "  {:<44} {:>7.1} ms",
+        "queue, first page of 50:", r.queue_first_page_ms
+    );
+    println!(
+        "  {:<44} {:>7.1} ms",
+        "queue, tenth page of 50 (keyset):", r.queue_tenth_page_ms
+    );
     println!("  open findings by priority: {:?}", r.by_priority);
     std::io::stdout().flush()?;
     Ok(())
 }
 
-pub async fn bench(command: PrioritiseBench, database_url: Option<&str>) -> anyhow::Result<ExitCode> {
+pub async fn bench(
+    command: PrioritiseBench,
+    database_url: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     let PrioritiseBench::Prioritise { findings: n, json } = command;
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let sqlite_url = format!("sqlite://{}", dir.path().join("bench.db").display());

@@ -322,10 +322,8 @@ impl<W: std::io::Write> std::io::Write for CountingWriter<W> {
 /// size.
 fn generate_file(file: &Path, n: usize) -> anyhow::Result<u64> {
     let out = std::fs::File::create(file)?;
-    let gz = flate2::write::GzEncoder::new(
-        std::io::BufWriter::new(out),
-        flate2::Compression::fast(),
-    );
+    let gz =
+        flate2::write::GzEncoder::new(std::io::BufWriter::new(out), flate2::Compression::fast());
     let mut counting = CountingWriter {
         inner: gz,
         bytes: 0,
@@ -595,11 +593,7 @@ fn print_list(r: &ListBench, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn bench_list(
-    n: usize,
-    json: bool,
-    database_url: Option<&str>,
-) -> anyhow::Result<ExitCode> {
+async fn bench_list(n: usize, json: bool, database_url: Option<&str>) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let file = dir.path().join("bench.sarif.gz");
     generate_file(&file, n)?;

@@ -817,3 +817,149 @@ fn policy_versions_migrations_and_config_file() {
         .expect_failure("a misspelt key");
     assert!(run.stderr.contains("data_dri"), "{}", run.stderr);
 }
+
+// ---------------------------------------------------------------- findings intake
+
+/// A SARIF log of three results under three paths.
+fn mapped_sarif() -> String {
+    let result = |path: &str, line: u32| {
+        serde_json::json!({"ruleId": "r1", "message": {"text": format!("issue in {path}")},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": path}, "region": {"startLine": line}}}],
+            "partialFingerprints": {"primaryLocationLineHash": format!("h-{path}-{line}")}})
+    };
+    serde_json::json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "Scanner", "rules": [{"id": "r1"}]}},
+        "results": [result("services/api/a.go", 3), result("web/b.js", 4), result("services/api/c.go", 5)]}]})
+    .to_string()
+}
+
+#[test]
+fn findings_import_maps_paths_to_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inst, api) = block_on(async {
+        let (store, svc) = open(dir.path()).await;
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 30).unwrap();
+        let inst = svc
+            .create_institution(
+                &haechi_core::Actor::system(),
+                haechi_core::InstitutionInput {
+                    code: "MAPB".into(),
+                    name_ko: "매핑은행".into(),
+                    name_en: "Mapping Bank".into(),
+                    sector: haechi_core::Sector::Bank,
+                    total_assets_krw: 1_000_000_000_000,
+                    assets_as_of: day,
+                    full_time_employees: 100,
+                    employees_as_of: day,
+                    dedicated_ciso: true,
+                    ciso_name: Some("Kim".into()),
+                    size_class: haechi_core::SizeClass::Large,
+                    contact_name: None,
+                    contact_email: None,
+                    contact_phone: None,
+                },
+            )
+            .await
+            .unwrap()
+            .id;
+        let api = svc
+            .create_resource(
+                &haechi_core::Actor::system(),
+                inst,
+                haechi_service::findings::ResourceInput {
+                    name: "api".into(),
+                    kind: "application".into(),
+                    business_function: "payments".into(),
+                    data_kinds: vec![haechi_policy::DataKind::NonPublicBusiness],
+                    network_zone: haechi_policy::NetworkZone::Internal,
+                    processes_electronic_transactions: false,
+                    dr_tier: None,
+                    owner: None,
+                },
+            )
+            .await
+            .unwrap()
+            .id;
+        store.close().await;
+        (inst, api)
+    });
+    let file = dir.path().join("scan.sarif");
+    std::fs::write(&file, mapped_sarif()).unwrap();
+    let inst_arg = inst.to_string();
+    let run = haechi(
+        Some(dir.path()),
+        &[
+            "findings",
+            "import",
+            "--institution",
+            &inst_arg,
+            "--map",
+            "services/api/=api",
+            "--json",
+            path_str(&file),
+        ],
+        &[],
+    )
+    .expect_ok("findings import --map");
+    let report: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(report["findings_new"], 3, "{report}");
+    let tied: Vec<(String, Option<i64>)> = block_on(async {
+        let (store, svc) = open(dir.path()).await;
+        let (rows, _) = svc
+            .list_findings(
+                &haechi_core::Actor::system(),
+                &haechi_store::FindingFilter {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        store.close().await;
+        rows.into_iter().map(|r| (r.message, r.resource_id)).collect()
+    });
+    let of = |m: &str| tied.iter().find(|(msg, _)| msg.contains(m)).unwrap().1;
+    assert_eq!(of("services/api/a.go"), Some(api));
+    assert_eq!(of("services/api/c.go"), Some(api));
+    assert_eq!(of("web/b.js"), None, "unmapped paths stay with the institution");
+
+    // A malformed pair or an unknown resource fails, and nothing is stored.
+    for bad in ["no-equals-sign", "web/=no-such-resource"] {
+        let run = haechi(
+            Some(dir.path()),
+            &[
+                "findings",
+                "import",
+                "--institution",
+                &inst_arg,
+                "--map",
+                bad,
+                path_str(&file),
+            ],
+            &[],
+        )
+        .expect_failure(bad);
+        assert!(
+            run.stderr.contains("PREFIX=RESOURCE") || run.stderr.contains("no-such-resource"),
+            "{bad}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn bench_ingest_and_list_run_small() {
+    let run = haechi(None, &["bench", "ingest", "--findings", "400", "--json"], &[])
+        .expect_ok("bench ingest");
+    let r: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(r["first"]["report"]["results_read"], 400, "{r}");
+    assert_eq!(r["rows_written_on_reimport"], 0, "{r}");
+    assert!(r["peak_rss_bytes"].as_u64().unwrap() > 0);
+    let run = haechi(None, &["bench", "list", "--findings", "400", "--json"], &[])
+        .expect_ok("bench list");
+    let r: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(r["findings"], 400, "{r}");
+    let queries = r["queries"].as_array().unwrap();
+    assert!(queries.iter().all(|q| q["rows"].as_u64().unwrap() <= 50));
+    let first = &queries[0];
+    assert_eq!((first["rows"].as_u64(), first["total"].as_i64()), (Some(50), Some(400)));
+}

@@ -81,6 +81,7 @@ pub async fn seed(svc: &Service) -> Result<DemoSummary> {
     let result = write_history(svc, &system).await;
     svc.set_clock(None);
     let accounts = result?;
+    crate::demo_patching::seed(svc).await?;
     summarize(svc, &system, true, accounts).await
 }
 

@@ -21,8 +21,8 @@ use haechi_formats::feeds::kev::{read_kev, RansomwareUse};
 use haechi_formats::feeds::{cve, FeedError};
 use haechi_letter::Signature;
 use haechi_store::{
-    cve_key, AdvisoryRow, CveFacts, CveMetricRow, CveRecordRow, EpssWrite, FeedImportRow,
-    KevRow, NewFeedImport,
+    cve_key, AdvisoryRow, CveFacts, CveMetricRow, CveRecordRow, EpssWrite, FeedImportRow, KevRow,
+    NewFeedImport,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -174,7 +174,10 @@ fn cve_row(rec: &CveRecord, file: &str) -> Result<(CveRecordRow, u64)> {
     let key = cve_key(&rec.cve_id).ok_or_else(|| {
         ServiceError::rule(
             "feed_invalid",
-            format!("CVE file {file}: {:?} is not a CVE id Haechi can key", rec.cve_id),
+            format!(
+                "CVE file {file}: {:?} is not a CVE id Haechi can key",
+                rec.cve_id
+            ),
         )
     })?;
     let mut metrics = Vec::with_capacity(rec.metrics.len());
@@ -183,7 +186,10 @@ fn cve_row(rec: &CveRecord, file: &str) -> Result<(CveRecordRow, u64)> {
         let eval = haechi_cvss::evaluate(&m.vector).map_err(|e| {
             ServiceError::rule(
                 "feed_invalid",
-                format!("CVE file {file}, {} at {}: bad CVSS vector {:?}: {e}", rec.cve_id, m.path, m.vector),
+                format!(
+                    "CVE file {file}, {} at {}: bad CVSS vector {:?}: {e}",
+                    rec.cve_id, m.path, m.vector
+                ),
             )
         })?;
         let disagrees = match m.base_score {
@@ -259,10 +265,7 @@ impl Service {
         digest: &str,
         signature: &[u8],
     ) -> Result<String> {
-        let what = files
-            .first()
-            .map(|f| f.name.clone())
-            .unwrap_or_default();
+        let what = files.first().map(|f| f.name.clone()).unwrap_or_default();
         let sig: Signature = serde_json::from_slice(signature).map_err(|e| {
             ServiceError::rule(
                 "feed_signature_invalid",
@@ -284,10 +287,9 @@ impl Service {
     /// what `--signature` takes.
     pub async fn sign_feed(&self, actor: &Actor, files: &[FeedFile]) -> Result<Vec<u8>> {
         authz::authorize(actor, Action::ManageFeeds)?;
-        let key = self
-            .signer
-            .as_ref()
-            .ok_or_else(|| ServiceError::rule("no_signing_key", "this node has no regulator signing key"))?;
+        let key = self.signer.as_ref().ok_or_else(|| {
+            ServiceError::rule("no_signing_key", "this node has no regulator signing key")
+        })?;
         let digest = feed_digest(files);
         let sig = key.sign_detached(&feed_signature_message(&digest));
         let mut out = serde_json::to_vec_pretty(&sig)
@@ -525,7 +527,7 @@ impl Service {
                 tx.commit().await?;
             }
         }
-        report.recompute = Some(self.recompute_priorities(actor, None).await?);
+        report.recompute = Some(self.recompute_after_feeds(actor).await?);
         Ok(report)
     }
 
@@ -596,8 +598,14 @@ impl Service {
             let c = c.trim().to_uppercase();
             match cve_key(&c) {
                 Some(k) if !cves.iter().any(|(x, _)| *x == k) => cves.push((k, c)),
-                Some(_) => errors.push(FieldError::new(format!("cves[{i}]"), format!("{c} is listed twice"))),
-                None => errors.push(FieldError::new(format!("cves[{i}]"), format!("{c:?} is not a CVE id (CVE-YYYY-NNNN)"))),
+                Some(_) => errors.push(FieldError::new(
+                    format!("cves[{i}]"),
+                    format!("{c} is listed twice"),
+                )),
+                None => errors.push(FieldError::new(
+                    format!("cves[{i}]"),
+                    format!("{c:?} is not a CVE id (CVE-YYYY-NNNN)"),
+                )),
             }
         }
         if !errors.is_empty() {
@@ -615,9 +623,18 @@ impl Service {
                 &now,
             )
             .await?;
-        tx.audit(record(actor, "advisory.publish", "advisory", &id.to_string(), None, None, Some(crate::to_json(input)))).await?;
+        tx.audit(record(
+            actor,
+            "advisory.publish",
+            "advisory",
+            &id.to_string(),
+            None,
+            None,
+            Some(crate::to_json(input)),
+        ))
+        .await?;
         tx.commit().await?;
-        let recompute = Some(self.recompute_priorities(actor, None).await?);
+        let recompute = Some(self.recompute_after_feeds(actor).await?);
         let advisory = haechi_store::get_advisory(self.store.pool(), id)
             .await?
             .ok_or(ServiceError::NotFound)?;
@@ -645,9 +662,18 @@ impl Service {
         let mut tx = self.store.begin().await?;
         tx.withdraw_advisory(id, &actor.username, reason.trim(), &now)
             .await?;
-        tx.audit(record(actor, "advisory.withdraw", "advisory", &id.to_string(), None, Some(serde_json::json!({"state": "published"})), Some(serde_json::json!({"state": "withdrawn", "reason": reason.trim()})))).await?;
+        tx.audit(record(
+            actor,
+            "advisory.withdraw",
+            "advisory",
+            &id.to_string(),
+            None,
+            Some(serde_json::json!({"state": "published"})),
+            Some(serde_json::json!({"state": "withdrawn", "reason": reason.trim()})),
+        ))
+        .await?;
         tx.commit().await?;
-        let recompute = Some(self.recompute_priorities(actor, None).await?);
+        let recompute = Some(self.recompute_after_feeds(actor).await?);
         let advisory = haechi_store::get_advisory(self.store.pool(), id)
             .await?
             .ok_or(ServiceError::NotFound)?;
@@ -704,7 +730,10 @@ fn parse_epss(file: &FeedFile) -> Result<(Option<String>, String, Vec<EpssWrite>
         if !seen.insert(key) {
             return Err(ServiceError::rule(
                 "feed_invalid",
-                format!("EPSS file {}: line {}: {} is listed twice; nothing was imported", file.name, s.line, s.cve),
+                format!(
+                    "EPSS file {}: line {}: {} is listed twice; nothing was imported",
+                    file.name, s.line, s.cve
+                ),
             ));
         }
         rows.push(EpssWrite {

@@ -47,7 +47,7 @@ const CHANNEL_BATCHES: usize = 8;
 
 /// SQLite page cache of an import's connection, in MB (the default 2 MB makes the unique
 /// fingerprint index re-read pages from the OS on every batch).
-const BULK_CACHE_MB: u32 = 64;
+const BULK_CACHE_MB: u32 = 32;
 
 /// Largest findings file accepted (compressed size as uploaded).
 pub const MAX_FINDINGS_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -322,7 +322,8 @@ impl Service {
         ))
         .await?;
         tx.commit().await?;
-        self.refresh_priorities(actor, Some(old.institution_id)).await;
+        self.refresh_priorities(actor, Some(old.institution_id))
+            .await;
         Ok(row)
     }
 
@@ -399,6 +400,15 @@ impl Service {
         bom: impl Read,
     ) -> Result<usize> {
         authz::authorize(actor, Action::ManageFindings)?;
+        // Another institution's resource is "not found" before its file is even read.
+        let owner = haechi_store::get_resource(self.store.pool(), resource_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        authz::authorize_record(
+            actor,
+            Action::ManageFindings,
+            Owner::Institution(owner.institution_id),
+        )?;
         let bom = haechi_formats::cyclonedx::read_cyclonedx(bom)
             .map_err(|e| ServiceError::invalid(vec![FieldError::new("bom", e.to_string())]))?;
         let components: Vec<ComponentRow> = bom
@@ -674,7 +684,9 @@ pub fn parse_resource_map(text: &str) -> Result<Vec<ResourceMapping>> {
         .enumerate()
     {
         match pair.rsplit_once('=') {
-            Some((prefix, resource)) if !prefix.trim().is_empty() && !resource.trim().is_empty() => {
+            Some((prefix, resource))
+                if !prefix.trim().is_empty() && !resource.trim().is_empty() =>
+            {
                 out.push(ResourceMapping {
                     prefix: prefix.trim().to_string(),
                     resource: resource.trim().to_string(),
@@ -899,12 +911,38 @@ struct BatchSink {
     out: tokio::sync::mpsc::Sender<Vec<Pending>>,
     seen: HashSet<Hash16>,
     /// Findings per (resource, tool).
-    per_scope_tool: BTreeMap<(Option<i64>, String), i64>,
+    per_scope_tool: BTreeMap<(Option<i64>, Arc<str>), i64>,
     duplicates: u64,
     rejected: u64,
     results: u64,
     runs: Vec<RunInfo>,
     progress: Arc<ImportProgress>,
+    /// The stored findings of the import's scopes, handed over by the writer once loaded; with
+    /// it the parser drops unchanged findings itself (no stored form built, nothing sent).
+    known: Option<Arc<ScopeIndex>>,
+    known_rx: Option<std::sync::mpsc::Receiver<Arc<ScopeIndex>>>,
+    /// One bit per entry of `known`: reported by this file.
+    seen_known: Vec<u64>,
+    /// Findings found unchanged by the parser.
+    unchanged: u64,
+}
+
+/// Whether the file reported a (scoped) fingerprint.
+fn reported(parsed: &Parsed, fingerprint: &Hash16) -> bool {
+    if parsed.seen.contains(fingerprint) {
+        return true;
+    }
+    parsed
+        .known
+        .as_ref()
+        .and_then(|k| k.position(fingerprint))
+        .and_then(|i| {
+            parsed
+                .seen_known
+                .get(i / 64)
+                .map(|w| w & (1u64 << (i % 64)) != 0)
+        })
+        .unwrap_or(false)
 }
 
 /// The fingerprint scope of findings tied to a resource, or to the institution.
@@ -954,12 +992,49 @@ impl ResultSink for BatchSink {
             _ => &self.default_scope,
         };
         let fingerprint = sarif::fingerprint_with_scope(&finding, scope).0;
-        if !self.seen.insert(fingerprint) {
+        if let Some(rx) = self.known_rx.take() {
+            // The writer sends the index before it reads the first batch; if it failed, it
+            // dropped the sender and the parser carries on without.
+            self.known = rx.recv().ok();
+            if let Some(k) = &self.known {
+                self.seen_known = vec![0u64; k.len().div_ceil(64)];
+            }
+        }
+        // Seen before in this file? Stored findings are marked in a bitmap (one bit each), so
+        // a re-import of millions keeps no set of fingerprints; only new ones go in the set.
+        let position = self.known.as_ref().and_then(|k| k.position(&fingerprint));
+        let first_time = match position {
+            Some(i) => match self.seen_known.get_mut(i / 64) {
+                Some(word) => {
+                    let bit = 1u64 << (i % 64);
+                    let first = *word & bit == 0;
+                    *word |= bit;
+                    first
+                }
+                None => self.seen.insert(fingerprint),
+            },
+            None => self.seen.insert(fingerprint),
+        };
+        if !first_time {
             self.duplicates += 1;
             return Ok(());
         }
-        let key = (resource, finding.tool_name.to_string());
-        *self.per_scope_tool.entry(key).or_insert(0) += 1;
+        match self
+            .per_scope_tool
+            .get_mut(&(resource, finding.tool_name.clone()))
+        {
+            Some(n) => *n += 1,
+            None => {
+                self.per_scope_tool
+                    .insert((resource, finding.tool_name.clone()), 1);
+            }
+        }
+        if let Some(k) = position.and_then(|i| self.known.as_ref().and_then(|k| k.at(i))) {
+            if k.content_hash == finding.content_hash.0 && !k.closed && !k.missing {
+                self.unchanged += 1;
+                return Ok(());
+            }
+        }
         let ai_model = self
             .run_ai_model
             .clone()
@@ -980,11 +1055,15 @@ impl ResultSink for BatchSink {
 
 struct Parsed {
     result: std::result::Result<sarif::SarifSummary, SarifError>,
+    /// Fingerprints reported that were not stored before the import.
     seen: HashSet<Hash16>,
-    per_scope_tool: BTreeMap<(Option<i64>, String), i64>,
+    known: Option<Arc<ScopeIndex>>,
+    seen_known: Vec<u64>,
+    per_scope_tool: BTreeMap<(Option<i64>, Arc<str>), i64>,
     duplicates: u64,
     rejected: u64,
     results: u64,
+    unchanged: u64,
     runs: Vec<RunInfo>,
     sha256: String,
     bytes: u64,
@@ -1256,7 +1335,8 @@ impl Service {
         let outcome = self.ingest(actor, &row, input, progress.clone()).await;
         let result = match outcome {
             Ok(report) => {
-                self.refresh_priorities(actor, Some(row.institution_id)).await;
+                self.refresh_priorities(actor, Some(row.institution_id))
+                    .await;
                 Ok(report)
             }
             Err(f) => {
@@ -1302,7 +1382,7 @@ impl Service {
             })?,
         };
         // Longest key first, so the most specific mapping wins.
-        map.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+        map.sort_by_key(|m| std::cmp::Reverse(m.prefix.len()));
         // Every resource this import writes to: findings of these scopes are loaded beforehand,
         // and their unreported findings are missing.
         let mut resources: Vec<Option<i64>> = vec![row.resource_id];
@@ -1314,6 +1394,7 @@ impl Service {
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<Pending>>(CHANNEL_BATCHES);
         let upload_ai = row.ai_model.clone();
         let parse_progress = progress.clone();
+        let (known_tx, known_rx) = std::sync::mpsc::sync_channel::<Arc<ScopeIndex>>(1);
         let institution_id = row.institution_id;
         let default_resource = row.resource_id;
         let parser = tokio::task::spawn_blocking(move || {
@@ -1344,6 +1425,10 @@ impl Service {
                 results: 0,
                 runs: Vec::new(),
                 progress: parse_progress.clone(),
+                known: None,
+                known_rx: Some(known_rx),
+                seen_known: Vec::new(),
+                unchanged: 0,
             };
             let result = sarif::read_sarif(&mut hashing, &mut sink, &SarifOptions::default())
                 .and_then(|s| {
@@ -1356,10 +1441,13 @@ impl Service {
             Parsed {
                 result,
                 seen: sink.seen,
+                known: sink.known,
+                seen_known: sink.seen_known,
                 per_scope_tool: sink.per_scope_tool,
                 duplicates: sink.duplicates,
                 rejected: sink.rejected,
                 results: sink.results,
+                unchanged: sink.unchanged,
                 runs: sink.runs,
                 sha256: hashing.sha256_hex(),
                 bytes: parse_progress.bytes_read.load(Ordering::Relaxed),
@@ -1369,7 +1457,15 @@ impl Service {
         let mut tx = self.store.begin().await?;
         tx.begin_bulk(BULK_CACHE_MB).await?;
         let outcome = self
-            .ingest_in(actor, row, &mut tx, &resources, &mut receiver, parser)
+            .ingest_in(
+                actor,
+                row,
+                &mut tx,
+                &resources,
+                known_tx,
+                &mut receiver,
+                parser,
+            )
             .await;
         // The page cache goes back to its usual size on the pooled connection whatever happened;
         // a failure then rolls everything back when `tx` is dropped.
@@ -1387,6 +1483,7 @@ impl Service {
         row: &FindingImportRow,
         tx: &mut WriteTx,
         resources: &[Option<i64>],
+        known_tx: std::sync::mpsc::SyncSender<Arc<ScopeIndex>>,
         receiver: &mut tokio::sync::mpsc::Receiver<Vec<Pending>>,
         parser: tokio::task::JoinHandle<Parsed>,
     ) -> std::result::Result<FindingsImportReport, Failure> {
@@ -1396,7 +1493,11 @@ impl Service {
             import_id: row.id,
             now: self.clock_text().unwrap_or_else(haechi_store::now_text),
         };
-        let known = tx.load_scope(row.institution_id, resources).await?;
+        let known = Arc::new(tx.load_scope(row.institution_id, resources).await?);
+        // The parser only waits for this on its first finding; a full buffer cannot happen
+        // (capacity 1, one send), and a parser that already stopped is not an error here.
+        let _ = known_tx.try_send(known.clone());
+        drop(known_tx);
         let mut counts = Counts::default();
         while let Some(batch) = receiver.recv().await {
             write_batch(tx, &scope, &known, batch, &mut counts).await?;
@@ -1431,7 +1532,9 @@ impl Service {
         let mut pairs = parsed.per_scope_tool.clone();
         for r in &parsed.runs {
             for res in resources {
-                pairs.entry((*res, r.driver.name.clone())).or_insert(0);
+                pairs
+                    .entry((*res, Arc::from(r.driver.name.as_str())))
+                    .or_insert(0);
             }
         }
         for ((resource_id, tool), present) in &pairs {
@@ -1447,7 +1550,7 @@ impl Service {
                 .scope_findings(row.institution_id, *resource_id, tool, row.close_missing)
                 .await?
                 .into_iter()
-                .filter(|(_, fp, _, _)| !parsed.seen.contains(fp))
+                .filter(|(_, fp, _, _)| !reported(&parsed, fp))
                 .collect();
             let ends: Vec<(i64, i64)> = missing
                 .iter()
@@ -1475,7 +1578,7 @@ impl Service {
             results_read: parsed.results,
             findings_new: counts.new,
             findings_updated: counts.updated,
-            findings_unchanged: counts.unchanged,
+            findings_unchanged: counts.unchanged + parsed.unchanged,
             findings_closed: closed,
             duplicates_in_file: parsed.duplicates,
             rejected: parsed.rejected,
@@ -1625,6 +1728,16 @@ impl Service {
         t: &FindingTransition,
     ) -> Result<FindingRow> {
         authz::authorize(actor, Action::ManageFindings)?;
+        // Another institution's finding is "not found" whatever the request says, so its id
+        // cannot be probed through validation messages.
+        let owner = haechi_store::get_finding(self.store.pool(), id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        authz::authorize_record(
+            actor,
+            Action::ManageFindings,
+            Owner::Institution(owner.institution_id),
+        )?;
         let reason = t.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
         let mut errors = Vec::new();
         if !FINDING_STATUSES.contains(&t.status.as_str()) {

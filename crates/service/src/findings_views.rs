@@ -85,7 +85,9 @@ pub fn merge_history(
                 to_status: c.to_status,
                 actor_name: None,
                 actor_role: None,
-                reason: (i == last).then(|| current_reason.map(str::to_string)).flatten(),
+                reason: (i == last)
+                    .then(|| current_reason.map(str::to_string))
+                    .flatten(),
                 until: None,
             },
         };
@@ -95,6 +97,22 @@ pub fn merge_history(
 }
 
 impl Service {
+    /// Refuses, before an upload page reads a file, an actor who may not import into the
+    /// institution's resources and findings (the import use cases check again).
+    pub fn authorize_findings_upload(
+        &self,
+        actor: &Actor,
+        institution_id: Option<i64>,
+    ) -> Result<()> {
+        authz::authorize(actor, Action::ManageFindings)?;
+        let institution_id = institution_id.ok_or(ServiceError::NotFound)?;
+        authz::authorize_record(
+            actor,
+            Action::ManageFindings,
+            Owner::Institution(institution_id),
+        )
+    }
+
     /// A page of resources (institution, then name); institution users see their own only.
     pub async fn resources_page(
         &self,

@@ -17,6 +17,7 @@ pub mod institutions;
 pub mod letters;
 pub mod mail;
 pub mod patching;
+pub mod patching_views;
 pub mod priority;
 pub mod regulator_views;
 pub mod reviews;

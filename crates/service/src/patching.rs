@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use chrono::{Months, NaiveDate, NaiveDateTime};
 use haechi_core::{Actor, FieldError};
 use haechi_store::{
-    NewPatchRecord, PatchRecordRow, QueueCursor, QueueItem, SaasEvaluationRow, SaasRow,
-    SaasWrite, WorkPlan,
+    NewPatchRecord, PatchRecordRow, QueueCursor, QueueItem, SaasEvaluationRow, SaasRow, SaasWrite,
+    WorkPlan,
 };
 use serde::{Deserialize, Serialize};
 
@@ -139,7 +139,9 @@ impl Service {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             match owned.iter().find(|(f, _, _)| f == id) {
-                Some((_, inst, status)) if *inst == institution_id => out.push((*id, status.clone())),
+                Some((_, inst, status)) if *inst == institution_id => {
+                    out.push((*id, status.clone()))
+                }
                 _ => return Err(ServiceError::NotFound),
             }
         }
@@ -155,7 +157,11 @@ impl Service {
         after: Option<&QueueCursor>,
         limit: i64,
     ) -> Result<QueuePage> {
-        authz::authorize_record(actor, Action::ReadFindings, Owner::Institution(institution_id))?;
+        authz::authorize_record(
+            actor,
+            Action::ReadFindings,
+            Owner::Institution(institution_id),
+        )?;
         let limit = limit.clamp(1, MAX_QUEUE_PAGE);
         let items =
             haechi_store::patch_queue(self.store.pool(), institution_id, after, limit).await?;
@@ -193,9 +199,16 @@ impl Service {
         finding_ids: &[i64],
         assignee: Option<i64>,
     ) -> Result<u64> {
-        authz::authorize_record(actor, Action::ManageFindings, Owner::Institution(institution_id))?;
+        authz::authorize_record(
+            actor,
+            Action::ManageFindings,
+            Owner::Institution(institution_id),
+        )?;
         if finding_ids.is_empty() {
-            return Err(ServiceError::invalid(vec![FieldError::new("finding_ids", "list at least one finding")]));
+            return Err(ServiceError::invalid(vec![FieldError::new(
+                "finding_ids",
+                "list at least one finding",
+            )]));
         }
         if let Some(uid) = assignee {
             let user = haechi_store::get_user(self.store.pool(), uid).await?;
@@ -212,14 +225,27 @@ impl Service {
         let n = tx
             .assign_findings(institution_id, finding_ids, assignee, &now)
             .await?;
-        tx.audit(record(actor, "findings.assign", "finding", "*", Some(institution_id), None, Some(serde_json::json!({"finding_ids": finding_ids, "assignee_user_id": assignee})))).await?;
+        tx.audit(record(
+            actor,
+            "findings.assign",
+            "finding",
+            "*",
+            Some(institution_id),
+            None,
+            Some(serde_json::json!({"finding_ids": finding_ids, "assignee_user_id": assignee})),
+        ))
+        .await?;
         tx.commit().await?;
         Ok(n)
     }
 
     /// Records a patch and moves the findings it fixes to `fixed`.
     pub async fn record_patch(&self, actor: &Actor, input: &PatchInput) -> Result<PatchOutcome> {
-        authz::authorize_record(actor, Action::ManageFindings, Owner::Institution(input.institution_id))?;
+        authz::authorize_record(
+            actor,
+            Action::ManageFindings,
+            Owner::Institution(input.institution_id),
+        )?;
         let mut errors = Vec::new();
         if input.applied.trim().is_empty() {
             errors.push(FieldError::new("applied", "say what was applied"));
@@ -228,7 +254,10 @@ impl Service {
             errors.push(FieldError::new("applied_by", "say who applied it"));
         }
         if input.finding_ids.is_empty() {
-            errors.push(FieldError::new("finding_ids", "link at least one finding the patch fixes"));
+            errors.push(FieldError::new(
+                "finding_ids",
+                "link at least one finding the patch fixes",
+            ));
         }
         let mut ids = input.finding_ids.clone();
         ids.sort_unstable();
@@ -257,7 +286,10 @@ impl Service {
         if !not_open.is_empty() {
             return Err(ServiceError::rule(
                 "finding_not_open",
-                format!("a patch fixes open or in-progress findings only: {}", not_open.join(", ")),
+                format!(
+                    "a patch fixes open or in-progress findings only: {}",
+                    not_open.join(", ")
+                ),
             ));
         }
         let now = self.now_text();
@@ -278,7 +310,16 @@ impl Service {
                 &ids,
             )
             .await?;
-        tx.audit(record(actor, "patch.record", "patch_record", &id.to_string(), Some(input.institution_id), None, Some(serde_json::json!({"input": to_json(input), "findings_fixed": moved})))).await?;
+        tx.audit(record(
+            actor,
+            "patch.record",
+            "patch_record",
+            &id.to_string(),
+            Some(input.institution_id),
+            None,
+            Some(serde_json::json!({"input": to_json(input), "findings_fixed": moved})),
+        ))
+        .await?;
         tx.commit().await?;
         let patch = haechi_store::get_patch_record(self.store.pool(), id)
             .await?
@@ -289,8 +330,16 @@ impl Service {
         })
     }
 
-    pub async fn patch_records(&self, actor: &Actor, institution_id: i64) -> Result<Vec<PatchRecordRow>> {
-        authz::authorize_record(actor, Action::ReadFindings, Owner::Institution(institution_id))?;
+    pub async fn patch_records(
+        &self,
+        actor: &Actor,
+        institution_id: i64,
+    ) -> Result<Vec<PatchRecordRow>> {
+        authz::authorize_record(
+            actor,
+            Action::ReadFindings,
+            Owner::Institution(institution_id),
+        )?;
         Ok(haechi_store::list_patch_records(self.store.pool(), institution_id, 1000).await?)
     }
 
@@ -299,7 +348,11 @@ impl Service {
         let p = haechi_store::get_patch_record(self.store.pool(), id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        authz::authorize_record(actor, Action::ReadFindings, Owner::Institution(p.institution_id))?;
+        authz::authorize_record(
+            actor,
+            Action::ReadFindings,
+            Owner::Institution(p.institution_id),
+        )?;
         Ok(p)
     }
 
@@ -312,7 +365,11 @@ impl Service {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<BurnDownDay>> {
-        authz::authorize_record(actor, Action::ReadFindings, Owner::Institution(institution_id))?;
+        authz::authorize_record(
+            actor,
+            Action::ReadFindings,
+            Owner::Institution(institution_id),
+        )?;
         let days = (to - from).num_days();
         if !(0..=MAX_BURN_DOWN_DAYS).contains(&days) {
             return Err(ServiceError::invalid(vec![FieldError::new(
@@ -351,7 +408,10 @@ impl Service {
         }
         let mut by_day: BTreeMap<&str, Vec<(&str, i64)>> = BTreeMap::new();
         for ((p, day), d) in &delta {
-            by_day.entry(day.as_str()).or_default().push((p.as_str(), *d));
+            by_day
+                .entry(day.as_str())
+                .or_default()
+                .push((p.as_str(), *d));
         }
         let mut out = Vec::with_capacity(usize::try_from(days + 1).unwrap_or(0));
         let mut date = from;
@@ -374,9 +434,22 @@ impl Service {
 
     /// SLA outcomes per priority: fixed within the SLA, fixed late, open and breached, open
     /// within the SLA.
-    pub async fn sla_compliance(&self, actor: &Actor, institution_id: i64) -> Result<Vec<SlaCompliance>> {
-        authz::authorize_record(actor, Action::ReadFindings, Owner::Institution(institution_id))?;
-        let rows = haechi_store::sla_outcomes(self.store.pool(), institution_id, &self.today().to_string()).await?;
+    pub async fn sla_compliance(
+        &self,
+        actor: &Actor,
+        institution_id: i64,
+    ) -> Result<Vec<SlaCompliance>> {
+        authz::authorize_record(
+            actor,
+            Action::ReadFindings,
+            Owner::Institution(institution_id),
+        )?;
+        let rows = haechi_store::sla_outcomes(
+            self.store.pool(),
+            institution_id,
+            &self.today().to_string(),
+        )
+        .await?;
         let mut out: Vec<SlaCompliance> = haechi_policy::Priority::ALL
             .iter()
             .map(|p| SlaCompliance {
@@ -405,7 +478,9 @@ impl Service {
         let base = evaluations
             .first()
             .and_then(|e| NaiveDate::parse_from_str(&e.evaluated_on, "%Y-%m-%d").ok())
-            .or_else(|| NaiveDate::parse_from_str(saas.created_at.get(..10).unwrap_or(""), "%Y-%m-%d").ok());
+            .or_else(|| {
+                NaiveDate::parse_from_str(saas.created_at.get(..10).unwrap_or(""), "%Y-%m-%d").ok()
+            });
         let next = base.and_then(|d| d.checked_add_months(Months::new(months)));
         SaasView {
             evaluation_overdue: next.is_some_and(|n| n < self.today()),
@@ -425,7 +500,11 @@ impl Service {
     }
 
     pub async fn list_saas(&self, actor: &Actor, institution_id: i64) -> Result<Vec<SaasView>> {
-        authz::authorize_record(actor, Action::ReadFindings, Owner::Institution(institution_id))?;
+        authz::authorize_record(
+            actor,
+            Action::ReadFindings,
+            Owner::Institution(institution_id),
+        )?;
         let pool = self.store.pool();
         let mut out = Vec::new();
         for s in haechi_store::list_saas(pool, institution_id).await? {
@@ -441,8 +520,17 @@ impl Service {
         Ok(self.saas_view(s, evals))
     }
 
-    pub async fn create_saas(&self, actor: &Actor, institution_id: i64, w: &SaasWrite) -> Result<SaasView> {
-        authz::authorize_record(actor, Action::ManageFindings, Owner::Institution(institution_id))?;
+    pub async fn create_saas(
+        &self,
+        actor: &Actor,
+        institution_id: i64,
+        w: &SaasWrite,
+    ) -> Result<SaasView> {
+        authz::authorize_record(
+            actor,
+            Action::ManageFindings,
+            Owner::Institution(institution_id),
+        )?;
         let errors = validate_saas(w);
         if !errors.is_empty() {
             return Err(ServiceError::invalid(errors));
@@ -450,7 +538,16 @@ impl Service {
         let now = self.now_text();
         let mut tx = self.store.begin().await?;
         let id = tx.insert_saas(institution_id, w, &now).await?;
-        tx.audit(record(actor, "saas.create", "saas", &id.to_string(), Some(institution_id), None, Some(to_json(w)))).await?;
+        tx.audit(record(
+            actor,
+            "saas.create",
+            "saas",
+            &id.to_string(),
+            Some(institution_id),
+            None,
+            Some(to_json(w)),
+        ))
+        .await?;
         tx.commit().await?;
         self.get_saas(actor, id).await
     }
@@ -464,7 +561,16 @@ impl Service {
         let now = self.now_text();
         let mut tx = self.store.begin().await?;
         tx.update_saas(id, w, &now).await?;
-        tx.audit(record(actor, "saas.update", "saas", &id.to_string(), Some(old.institution_id), Some(to_json(&old)), Some(to_json(w)))).await?;
+        tx.audit(record(
+            actor,
+            "saas.update",
+            "saas",
+            &id.to_string(),
+            Some(old.institution_id),
+            Some(to_json(&old)),
+            Some(to_json(w)),
+        ))
+        .await?;
         tx.commit().await?;
         self.get_saas(actor, id).await
     }
@@ -473,7 +579,16 @@ impl Service {
         let old = self.saas_of(actor, Action::ManageFindings, id).await?;
         let mut tx = self.store.begin().await?;
         tx.delete_saas(id).await?;
-        tx.audit(record(actor, "saas.delete", "saas", &id.to_string(), Some(old.institution_id), Some(to_json(&old)), None)).await?;
+        tx.audit(record(
+            actor,
+            "saas.delete",
+            "saas",
+            &id.to_string(),
+            Some(old.institution_id),
+            Some(to_json(&old)),
+            None,
+        ))
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -489,14 +604,20 @@ impl Service {
         let s = self.saas_of(actor, Action::ManageFindings, saas_id).await?;
         let mut errors = Vec::new();
         if !matches!(input.result.as_str(), "pass" | "fail" | "partial") {
-            errors.push(FieldError::new("result", format!("'{}' is not one of pass, fail, partial", input.result)));
+            errors.push(FieldError::new(
+                "result",
+                format!("'{}' is not one of pass, fail, partial", input.result),
+            ));
         }
         if input.evaluated_on > self.today() {
             errors.push(FieldError::new("evaluated_on", "is in the future"));
         }
         if let Some(r) = input.reported_to_ciso_at {
             if r.date() < input.evaluated_on {
-                errors.push(FieldError::new("reported_to_ciso_at", "is before the evaluation"));
+                errors.push(FieldError::new(
+                    "reported_to_ciso_at",
+                    "is before the evaluation",
+                ));
             }
         }
         if !errors.is_empty() {
@@ -515,7 +636,16 @@ impl Service {
                 &now,
             )
             .await?;
-        tx.audit(record(actor, "saas.evaluate", "saas_evaluation", &id.to_string(), Some(s.institution_id), None, Some(to_json(input)))).await?;
+        tx.audit(record(
+            actor,
+            "saas.evaluate",
+            "saas_evaluation",
+            &id.to_string(),
+            Some(s.institution_id),
+            None,
+            Some(to_json(input)),
+        ))
+        .await?;
         tx.commit().await?;
         self.get_saas(actor, saas_id).await
     }

@@ -20,7 +20,7 @@ use haechi_policy::priority::{decide, exploitation_from, exposure_from_zone, Pri
 use haechi_policy::{
     Automatable, Exploitation, Exposure, NetworkZone, Policy, Priority, ResourceClass, Severity,
 };
-use haechi_store::{cve_key, FeedFacts, FeedImportRow, PriorityCandidate, PriorityWrite};
+use haechi_store::{cve_key, CandidateFilter, FeedFacts, FeedImportRow, PriorityWrite};
 use serde::Serialize;
 
 use crate::authz::{self, Action, Owner};
@@ -34,10 +34,10 @@ const WRITE_BATCH: usize = 50_000;
 pub struct RecomputeReport {
     /// Open, in-progress and risk-accepted findings read.
     pub findings_read: u64,
-    /// Rows written (priority, due date or inputs changed).
+    /// Findings written: their priority, deciding row, due date or inputs changed.
     pub rows_written: u64,
-    /// Of those, rows whose priority or due date changed.
-    pub priority_changed: u64,
+    /// CVE-set evidence rows written.
+    pub evidence_written: u64,
     pub policy_version: i64,
     /// Findings read, by their (new) priority.
     pub by_priority: BTreeMap<String, u64>,
@@ -83,7 +83,7 @@ fn js(s: &str) -> String {
 }
 
 /// What the feeds say about one finding's set of CVEs, with its JSON evidence.
-struct CveEvidence {
+pub(crate) struct CveEvidence {
     authority_advisory: bool,
     exploitation: Exploitation,
     automatable: Automatable,
@@ -94,12 +94,25 @@ struct CveEvidence {
     digest: u64,
 }
 
+impl CveEvidence {
+    /// The set's share of the table's inputs, as stored beside its evidence: a set whose
+    /// summary is unchanged needs none of its findings re-decided.
+    fn summary(&self) -> String {
+        format!(
+            "{}|{}|{}|{}",
+            self.authority_advisory,
+            snake(&self.exploitation),
+            snake(&self.automatable),
+            self.severity.map(|s| snake(&s)).unwrap_or_default()
+        )
+    }
+}
+
 /// What the resource says: exposure and class.
 struct ResourceEvidence {
     exposure: Exposure,
     class: ResourceClass,
     json: String,
-    digest: u64,
 }
 
 /// The feed context of a recompute.
@@ -147,19 +160,30 @@ impl Context<'_> {
             Some((c, a)) => {
                 let _ = write!(json, "\"authority_advisory\":{{\"value\":true,\"source\":\"advisory\",\"advisory_id\":{},\"cve\":{},\"date\":{}}}", a.advisory_id, js(c), js(&a.published_on));
             }
-            None => json.push_str("\"authority_advisory\":{\"value\":false,\"source\":\"advisory\"}"),
+            None => {
+                json.push_str("\"authority_advisory\":{\"value\":false,\"source\":\"advisory\"}")
+            }
         }
         let epss_part = |json: &mut String| {
             if let Some((c, (e, p))) = epss {
                 let (model, date) = self
                     .epss_meta
                     .as_ref()
-                    .map(|m| (m.model_version.clone().unwrap_or_default(), m.source_date.clone()))
+                    .map(|m| {
+                        (
+                            m.model_version.clone().unwrap_or_default(),
+                            m.source_date.clone(),
+                        )
+                    })
                     .unwrap_or_default();
                 let _ = write!(json, ",\"cve\":{},\"epss\":{e},\"percentile\":{p},\"threshold\":{},\"model_version\":{},\"date\":{}", js(c), self.policy.priority.epss_poc_threshold, js(&model), js(&date));
             }
         };
-        let _ = write!(json, ",\"exploitation\":{{\"value\":\"{}\"", snake(&exploitation));
+        let _ = write!(
+            json,
+            ",\"exploitation\":{{\"value\":\"{}\"",
+            snake(&exploitation)
+        );
         match (exploitation, kev, advisory) {
             (Exploitation::Active, Some((c, added)), _) => {
                 let catalog = self
@@ -167,19 +191,36 @@ impl Context<'_> {
                     .as_ref()
                     .map(|m| m.source_date.clone())
                     .unwrap_or_default();
-                let _ = write!(json, ",\"source\":\"KEV\",\"cve\":{},\"date\":{},\"catalog_date\":{}", js(c), js(added), js(&catalog));
+                let _ = write!(
+                    json,
+                    ",\"source\":\"KEV\",\"cve\":{},\"date\":{},\"catalog_date\":{}",
+                    js(c),
+                    js(added),
+                    js(&catalog)
+                );
             }
             (Exploitation::Poc, None, Some((c, a))) => {
-                let _ = write!(json, ",\"source\":\"advisory\",\"advisory_id\":{},\"cve\":{},\"date\":{}", a.advisory_id, js(c), js(&a.published_on));
+                let _ = write!(
+                    json,
+                    ",\"source\":\"advisory\",\"advisory_id\":{},\"cve\":{},\"date\":{}",
+                    a.advisory_id,
+                    js(c),
+                    js(&a.published_on)
+                );
             }
             _ if epss.is_some() => {
                 json.push_str(",\"source\":\"EPSS\"");
                 epss_part(&mut json);
             }
-            _ => json.push_str(",\"source\":\"none\",\"note\":\"not in KEV, no advisory, no EPSS score\""),
+            _ => json.push_str(
+                ",\"source\":\"none\",\"note\":\"not in KEV, no advisory, no EPSS score\"",
+            ),
         }
         json.push('}');
-        let automatable = match cvss.as_ref().and_then(|(c, m, _)| m.automatable.map(|a| (c, m, a))) {
+        let automatable = match cvss
+            .as_ref()
+            .and_then(|(c, m, _)| m.automatable.map(|a| (c, m, a)))
+        {
             Some((c, m, a)) => {
                 let value = if a { Automatable::Yes } else { Automatable::No };
                 let _ = write!(json, ",\"automatable\":{{\"value\":\"{}\",\"source\":\"CVSS\",\"cve\":{},\"version\":{},\"metric\":{}}}", snake(&value), js(c), js(&m.version), js(&m.source));
@@ -230,22 +271,11 @@ fn resource_evidence(r: Option<&haechi_store::ResourceRow>) -> ResourceEvidence 
             ",\"exposure\":{\"value\":\"open\",\"source\":\"default\",\"note\":\"no resource linked: assumed internet-facing\"},\"class\":{\"value\":\"C\",\"source\":\"default\",\"note\":\"no resource linked: assumed class C\"}".to_string(),
         ),
     };
-    let digest = fnv(FNV_START, json.as_bytes());
     ResourceEvidence {
         exposure,
         class,
         json,
-        digest,
     }
-}
-
-fn finding_severity(c: &PriorityCandidate) -> (Severity, String) {
-    let s: Severity = parse_snake(&c.severity).unwrap_or(Severity::None);
-    let json = match c.security_severity {
-        Some(ss) => format!(",\"severity\":{{\"value\":\"{}\",\"source\":\"SARIF\",\"security_severity\":{ss}}}", snake(&s)),
-        None => format!(",\"severity\":{{\"value\":\"{}\",\"source\":\"SARIF level\"}}", snake(&s)),
-    };
-    (s, json)
 }
 
 type InputsKey = (bool, u8, u8, u8, u8, u8);
@@ -259,6 +289,34 @@ fn inputs_key(i: &PriorityInputs) -> InputsKey {
         i.class as u8,
         i.severity as u8,
     )
+}
+
+/// The key of a CVE set in `priority_evidence`: FNV-1a of the findings' `cves` text, its bits
+/// read as a signed integer.
+pub fn cve_set_key(cves: &str) -> i64 {
+    fnv(FNV_START, cves.as_bytes()) as i64
+}
+
+/// What a recompute covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Every prioritised finding of one institution (`Some`) or of all.
+    Full(Option<i64>),
+    /// After a feed or advisory change: only the CVE sets whose inputs changed, plus findings
+    /// without a priority.
+    Feeds,
+}
+
+/// A finding's decision with the evidence behind each input (its explanation).
+#[derive(Debug, Clone, Serialize)]
+pub struct PriorityExplanation {
+    #[serde(flatten)]
+    pub stored: haechi_store::FindingPriorityRow,
+    /// Per input: value, source and date (EPSS model and score date, KEV date added, advisory,
+    /// CVSS metric, resource zone and class, SARIF severity).
+    pub evidence: serde_json::Value,
+    /// When the CVE evidence was last computed (`None`: no feed evidence stored yet).
+    pub evidence_decided_at: Option<String>,
 }
 
 impl Service {
@@ -276,10 +334,60 @@ impl Service {
             }
             _ => authz::authorize(actor, Action::ManageFeeds)?,
         }
+        self.recompute(actor, Mode::Full(institution)).await
+    }
+
+    /// Re-prioritises after a feed import or an advisory: only the findings whose CVE set's
+    /// inputs changed are re-read.
+    pub(crate) async fn recompute_after_feeds(&self, actor: &Actor) -> Result<RecomputeReport> {
+        authz::authorize(actor, Action::ManageFeeds)?;
+        self.recompute(actor, Mode::Feeds).await
+    }
+
+    async fn recompute(&self, actor: &Actor, mode: Mode) -> Result<RecomputeReport> {
         let started = Instant::now();
         let mut tx = self.store.begin().await?;
-        let policy = self.policy_in(&mut tx).await?;
-        let facts = tx.feed_facts().await?;
+        // A big page cache for the read and the writes of a million findings (SQLite only).
+        tx.begin_bulk(256).await?;
+        let outcome = self.recompute_in(&mut tx, actor, mode, started).await;
+        let reset = tx.end_bulk().await;
+        let report = outcome?;
+        reset?;
+        if report.rows_written == 0 && report.evidence_written == 0 {
+            // Nothing changed: no audit entry either (the transaction rolls back empty).
+            return Ok(report);
+        }
+        let institution = match mode {
+            Mode::Full(i) => i,
+            Mode::Feeds => None,
+        };
+        tx.audit(record(actor, "priorities.recompute", "finding", "*", institution, None, Some(serde_json::json!({"mode": format!("{mode:?}"), "findings_read": report.findings_read, "rows_written": report.rows_written, "evidence_written": report.evidence_written, "policy_version": report.policy_version, "by_priority": report.by_priority})))).await?;
+        tx.commit().await?;
+        let mut report = report;
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    async fn recompute_in(
+        &self,
+        tx: &mut haechi_store::WriteTx,
+        _actor: &Actor,
+        mode: Mode,
+        started: Instant,
+    ) -> Result<RecomputeReport> {
+        let policy = self.policy_in(tx).await?;
+        let scope = match mode {
+            Mode::Full(i) => i,
+            Mode::Feeds => None,
+        };
+        let sets = tx.prioritised_cve_sets(scope).await?;
+        let mut keys: Vec<i64> = sets
+            .iter()
+            .flat_map(|s| s.split(',').filter_map(cve_key))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let facts = tx.feed_facts(&keys).await?;
         let epss_meta = haechi_store::latest_feed_import(tx.conn(), "epss").await?;
         let kev_meta = haechi_store::latest_feed_import(tx.conn(), "kev").await?;
         let ctx = Context {
@@ -288,27 +396,82 @@ impl Service {
             epss_meta,
             kev_meta,
         };
+        // Only a recompute over every institution may replace stored evidence: the evidence of
+        // a set must be what every finding of that set was decided with.
+        let global = scope.is_none();
         let resources: HashMap<i64, haechi_store::ResourceRow> =
-            haechi_store::list_resources(tx.conn(), institution)
+            haechi_store::list_resources(tx.conn(), scope)
                 .await?
                 .into_iter()
                 .map(|r| (r.id, r))
                 .collect();
         let now = self.now_text();
+        let stored = tx.stored_evidence().await?;
         let mut by_cves: HashMap<String, CveEvidence> = HashMap::new();
-        let mut by_resource: HashMap<Option<i64>, ResourceEvidence> = HashMap::new();
-        let mut decisions: HashMap<InputsKey, (Priority, String, u32)> = HashMap::new();
+        let mut evidence = Vec::new();
+        let mut dirty = Vec::new();
+        for set in sets {
+            let ev = ctx.cve_evidence(&set);
+            let key = cve_set_key(&set);
+            let digest = ev.digest as i64;
+            let summary = ev.summary();
+            let (write, changed) = match stored.get(&key) {
+                None => (true, true),
+                Some((s, d)) => (global && *d != digest, *s != summary),
+            };
+            if write {
+                evidence.push(haechi_store::EvidenceWrite {
+                    key,
+                    cves: set.clone(),
+                    inputs: summary,
+                    evidence_json: format!("{{{}}}", ev.json),
+                    digest,
+                });
+            }
+            if changed {
+                dirty.push(set.clone());
+            }
+            by_cves.insert(set, ev);
+        }
         let mut report = RecomputeReport {
             policy_version: policy.version,
             ..RecomputeReport::default()
         };
-        let mut full: Vec<PriorityWrite> = Vec::new();
-        let mut inputs_only: Vec<PriorityWrite> = Vec::new();
+        let dirty_set: std::collections::HashSet<String> = dirty.iter().cloned().collect();
+        let mut decisions: HashMap<InputsKey, (Priority, String, u32)> = HashMap::new();
+        let mut by_resource: HashMap<Option<i64>, (Exposure, ResourceClass)> = HashMap::new();
+        let mut writes: Vec<PriorityWrite> = Vec::new();
         let mut counts = [0u64; 5];
+        let mut pass = 0;
         let mut after = 0;
         loop {
-            let page = tx.priority_candidates(institution, after).await?;
-            let Some(last) = page.last() else { break };
+            let page = match mode {
+                Mode::Full(i) => {
+                    tx.priority_candidates(CandidateFilter::All(i), after)
+                        .await?
+                }
+                Mode::Feeds if pass == 0 => {
+                    pass = 1;
+                    tx.priority_candidates(CandidateFilter::CveSets(&dirty), 0)
+                        .await?
+                }
+                Mode::Feeds if pass == 1 => {
+                    pass = 2;
+                    // Those of a re-read set were decided in the first pass.
+                    tx.priority_candidates(CandidateFilter::Unprioritised, 0)
+                        .await?
+                        .into_iter()
+                        .filter(|c| !dirty_set.contains(c.cves.as_str()))
+                        .collect()
+                }
+                Mode::Feeds => Vec::new(),
+            };
+            let Some(last) = page.last() else {
+                if matches!(mode, Mode::Feeds) && pass < 2 {
+                    continue;
+                }
+                break;
+            };
             after = last.id;
             for c in &page {
                 report.findings_read += 1;
@@ -318,22 +481,19 @@ impl Service {
                 let Some(cv) = by_cves.get(c.cves.as_str()) else {
                     continue;
                 };
-                let rv = by_resource
-                    .entry(c.resource_id)
-                    .or_insert_with(|| resource_evidence(c.resource_id.and_then(|id| resources.get(&id))));
-                let (severity, sev_json) = match cv.severity {
-                    Some(s) => (s, None),
-                    None => {
-                        let (s, j) = finding_severity(c);
-                        (s, Some(j))
-                    }
-                };
+                let (exposure, class) = *by_resource.entry(c.resource_id).or_insert_with(|| {
+                    let r = resource_evidence(c.resource_id.and_then(|id| resources.get(&id)));
+                    (r.exposure, r.class)
+                });
+                let severity = cv
+                    .severity
+                    .unwrap_or_else(|| parse_snake(&c.severity).unwrap_or(Severity::None));
                 let inputs = PriorityInputs {
                     authority_advisory: cv.authority_advisory,
                     exploitation: cv.exploitation,
-                    exposure: rv.exposure,
+                    exposure,
                     automatable: cv.automatable,
-                    class: rv.class,
+                    class,
                     severity,
                 };
                 let key = inputs_key(&inputs);
@@ -342,7 +502,10 @@ impl Service {
                     None => {
                         // The date only matters for the due date, which is computed per finding.
                         let d = decide(&policy, &inputs, NaiveDate::MIN).map_err(|e| {
-                            ServiceError::rule("priority_table", format!("policy version {}: {e}", policy.version))
+                            ServiceError::rule(
+                                "priority_table",
+                                format!("policy version {}: {e}", policy.version),
+                            )
                         })?;
                         let v = (d.priority, d.row, d.sla_days);
                         decisions.insert(key, v.clone());
@@ -350,20 +513,19 @@ impl Service {
                     }
                 };
                 counts[priority as usize] += 1;
-                let created = NaiveDate::parse_from_str(&c.created_on, "%Y-%m-%d").map_err(|e| {
-                    ServiceError::rule("corrupt_finding", format!("finding {}: created_at {:?}: {e}", c.id, c.created_on))
-                })?;
+                let created =
+                    NaiveDate::parse_from_str(&c.created_on, "%Y-%m-%d").map_err(|e| {
+                        ServiceError::rule(
+                            "corrupt_finding",
+                            format!("finding {}: created_at {:?}: {e}", c.id, c.created_on),
+                        )
+                    })?;
                 let due = created
                     .checked_add_days(Days::new(sla_days.into()))
                     .unwrap_or(NaiveDate::MAX)
                     .to_string();
-                let mut h = fnv(FNV_START, &cv.digest.to_le_bytes());
-                h = fnv(h, &rv.digest.to_le_bytes());
-                if let Some(j) = &sev_json {
-                    h = fnv(h, j.as_bytes());
-                }
-                h = fnv(h, priority.as_str().as_bytes());
-                h = fnv(h, row.as_bytes());
+                let k = [key.0 as u8, key.1, key.2, key.3, key.4, key.5];
+                let mut h = fnv(FNV_START, &k);
                 h = fnv(h, due.as_bytes());
                 h = fnv(h, &policy.version.to_le_bytes());
                 // Stored as BIGINT: the bits of the digest, reinterpreted.
@@ -371,57 +533,30 @@ impl Service {
                 if c.digest == Some(digest) {
                     continue;
                 }
-                let inputs_json = format!(
-                    "{{\"row\":{},\"sla_days\":{sla_days},\"policy_version\":{},{}{}{}}}",
-                    js(&row),
-                    policy.version,
-                    cv.json,
-                    sev_json.as_deref().unwrap_or(""),
-                    rv.json
-                );
-                let changed = c.priority.as_deref() != Some(priority.as_str())
-                    || c.due_date.as_deref() != Some(due.as_str());
-                let w = PriorityWrite {
+                writes.push(PriorityWrite {
                     id: c.id,
                     priority: priority.as_str(),
                     row,
                     due_date: due,
-                    inputs_json,
+                    inputs_json: serde_json::to_string(&inputs).unwrap_or_default(),
                     digest,
-                };
-                if changed {
-                    report.priority_changed += 1;
-                    full.push(w);
-                } else {
-                    inputs_only.push(w);
-                }
-                if full.len() >= WRITE_BATCH {
-                    report.rows_written += tx.write_priorities(policy.version, &now, &full, true).await?;
-                    full.clear();
-                }
-                if inputs_only.len() >= WRITE_BATCH {
-                    report.rows_written += tx.write_priorities(policy.version, &now, &inputs_only, false).await?;
-                    inputs_only.clear();
+                });
+                if writes.len() >= WRITE_BATCH {
+                    report.rows_written +=
+                        tx.write_priorities(policy.version, &now, &writes).await?;
+                    writes.clear();
                 }
             }
         }
-        report.rows_written += tx.write_priorities(policy.version, &now, &full, true).await?;
-        report.rows_written += tx
-            .write_priorities(policy.version, &now, &inputs_only, false)
-            .await?;
+        report.rows_written += tx.write_priorities(policy.version, &now, &writes).await?;
+        tx.apply_priorities(policy.version, &now).await?;
+        report.evidence_written = tx.write_evidence(&evidence, &now).await?;
         for p in Priority::ALL {
             let n = counts[p as usize];
             if n > 0 {
                 report.by_priority.insert(p.as_str().to_string(), n);
             }
         }
-        report.seconds = started.elapsed().as_secs_f64();
-        if report.rows_written == 0 {
-            // Nothing changed: no audit entry either (the transaction rolls back empty).
-            return Ok(report);
-        }
-        tx.audit(record(actor, "priorities.recompute", "finding", "*", institution, None, Some(serde_json::json!({"findings_read": report.findings_read, "rows_written": report.rows_written, "priority_changed": report.priority_changed, "policy_version": report.policy_version, "by_priority": report.by_priority})))).await?;
-        tx.commit().await?;
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
     }
@@ -435,17 +570,53 @@ impl Service {
         }
     }
 
-    /// The stored decision on one finding, with its inputs (the finding's explanation).
-    pub async fn finding_priority(
-        &self,
-        actor: &Actor,
-        id: i64,
-    ) -> Result<haechi_store::FindingPriorityRow> {
+    /// The stored decision on one finding with the evidence behind every input (its
+    /// explanation).
+    pub async fn finding_priority(&self, actor: &Actor, id: i64) -> Result<PriorityExplanation> {
         authz::authorize(actor, Action::ReadFindings)?;
-        let row = haechi_store::finding_priority(self.store.pool(), id)
+        let pool = self.store.pool();
+        let row = haechi_store::finding_priority(pool, id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        authz::authorize_record(actor, Action::ReadFindings, Owner::Institution(row.institution_id))?;
-        Ok(row)
+        authz::authorize_record(
+            actor,
+            Action::ReadFindings,
+            Owner::Institution(row.institution_id),
+        )?;
+        let stored = haechi_store::priority_evidence(pool, cve_set_key(&row.cves)).await?;
+        let resource = match row.resource_id {
+            Some(r) => haechi_store::get_resource(pool, r).await?,
+            None => None,
+        };
+        let (mut evidence, decided_at) = match stored {
+            Some((v, at)) => (v, Some(at)),
+            None => (serde_json::json!({}), None),
+        };
+        let res: serde_json::Value = serde_json::from_str(&format!(
+            "{{{}}}",
+            resource_evidence(resource.as_ref())
+                .json
+                .trim_start_matches(',')
+        ))
+        .unwrap_or(serde_json::Value::Null);
+        if let (Some(obj), Some(res)) = (evidence.as_object_mut(), res.as_object()) {
+            for (k, v) in res {
+                obj.insert(k.clone(), v.clone());
+            }
+            if !obj.contains_key("severity") {
+                let sev = match row.security_severity {
+                    Some(ss) => {
+                        serde_json::json!({"value": row.severity, "source": "SARIF", "security_severity": ss})
+                    }
+                    None => serde_json::json!({"value": row.severity, "source": "SARIF level"}),
+                };
+                obj.insert("severity".into(), sev);
+            }
+        }
+        Ok(PriorityExplanation {
+            stored: row,
+            evidence,
+            evidence_decided_at: decided_at,
+        })
     }
 }

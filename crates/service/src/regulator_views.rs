@@ -121,9 +121,8 @@ impl Service {
                 })
             })
             .collect();
-        letters.sort_by(|a, b| {
-            (&a.phase_id, &a.letter_number).cmp(&(&b.phase_id, &b.letter_number))
-        });
+        letters
+            .sort_by(|a, b| (&a.phase_id, &a.letter_number).cmp(&(&b.phase_id, &b.letter_number)));
         let phases = policy
             .phases
             .iter()

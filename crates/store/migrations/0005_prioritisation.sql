@@ -97,8 +97,12 @@ CREATE TABLE advisory_cves (
     PRIMARY KEY (advisory_id, cve_key)
 );
 
--- The decision on each finding. priority_digest hashes everything written (priority, row, due
--- date, inputs, policy version) so a recompute compares one integer instead of re-reading JSON.
+-- The decision on each finding: priority, deciding row, due date, the six inputs the table saw
+-- (small JSON), the policy version. priority_digest hashes all of it so that a recompute compares
+-- one integer. The evidence behind the inputs (EPSS value and model, KEV date, advisory, CVSS
+-- metric) is kept once per set of CVEs in priority_evidence rather than on every finding: a new
+-- EPSS file moves most scores a little, and rewriting every finding for that would rewrite the
+-- whole findings table.
 ALTER TABLE findings ADD COLUMN priority TEXT;
 ALTER TABLE findings ADD COLUMN priority_row TEXT;
 ALTER TABLE findings ADD COLUMN due_date TEXT;
@@ -107,6 +111,21 @@ ALTER TABLE findings ADD COLUMN priority_policy_version BIGINT;
 ALTER TABLE findings ADD COLUMN priority_digest BIGINT;
 ALTER TABLE findings ADD COLUMN priority_decided_at TEXT;
 ALTER TABLE findings ADD COLUMN assignee_user_id BIGINT REFERENCES users (id);
+
+-- cve_set_key: FNV-1a of the findings' `cves` text (see the service's priority module).
+CREATE TABLE priority_evidence (
+    cve_set_key {ID},
+    cves TEXT NOT NULL,
+    inputs TEXT NOT NULL,
+    evidence_json TEXT NOT NULL,
+    digest BIGINT NOT NULL,
+    decided_at TEXT NOT NULL
+);
+
+-- The findings a recompute keeps current, by CVE set: a feed change re-reads only the sets whose
+-- inputs changed.
+CREATE INDEX findings_cves ON findings (cves) WHERE status IN ('open', 'in_progress', 'risk_accepted');
+CREATE INDEX findings_unprioritised ON findings (id) WHERE priority IS NULL;
 
 -- The patch queue: open work of one institution by priority, due date, id (keyset order).
 CREATE INDEX findings_queue ON findings (institution_id, priority, due_date, id) WHERE status IN ('open', 'in_progress');

@@ -17,7 +17,7 @@ CREATE INDEX findings_list_severity ON findings (institution_id, severity_rank, 
 CREATE INDEX findings_list_status ON findings (institution_id, status, id);
 CREATE INDEX findings_list_tool ON findings (institution_id, tool_name, id);
 CREATE INDEX findings_list_ai ON findings (institution_id, ai_model, id);
-CREATE INDEX findings_list_resource ON findings (resource_id, id);
+CREATE INDEX findings_list_resource ON findings (institution_id, resource_id, id);
 
 -- One row per (finding, CWE), written in bulk by the import beside the finding rows, so a CWE
 -- filter is an index range instead of a LIKE over `findings.cwes` (which cannot use an index).

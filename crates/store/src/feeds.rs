@@ -303,7 +303,11 @@ impl WriteTx {
                 );
                 let mut q = sqlx::query(&sql);
                 for r in chunk {
-                    q = q.bind(r.cve_key).bind(&r.cve).bind(r.epss).bind(r.percentile);
+                    q = q
+                        .bind(r.cve_key)
+                        .bind(&r.cve)
+                        .bind(r.epss)
+                        .bind(r.percentile);
                 }
                 q.execute(self.conn()).await
             };
@@ -549,13 +553,15 @@ impl WriteTx {
         .await?;
         let id: i64 = r.try_get("id")?;
         for (key, cve) in cves {
-            sqlx::query("INSERT INTO advisory_cves (advisory_id, cve_key, cve) VALUES ($1, $2, $3)")
-                .bind(id)
-                .bind(*key)
-                .bind(cve)
-                .execute(self.conn())
-                .await
-                .map_err(|e| StoreError::from_write(e, &format!("{cve} listed twice")))?;
+            sqlx::query(
+                "INSERT INTO advisory_cves (advisory_id, cve_key, cve) VALUES ($1, $2, $3)",
+            )
+            .bind(id)
+            .bind(*key)
+            .bind(cve)
+            .execute(self.conn())
+            .await
+            .map_err(|e| StoreError::from_write(e, &format!("{cve} listed twice")))?;
         }
         Ok(id)
     }
@@ -681,26 +687,26 @@ fn bad_agg(what: &str, item: &str) -> StoreError {
 }
 
 impl WriteTx {
-    /// Loads the feed facts in a few aggregated reads.
-    pub async fn feed_facts(&mut self) -> Result<FeedFacts> {
+    /// Loads the feed facts for the CVEs in `keys` (EPSS is looked up by key: the file has
+    /// 300,000 rows and a findings estate meets a few tens of thousands), and the small tables
+    /// whole.
+    pub async fn feed_facts(&mut self, keys: &[i64]) -> Result<FeedFacts> {
         let pg = is_postgres(self.conn());
         let mut facts = FeedFacts::default();
-        // EPSS: pages of keys, each one aggregated text "key:epss:percentile,…".
-        let mut after = 0i64;
-        loop {
+        for chunk in keys.chunks(FEED_BATCH) {
+            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
             let sql = if pg {
-                "SELECT string_agg(cve_key::text || ':' || epss::text || ':' || percentile::text, ',') FROM (SELECT cve_key, epss, percentile FROM epss_scores WHERE cve_key > $1 ORDER BY cve_key LIMIT 100000) AS t"
+                format!("SELECT string_agg(cve_key::text || ':' || epss::text || ':' || percentile::text, ',') FROM epss_scores WHERE cve_key IN ({})", list.join(","))
             } else {
-                "SELECT group_concat(cve_key || ':' || epss || ':' || percentile, ',') FROM (SELECT cve_key, epss, percentile FROM epss_scores WHERE cve_key > $1 ORDER BY cve_key LIMIT 100000)"
+                format!("SELECT group_concat(cve_key || ':' || epss || ':' || percentile, ',') FROM epss_scores WHERE cve_key IN ({})", list.join(","))
             };
-            let packed: Option<String> = sqlx::query_scalar(sql)
-                .bind(after)
-                .fetch_one(self.conn())
-                .await?;
-            let Some(packed) = packed.filter(|p| !p.is_empty()) else {
-                break;
-            };
-            for item in packed.split(',') {
+            let packed: Option<String> = sqlx::query_scalar(&sql).fetch_one(self.conn()).await?;
+            for item in packed
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .filter(|i| !i.is_empty())
+            {
                 let mut parts = item.split(':');
                 let (Some(k), Some(e), Some(p)) = (parts.next(), parts.next(), parts.next()) else {
                     return Err(bad_agg("EPSS", item));
@@ -708,7 +714,6 @@ impl WriteTx {
                 let k: i64 = k.parse().map_err(|_| bad_agg("EPSS", item))?;
                 let e: f64 = e.parse().map_err(|_| bad_agg("EPSS", item))?;
                 let p: f64 = p.parse().map_err(|_| bad_agg("EPSS", item))?;
-                after = after.max(k);
                 facts.epss.insert(k, (e, p));
             }
         }
@@ -716,7 +721,9 @@ impl WriteTx {
             .fetch_all(self.conn())
             .await?
         {
-            facts.kev.insert(r.try_get("cve_key")?, r.try_get("date_added")?);
+            facts
+                .kev
+                .insert(r.try_get("cve_key")?, r.try_get("date_added")?);
         }
         for r in sqlx::query("SELECT c.cve_key, a.id, a.published_on FROM advisory_cves c JOIN advisories a ON a.id = c.advisory_id WHERE a.state = 'published' ORDER BY a.published_on DESC, a.id DESC")
             .fetch_all(self.conn())
@@ -754,29 +761,31 @@ impl WriteTx {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriorityCandidate {
     pub id: i64,
-    pub institution_id: i64,
     pub resource_id: Option<i64>,
     /// `,CVE-…,CVE-…,`.
     pub cves: String,
     pub severity: String,
-    pub security_severity: Option<f64>,
     /// `YYYY-MM-DD` of `created_at`: the SLA clock starts there.
     pub created_on: String,
-    pub priority: Option<String>,
-    pub due_date: Option<String>,
     pub digest: Option<i64>,
 }
 
 fn parse_candidate(line: &str) -> Result<PriorityCandidate> {
     let bad = || bad_agg("finding", line);
-    let f: Vec<&str> = line.split('|').collect();
-    let [id, inst, res, cves, sev, ss, created, prio, due, digest] = f.as_slice() else {
+    let mut f = line.split('|');
+    let (Some(id), Some(res), Some(cves), Some(sev), Some(created), Some(digest), None) = (
+        f.next(),
+        f.next(),
+        f.next(),
+        f.next(),
+        f.next(),
+        f.next(),
+        f.next(),
+    ) else {
         return Err(bad());
     };
-    let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
     Ok(PriorityCandidate {
         id: id.parse().map_err(|_| bad())?,
-        institution_id: inst.parse().map_err(|_| bad())?,
         resource_id: if res.is_empty() {
             None
         } else {
@@ -784,14 +793,7 @@ fn parse_candidate(line: &str) -> Result<PriorityCandidate> {
         },
         cves: cves.to_string(),
         severity: sev.to_string(),
-        security_severity: if ss.is_empty() {
-            None
-        } else {
-            Some(ss.parse().map_err(|_| bad())?)
-        },
         created_on: created.to_string(),
-        priority: opt(prio),
-        due_date: opt(due),
         digest: if digest.is_empty() {
             None
         } else {
@@ -804,39 +806,228 @@ fn parse_candidate(line: &str) -> Result<PriorityCandidate> {
 /// closed under, so that its SLA outcome stays explainable.
 pub const PRIORITISED_STATUSES: &str = "'open', 'in_progress', 'risk_accepted'";
 
+/// Which findings a candidate read selects.
+#[derive(Debug, Clone, Copy)]
+pub enum CandidateFilter<'a> {
+    /// Every prioritised finding of one institution (`Some`) or of all, in id pages.
+    All(Option<i64>),
+    /// Prioritised findings whose CVE set is one of these.
+    CveSets(&'a [String]),
+    /// Prioritised findings that have no priority yet.
+    Unprioritised,
+}
+
+fn candidate_line(pg: bool) -> &'static str {
+    if pg {
+        "id::text || '|' || COALESCE(resource_id::text, '') || '|' || cves || '|' || severity || '|' || substr(created_at, 1, 10) || '|' || COALESCE(priority_digest::text, '')"
+    } else {
+        "id || '|' || COALESCE(resource_id, '') || '|' || cves || '|' || severity || '|' || substr(created_at, 1, 10) || '|' || COALESCE(priority_digest, '')"
+    }
+}
+
+fn aggregate(pg: bool, inner: &str) -> String {
+    if pg {
+        format!("SELECT string_agg(line, E'\\n') FROM ({inner}) AS t")
+    } else {
+        format!("SELECT group_concat(line, char(10)) FROM ({inner})")
+    }
+}
+
+fn parse_candidates(packed: Option<String>) -> Result<Vec<PriorityCandidate>> {
+    packed
+        .as_deref()
+        .unwrap_or("")
+        .split('\n')
+        .filter(|l| !l.is_empty())
+        .map(parse_candidate)
+        .collect()
+}
+
+/// CVE sets per statement of a [`CandidateFilter::CveSets`] read.
+const SET_BATCH: usize = 2000;
+
 impl WriteTx {
-    /// One page of findings to prioritise (id order, after `after_id`), of one institution or
-    /// of all; empty when done.
-    pub async fn priority_candidates(
+    /// The distinct CVE sets of the prioritised findings (of one institution, or of all).
+    pub async fn prioritised_cve_sets(
         &mut self,
         institution_id: Option<i64>,
+    ) -> Result<Vec<String>> {
+        // Without an institution the partial index `findings_cves` answers alone.
+        Ok(match institution_id {
+            None => sqlx::query_scalar(&format!(
+                "SELECT DISTINCT cves FROM findings WHERE status IN ({PRIORITISED_STATUSES})"
+            ))
+            .fetch_all(self.conn())
+            .await?,
+            Some(i) => sqlx::query_scalar(&format!(
+                "SELECT DISTINCT cves FROM findings WHERE status IN ({PRIORITISED_STATUSES}) AND institution_id = $1"
+            ))
+            .bind(i)
+            .fetch_all(self.conn())
+            .await?,
+        })
+    }
+
+    /// Reads candidates: for [`CandidateFilter::All`] the page after `after_id` (empty when
+    /// done), for the others everything at once (`after_id` ignored).
+    pub async fn priority_candidates(
+        &mut self,
+        filter: CandidateFilter<'_>,
         after_id: i64,
     ) -> Result<Vec<PriorityCandidate>> {
         let pg = is_postgres(self.conn());
+        let line = candidate_line(pg);
+        match filter {
+            CandidateFilter::All(institution) => {
+                let sql = aggregate(pg, &format!(
+                    "SELECT {line} AS line FROM findings WHERE id > $1 AND ($2 = 0 OR institution_id = $2) AND status IN ({PRIORITISED_STATUSES}) ORDER BY id LIMIT {CANDIDATE_PAGE}"
+                ));
+                let packed: Option<String> = sqlx::query_scalar(&sql)
+                    .bind(after_id)
+                    .bind(institution.unwrap_or(0))
+                    .fetch_one(self.conn())
+                    .await?;
+                parse_candidates(packed)
+            }
+            CandidateFilter::Unprioritised => {
+                let sql = aggregate(pg, &format!(
+                    "SELECT {line} AS line FROM findings WHERE priority IS NULL AND status IN ({PRIORITISED_STATUSES})"
+                ));
+                let packed: Option<String> =
+                    sqlx::query_scalar(&sql).fetch_one(self.conn()).await?;
+                parse_candidates(packed)
+            }
+            CandidateFilter::CveSets(sets) => {
+                let mut out = Vec::new();
+                for chunk in sets.chunks(SET_BATCH) {
+                    let packed: Option<String> = if pg {
+                        let sql = aggregate(pg, &format!(
+                            "SELECT {line} AS line FROM findings WHERE status IN ({PRIORITISED_STATUSES}) AND cves IN (SELECT x FROM json_array_elements_text($1::json) AS x)"
+                        ));
+                        sqlx::query_scalar(&sql)
+                            .bind(serde_json::json!(chunk).to_string())
+                            .fetch_one(self.conn())
+                            .await?
+                    } else {
+                        let sql = aggregate(pg, &format!(
+                            "SELECT {line} AS line FROM findings WHERE status IN ({PRIORITISED_STATUSES}) AND cves IN ({})",
+                            vec!["?"; chunk.len()].join(", ")
+                        ));
+                        let mut q = sqlx::query_scalar(&sql);
+                        for c in chunk {
+                            q = q.bind(c);
+                        }
+                        q.fetch_one(self.conn()).await?
+                    };
+                    out.extend(parse_candidates(packed)?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The stored evidence per CVE set: key → (inputs, digest).
+    pub async fn stored_evidence(&mut self) -> Result<HashMap<i64, (String, i64)>> {
+        let pg = is_postgres(self.conn());
         let sql = if pg {
-            format!(
-                "SELECT string_agg(line, E'\\n') FROM (SELECT id::text || '|' || institution_id::text || '|' || COALESCE(resource_id::text, '') || '|' || cves || '|' || severity || '|' || COALESCE(security_severity::text, '') || '|' || substr(created_at, 1, 10) || '|' || COALESCE(priority, '') || '|' || COALESCE(due_date, '') || '|' || COALESCE(priority_digest::text, '') AS line \
-                 FROM findings WHERE id > $1 AND ($2 = 0 OR institution_id = $2) AND status IN ({PRIORITISED_STATUSES}) ORDER BY id LIMIT {CANDIDATE_PAGE}) AS t"
-            )
+            "SELECT string_agg(cve_set_key::text || '|' || digest::text || '|' || inputs, E'\\n') FROM priority_evidence"
         } else {
-            format!(
-                "SELECT group_concat(line, char(10)) FROM (SELECT id || '|' || institution_id || '|' || COALESCE(resource_id, '') || '|' || cves || '|' || severity || '|' || COALESCE(security_severity, '') || '|' || substr(created_at, 1, 10) || '|' || COALESCE(priority, '') || '|' || COALESCE(due_date, '') || '|' || COALESCE(priority_digest, '') AS line \
-                 FROM findings WHERE id > $1 AND ($2 = 0 OR institution_id = $2) AND status IN ({PRIORITISED_STATUSES}) ORDER BY id LIMIT {CANDIDATE_PAGE})"
-            )
+            "SELECT group_concat(cve_set_key || '|' || digest || '|' || inputs, char(10)) FROM priority_evidence"
         };
-        let packed: Option<String> = sqlx::query_scalar(&sql)
-            .bind(after_id)
-            .bind(institution_id.unwrap_or(0))
-            .fetch_one(self.conn())
-            .await?;
-        packed
+        let packed: Option<String> = sqlx::query_scalar(sql).fetch_one(self.conn()).await?;
+        let mut out = HashMap::new();
+        for item in packed
             .as_deref()
             .unwrap_or("")
             .split('\n')
             .filter(|l| !l.is_empty())
-            .map(parse_candidate)
-            .collect()
+        {
+            let mut p = item.splitn(3, '|');
+            let (Some(k), Some(d), Some(i)) = (p.next(), p.next(), p.next()) else {
+                return Err(bad_agg("evidence", item));
+            };
+            let k: i64 = k.parse().map_err(|_| bad_agg("evidence", item))?;
+            let d: i64 = d.parse().map_err(|_| bad_agg("evidence", item))?;
+            out.insert(k, (i.to_string(), d));
+        }
+        Ok(out)
     }
+
+    /// Stores the evidence of CVE sets: replaces the rows of `replace` sets, adds the others.
+    pub async fn write_evidence(&mut self, rows: &[EvidenceWrite], now: &str) -> Result<u64> {
+        let pg = is_postgres(self.conn());
+        let mut n = 0;
+        for chunk in rows.chunks(FEED_BATCH / 2) {
+            let keys: Vec<String> = chunk.iter().map(|r| r.key.to_string()).collect();
+            sqlx::query(&format!(
+                "DELETE FROM priority_evidence WHERE cve_set_key IN ({})",
+                keys.join(", ")
+            ))
+            .execute(self.conn())
+            .await?;
+            let done = if pg {
+                let items: Vec<serde_json::Value> = chunk
+                    .iter()
+                    .map(|r| serde_json::json!({"k": r.key, "c": r.cves, "i": r.inputs, "e": r.evidence_json, "d": r.digest}))
+                    .collect();
+                sqlx::query("INSERT INTO priority_evidence (cve_set_key, cves, inputs, evidence_json, digest, decided_at) SELECT t.k, t.c, t.i, t.e, t.d, $2 FROM json_to_recordset($1::json) AS t(k bigint, c text, i text, e text, d bigint)")
+                    .bind(serde_json::Value::Array(items).to_string())
+                    .bind(now)
+                    .execute(self.conn())
+                    .await
+            } else {
+                let now = literal(now)?;
+                let row = format!("(?, ?, ?, ?, ?, '{now}')");
+                let sql = format!(
+                    "INSERT INTO priority_evidence (cve_set_key, cves, inputs, evidence_json, digest, decided_at) VALUES {}",
+                    vec![row.as_str(); chunk.len()].join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for r in chunk {
+                    q = q
+                        .bind(r.key)
+                        .bind(&r.cves)
+                        .bind(&r.inputs)
+                        .bind(&r.evidence_json)
+                        .bind(r.digest);
+                }
+                q.execute(self.conn()).await
+            };
+            n += done?.rows_affected();
+        }
+        Ok(n)
+    }
+}
+
+/// The evidence of one CVE set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceWrite {
+    pub key: i64,
+    pub cves: String,
+    /// The set's share of the inputs (advisory, exploitation, automatable, CVSS severity).
+    pub inputs: String,
+    pub evidence_json: String,
+    pub digest: i64,
+}
+
+/// The stored evidence of one CVE set: (evidence JSON, decided at).
+pub async fn priority_evidence<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    key: i64,
+) -> Result<Option<(serde_json::Value, String)>> {
+    let r = sqlx::query(
+        "SELECT evidence_json, decided_at FROM priority_evidence WHERE cve_set_key = $1",
+    )
+    .bind(key)
+    .fetch_optional(e)
+    .await?;
+    let Some(r) = r else { return Ok(None) };
+    let json: String = r.try_get("evidence_json")?;
+    Ok(Some((
+        serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("evidence_json of CVE set {key}: {e}")))?,
+        r.try_get("decided_at")?,
+    )))
 }
 
 // ---------------------------------------------------------------- prioritisation: bulk write
@@ -848,6 +1039,7 @@ pub struct PriorityWrite {
     pub priority: &'static str,
     pub row: String,
     pub due_date: String,
+    /// The six inputs the table saw.
     pub inputs_json: String,
     pub digest: i64,
 }
@@ -856,17 +1048,22 @@ pub struct PriorityWrite {
 const PRIORITY_BATCH: usize = 5000;
 
 impl WriteTx {
-    /// Writes new decisions. `full` rows changed priority or due date (the queue index moves);
-    /// the others changed only their inputs, which is cheaper to write.
+    /// Writes new decisions. On SQLite they are staged in a temporary table and applied by
+    /// [`WriteTx::apply_priorities`] in one pass (an `UPDATE … FROM (VALUES …)` per batch would
+    /// scan the findings table once per batch); PostgreSQL applies each batch at once.
     pub async fn write_priorities(
         &mut self,
         policy_version: i64,
         now: &str,
         rows: &[PriorityWrite],
-        full: bool,
     ) -> Result<u64> {
         let now = literal(now)?;
         let pg = is_postgres(self.conn());
+        if !pg {
+            sqlx::query("CREATE TEMP TABLE IF NOT EXISTS haechi_priority_stage (id INTEGER PRIMARY KEY, p TEXT, r TEXT, d TEXT, i TEXT, g INTEGER)")
+                .execute(self.conn())
+                .await?;
+        }
         let mut n = 0;
         for chunk in rows.chunks(PRIORITY_BATCH) {
             let done = if pg {
@@ -874,22 +1071,16 @@ impl WriteTx {
                     .iter()
                     .map(|w| serde_json::json!({"id": w.id, "p": w.priority, "r": w.row, "d": w.due_date, "i": w.inputs_json, "g": w.digest}))
                     .collect();
-                let set = if full {
-                    "priority = t.p, priority_row = t.r, due_date = t.d, "
-                } else {
-                    ""
-                };
                 sqlx::query(&format!(
-                    "UPDATE findings SET {set}priority_inputs = t.i, priority_digest = t.g, priority_policy_version = {policy_version}, priority_decided_at = '{now}' \
+                    "UPDATE findings SET priority = t.p, priority_row = t.r, due_date = t.d, priority_inputs = t.i, priority_digest = t.g, priority_policy_version = {policy_version}, priority_decided_at = '{now}' \
                      FROM json_to_recordset($1::json) AS t(id bigint, p text, r text, d text, i text, g bigint) WHERE findings.id = t.id"
                 ))
                 .bind(serde_json::Value::Array(items).to_string())
                 .execute(self.conn())
                 .await
-            } else if full {
+            } else {
                 let sql = format!(
-                    "UPDATE findings SET priority = t.column2, priority_row = t.column3, due_date = t.column4, priority_inputs = t.column5, priority_digest = t.column6, priority_policy_version = {policy_version}, priority_decided_at = '{now}' \
-                     FROM (VALUES {}) AS t WHERE findings.id = t.column1",
+                    "INSERT OR REPLACE INTO haechi_priority_stage (id, p, r, d, i, g) VALUES {}",
                     vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
                 );
                 let mut q = sqlx::query(&sql);
@@ -903,20 +1094,32 @@ impl WriteTx {
                         .bind(w.digest);
                 }
                 q.execute(self.conn()).await
-            } else {
-                let sql = format!(
-                    "UPDATE findings SET priority_inputs = t.column2, priority_digest = t.column3, priority_policy_version = {policy_version}, priority_decided_at = '{now}' \
-                     FROM (VALUES {}) AS t WHERE findings.id = t.column1",
-                    vec!["(?, ?, ?)"; chunk.len()].join(", ")
-                );
-                let mut q = sqlx::query(&sql);
-                for w in chunk {
-                    q = q.bind(w.id).bind(&w.inputs_json).bind(w.digest);
-                }
-                q.execute(self.conn()).await
             };
             n += done?.rows_affected();
         }
+        Ok(n)
+    }
+
+    /// Applies the decisions staged by [`WriteTx::write_priorities`] (SQLite; a no-op on
+    /// PostgreSQL): one pass driven by the staged ids.
+    pub async fn apply_priorities(&mut self, policy_version: i64, now: &str) -> Result<u64> {
+        if is_postgres(self.conn()) {
+            return Ok(0);
+        }
+        let now = literal(now)?;
+        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS haechi_priority_stage (id INTEGER PRIMARY KEY, p TEXT, r TEXT, d TEXT, i TEXT, g INTEGER)")
+            .execute(self.conn())
+            .await?;
+        let n = sqlx::query(&format!(
+            "UPDATE findings SET (priority, priority_row, due_date, priority_inputs, priority_digest) = (SELECT p, r, d, i, g FROM haechi_priority_stage AS s WHERE s.id = findings.id), \
+             priority_policy_version = {policy_version}, priority_decided_at = '{now}' WHERE id IN (SELECT id FROM haechi_priority_stage)"
+        ))
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        sqlx::query("DELETE FROM haechi_priority_stage")
+            .execute(self.conn())
+            .await?;
         Ok(n)
     }
 }
@@ -926,6 +1129,11 @@ impl WriteTx {
 pub struct FindingPriorityRow {
     pub finding_id: i64,
     pub institution_id: i64,
+    pub resource_id: Option<i64>,
+    /// `,CVE-…,`.
+    pub cves: String,
+    pub severity: String,
+    pub security_severity: Option<f64>,
     pub status: String,
     pub priority: Option<String>,
     pub row: Option<String>,
@@ -941,7 +1149,7 @@ pub async fn finding_priority<'e, E: Executor<'e, Database = Any>>(
     e: E,
     id: i64,
 ) -> Result<Option<FindingPriorityRow>> {
-    let r = sqlx::query("SELECT id, institution_id, status, priority, priority_row, due_date, priority_inputs, priority_policy_version, priority_decided_at, assignee_user_id, created_at FROM findings WHERE id = $1")
+    let r = sqlx::query("SELECT id, institution_id, resource_id, cves, severity, security_severity, status, priority, priority_row, due_date, priority_inputs, priority_policy_version, priority_decided_at, assignee_user_id, created_at FROM findings WHERE id = $1")
         .bind(id)
         .fetch_optional(e)
         .await?;
@@ -950,6 +1158,10 @@ pub async fn finding_priority<'e, E: Executor<'e, Database = Any>>(
     Ok(Some(FindingPriorityRow {
         finding_id: r.try_get("id")?,
         institution_id: r.try_get("institution_id")?,
+        resource_id: r.try_get("resource_id")?,
+        cves: r.try_get("cves")?,
+        severity: r.try_get("severity")?,
+        security_severity: r.try_get("security_severity")?,
         status: r.try_get("status")?,
         priority: r.try_get("priority")?,
         row: r.try_get("priority_row")?,

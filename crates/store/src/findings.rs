@@ -538,6 +538,9 @@ fn unpack_identity(item: &str) -> Result<StoredIdentity> {
     })
 }
 
+/// The severities a finding can have, most severe first.
+pub const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "none"];
+
 /// Severity as a number, for ordering and its index: critical 4, high 3, medium 2, low 1,
 /// anything else 0.
 pub fn severity_rank(severity: &str) -> i64 {
@@ -591,7 +594,7 @@ impl ScopeIndex {
         if entries.len() >= u32::MAX as usize {
             return Err(StoreError::Corrupt("too many findings in one scope".into()));
         }
-        entries.sort_unstable_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+        entries.sort_unstable_by_key(|e| e.fingerprint);
         entries.shrink_to_fit();
         let mut dir = vec![0u32; 65_537];
         for e in &entries {
@@ -612,27 +615,35 @@ impl ScopeIndex {
         self.entries.is_empty()
     }
 
-    /// The stored finding with this fingerprint, if any.
-    pub fn get(&self, fingerprint: &Hash16) -> Option<KnownFinding> {
+    /// Where the stored finding with this fingerprint sits (`0..len()`), if there is one; lets
+    /// a caller keep one bit per stored finding instead of a set of fingerprints.
+    pub fn position(&self, fingerprint: &Hash16) -> Option<usize> {
         if self.entries.is_empty() {
             return None;
         }
         let p = usize::from(u16::from_be_bytes([fingerprint[0], fingerprint[1]]));
-        let (lo, hi) = (
-            *self.dir.get(p)? as usize,
-            *self.dir.get(p + 1)? as usize,
-        );
+        let (lo, hi) = (*self.dir.get(p)? as usize, *self.dir.get(p + 1)? as usize);
         let slot = self.entries.get(lo..hi)?;
         let i = slot
             .binary_search_by(|e| e.fingerprint.cmp(fingerprint))
             .ok()?;
-        let e = slot.get(i)?;
+        Some(lo + i)
+    }
+
+    /// The stored finding at a [`ScopeIndex::position`].
+    pub fn at(&self, position: usize) -> Option<KnownFinding> {
+        let e = self.entries.get(position)?;
         Some(KnownFinding {
             id: i64::from_le_bytes(e.id),
             content_hash: e.content_hash,
             closed: e.flags & 1 != 0,
             missing: e.flags & 2 != 0,
         })
+    }
+
+    /// The stored finding with this fingerprint, if any.
+    pub fn get(&self, fingerprint: &Hash16) -> Option<KnownFinding> {
+        self.at(self.position(fingerprint)?)
     }
 }
 
@@ -706,7 +717,21 @@ impl WriteTx {
         resources: &[Option<i64>],
     ) -> Result<ScopeIndex> {
         let postgres = self.is_postgres();
-        let mut entries = Vec::new();
+        // Sized exactly up front: growing by doubling would briefly need twice the memory.
+        let mut total = 0i64;
+        for resource in resources {
+            let res = match resource {
+                Some(r) => format!("resource_id = {r}"),
+                None => "resource_id IS NULL".to_string(),
+            };
+            let n: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM findings WHERE institution_id = {institution_id} AND {res}"
+            ))
+            .fetch_one(self.conn())
+            .await?;
+            total += n;
+        }
+        let mut entries = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
         for resource in resources {
             let res = match resource {
                 Some(r) => format!("resource_id = {r}"),
@@ -813,12 +838,13 @@ impl WriteTx {
     /// Inserts new findings (status `open`, seen since this import), [`MAX_BATCH`] per
     /// statement, with their `finding_cwes` rows.
     ///
-    /// Each batch travels as one JSON text parameter that the server expands (SQLite's
-    /// `json_each`, PostgreSQL's `json_to_recordset`): binding ~16 values per row through the
-    /// driver cost more than the database's own JSON parsing, and the statement text is the same
-    /// for every batch, so it is prepared once per connection. On PostgreSQL the CWE rows come
-    /// from the inserted rows in the same statement (`RETURNING` in a CTE); on SQLite from the
-    /// rowid range just written (writers hold the database-wide lock and rowids only grow).
+    /// Each batch travels as one JSON text parameter (an array of 16-element arrays) that the
+    /// server expands (SQLite's `json_each`, PostgreSQL's `jsonb_array_elements`): binding ~16
+    /// values per row through the driver cost more than the database's own JSON parsing, and
+    /// the statement text is the same for every batch of an import, so it is prepared once. On
+    /// PostgreSQL the CWE rows come from the inserted rows in the same statement (`RETURNING`
+    /// in a CTE); on SQLite from the rowid range just written (writers hold the database-wide
+    /// lock and rowids only grow).
     pub async fn insert_findings(
         &mut self,
         scope: &ImportScope,
@@ -865,7 +891,7 @@ impl WriteTx {
             let done = if postgres {
                 let sql = format!(
                     "WITH ins AS (INSERT INTO findings ({columns}) SELECT {inst}, CAST(t->>0 AS BIGINT), decode(t->>1, 'hex'), t->>2, t->>3, t->>4, t->>5, t->>6, CAST(t->>7 AS BIGINT), CAST(t->>8 AS DOUBLE PRECISION), t->>9, t->>10, t->>11, t->>12, t->>13, t->>14, decode(t->>15, 'hex'), 'open', {imp}, {imp}, {imp}, {now}, {now} \
-                     FROM json_array_elements($1::json) AS t RETURNING id, cwes), \
+                     FROM jsonb_array_elements($1::jsonb) AS t RETURNING id, cwes), \
                      cw AS (INSERT INTO finding_cwes (institution_id, cwe, finding_id) SELECT {inst}, CAST(c AS BIGINT), ins.id FROM ins, unnest(string_to_array(trim(both ',' from ins.cwes), ',')) AS c WHERE ins.cwes <> ',') \
                      SELECT COUNT(*) FROM ins"
                 );
@@ -1246,12 +1272,15 @@ pub async fn list_findings(
         clauses.push(format!("f.resource_id = {r}"));
     }
     if let Some(s) = &f.severity {
-        // The rank makes the (institution, severity_rank, id) index usable; the text keeps an
-        // unknown severity from matching rank 0.
-        clauses.push(format!("f.severity_rank = {}", severity_rank(s)));
+        // Filtered by rank, the (institution, severity_rank, id) index answers page and count
+        // without reading rows; a severity that is not one of the five matches nothing.
+        if SEVERITIES.contains(&s.as_str()) {
+            clauses.push(format!("f.severity_rank = {}", severity_rank(s)));
+        } else {
+            clauses.push("1 = 0".to_string());
+        }
     }
     for (col, v) in [
-        ("f.severity", &f.severity),
         ("f.status", &f.status),
         ("f.tool_name", &f.tool),
         ("f.ai_model", &f.ai_model),
@@ -1284,10 +1313,14 @@ pub async fn list_findings(
     } else {
         format!(" WHERE {}", clauses.join(" AND "))
     };
-    let count_sql =
-        count_sql.unwrap_or_else(|| format!("SELECT COUNT(*) FROM {from}{filter_sql}"));
+    let count_sql = count_sql.unwrap_or_else(|| format!("SELECT COUNT(*) FROM {from}{filter_sql}"));
     let mut page_clauses = clauses.clone();
-    let order_sql = match f.order {
+    // With one severity asked for, "most severe first" is "newest first".
+    let order = match (f.order, &f.severity) {
+        (FindingOrder::Severity, Some(_)) => FindingOrder::Newest,
+        (o, _) => o,
+    };
+    let order_sql = match order {
         FindingOrder::Newest => {
             if let Some(a) = f.after {
                 page_clauses.push(format!("{id_col} < {}", a.id));
@@ -1382,10 +1415,8 @@ pub async fn finding_sightings<'e, E: Executor<'e, Database = Any> + Copy>(
         let map = json_or_null(r.try_get("resource_map")?);
         let covers = own == f.resource_id
             || f.resource_id.is_some_and(|fr| {
-                map.as_array().is_some_and(|a| {
-                    a.iter()
-                        .any(|m| m["resource_id"].as_i64() == Some(fr))
-                })
+                map.as_array()
+                    .is_some_and(|a| a.iter().any(|m| m["resource_id"].as_i64() == Some(fr)))
             });
         if !covers {
             continue;

@@ -147,6 +147,12 @@ pub async fn institution_names<'e, E: Executor<'e, Database = Any>>(
         .fetch_all(e)
         .await?;
     rs.iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("name_ko")?, r.try_get("name_en")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("name_ko")?,
+                r.try_get("name_en")?,
+            ))
+        })
         .collect()
 }

@@ -15,6 +15,7 @@ mod findings_views;
 mod letters;
 mod migrate;
 mod patching;
+mod patching_views;
 mod program;
 mod regulator_views;
 mod rows;
@@ -31,6 +32,7 @@ pub use findings::*;
 pub use findings_views::*;
 pub use letters::*;
 pub use patching::*;
+pub use patching_views::*;
 pub use program::*;
 pub use regulator_views::*;
 

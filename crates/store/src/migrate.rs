@@ -145,6 +145,7 @@ pub(crate) const TABLES: &[&str] = &[
     "cve_metrics",
     "advisories",
     "advisory_cves",
+    "priority_evidence",
     "finding_status_changes",
     "patch_records",
     "patch_record_findings",

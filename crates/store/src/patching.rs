@@ -109,7 +109,13 @@ pub async fn findings_owner<'e, E: Executor<'e, Database = Any>>(
     .fetch_all(e)
     .await?;
     rs.iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("institution_id")?, r.try_get("status")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("institution_id")?,
+                r.try_get("status")?,
+            ))
+        })
         .collect()
 }
 
@@ -383,7 +389,13 @@ pub async fn sla_outcomes<'e, E: Executor<'e, Database = Any>>(
     .fetch_all(e)
     .await?;
     rs.iter()
-        .map(|r| Ok((r.try_get("priority")?, r.try_get("bucket")?, r.try_get("n")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("priority")?,
+                r.try_get("bucket")?,
+                r.try_get("n")?,
+            ))
+        })
         .collect()
 }
 
@@ -537,11 +549,16 @@ impl WriteTx {
     }
 }
 
-pub async fn get_saas<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Result<Option<SaasRow>> {
-    let r = sqlx::query(&format!("SELECT {SAAS_COLUMNS} FROM saas_services WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(e)
-        .await?;
+pub async fn get_saas<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: i64,
+) -> Result<Option<SaasRow>> {
+    let r = sqlx::query(&format!(
+        "SELECT {SAAS_COLUMNS} FROM saas_services WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(e)
+    .await?;
     r.as_ref().map(saas_row).transpose()
 }
 

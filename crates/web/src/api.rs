@@ -82,7 +82,7 @@ macro_rules! route {
 /// Every API route. Add a route here and it is served, documented and (by the tests) checked.
 pub fn api_routes() -> Vec<ApiRoute> {
     use BodyKind as B;
-    vec![
+    let mut routes = vec![
         route!(
             GET,
             "/api/v1/me",
@@ -739,7 +739,10 @@ pub fn api_routes() -> Vec<ApiRoute> {
             true,
             users_token
         ),
-    ]
+    ];
+    // C13 patch prioritisation and remediation: declared beside their handlers.
+    routes.extend(crate::api_patching::routes());
+    routes
 }
 
 // ---------------------------------------------------------------- extractors and helpers
@@ -1574,8 +1577,12 @@ struct ResourceRequest {
     input: haechi_service::findings::ResourceInput,
 }
 
-/// The institution a request acts on: the one named, else the caller's own.
+/// The institution a request acts on: the one named, else the caller's own. A role that may not
+/// manage findings at all is refused as such (403) rather than asked to name an institution.
 fn institution_of(a: &haechi_core::Actor, asked: Option<i64>) -> Result<i64, ApiError> {
+    if asked.is_none() && a.institution_id.is_none() {
+        haechi_service::authz::authorize(a, haechi_service::authz::Action::ManageFindings)?;
+    }
     asked.or(a.institution_id).ok_or_else(|| {
         ApiError(ServiceError::invalid(vec![haechi_core::FieldError::new(
             "institution_id",

@@ -75,6 +75,14 @@ fn schemas() -> Value {
     })
 }
 
+/// Adds the request schemas of the C13 routes ([`crate::api_patching`]).
+fn with_patching(mut all: Value) -> Value {
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), crate::api_patching::schemas()) {
+        all.extend(more);
+    }
+    all
+}
+
 fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
@@ -134,7 +142,7 @@ pub fn document() -> Value {
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": with_patching(schemas()),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
         }
     })

@@ -168,9 +168,16 @@ impl Harness {
         // Real HTTP on loopback.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let router = haechi_web::router(AppState::new(svc.clone()));
+        // Plain HTTP on loopback: cookies without `Secure`; the peer address feeds the sign-in
+        // throttle as in production.
+        let router = haechi_web::router(AppState::new(svc.clone()).insecure_cookies());
         tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
         });
 
         let (driver, port) = start_driver();
@@ -346,13 +353,22 @@ where
     F: FnOnce(Harness) -> Fut,
     Fut: Future<Output = Harness>,
 {
+    run_within(TEST_TIMEOUT, scenario).await;
+}
+
+/// Runs a browser scenario with a time limit of its own (long journeys), on a fresh harness.
+async fn run_within<F, Fut>(limit: Duration, scenario: F)
+where
+    F: FnOnce(Harness) -> Fut,
+    Fut: Future<Output = Harness>,
+{
     let work = async {
         let h = Harness::start().await;
         scenario(h).await.finish().await;
     };
-    tokio::time::timeout(TEST_TIMEOUT, work)
+    tokio::time::timeout(limit, work)
         .await
-        .unwrap_or_else(|_| panic!("the browser scenario took longer than {TEST_TIMEOUT:?}"));
+        .unwrap_or_else(|_| panic!("the browser scenario took longer than {limit:?}"));
 }
 
 /// `text` with one character changed: the last one, replaced by a different Hangul syllable (or
@@ -574,4 +590,511 @@ async fn assert_no_horizontal_scroll(h: &Harness, what: &str) {
         scroll <= inner,
         "{what} scrolls sideways at 390 px: document.documentElement.scrollWidth {scroll} > window.innerWidth {inner}"
     );
+}
+
+// ================================================================================ the application journey
+//
+// The program's main journey through the portal, signed in through the /login form each time:
+// a CISO fills in and submits an application; an advisor declares no conflict and scores it; an
+// officer completes the evaluation, approves it and confirms the phase's cohort; another
+// institution's user opening the application's URL gets the not-found page. Screenshots of the
+// key pages in Korean and English at 1280 px, and one page at 390 px.
+
+impl Harness {
+    /// Signs in through the sign-in form and waits for the start page.
+    async fn login(&self, username: &str) {
+        self.open("/login").await;
+        self.client
+            .find(Locator::Id("username"))
+            .await
+            .unwrap()
+            .send_keys(username)
+            .await
+            .unwrap();
+        self.client
+            .find(Locator::Id("password"))
+            .await
+            .unwrap()
+            .send_keys(haechi_service::demo::DEMO_PASSWORD)
+            .await
+            .unwrap();
+        self.click(Locator::Css("form[action='/login'] button[type=submit]"))
+            .await;
+        self.client
+            .wait()
+            .at_most(STEP_TIMEOUT)
+            .for_element(Locator::Css("form[action='/logout']"))
+            .await
+            .unwrap_or_else(|e| panic!("{username} is not signed in: {e}"));
+    }
+
+    async fn logout(&self) {
+        self.click(Locator::Css("form[action='/logout'] button"))
+            .await;
+        self.client
+            .wait()
+            .at_most(STEP_TIMEOUT)
+            .for_element(Locator::Id("username"))
+            .await
+            .unwrap();
+    }
+
+    async fn click(&self, at: Locator<'_>) {
+        self.client
+            .find(at)
+            .await
+            .unwrap_or_else(|e| panic!("nothing to click at {at:?}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Clicks a button of a form that asks "are you sure?" (`data-confirm`), answering yes.
+    async fn click_confirmed(&self, at: Locator<'_>) {
+        self.client
+            .execute("window.confirm = function () { return true; };", vec![])
+            .await
+            .unwrap();
+        self.click(at).await;
+    }
+
+    async fn type_into(&self, id: &str, text: &str) {
+        let el = self.client.find(Locator::Id(id)).await.unwrap();
+        el.clear().await.unwrap();
+        el.send_keys(text).await.unwrap();
+    }
+
+    async fn choose(&self, select_id: &str, value: &str) {
+        self.client
+            .find(Locator::Id(select_id))
+            .await
+            .unwrap()
+            .select_by_value(value)
+            .await
+            .unwrap();
+    }
+
+    /// Waits until the address contains `part`; returns the address.
+    async fn wait_for_url(&self, part: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let url = self.client.current_url().await.unwrap().to_string();
+            if url.contains(part) {
+                return url;
+            }
+            if start.elapsed() > STEP_TIMEOUT {
+                let body = self.body_text().await;
+                panic!("the browser stayed at {url}, not {part}:\n{body}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn body_text(&self) -> String {
+        self.client
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The page's title, checked against `expect`.
+    async fn assert_title(&self, expect: &str) {
+        let title = self.client.title().await.unwrap();
+        assert_eq!(
+            title,
+            format!("{expect} — Haechi"),
+            "{}",
+            self.body_text().await
+        );
+    }
+
+    /// A screenshot of `path` in Korean and in English (`?lang=en`).
+    async fn screenshots_ko_en(&self, path: &str, name: &str) {
+        self.open(path).await;
+        self.screenshot(&format!("{name}-ko")).await;
+        let sep = if path.contains('?') { '&' } else { '?' };
+        self.open(&format!("{path}{sep}lang=en")).await;
+        let lang = self
+            .client
+            .find(Locator::Css("html"))
+            .await
+            .unwrap()
+            .attr("lang")
+            .await
+            .unwrap();
+        assert_eq!(
+            lang.as_deref(),
+            Some("en"),
+            "{path} did not switch to English"
+        );
+        self.screenshot(&format!("{name}-en")).await;
+    }
+
+    async fn actor(&self, username: &str) -> Actor {
+        let u = self
+            .svc
+            .list_users(&Actor::system(), None)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.username == username)
+            .unwrap();
+        Actor {
+            user_id: u.id,
+            username: u.username,
+            role: u.role,
+            institution_id: u.institution_id,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn application_journey_from_ciso_to_cohort() {
+    use haechi_core::{ApplicationAction as A, ApplicationState};
+    use haechi_service::reviews::ScoreInput;
+
+    run_within(Duration::from_secs(300), |h| async move {
+        // The approval must fall inside phase 3's window (Q4 2026), whatever today is.
+        h.svc.set_clock(Some(
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 20)
+                .unwrap()
+                .and_hms_opt(10, 0, 0)
+                .unwrap(),
+        ));
+        let criteria: Vec<String> = h
+            .svc
+            .policy()
+            .evaluation
+            .criteria
+            .iter()
+            .map(|c| c.id.clone())
+            .collect();
+
+        h.screenshots_ko_en("/login", "journey-login").await;
+
+        // 1. The CISO fills in the form, saves a draft, then submits.
+        h.login("ciso.hanbit").await;
+        h.open("/applications/new").await;
+        h.assert_title("새 신청서").await;
+        h.click(Locator::Css("input[name=ai_vulnerability_assessment]")).await;
+        h.type_into("services[0].name", "가온 취약점 분석 AI v3").await;
+        h.type_into("services[0].vendor", "가온랩스").await;
+        h.type_into("services[0].certifications", "ISO/IEC 27001, CSAP").await;
+        h.click(Locator::Css("input[name='services[0].data_classes'][value=S]")).await;
+        h.choose("services[1].kind", "saas").await;
+        h.type_into("services[1].name", "해솔 보안관제 SaaS").await;
+        h.type_into("services[1].vendor", "해솔시큐리티").await;
+        h.click(Locator::Css("input[name='services[1].data_classes'][value=O]")).await;
+        let controls = "C등급 데이터는 외부 AI로 전송하지 않고, S등급은 비식별 처리 후 전송한다. 접속기록은 1년 보관한다.";
+        h.type_into("internal_controls", controls).await;
+        for c in &criteria {
+            h.choose(&format!("self_assessment.{c}"), "3").await;
+        }
+        h.screenshot("journey-application-form-ko").await;
+        h.click(Locator::Css("button[name=intent][value=save]")).await;
+        let url = h.wait_for_url("notice=saved").await;
+        let id: i64 = url
+            .split("/applications/")
+            .nth(1)
+            .and_then(|r| r.split('?').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        let body = h.body_text().await;
+        assert!(body.contains("임시 저장했습니다.") && body.contains("해솔 보안관제 SaaS"), "{body}");
+        h.screenshots_ko_en(&format!("/applications/{id}/edit"), "journey-application-edit")
+            .await;
+        h.open(&format!("/applications/{id}")).await;
+        h.click_confirmed(Locator::XPath(
+            "//form[input[@name='action' and @value='submit']]//button",
+        ))
+        .await;
+        h.wait_for_url("notice=submitted").await;
+        assert!(h.body_text().await.contains("작성 중 → 제출됨"));
+        h.screenshot("journey-application-submitted-ko").await;
+        let ciso = h.actor("ciso.hanbit").await;
+        let view = h.svc.get_application(&ciso, id).await.unwrap();
+        assert_eq!(view.application.state, ApplicationState::Submitted);
+        assert_eq!(view.application.content.services.len(), 2);
+        assert_eq!(view.application.content.internal_controls, controls);
+        h.logout().await;
+
+        // The officer screens it and forms the panel (the pages for these steps are covered by
+        // the portal tests); two of the three advisors score through the service.
+        let officer = h.actor("officer").await;
+        h.svc.transition(&officer, id, A::StartScreening, None).await.unwrap();
+        let panel = ["advisor1", "advisor2", "advisor3"];
+        for name in panel {
+            let a = h.actor(name).await;
+            h.svc.assign_reviewer(&officer, id, a.user_id).await.unwrap();
+        }
+        h.svc.transition(&officer, id, A::StartReview, None).await.unwrap();
+        for name in &panel[1..] {
+            let a = h.actor(name).await;
+            h.svc.declare_conflict(&a, id, false, None).await.unwrap();
+            let scores: Vec<ScoreInput> = criteria
+                .iter()
+                .map(|c| ScoreInput {
+                    criterion: c.clone(),
+                    score: 3,
+                    justification: format!("{c} 영역의 통제가 문서화되어 운영되고 있음"),
+                })
+                .collect();
+            h.svc.save_scores(&a, id, &scores, true).await.unwrap();
+        }
+
+        // 2. The first advisor declares no conflict and scores it.
+        h.login("advisor1").await;
+        h.open("/reviews").await;
+        h.click(Locator::Css(&format!("a[href='/reviews/{id}']"))).await;
+        h.wait_for_url(&format!("/reviews/{id}")).await;
+        let body = h.body_text().await;
+        assert!(!body.contains(controls), "content before the declaration:\n{body}");
+        h.screenshot("journey-advisor-declaration-ko").await;
+        h.click(Locator::Css("input[name=conflict][value=no]")).await;
+        h.click(Locator::Css("form[action$='/conflict'] button[type=submit]")).await;
+        h.wait_for_url("notice=declared").await;
+        assert!(h.body_text().await.contains(controls), "the content after declaring");
+        h.screenshots_ko_en(&format!("/reviews/{id}"), "journey-advisor-scoring").await;
+        h.open(&format!("/reviews/{id}")).await;
+        for c in &criteria {
+            h.choose(&format!("scores.{c}"), "3").await;
+            h.type_into(
+                &format!("scores.{c}.justification"),
+                &format!("{c}: 증빙 자료로 확인한 결과 관리 수준임"),
+            )
+            .await;
+        }
+        h.screenshot("journey-advisor-scored-ko").await;
+        h.click_confirmed(Locator::Css("button[name=intent][value=submit]")).await;
+        h.wait_for_url("notice=scores_submitted").await;
+        assert!(h.body_text().await.contains("평가를 제출했습니다."));
+        h.logout().await;
+
+        // 3. The officer completes the evaluation, approves, and confirms the cohort.
+        h.login("officer").await;
+        h.open(&format!("/applications/{id}/review")).await;
+        h.click(Locator::XPath(
+            "//form[input[@name='action' and @value='complete_evaluation']]//button",
+        ))
+        .await;
+        h.wait_for_url("notice=moved").await;
+        let body = h.body_text().await;
+        assert!(body.contains("평가 집계") && body.contains("통과"), "{body}");
+        h.screenshots_ko_en(&format!("/applications/{id}/review"), "journey-officer-review")
+            .await;
+        h.open(&format!("/applications/{id}/review")).await;
+        let rationale = "전문가 평가 통과. 내부통제 방안 이행과 분기별 보고를 조건으로 승인함.";
+        h.type_into("rationale", rationale).await;
+        h.click_confirmed(Locator::Css("button[name=action][value=approve]")).await;
+        h.wait_for_url("notice=decided").await;
+        let view = h.svc.get_application(&officer, id).await.unwrap();
+        assert_eq!(view.application.state, ApplicationState::Approved);
+        assert_eq!(view.decision.unwrap().rationale, rationale);
+
+        h.open("/cohorts").await;
+        let body = h.body_text().await;
+        assert!(body.contains(&format!("#{id}")), "the approved application is a candidate:\n{body}");
+        h.screenshots_ko_en("/cohorts", "journey-cohort-planner").await;
+        h.open("/cohorts").await;
+        h.click_confirmed(Locator::Css("form[action$='/confirm'] button[type=submit]")).await;
+        h.wait_for_url("notice=confirmed").await;
+        assert!(h.body_text().await.contains("대상 기관을 확정했습니다"));
+        let cohorts = h.svc.list_cohorts(&officer).await.unwrap();
+        let confirmed = cohorts.iter().find(|c| c.phase_id == "phase-3").unwrap();
+        assert!(confirmed.members.contains(&id), "{confirmed:?}");
+        h.screenshot("journey-cohort-confirmed-ko").await;
+        h.logout().await;
+
+        // 4. Another institution's CISO opens the application's URL: not found.
+        h.login("ciso.saebom").await;
+        h.open(&format!("/applications/{id}")).await;
+        h.assert_title("페이지를 찾을 수 없습니다").await;
+        let body = h.body_text().await;
+        assert!(!body.contains(controls) && !body.contains("가온 취약점 분석 AI v3"), "{body}");
+        h.screenshots_ko_en(&format!("/applications/{id}"), "journey-not-found").await;
+        h.open(&format!("/applications/{id}?lang=en")).await;
+        h.assert_title("Page not found").await;
+
+        // 5. At phone width: the institution's own application page fits.
+        h.client.set_window_size(390, 844).await.unwrap();
+        h.open("/applications").await;
+        h.click(Locator::Css("td a[href^='/applications/']")).await;
+        h.wait_for_url("/applications/").await;
+        assert_no_horizontal_scroll(&h, "the application page").await;
+        h.screenshot("journey-application-390-ko").await;
+        h.svc.set_clock(None);
+        h
+    })
+    .await;
+}
+
+// ================================================================================ the patch journey
+//
+// Issue 6: an institution's CISO signs in through /login, opens the patch queue, opens a
+// finding's priority explanation, records a patch through the form, and sees the finding leave
+// the open queue. Screenshots of the queue and the explanation in Korean and English (1280 px),
+// and both pages at 390 px without sideways scrolling.
+
+/// A SARIF log with one result per (rule, path, CVE), the CVE named in the message.
+fn patch_journey_sarif(results: &[(&str, &str, &str)]) -> Vec<u8> {
+    let results: Vec<Value> = results
+        .iter()
+        .map(|(rule, path, cve)| {
+            json!({"ruleId": rule, "level": "error", "message": {"text": format!("Vulnerable dependency {cve}")},
+                "properties": {"security-severity": "8.1"},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": path}, "region": {"startLine": 1}}}],
+                "partialFingerprints": {"primaryLocationLineHash": format!("{rule}-{path}")}})
+        })
+        .collect();
+    serde_json::to_vec(&json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "depscan", "version": "1.0", "rules": []}}, "results": results}]})).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patch_journey_from_queue_to_recorded_patch() {
+    use haechi_service::feeds::{FeedFile, FeedKind};
+    use haechi_service::findings::{FindingsUpload, ResourceInput};
+
+    run_within(Duration::from_secs(240), |h| async move {
+        // The CISO's institution gets an internet-facing resource with two findings; the KEV
+        // catalog lists one of them (P1), the other stays P4.
+        let ciso = h.actor("ciso.hanbit").await;
+        let officer = h.actor("officer").await;
+        let inst = ciso.institution_id.unwrap();
+        let res = h
+            .svc
+            .create_resource(
+                &ciso,
+                inst,
+                ResourceInput {
+                    name: "인터넷뱅킹 웹 게이트웨이".into(),
+                    kind: "server".into(),
+                    business_function: "internet banking".into(),
+                    data_kinds: vec![haechi_policy::DataKind::CustomerPersonal],
+                    network_zone: haechi_policy::NetworkZone::Internet,
+                    processes_electronic_transactions: true,
+                    dr_tier: None,
+                    owner: None,
+                },
+            )
+            .await
+            .unwrap()
+            .id;
+        let upload = FindingsUpload {
+            institution_id: inst,
+            resource_id: Some(res),
+            file_name: Some("ibank-deps.sarif".into()),
+            ..Default::default()
+        };
+        let log = patch_journey_sarif(&[
+            ("log4j", "ibank/pom.xml", "CVE-2021-44228"),
+            ("jackson", "ibank/pom.xml", "CVE-2020-36518"),
+        ]);
+        h.svc
+            .import_findings(&ciso, &upload, std::io::Cursor::new(log))
+            .await
+            .unwrap();
+        let today = h.svc.today().to_string();
+        let kev = json!({"title": "KEV", "catalogVersion": today, "dateReleased": format!("{today}T12:00:00.000Z"), "count": 1,
+            "vulnerabilities": [{"cveID": "CVE-2021-44228", "vendorProject": "Apache", "product": "Log4j2", "vulnerabilityName": "Log4Shell",
+                "dateAdded": "2021-12-10", "shortDescription": "RCE", "requiredAction": "Patch", "dueDate": "2021-12-24",
+                "knownRansomwareCampaignUse": "Known", "notes": ""}]});
+        h.svc
+            .import_feed(
+                &officer,
+                FeedKind::Kev,
+                vec![FeedFile {
+                    name: "known_exploited_vulnerabilities.json".into(),
+                    bytes: serde_json::to_vec(&kev).unwrap(),
+                }],
+                None,
+            )
+            .await
+            .unwrap();
+        let id_of = |cve: &'static str| {
+            let pool = h.svc.store().pool().clone();
+            async move {
+                sqlx::query_scalar::<_, i64>("SELECT id FROM findings WHERE institution_id = $1 AND cves LIKE $2")
+                    .bind(inst)
+                    .bind(format!("%,{cve},%"))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let log4j = id_of("CVE-2021-44228").await;
+        let jackson = id_of("CVE-2020-36518").await;
+
+        // 1. Sign in and open the queue: the KEV finding is listed, P1.
+        h.login("ciso.hanbit").await;
+        h.open("/queue").await;
+        h.assert_title("패치 대기열").await;
+        let link = format!("a[href='/queue/{log4j}']");
+        let row = h
+            .client
+            .find(Locator::XPath(&format!("//tr[.//a[@href='/queue/{log4j}']]")))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(row.contains("P1") && row.contains("p1-kev-exposed"), "{row}");
+        h.screenshots_ko_en("/queue", "patch-queue").await;
+
+        // 2. The finding's explanation: the deciding row and its inputs' sources.
+        h.open("/queue").await;
+        h.click(Locator::Css(&link)).await;
+        h.wait_for_url(&format!("/queue/{log4j}")).await;
+        let body = h.body_text().await;
+        for text in ["p1-kev-exposed", "이 행이 결정", "CISA KEV 목록", "2021-12-10", "인터넷 접점"] {
+            assert!(body.contains(text), "the explanation lacks {text:?}:\n{body}");
+        }
+        h.screenshots_ko_en(&format!("/queue/{log4j}"), "patch-explanation").await;
+
+        // 3. Record a patch through the form, from the explanation's link.
+        h.open(&format!("/queue/{log4j}")).await;
+        h.click(Locator::Css(&format!("a[href='/patches/new?finding={log4j}']"))).await;
+        h.wait_for_url("/patches/new").await;
+        let ids = h.client.find(Locator::Id("finding_ids")).await.unwrap();
+        assert_eq!(ids.prop("value").await.unwrap().as_deref(), Some(log4j.to_string().as_str()));
+        h.type_into("applied", "log4j-core 2.17.1 (Apache 보안 권고 반영)").await;
+        for item in ["pre_testing_done", "rollback_ready", "isolation_ready", "continuity_plan", "customers_notified_in_advance"] {
+            h.click(Locator::Id(item)).await;
+        }
+        h.screenshot("patch-form-ko").await;
+        h.click(Locator::Css("form[action='/patches'] button[type=submit]")).await;
+        h.wait_for_url("recorded=1").await;
+        let body = h.body_text().await;
+        assert!(body.contains("log4j-core 2.17.1") && body.contains("조치 완료로 바뀐 취약점: 1"), "{body}");
+        h.screenshot("patch-recorded-ko").await;
+        let fixed = h.svc.get_finding(&ciso, log4j).await.unwrap().finding.status;
+        assert_eq!(fixed, "fixed");
+
+        // 4. The finding has left the open queue; the other one is still there.
+        h.open("/queue").await;
+        assert!(h.client.find_all(Locator::Css(&link)).await.unwrap().is_empty(), "the fixed finding is still queued");
+        assert_eq!(
+            h.client.find_all(Locator::Css(&format!("a[href='/queue/{jackson}']"))).await.unwrap().len(),
+            1
+        );
+
+        // The burn-down and SLA charts show the fix.
+        h.open("/patches/charts").await;
+        assert_eq!(h.client.find_all(Locator::Css("figure.chart svg[role=img]")).await.unwrap().len(), 2);
+        h.screenshots_ko_en("/patches/charts", "patch-charts").await;
+        h.screenshots_ko_en("/feeds", "patch-feeds").await;
+
+        // 5. At phone width the queue and the explanation fit.
+        h.client.set_window_size(390, 844).await.unwrap();
+        for (path, name) in [("/queue".to_string(), "patch-queue-390-ko"), (format!("/queue/{log4j}"), "patch-explanation-390-ko")] {
+            h.open(&path).await;
+            assert_no_horizontal_scroll(&h, &path).await;
+            h.screenshot(name).await;
+        }
+        h
+    })
+    .await;
 }

@@ -1110,12 +1110,20 @@ async fn mapping_story(url: String) {
             .unwrap_or_else(|| panic!("no finding '{msg}'"))
             .resource_id
     };
-    assert_eq!(resource_of("xss"), Some(web), "unmapped paths go to the upload's resource");
+    assert_eq!(
+        resource_of("xss"),
+        Some(web),
+        "unmapped paths go to the upload's resource"
+    );
     assert_eq!(resource_of("sqli"), Some(api));
     assert_eq!(resource_of("ssrf"), Some(api_v2), "the longest prefix wins");
     assert_eq!(resource_of("weak"), Some(db), "a host maps too");
     assert_eq!(resource_of("unmapped"), Some(web));
-    let import = svc.finding_import(&ciso, first.import_id).await.unwrap().import;
+    let import = svc
+        .finding_import(&ciso, first.import_id)
+        .await
+        .unwrap()
+        .import;
     assert_eq!(import.resource_map.as_array().map(Vec::len), Some(3));
 
     // The resource filter sees the mapped findings; the import counts among their sightings.
@@ -1141,7 +1149,11 @@ async fn mapping_story(url: String) {
         .await
         .unwrap();
     assert_eq!(
-        (again.findings_new, again.findings_updated, again.findings_unchanged),
+        (
+            again.findings_new,
+            again.findings_updated,
+            again.findings_unchanged
+        ),
         (0, 0, 5),
         "{again:?}"
     );
@@ -1238,7 +1250,11 @@ async fn list_story(url: String) {
     let mut log = Vec::new();
     haechi_formats::sarif::synth::generate(&mut log, 1500, 11).unwrap();
     let r = svc
-        .import_findings(&ciso, &upload(a, None, false), std::io::Cursor::new(log.clone()))
+        .import_findings(
+            &ciso,
+            &upload(a, None, false),
+            std::io::Cursor::new(log.clone()),
+        )
         .await
         .unwrap();
     // Another institution's findings never show up in A's list or counts.
@@ -1283,10 +1299,9 @@ async fn list_story(url: String) {
     for order in [FindingOrder::Newest, FindingOrder::Severity] {
         let mut want = all.clone();
         match order {
-            FindingOrder::Newest => want.sort_by(|x, y| y.id.cmp(&x.id)),
-            FindingOrder::Severity => want.sort_by(|x, y| {
-                (haechi_store::severity_rank(&y.severity), y.id)
-                    .cmp(&(haechi_store::severity_rank(&x.severity), x.id))
+            FindingOrder::Newest => want.sort_by_key(|f| std::cmp::Reverse(f.id)),
+            FindingOrder::Severity => want.sort_by_key(|f| {
+                std::cmp::Reverse((haechi_store::severity_rank(&f.severity), f.id))
             }),
         }
         let mut got = Vec::new();
@@ -1410,7 +1425,10 @@ async fn list_story(url: String) {
     // rule-a now gets CWE-80.
     let log = sarif(
         "Tagger",
-        &[("rule-0", "src/y.py", 1, "other"), ("rule-a", "src/x.py", 4, "first")],
+        &[
+            ("rule-0", "src/y.py", 1, "other"),
+            ("rule-a", "src/x.py", 4, "first"),
+        ],
     );
     let r = svc
         .import_findings(&ciso, &upload(a, None, false), std::io::Cursor::new(log))

@@ -74,7 +74,9 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
 }
 
 fn epss(date: &str, rows: &[(&str, &str)]) -> Vec<u8> {
-    let mut s = format!("#model_version:v2025.03.14,score_date:{date}T00:00:00+0000\ncve,epss,percentile\n");
+    let mut s = format!(
+        "#model_version:v2025.03.14,score_date:{date}T00:00:00+0000\ncve,epss,percentile\n"
+    );
     for (cve, e) in rows {
         s.push_str(&format!("{cve},{e},0.5\n"));
     }
@@ -115,71 +117,211 @@ async fn feeds_story(url: String) {
     let off = officer();
 
     // EPSS, gzip, scientific notation; the score date and model come from the header.
-    let first = gz(&epss("2026-03-14", &[("CVE-2021-44228", "0.94358"), ("CVE-2023-0001", "1.2e-05"), ("CVE-2023-0002", "0.5")]));
-    let r = svc.import_feed(&off, FeedKind::Epss, file("epss.csv.gz", first.clone()), None).await.unwrap();
-    assert_eq!((r.rows, r.source_date.as_str(), r.model_version.as_deref(), r.unchanged), (3, "2026-03-14", Some("v2025.03.14"), false));
+    let first = gz(&epss(
+        "2026-03-14",
+        &[
+            ("CVE-2021-44228", "0.94358"),
+            ("CVE-2023-0001", "1.2e-05"),
+            ("CVE-2023-0002", "0.5"),
+        ],
+    ));
+    let r = svc
+        .import_feed(
+            &off,
+            FeedKind::Epss,
+            file("epss.csv.gz", first.clone()),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            r.rows,
+            r.source_date.as_str(),
+            r.model_version.as_deref(),
+            r.unchanged
+        ),
+        (3, "2026-03-14", Some("v2025.03.14"), false)
+    );
     let facts = svc.cve_facts(&off, "CVE-2023-0001").await.unwrap();
     assert_eq!(facts.epss.map(|e| e.0), Some(1.2e-05));
 
     // The same file again changes nothing, not even the audit log.
     let audit = count(&svc, "audit_log").await;
-    let again = svc.import_feed(&off, FeedKind::Epss, file("epss.csv.gz", first), None).await.unwrap();
+    let again = svc
+        .import_feed(&off, FeedKind::Epss, file("epss.csv.gz", first), None)
+        .await
+        .unwrap();
     assert!(again.unchanged);
     assert_eq!(again.previous_import_id, r.import_id);
-    assert_eq!((count(&svc, "audit_log").await, count(&svc, "feed_imports").await), (audit, 1));
+    assert_eq!(
+        (
+            count(&svc, "audit_log").await,
+            count(&svc, "feed_imports").await
+        ),
+        (audit, 1)
+    );
 
     // A bad row refuses the whole file, naming the line; the loaded scores stay.
-    let bad = epss("2026-03-15", &[("CVE-2021-44228", "0.5"), ("CVE-2023-0001", "abc")]);
-    let e = svc.import_feed(&off, FeedKind::Epss, file("bad.csv", bad), None).await.unwrap_err();
+    let bad = epss(
+        "2026-03-15",
+        &[("CVE-2021-44228", "0.5"), ("CVE-2023-0001", "abc")],
+    );
+    let e = svc
+        .import_feed(&off, FeedKind::Epss, file("bad.csv", bad), None)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("line 4"), "{e}");
     assert_eq!(code(e), "feed_invalid");
     assert_eq!(count(&svc, "feed_imports").await, 1);
-    assert_eq!(svc.cve_facts(&off, "CVE-2021-44228").await.unwrap().epss.map(|e| e.0), Some(0.94358));
+    assert_eq!(
+        svc.cve_facts(&off, "CVE-2021-44228")
+            .await
+            .unwrap()
+            .epss
+            .map(|e| e.0),
+        Some(0.94358)
+    );
     // A CVE listed twice is refused too.
-    let dup = epss("2026-03-15", &[("CVE-2021-44228", "0.5"), ("CVE-2021-44228", "0.6")]);
-    assert_eq!(code(svc.import_feed(&off, FeedKind::Epss, file("dup.csv", dup), None).await.unwrap_err()), "feed_invalid");
+    let dup = epss(
+        "2026-03-15",
+        &[("CVE-2021-44228", "0.5"), ("CVE-2021-44228", "0.6")],
+    );
+    assert_eq!(
+        code(
+            svc.import_feed(&off, FeedKind::Epss, file("dup.csv", dup), None)
+                .await
+                .unwrap_err()
+        ),
+        "feed_invalid"
+    );
 
     // An older file is refused; a newer one replaces the table.
     let old = epss("2026-03-13", &[("CVE-2021-44228", "0.1")]);
-    assert_eq!(code(svc.import_feed(&off, FeedKind::Epss, file("old.csv", old), None).await.unwrap_err()), "feed_older");
-    let newer = epss("2026-03-15", &[("CVE-2021-44228", "0.9"), ("CVE-2024-0001", "0.2")]);
-    svc.import_feed(&off, FeedKind::Epss, file("new.csv", newer), None).await.unwrap();
+    assert_eq!(
+        code(
+            svc.import_feed(&off, FeedKind::Epss, file("old.csv", old), None)
+                .await
+                .unwrap_err()
+        ),
+        "feed_older"
+    );
+    let newer = epss(
+        "2026-03-15",
+        &[("CVE-2021-44228", "0.9"), ("CVE-2024-0001", "0.2")],
+    );
+    svc.import_feed(&off, FeedKind::Epss, file("new.csv", newer), None)
+        .await
+        .unwrap();
     assert_eq!(count(&svc, "epss_scores").await, 2);
     assert!(svc.cve_facts(&off, "CVE-2023-0002").await.is_err());
 
     // KEV.
-    let k = svc.import_feed(&off, FeedKind::Kev, file("kev.json", kev("2026-03-14", &["CVE-2021-44228"])), None).await.unwrap();
+    let k = svc
+        .import_feed(
+            &off,
+            FeedKind::Kev,
+            file("kev.json", kev("2026-03-14", &["CVE-2021-44228"])),
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!((k.rows, k.source_date.as_str()), (1, "2026-03-14"));
     let f = svc.cve_facts(&off, "CVE-2021-44228").await.unwrap();
-    assert_eq!(f.kev.as_ref().map(|k| (k.date_added.as_str(), k.ransomware.as_str())), Some(("2021-12-10", "Known")));
+    assert_eq!(
+        f.kev
+            .as_ref()
+            .map(|k| (k.date_added.as_str(), k.ransomware.as_str())),
+        Some(("2021-12-10", "Known"))
+    );
 
     // CVE JSON 5 with ADP-only metrics: rescored, and a wrong published score is flagged.
-    let rec = String::from_utf8(cve_fixture()).unwrap().replace("\"baseScore\": 7.5", "\"baseScore\": 9.1");
-    let c = svc.import_feed(&off, FeedKind::Cve, file("CVE-2026-10002.json", rec.into_bytes()), None).await.unwrap();
-    assert_eq!((c.rows, c.score_disagreements, c.source_date.as_str()), (1, 1, "2026-09-15"));
-    let rec = svc.cve_facts(&off, "CVE-2026-10002").await.unwrap().record.unwrap();
+    let rec = String::from_utf8(cve_fixture())
+        .unwrap()
+        .replace("\"baseScore\": 7.5", "\"baseScore\": 9.1");
+    let c = svc
+        .import_feed(
+            &off,
+            FeedKind::Cve,
+            file("CVE-2026-10002.json", rec.into_bytes()),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.rows, c.score_disagreements, c.source_date.as_str()),
+        (1, 1, "2026-09-15")
+    );
+    let rec = svc
+        .cve_facts(&off, "CVE-2026-10002")
+        .await
+        .unwrap()
+        .record
+        .unwrap();
     let m = &rec.metrics[rec.preferred.unwrap()];
-    assert_eq!((m.source.as_str(), m.computed_score, m.published_score, m.score_disagrees), ("adp:CISA-ADP", 7.5, Some(9.1), true));
+    assert_eq!(
+        (
+            m.source.as_str(),
+            m.computed_score,
+            m.published_score,
+            m.score_disagrees
+        ),
+        ("adp:CISA-ADP", 7.5, Some(9.1), true)
+    );
     assert_eq!((rec.cwes.clone(), m.automatable), (vec![22], Some(true)));
 
     // Signed feeds: a good signature is recorded; a file changed after signing is refused.
     let signed = kev("2026-03-16", &["CVE-2021-44228", "CVE-2023-0001"]);
-    let sig = svc.sign_feed(&off, &file("kev.json", signed.clone())).await.unwrap();
-    let ok = svc.import_feed(&off, FeedKind::Kev, file("kev.json", signed.clone()), Some(&sig)).await.unwrap();
+    let sig = svc
+        .sign_feed(&off, &file("kev.json", signed.clone()))
+        .await
+        .unwrap();
+    let ok = svc
+        .import_feed(
+            &off,
+            FeedKind::Kev,
+            file("kev.json", signed.clone()),
+            Some(&sig),
+        )
+        .await
+        .unwrap();
     assert!(ok.signed_by_key.is_some());
     let mut tampered = kev("2026-03-17", &["CVE-2021-44228"]);
     tampered.push(b'\n');
     let imports = count(&svc, "feed_imports").await;
-    let e = svc.import_feed(&off, FeedKind::Kev, file("kev.json", tampered), Some(&sig)).await.unwrap_err();
+    let e = svc
+        .import_feed(&off, FeedKind::Kev, file("kev.json", tampered), Some(&sig))
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("signature check failed"), "{e}");
     assert_eq!(code(e), "feed_signature_invalid");
-    let e = svc.import_feed(&off, FeedKind::Kev, file("kev.json", signed), Some(b"not a signature")).await.unwrap_err();
+    let e = svc
+        .import_feed(
+            &off,
+            FeedKind::Kev,
+            file("kev.json", signed),
+            Some(b"not a signature"),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(code(e), "feed_signature_invalid");
     assert_eq!(count(&svc, "feed_imports").await, imports);
 
     // Only the regulator side imports; everyone reads the status.
     let inst = institution(&svc, "FEEDS").await;
-    assert_eq!(code(svc.import_feed(&ciso(inst), FeedKind::Kev, file("k.json", kev("2026-03-20", &[])), None).await.unwrap_err()), "forbidden");
+    assert_eq!(
+        code(
+            svc.import_feed(
+                &ciso(inst),
+                FeedKind::Kev,
+                file("k.json", kev("2026-03-20", &[])),
+                None
+            )
+            .await
+            .unwrap_err()
+        ),
+        "forbidden"
+    );
     let st = svc.feed_status(&ciso(inst)).await.unwrap();
     assert_eq!((st.epss_rows, st.kev_rows, st.cve_records), (2, 2, 1));
     assert_eq!(st.epss.map(|e| e.source_date), Some("2026-03-15".into()));
@@ -234,7 +376,9 @@ async fn import(svc: &Service, who: &Actor, inst: i64, res: i64, log: Vec<u8>) {
         ai_model_version: None,
         ..Default::default()
     };
-    svc.import_findings(who, &up, std::io::Cursor::new(log)).await.unwrap();
+    svc.import_findings(who, &up, std::io::Cursor::new(log))
+        .await
+        .unwrap();
 }
 
 /// (id, priority, row) of the findings of an institution, by CVE.
@@ -247,7 +391,14 @@ async fn priorities(svc: &Service, inst: i64) -> Vec<(String, i64, String, Strin
     .await
     .unwrap();
     rows.into_iter()
-        .map(|(c, id, p, r)| (c.trim_matches(',').to_string(), id, p.unwrap_or_default(), r.unwrap_or_default()))
+        .map(|(c, id, p, r)| {
+            (
+                c.trim_matches(',').to_string(),
+                id,
+                p.unwrap_or_default(),
+                r.unwrap_or_default(),
+            )
+        })
         .collect()
 }
 
@@ -259,17 +410,62 @@ async fn priority_story(url: String) {
     let (ca, cb) = (ciso(a), ciso(b));
     let web = resource(&svc, &ca, a, "web", NetworkZone::Internet).await;
     let core = resource(&svc, &ca, a, "core", NetworkZone::Internal).await;
-    import(&svc, &ca, a, web, sarif(&[("dep1", "pom.xml", "CVE-2021-44228"), ("dep2", "pom.xml", "CVE-2023-0001"), ("dep3", "pom.xml", "CVE-2023-0002")])).await;
-    import(&svc, &ca, a, core, sarif(&[("dep1", "lib.jar", "CVE-2021-44228")])).await;
+    import(
+        &svc,
+        &ca,
+        a,
+        web,
+        sarif(&[
+            ("dep1", "pom.xml", "CVE-2021-44228"),
+            ("dep2", "pom.xml", "CVE-2023-0001"),
+            ("dep3", "pom.xml", "CVE-2023-0002"),
+        ]),
+    )
+    .await;
+    import(
+        &svc,
+        &ca,
+        a,
+        core,
+        sarif(&[("dep1", "lib.jar", "CVE-2021-44228")]),
+    )
+    .await;
     let b_res = resource(&svc, &cb, b, "b-web", NetworkZone::Internet).await;
-    import(&svc, &cb, b, b_res, sarif(&[("dep9", "x.jar", "CVE-2023-0002")])).await;
+    import(
+        &svc,
+        &cb,
+        b,
+        b_res,
+        sarif(&[("dep9", "x.jar", "CVE-2023-0002")]),
+    )
+    .await;
 
     // Imported findings are prioritised at once: no feed yet, SARIF high severity, exposed.
     let before = priorities(&svc, a).await;
     assert!(before.iter().all(|(_, _, p, _)| p == "P4"), "{before:?}");
 
-    svc.import_feed(&off, FeedKind::Kev, file("kev.json", kev("2026-03-14", &["CVE-2021-44228"])), None).await.unwrap();
-    svc.import_feed(&off, FeedKind::Epss, file("e.csv", epss("2026-03-14", &[("CVE-2023-0001", "0.5"), ("CVE-2023-0002", "0.0999")])), None).await.unwrap();
+    svc.import_feed(
+        &off,
+        FeedKind::Kev,
+        file("kev.json", kev("2026-03-14", &["CVE-2021-44228"])),
+        None,
+    )
+    .await
+    .unwrap();
+    svc.import_feed(
+        &off,
+        FeedKind::Epss,
+        file(
+            "e.csv",
+            epss(
+                "2026-03-14",
+                &[("CVE-2023-0001", "0.5"), ("CVE-2023-0002", "0.0999")],
+            ),
+        ),
+        None,
+    )
+    .await
+    .unwrap();
     let p = priorities(&svc, a).await;
     let row = |cve: &str, res_first: bool| -> (i64, String, String) {
         let mut it = p.iter().filter(|(c, ..)| c == cve);
@@ -277,31 +473,78 @@ async fn priority_story(url: String) {
         (x.1, x.2.clone(), x.3.clone())
     };
     let (log4j_web, prio, r) = row("CVE-2021-44228", false);
-    let ids: Vec<i64> = p.iter().filter(|(c, ..)| c == "CVE-2021-44228").map(|x| x.1).collect();
+    let ids: Vec<i64> = p
+        .iter()
+        .filter(|(c, ..)| c == "CVE-2021-44228")
+        .map(|x| x.1)
+        .collect();
     // KEV on the internet-facing resource: P1; on the internal one: P2 (class from the policy).
-    let decided: Vec<(String, String)> = ids.iter().map(|id| p.iter().find(|x| x.1 == *id).map(|x| (x.2.clone(), x.3.clone())).unwrap()).collect();
-    assert!(decided.contains(&("P1".into(), "p1-kev-exposed".into())), "{decided:?}");
+    let decided: Vec<(String, String)> = ids
+        .iter()
+        .map(|id| {
+            p.iter()
+                .find(|x| x.1 == *id)
+                .map(|x| (x.2.clone(), x.3.clone()))
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        decided.contains(&("P1".into(), "p1-kev-exposed".into())),
+        "{decided:?}"
+    );
     let _ = (log4j_web, prio, r);
-    assert_eq!(row("CVE-2023-0001", true).1, "P3", "EPSS 0.5 ≥ 0.1, severe, no CVSS automatable");
-    assert_eq!(row("CVE-2023-0002", true).1, "P4", "EPSS 0.0999 is below the threshold");
+    assert_eq!(
+        row("CVE-2023-0001", true).1,
+        "P3",
+        "EPSS 0.5 ≥ 0.1, severe, no CVSS automatable"
+    );
+    assert_eq!(
+        row("CVE-2023-0002", true).1,
+        "P4",
+        "EPSS 0.0999 is below the threshold"
+    );
 
     // The explanation names every input with its source and date.
-    let web_log4j = ids.iter().copied().find(|id| {
-        let x = p.iter().find(|x| x.1 == *id).unwrap();
-        x.3 == "p1-kev-exposed"
-    }).unwrap();
+    let web_log4j = ids
+        .iter()
+        .copied()
+        .find(|id| {
+            let x = p.iter().find(|x| x.1 == *id).unwrap();
+            x.3 == "p1-kev-exposed"
+        })
+        .unwrap();
     let why = svc.finding_priority(&ca, web_log4j).await.unwrap();
-    let inputs = why.inputs.unwrap();
+    assert_eq!(
+        why.stored.inputs.as_ref().unwrap()["exploitation"],
+        "active"
+    );
+    let inputs = why.evidence.clone();
     assert_eq!(inputs["exploitation"]["source"], "KEV");
     assert_eq!(inputs["exploitation"]["date"], "2021-12-10");
     assert_eq!(inputs["exposure"]["network_zone"], "internet");
     assert_eq!(inputs["severity"]["source"], "SARIF");
-    assert_eq!(inputs["row"], "p1-kev-exposed");
-    let created = NaiveDate::parse_from_str(&why.created_at[..10], "%Y-%m-%d").unwrap();
-    assert_eq!(why.due_date.as_deref(), Some(created.checked_add_days(Days::new(3)).unwrap().to_string().as_str()));
+    assert_eq!(why.stored.row.as_deref(), Some("p1-kev-exposed"));
+    let created = NaiveDate::parse_from_str(&why.stored.created_at[..10], "%Y-%m-%d").unwrap();
+    assert_eq!(
+        why.stored.due_date.as_deref(),
+        Some(
+            created
+                .checked_add_days(Days::new(3))
+                .unwrap()
+                .to_string()
+                .as_str()
+        )
+    );
     let epss_one = p.iter().find(|x| x.0 == "CVE-2023-0001").unwrap().1;
-    let why = svc.finding_priority(&ca, epss_one).await.unwrap().inputs.unwrap();
-    assert_eq!((why["exploitation"]["source"].as_str(), why["exploitation"]["model_version"].as_str(), why["exploitation"]["date"].as_str()), (Some("EPSS"), Some("v2025.03.14"), Some("2026-03-14")));
+    let why = svc.finding_priority(&ca, epss_one).await.unwrap().evidence;
+    assert_eq!(
+        (
+            why["exploitation"]["source"].as_str(),
+            why["exploitation"]["model_version"].as_str(),
+            why["exploitation"]["date"].as_str()
+        ),
+        (Some("EPSS"), Some("v2025.03.14"), Some("2026-03-14"))
+    );
 
     // Nothing changed: a recompute writes no row and no audit entry.
     let audit = count(&svc, "audit_log").await;
@@ -310,12 +553,49 @@ async fn priority_story(url: String) {
     assert_eq!(count(&svc, "audit_log").await, audit);
 
     // An advisory makes its CVE P1 everywhere, and only those findings are written.
-    let adv = svc.publish_advisory(&off, &AdvisoryInput { title_ko: "긴급 패치".into(), title_en: "Emergency patch".into(), published_on: Utc::now().date_naive(), cves: vec!["cve-2023-0002".into()] }).await.unwrap();
-    assert_eq!(adv.recompute.as_ref().map(|r| (r.rows_written, r.priority_changed)), Some((2, 2)));
-    assert_eq!(row_of(&svc, a, "CVE-2023-0002").await, ("P1".into(), "p1-authority".into()));
+    let adv = svc
+        .publish_advisory(
+            &off,
+            &AdvisoryInput {
+                title_ko: "긴급 패치".into(),
+                title_en: "Emergency patch".into(),
+                published_on: Utc::now().date_naive(),
+                cves: vec!["cve-2023-0002".into()],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        adv.recompute
+            .as_ref()
+            .map(|r| (r.findings_read, r.rows_written)),
+        Some((2, 2))
+    );
+    assert_eq!(
+        row_of(&svc, a, "CVE-2023-0002").await,
+        ("P1".into(), "p1-authority".into())
+    );
     assert_eq!(row_of(&svc, b, "CVE-2023-0002").await.0, "P1");
-    assert_eq!(code(svc.publish_advisory(&ca, &AdvisoryInput { title_ko: "x".into(), title_en: "x".into(), published_on: Utc::now().date_naive(), cves: vec!["CVE-2023-0002".into()] }).await.unwrap_err()), "forbidden");
-    let w = svc.withdraw_advisory(&off, adv.advisory.id, "superseded").await.unwrap();
+    assert_eq!(
+        code(
+            svc.publish_advisory(
+                &ca,
+                &AdvisoryInput {
+                    title_ko: "x".into(),
+                    title_en: "x".into(),
+                    published_on: Utc::now().date_naive(),
+                    cves: vec!["CVE-2023-0002".into()]
+                }
+            )
+            .await
+            .unwrap_err()
+        ),
+        "forbidden"
+    );
+    let w = svc
+        .withdraw_advisory(&off, adv.advisory.id, "superseded")
+        .await
+        .unwrap();
     assert_eq!(w.advisory.state, "withdrawn");
     assert_eq!(row_of(&svc, a, "CVE-2023-0002").await.0, "P4");
 
@@ -325,54 +605,140 @@ async fn priority_story(url: String) {
     assert_eq!(q.items[0].item.priority, "P1");
     assert!(!q.items[0].sla_breached);
     let rest = svc.patch_queue(&ca, a, q.next.as_ref(), 10).await.unwrap();
-    let order: Vec<String> = q.items.iter().chain(rest.items.iter()).map(|i| i.item.priority.clone()).collect();
+    let order: Vec<String> = q
+        .items
+        .iter()
+        .chain(rest.items.iter())
+        .map(|i| i.item.priority.clone())
+        .collect();
     let mut sorted = order.clone();
     sorted.sort();
     assert_eq!((order.len(), order.clone()), (4, sorted));
     assert!(rest.next.is_none());
     svc.set_clock(Some((Utc::now() + chrono::Duration::days(10)).naive_utc()));
     let late = svc.patch_queue(&ca, a, None, 10).await.unwrap();
-    assert!(late.items.iter().any(|i| i.item.priority == "P1" && i.sla_breached && i.days_left < 0));
-    assert!(late.items.iter().any(|i| i.item.priority == "P4" && !i.sla_breached));
+    assert!(late
+        .items
+        .iter()
+        .any(|i| i.item.priority == "P1" && i.sla_breached && i.days_left < 0));
+    assert!(late
+        .items
+        .iter()
+        .any(|i| i.item.priority == "P4" && !i.sla_breached));
     svc.set_clock(None);
 
     // Assignment, within the institution only.
-    assert_eq!(code(svc.assign_findings(&ca, a, &[web_log4j], Some(cb.user_id)).await.unwrap_err()), "invalid_input");
-    assert_eq!(svc.assign_findings(&ca, a, &[web_log4j], None).await.unwrap(), 1);
+    assert_eq!(
+        code(
+            svc.assign_findings(&ca, a, &[web_log4j], Some(cb.user_id))
+                .await
+                .unwrap_err()
+        ),
+        "invalid_input"
+    );
+    assert_eq!(
+        svc.assign_findings(&ca, a, &[web_log4j], None)
+            .await
+            .unwrap(),
+        1
+    );
 
     // A patch record fixes its findings; the queue, burn-down and SLA chart follow.
     let today = Utc::now().date_naive();
-    let done = svc.record_patch(&ca, &PatchInput {
-        institution_id: a, resource_id: Some(web), applied: "log4j-core 2.17.1".into(),
-        applied_at: Utc::now().naive_utc() - chrono::Duration::minutes(5), applied_by: "ops team".into(),
-        work_plan: WorkPlan { pre_testing_done: true, rollback_ready: true, kill_switch_ready: false, isolation_ready: true, continuity_plan: true, customers_notified_in_advance: false },
-        notes: None, finding_ids: vec![web_log4j],
-    }).await.unwrap();
+    let done = svc
+        .record_patch(
+            &ca,
+            &PatchInput {
+                institution_id: a,
+                resource_id: Some(web),
+                applied: "log4j-core 2.17.1".into(),
+                applied_at: Utc::now().naive_utc() - chrono::Duration::minutes(5),
+                applied_by: "ops team".into(),
+                work_plan: WorkPlan {
+                    pre_testing_done: true,
+                    rollback_ready: true,
+                    kill_switch_ready: false,
+                    isolation_ready: true,
+                    continuity_plan: true,
+                    customers_notified_in_advance: false,
+                },
+                notes: None,
+                finding_ids: vec![web_log4j],
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(done.findings_fixed, 1);
     assert!(done.patch.work_plan.pre_testing_done);
-    let status: String = sqlx::query_scalar("SELECT status FROM findings WHERE id = $1").bind(web_log4j).fetch_one(svc.store().pool()).await.unwrap();
+    let status: String = sqlx::query_scalar("SELECT status FROM findings WHERE id = $1")
+        .bind(web_log4j)
+        .fetch_one(svc.store().pool())
+        .await
+        .unwrap();
     assert_eq!(status, "fixed");
-    assert!(svc.patch_queue(&ca, a, None, 10).await.unwrap().items.iter().all(|i| i.item.id != web_log4j));
+    assert!(svc
+        .patch_queue(&ca, a, None, 10)
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .all(|i| i.item.id != web_log4j));
     // Fixing it again is refused (it is no longer open).
-    let again = PatchInput { finding_ids: vec![web_log4j], ..done_input(a, web) };
-    assert_eq!(code(svc.record_patch(&ca, &again).await.unwrap_err()), "finding_not_open");
+    let again = PatchInput {
+        finding_ids: vec![web_log4j],
+        ..done_input(a, web)
+    };
+    assert_eq!(
+        code(svc.record_patch(&ca, &again).await.unwrap_err()),
+        "finding_not_open"
+    );
     let sla = svc.sla_compliance(&ca, a).await.unwrap();
     let p1 = sla.iter().find(|s| s.priority == "P1").unwrap();
     assert_eq!((p1.fixed_within_sla, p1.fixed_late), (1, 0));
-    let burn = svc.burn_down(&ca, a, today - Days::new(1), today).await.unwrap();
+    let burn = svc
+        .burn_down(&ca, a, today - Days::new(1), today)
+        .await
+        .unwrap();
     assert_eq!(burn.len(), 2);
     let open_today: i64 = burn[1].open.values().sum();
     assert_eq!((burn[0].open.values().sum::<i64>(), open_today), (0, 3));
     assert_eq!(svc.patch_records(&ca, a).await.unwrap().len(), 1);
 
     // Tenant isolation: another institution's records answer "not found".
-    assert_eq!(code(svc.patch_queue(&cb, a, None, 10).await.unwrap_err()), "not_found");
-    assert_eq!(code(svc.finding_priority(&cb, epss_one).await.unwrap_err()), "not_found");
-    assert_eq!(code(svc.patch_record(&cb, done.patch.id).await.unwrap_err()), "not_found");
-    assert_eq!(code(svc.assign_findings(&cb, b, &[epss_one], None).await.unwrap_err()), "not_found");
-    let steal = PatchInput { institution_id: b, resource_id: None, finding_ids: vec![epss_one], ..done_input(b, b_res) };
-    assert_eq!(code(svc.record_patch(&cb, &steal).await.unwrap_err()), "not_found");
-    assert_eq!(code(svc.burn_down(&cb, a, today, today).await.unwrap_err()), "not_found");
+    assert_eq!(
+        code(svc.patch_queue(&cb, a, None, 10).await.unwrap_err()),
+        "not_found"
+    );
+    assert_eq!(
+        code(svc.finding_priority(&cb, epss_one).await.unwrap_err()),
+        "not_found"
+    );
+    assert_eq!(
+        code(svc.patch_record(&cb, done.patch.id).await.unwrap_err()),
+        "not_found"
+    );
+    assert_eq!(
+        code(
+            svc.assign_findings(&cb, b, &[epss_one], None)
+                .await
+                .unwrap_err()
+        ),
+        "not_found"
+    );
+    let steal = PatchInput {
+        institution_id: b,
+        resource_id: None,
+        finding_ids: vec![epss_one],
+        ..done_input(b, b_res)
+    };
+    assert_eq!(
+        code(svc.record_patch(&cb, &steal).await.unwrap_err()),
+        "not_found"
+    );
+    assert_eq!(
+        code(svc.burn_down(&cb, a, today, today).await.unwrap_err()),
+        "not_found"
+    );
 }
 
 fn done_input(inst: i64, res: i64) -> PatchInput {
@@ -416,30 +782,93 @@ async fn saas_story(url: String) {
     assert_eq!(s.saas.certifications.len(), 2);
     assert!(s.evaluations.is_empty());
     let due = s.next_evaluation_due.unwrap();
-    assert_eq!(due, Utc::now().date_naive().checked_add_months(chrono::Months::new(6)).unwrap());
-    assert_eq!(code(svc.create_saas(&ca, a, &w).await.unwrap_err()), "conflict");
-    let bad = SaasWrite { product: " ".into(), ..w.clone() };
-    assert_eq!(code(svc.create_saas(&ca, a, &bad).await.unwrap_err()), "invalid_input");
+    assert_eq!(
+        due,
+        Utc::now()
+            .date_naive()
+            .checked_add_months(chrono::Months::new(6))
+            .unwrap()
+    );
+    assert_eq!(
+        code(svc.create_saas(&ca, a, &w).await.unwrap_err()),
+        "conflict"
+    );
+    let bad = SaasWrite {
+        product: " ".into(),
+        ..w.clone()
+    };
+    assert_eq!(
+        code(svc.create_saas(&ca, a, &bad).await.unwrap_err()),
+        "invalid_input"
+    );
 
     let today = Utc::now().date_naive();
-    let e = svc.record_saas_evaluation(&ca, s.saas.id, &SaasEvaluationInput { evaluated_on: today, result: "partial".into(), notes: Some("MFA pending".into()), reported_to_ciso_at: Some(Utc::now().naive_utc()) }).await.unwrap();
+    let e = svc
+        .record_saas_evaluation(
+            &ca,
+            s.saas.id,
+            &SaasEvaluationInput {
+                evaluated_on: today,
+                result: "partial".into(),
+                notes: Some("MFA pending".into()),
+                reported_to_ciso_at: Some(Utc::now().naive_utc()),
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(e.evaluations.len(), 1);
     assert_eq!(e.evaluations[0].result, "partial");
     assert!(e.evaluations[0].reported_to_ciso_at.is_some());
-    let bad_eval = SaasEvaluationInput { evaluated_on: today, result: "ok".into(), notes: None, reported_to_ciso_at: None };
-    assert_eq!(code(svc.record_saas_evaluation(&ca, s.saas.id, &bad_eval).await.unwrap_err()), "invalid_input");
+    let bad_eval = SaasEvaluationInput {
+        evaluated_on: today,
+        result: "ok".into(),
+        notes: None,
+        reported_to_ciso_at: None,
+    };
+    assert_eq!(
+        code(
+            svc.record_saas_evaluation(&ca, s.saas.id, &bad_eval)
+                .await
+                .unwrap_err()
+        ),
+        "invalid_input"
+    );
 
-    let upd = svc.update_saas(&ca, s.saas.id, &SaasWrite { users: "SOC (15)".into(), ..w.clone() }).await.unwrap();
+    let upd = svc
+        .update_saas(
+            &ca,
+            s.saas.id,
+            &SaasWrite {
+                users: "SOC (15)".into(),
+                ..w.clone()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(upd.saas.users, "SOC (15)");
     assert_eq!(svc.list_saas(&ca, a).await.unwrap().len(), 1);
 
     // Another institution neither sees nor changes it; an auditor reads it.
-    assert_eq!(code(svc.get_saas(&cb, s.saas.id).await.unwrap_err()), "not_found");
-    assert_eq!(code(svc.update_saas(&cb, s.saas.id, &w).await.unwrap_err()), "not_found");
+    assert_eq!(
+        code(svc.get_saas(&cb, s.saas.id).await.unwrap_err()),
+        "not_found"
+    );
+    assert_eq!(
+        code(svc.update_saas(&cb, s.saas.id, &w).await.unwrap_err()),
+        "not_found"
+    );
     assert_eq!(code(svc.list_saas(&cb, a).await.unwrap_err()), "not_found");
-    let auditor = Actor { user_id: 5, username: "aud".into(), role: Role::Auditor, institution_id: None };
+    let auditor = Actor {
+        user_id: 5,
+        username: "aud".into(),
+        role: Role::Auditor,
+        institution_id: None,
+    };
     assert_eq!(svc.list_saas(&auditor, a).await.unwrap().len(), 1);
-    assert_eq!(code(svc.delete_saas(&auditor, s.saas.id).await.unwrap_err()), "forbidden");
+    assert_eq!(
+        code(svc.delete_saas(&auditor, s.saas.id).await.unwrap_err()),
+        "forbidden"
+    );
     svc.delete_saas(&ca, s.saas.id).await.unwrap();
     assert!(svc.list_saas(&ca, a).await.unwrap().is_empty());
     let _ = b;

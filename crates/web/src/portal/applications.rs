@@ -95,7 +95,12 @@ pub fn action_label(lang: Lang, action: &str) -> String {
 
 fn kind_label(lang: Lang, kind: &str) -> String {
     match kind {
-        "ai_service" => lang.t("고성능 AI (취약점 점검)", "High-performance AI (vulnerability assessment)").into(),
+        "ai_service" => lang
+            .t(
+                "고성능 AI (취약점 점검)",
+                "High-performance AI (vulnerability assessment)",
+            )
+            .into(),
         "saas" => lang.t("보안 SaaS", "Security SaaS").into(),
         other => other.to_string(),
     }
@@ -129,10 +134,16 @@ pub fn notice_text(lang: Lang, code: &str) -> Option<&'static str> {
         "submitted" => lang.t("신청서를 제출했습니다.", "The application was submitted."),
         "withdrawn" => lang.t("신청을 철회했습니다.", "The application was withdrawn."),
         "uploaded" => lang.t("증빙 파일을 올렸습니다.", "The evidence file was uploaded."),
-        "moved" => lang.t("신청 상태를 변경했습니다.", "The application's state was changed."),
+        "moved" => lang.t(
+            "신청 상태를 변경했습니다.",
+            "The application's state was changed.",
+        ),
         "decided" => lang.t("결정을 기록했습니다.", "The decision was recorded."),
         "assigned" => lang.t("평가위원을 배정했습니다.", "The reviewers were assigned."),
-        "declared" => lang.t("이해충돌 여부를 신고했습니다.", "Your conflict-of-interest declaration was recorded."),
+        "declared" => lang.t(
+            "이해충돌 여부를 신고했습니다.",
+            "Your conflict-of-interest declaration was recorded.",
+        ),
         "scores_saved" => lang.t("점수를 임시 저장했습니다.", "Your scores were saved."),
         "scores_submitted" => lang.t("평가를 제출했습니다.", "Your review was submitted."),
         "confirmed" => lang.t(
@@ -350,7 +361,8 @@ impl Draft {
                 "internal_controls" => d.internal_controls = v.clone(),
                 _ => {
                     if let Some(c) = k.strip_prefix("self_assessment.") {
-                        d.self_assessment.insert(c.to_string(), v.trim().to_string());
+                        d.self_assessment
+                            .insert(c.to_string(), v.trim().to_string());
                     } else if let Some(rest) = k.strip_prefix("services[") {
                         let Some((idx, field)) = rest.split_once("].") else {
                             continue;
@@ -358,7 +370,10 @@ impl Draft {
                         let Ok(i) = idx.parse::<usize>() else {
                             errors.push(FieldError::new(
                                 "services",
-                                lang.t("서비스 행 번호가 올바르지 않습니다.", "A services row number is invalid."),
+                                lang.t(
+                                    "서비스 행 번호가 올바르지 않습니다.",
+                                    "A services row number is invalid.",
+                                ),
                             ));
                             continue;
                         };
@@ -366,8 +381,12 @@ impl Draft {
                             errors.push(FieldError::new(
                                 "services",
                                 match lang {
-                                    Lang::Ko => format!("서비스는 {MAX_ROWS}개까지 입력할 수 있습니다."),
-                                    Lang::En => format!("At most {MAX_ROWS} services can be listed."),
+                                    Lang::Ko => {
+                                        format!("서비스는 {MAX_ROWS}개까지 입력할 수 있습니다.")
+                                    }
+                                    Lang::En => {
+                                        format!("At most {MAX_ROWS} services can be listed.")
+                                    }
                                 },
                             ));
                             continue;
@@ -431,7 +450,10 @@ impl Draft {
             if !criteria.contains(k) {
                 errors.push(FieldError::new(
                     format!("self_assessment.{k}"),
-                    lang.t("정책에 없는 평가 항목입니다.", "is not a criterion of the policy"),
+                    lang.t(
+                        "정책에 없는 평가 항목입니다.",
+                        "is not a criterion of the policy",
+                    ),
                 ));
                 continue;
             }
@@ -441,7 +463,10 @@ impl Draft {
                 }
                 Err(_) => errors.push(FieldError::new(
                     format!("self_assessment.{k}"),
-                    lang.t("1~4 사이의 숫자를 고르십시오.", "choose a level from 1 to 4"),
+                    lang.t(
+                        "1~4 사이의 숫자를 고르십시오.",
+                        "choose a level from 1 to 4",
+                    ),
                 )),
             }
         }
@@ -491,6 +516,7 @@ struct FormPage<'a> {
     app: Option<&'a Application>,
     /// The application's history (for the officer's comments of a return).
     events: &'a [haechi_store::ApplicationEvent],
+    attachments: &'a [haechi_store::AttachmentMeta],
     errors: &'a [FieldError],
     alert: Option<String>,
     status: StatusCode,
@@ -509,7 +535,7 @@ fn form_page(st: &AppState, p: &Portal, d: &Draft, f: FormPage<'_>) -> Response 
             "/applications/new".to_string(),
         ),
     };
-    let row_count = (d.services.len() + BLANK_ROWS).max(MIN_ROWS).min(MAX_ROWS);
+    let row_count = (d.services.len() + BLANK_ROWS).clamp(MIN_ROWS, MAX_ROWS);
     let empty = ServiceRow::default();
     let scope_err = field_error(errors, "scope");
     let services_err = field_error(errors, "services");
@@ -618,14 +644,18 @@ fn form_page(st: &AppState, p: &Portal, d: &Draft, f: FormPage<'_>) -> Response 
             }
         }
         @if let Some(a) = f.app {
-            (attachments_section(st, p, a.id, a.state, &[]))
+            (attachments_section(st, p, a.id, a.state, f.attachments))
         }
     };
     p.page_with(f.status, &title, body)
 }
 
 /// The officer's comments of the last return for correction, on a draft.
-fn returned_notice(p: &Portal, app: &Application, events: Option<&[haechi_store::ApplicationEvent]>) -> Markup {
+fn returned_notice(
+    p: &Portal,
+    app: &Application,
+    events: Option<&[haechi_store::ApplicationEvent]>,
+) -> Markup {
     let last = events.and_then(|e| e.iter().rev().find(|e| e.action == "return_for_correction"));
     html! {
         @if app.state == ApplicationState::Draft {
@@ -654,6 +684,7 @@ async fn new_form(State(st): State<AppState>, p: Portal) -> Response {
         FormPage {
             app: None,
             events: &[],
+            attachments: &[],
             errors: &[],
             alert: None,
             status: StatusCode::OK,
@@ -671,16 +702,35 @@ fn intent_of(pairs: &[(String, String)]) -> &str {
 
 /// A message for a refused save or submit that is not about one field.
 fn rule_message(p: &Portal, e: &ServiceError) -> String {
-    format!("{} {e}", p.t("처리할 수 없습니다:", "This could not be done:"))
+    format!(
+        "{} {e}",
+        p.t("처리할 수 없습니다:", "This could not be done:")
+    )
 }
 
 async fn create(State(st): State<AppState>, f: CsrfForm<Vec<(String, String)>>) -> Response {
     let p = f.portal;
+    // The role is checked before the form, so a refused role never learns about field errors.
+    if let Err(e) = haechi_service::authz::authorize(&p.actor, Action::DraftApplication) {
+        return p.error(e);
+    }
     let (d, mut errors) = Draft::parse(&f.form, p.lang);
     let (content, rows, more) = d.content(p.lang, &criteria_ids(&st));
     errors.extend(more);
     let page = |errors: &[FieldError], alert: Option<String>, status| {
-        form_page(&st, &p, &d, FormPage { app: None, events: &[], errors, alert, status })
+        form_page(
+            &st,
+            &p,
+            &d,
+            FormPage {
+                app: None,
+                events: &[],
+                attachments: &[],
+                errors,
+                alert,
+                status,
+            },
+        )
     };
     if !errors.is_empty() {
         return page(&errors, None, StatusCode::UNPROCESSABLE_ENTITY);
@@ -699,7 +749,7 @@ async fn create(State(st): State<AppState>, f: CsrfForm<Vec<(String, String)>>) 
         }
         Err(e) => return p.error(e),
     };
-    after_save(&st, &p, &d, &app, &[], &rows, intent_of(&f.form)).await
+    after_save(&st, &p, &d, &app, &[], &[], &rows, intent_of(&f.form)).await
 }
 
 /// After a successful save: submit when asked, then back to the application.
@@ -709,6 +759,7 @@ async fn after_save(
     d: &Draft,
     app: &Application,
     events: &[haechi_store::ApplicationEvent],
+    attachments: &[haechi_store::AttachmentMeta],
     rows: &[usize],
     intent: &str,
 ) -> Response {
@@ -720,7 +771,9 @@ async fn after_save(
         .transition(&p.actor, app.id, ApplicationAction::Submit, None)
         .await
     {
-        Ok(_) => Redirect::to(&format!("/applications/{}?notice=submitted", app.id)).into_response(),
+        Ok(_) => {
+            Redirect::to(&format!("/applications/{}?notice=submitted", app.id)).into_response()
+        }
         Err(e) if !e.field_errors().is_empty() => form_page(
             st,
             p,
@@ -728,6 +781,7 @@ async fn after_save(
             FormPage {
                 app: Some(app),
                 events,
+                attachments,
                 errors: &to_form_rows(e.field_errors(), rows),
                 alert: Some(
                     p.t(
@@ -784,6 +838,7 @@ fn form_page_with_events(
         FormPage {
             app: Some(&view.application),
             events: &view.events,
+            attachments: &view.attachments,
             errors,
             alert,
             status,
@@ -801,6 +856,9 @@ async fn save(
         Ok(v) => v,
         Err(e) => return p.error(e),
     };
+    if let Err(e) = haechi_service::authz::authorize(&p.actor, Action::DraftApplication) {
+        return p.error(e);
+    }
     let (d, mut errors) = Draft::parse(&f.form, p.lang);
     let (content, rows, more) = d.content(p.lang, &criteria_ids(&st));
     errors.extend(more);
@@ -845,7 +903,17 @@ async fn save(
         }
         Err(e) => return p.error(e),
     };
-    after_save(&st, &p, &d, &app, &view.events, &rows, intent_of(&f.form)).await
+    after_save(
+        &st,
+        &p,
+        &d,
+        &app,
+        &view.events,
+        &view.attachments,
+        &rows,
+        intent_of(&f.form),
+    )
+    .await
 }
 
 async fn load(st: &AppState, p: &Portal, id: &str) -> Result<ApplicationView, ServiceError> {
@@ -890,7 +958,12 @@ fn view_page(
     status: StatusCode,
 ) -> Response {
     let app = &view.application;
-    let title = format!("{} #{} · {}", p.t("신청", "Application"), app.id, app.institution_name);
+    let title = format!(
+        "{} #{} · {}",
+        p.t("신청", "Application"),
+        app.id,
+        app.institution_name
+    );
     let body = html! {
         h1 { (title) }
         (notice(p.lang, notice_code))
@@ -1147,7 +1220,10 @@ fn too_large(st: &AppState, p: &Portal, id: i64, detail: Option<String>) -> Resp
 }
 
 async fn upload(State(st): State<AppState>, Path(id): Path<String>, f: CsrfMultipart) -> Response {
-    let CsrfMultipart { portal: p, mut multipart } = f;
+    let CsrfMultipart {
+        portal: p,
+        mut multipart,
+    } = f;
     let Ok(id) = parse_id(&id) else {
         return p.error(ServiceError::NotFound);
     };
@@ -1177,14 +1253,13 @@ async fn upload(State(st): State<AppState>, Path(id): Path<String>, f: CsrfMulti
             Err(e) => return p.error(ServiceError::rule("bad_upload", e.body_text())),
         }
     }
-    let Some((name, ct, data)) = file else {
-        return p.error(ServiceError::invalid(vec![FieldError::new(
-            "file",
-            p.t("파일을 고르십시오.", "choose a file"),
-        )]));
-    };
+    // No file: the service still decides first whether this user may attach anything here,
+    // then refuses the empty file.
+    let (name, ct, data) = file.unwrap_or_default();
     match st.svc.add_attachment(&p.actor, id, &name, &ct, &data).await {
-        Ok(_) => Redirect::to(&format!("/applications/{id}?notice=uploaded#attachments")).into_response(),
+        Ok(_) => {
+            Redirect::to(&format!("/applications/{id}?notice=uploaded#attachments")).into_response()
+        }
         Err(ServiceError::TooLarge(d)) => too_large(&st, &p, id, Some(d)),
         Err(e) => p.error(e),
     }
@@ -1201,7 +1276,13 @@ async fn download(State(st): State<AppState>, p: Portal, Path(id): Path<String>)
     let ascii: String = meta
         .filename
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let disposition = format!(
         "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
@@ -1265,6 +1346,10 @@ async fn transition(
         return p.error(ServiceError::NotFound);
     };
     let Some(action) = parse_action(&form.action) else {
+        // Whether the record is within reach is the service's answer, before the form's.
+        if let Err(e) = st.svc.get_application(&p.actor, id).await {
+            return p.error(e);
+        }
         return p.error(ServiceError::invalid(vec![FieldError::new(
             "action",
             p.t("알 수 없는 처리입니다.", "unknown action"),
@@ -1277,18 +1362,35 @@ async fn transition(
         _ => form.comment.clone(),
     };
     let comment = (!comment.trim().is_empty()).then_some(comment);
-    match st.svc.transition(&p.actor, id, action, comment.as_deref()).await {
+    match st
+        .svc
+        .transition(&p.actor, id, action, comment.as_deref())
+        .await
+    {
         Ok(_) => {
             let to = if institution_side {
-                let code = if action == A::Submit { "submitted" } else { "withdrawn" };
+                let code = if action == A::Submit {
+                    "submitted"
+                } else {
+                    "withdrawn"
+                };
                 format!("/applications/{id}?notice={code}")
             } else {
-                let code = if matches!(action, A::Approve | A::Reject) { "decided" } else { "moved" };
+                let code = if matches!(action, A::Approve | A::Reject) {
+                    "decided"
+                } else {
+                    "moved"
+                };
                 format!("/applications/{id}/review?notice={code}")
             };
             Redirect::to(&to).into_response()
         }
-        Err(e @ (ServiceError::NotFound | ServiceError::Forbidden(_) | ServiceError::Store(_) | ServiceError::Unauthenticated)) => p.error(e),
+        Err(
+            e @ (ServiceError::NotFound
+            | ServiceError::Forbidden(_)
+            | ServiceError::Store(_)
+            | ServiceError::Unauthenticated),
+        ) => p.error(e),
         Err(e) => {
             let view = match st.svc.get_application(&p.actor, id).await {
                 Ok(v) => v,

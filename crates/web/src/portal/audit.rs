@@ -1,7 +1,257 @@
-//! Portal pages: audit (being built).
+//! The audit log (regulator admin and auditor): every recorded state change, newest first, with
+//! filters (actor, action, entity, entity id, institution), the before/after of each entry, and
+//! the result of verifying the hash chain. Read-only; the service decides who may read it.
 
-use super::PageRoute;
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use haechi_service::Action;
+use haechi_store::{AuditEntry, AuditFilter, AuditVerification, InstitutionFilter};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::registry::{moment, thousands};
+use super::{control, pager, role_name, url_encode, Lang, PageRoute, Portal, PER_PAGE};
+use crate::{page_get, AppState};
 
 pub fn routes() -> Vec<PageRoute> {
-    vec![]
+    vec![page_get!("/audit", log)]
+}
+
+#[derive(Deserialize, Default)]
+pub struct AuditQuery {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    entity: String,
+    #[serde(default)]
+    entity_id: String,
+    #[serde(default)]
+    institution: String,
+    #[serde(default)]
+    page: String,
+    #[serde(default)]
+    lang: String,
+}
+
+fn some(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Where an entry's entity can be looked at, when the portal has a page for it.
+fn entity_link(entity: &str, id: &str) -> Option<String> {
+    if id.parse::<i64>().is_err() {
+        return None;
+    }
+    match entity {
+        "institution" => Some(format!("/institutions/{id}")),
+        "letter" => Some(format!("/letters/{id}")),
+        "application" => Some(format!("/applications/{id}")),
+        _ => None,
+    }
+}
+
+fn verification(lang: Lang, v: &AuditVerification) -> Markup {
+    html! {
+        @if v.intact {
+            div class="alert ok" role="status" {
+                p { strong { (lang.t("해시 체인 검증: 이상 없음", "Hash chain verified: intact")) } }
+                p { (lang.t("기록 ", "Entries checked: ")) (thousands(v.entries)) (lang.t("건의 연결과 내용이 모두 일치합니다.", "; every link and every entry's content matches.")) }
+            }
+        } @else {
+            div class="alert error" role="alert" {
+                p { strong { (lang.t("해시 체인 검증: 변조 또는 삭제 감지", "Hash chain verification FAILED: alteration or removal detected")) } }
+                @if let Some((seq, why)) = &v.first_bad {
+                    p { (lang.t("첫 번째 문제 기록: #", "First failing entry: #")) (seq) " — " (why) }
+                }
+            }
+        }
+    }
+}
+
+fn change_details(lang: Lang, e: &AuditEntry) -> Markup {
+    html! {
+        @if e.before_json.is_some() || e.after_json.is_some() {
+            details {
+                summary { (lang.t("변경 내용", "Before / after")) }
+                @if let Some(b) = &e.before_json {
+                    p class="small muted" { (lang.t("이전", "Before")) }
+                    pre class="audit-json" { (b) }
+                }
+                @if let Some(a) = &e.after_json {
+                    p class="small muted" { (lang.t("이후", "After")) }
+                    pre class="audit-json" { (a) }
+                }
+            }
+        } @else {
+            span class="muted" { "—" }
+        }
+    }
+}
+
+async fn log(State(st): State<AppState>, p: Portal, Query(q): Query<AuditQuery>) -> Response {
+    let lang = p.lang;
+    let page = q
+        .page
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .unwrap_or(1);
+    let institution = q.institution.trim().parse::<i64>().ok();
+    let filter = AuditFilter {
+        entity: some(&q.entity),
+        entity_id: some(&q.entity_id),
+        actor_name: some(&q.actor),
+        action: some(&q.action),
+        institution_id: institution,
+        limit: i64::from(PER_PAGE) + 1,
+        offset: i64::from(page - 1) * i64::from(PER_PAGE),
+    };
+    let (mut entries, total) = match st.svc.audit_log(&p.actor, &filter).await {
+        Ok(r) => r,
+        Err(e) => return p.error(e),
+    };
+    let has_next = entries.len() > PER_PAGE as usize;
+    entries.truncate(PER_PAGE as usize);
+    let check = match st.svc.verify_audit(&p.actor).await {
+        Ok(v) => v,
+        Err(e) => return p.error(e),
+    };
+    // Names for the institution filter and column; a role that may read the log but not the
+    // registry would see ids only.
+    let names: Vec<(i64, String)> = match st
+        .svc
+        .list_institutions(
+            &p.actor,
+            &InstitutionFilter {
+                limit: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+    {
+        Ok((list, _)) => {
+            let mut v: Vec<(i64, String)> = list
+                .into_iter()
+                .map(|i| (i.id, lang.t(&i.input.name_ko, &i.input.name_en).to_string()))
+                .collect();
+            v.sort_by(|a, b| a.1.cmp(&b.1));
+            v
+        }
+        Err(_) => Vec::new(),
+    };
+    let name_of: HashMap<i64, &str> = names.iter().map(|(i, n)| (*i, n.as_str())).collect();
+    let mut params = Vec::new();
+    for (k, v) in [
+        ("actor", q.actor.trim()),
+        ("action", q.action.trim()),
+        ("entity", q.entity.trim()),
+        ("entity_id", q.entity_id.trim()),
+        ("lang", q.lang.as_str()),
+    ] {
+        if !v.is_empty() {
+            params.push(format!("{k}={}", url_encode(v)));
+        }
+    }
+    if let Some(i) = institution {
+        params.push(format!("institution={i}"));
+    }
+    let base = if params.is_empty() {
+        "/audit".to_string()
+    } else {
+        format!("/audit?{}", params.join("&"))
+    };
+    let title = p.t("감사 로그", "Audit log");
+    let body = html! {
+        h1 { (title) }
+        (verification(lang, &check))
+        form method="get" action="/audit" class="filters" role="search" aria-label=(p.t("감사 로그 검색", "Filter the audit log")) {
+            @if !q.lang.is_empty() { input type="hidden" name="lang" value=(q.lang); }
+            (control(p.t("사용자(아이디)", "Actor (username)"), "actor", &[], html! {
+                input type="text" id="actor" name="actor" value=(q.actor) autocomplete="off";
+            }))
+            (control(p.t("동작", "Action"), "action", &[], html! {
+                input type="text" id="action" name="action" value=(q.action) placeholder="letter.issue" autocomplete="off";
+            }))
+            (control(p.t("대상 종류", "Entity"), "entity", &[], html! {
+                input type="text" id="entity" name="entity" value=(q.entity) placeholder="institution" autocomplete="off";
+            }))
+            (control(p.t("대상 ID", "Entity id"), "entity_id", &[], html! {
+                input type="text" id="entity_id" name="entity_id" value=(q.entity_id) autocomplete="off";
+            }))
+            (control(p.t("기관", "Institution"), "institution", &[], html! {
+                select id="institution" name="institution" {
+                    option value="" selected[institution.is_none()] { (p.t("전체", "All")) }
+                    @for (id, name) in &names {
+                        option value=(id) selected[institution == Some(*id)] { (name) }
+                    }
+                    @if let Some(i) = institution.filter(|i| !name_of.contains_key(i)) {
+                        option value=(i) selected { "#" (i) }
+                    }
+                }
+            }))
+            button type="submit" class="primary" { (p.t("검색", "Search")) }
+            a href="/audit" { (p.t("조건 지우기", "Clear filters")) }
+        }
+        p class="muted" { (p.t("해당 기록 ", "Matching entries: ")) strong { (thousands(total)) } (p.t("건 (최신순)", " (newest first)")) }
+        @if entries.is_empty() {
+            p class="alert warn" { (p.t("조건에 맞는 기록이 없습니다.", "No entry matches these filters.")) }
+        } @else {
+            div class="table-wrap" {
+                table class="audit" {
+                    caption class="visually-hidden" { (title) }
+                    thead { tr {
+                        th scope="col" class="num" { "#" }
+                        th scope="col" { (p.t("일시(UTC)", "At (UTC)")) }
+                        th scope="col" { (p.t("사용자", "Actor")) }
+                        th scope="col" { (p.t("동작", "Action")) }
+                        th scope="col" { (p.t("대상", "Entity")) }
+                        th scope="col" { (p.t("기관", "Institution")) }
+                        th scope="col" { (p.t("내용", "Details")) }
+                    } }
+                    tbody {
+                        @for e in &entries {
+                            tr {
+                                td class="num" { (e.seq) }
+                                td { (moment(&e.at)) }
+                                td {
+                                    a href={ "/audit?actor=" (url_encode(&e.actor_name)) } { (e.actor_name) }
+                                    br;
+                                    span class="small muted" {
+                                        @match haechi_core::Role::parse(&e.actor_role) {
+                                            Some(r) => { (role_name(lang, r)) },
+                                            None => { (e.actor_role) },
+                                        }
+                                    }
+                                }
+                                td { code { (e.action) } }
+                                td {
+                                    (e.entity) " "
+                                    @match entity_link(&e.entity, &e.entity_id) {
+                                        Some(href) => { a href=(href) { (e.entity_id) } },
+                                        None => { code { (e.entity_id) } },
+                                    }
+                                }
+                                td {
+                                    @if let Some(i) = e.institution_id {
+                                        a href={ "/audit?institution=" (i) } { (name_of.get(&i).copied().map(str::to_string).unwrap_or_else(|| format!("#{i}"))) }
+                                    } @else { span class="muted" { "—" } }
+                                }
+                                td { (change_details(lang, e)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (pager(lang, &base, page, has_next))
+        @if !p.may(Action::ReadRegistry) {
+            p class="small muted" { (p.t("기관명은 등록부 열람 권한이 있을 때만 표시됩니다.", "Institution names are shown only to roles that may read the registry.")) }
+        }
+    };
+    p.page(title, body)
 }

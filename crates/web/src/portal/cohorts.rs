@@ -303,7 +303,7 @@ fn timeline(st: &AppState, lang: Lang, confirmed: &[CohortRecord]) -> Markup {
         })
         .collect();
     html! {
-        figure class="chart" {
+        figure class="chart compact" {
             svg viewBox={ "0 0 640 " (height) } role="img" aria-label=(lang.t("단계별 기간과 확정 기관 수", "Phase windows and confirmed cohort sizes")) {
                 @for t in &ticks {
                     line x1=(x(*t)) y1=(TOP - 6.0) x2=(x(*t)) y2=(height - 6.0) stroke="#d0d7de" stroke-width="1" {}
@@ -333,31 +333,49 @@ async fn confirm(
     f: CsrfForm<Vec<(String, String)>>,
 ) -> Response {
     let p = f.portal;
+    // Who may confirm (and whether the phase exists) is the planner's answer, before the form's.
+    if let Err(e) = st.svc.plan_cohort(&p.actor, &phase).await {
+        return p.error(e);
+    }
     let mut expected = Vec::new();
     for (k, v) in &f.form {
         if k == "expected" {
             match v.parse::<i64>() {
                 Ok(n) => expected.push(n),
-                Err(_) => {
-                    return render(
-                        &st,
-                        &p,
-                        &phase,
-                        None,
-                        Some(p.t("확정할 신청 목록이 올바르지 않습니다. 아무것도 변경하지 않았습니다.", "The list of applications to confirm is invalid. Nothing was changed.").to_string()),
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                    )
-                    .await
-                }
+                Err(_) => return render(
+                    &st,
+                    &p,
+                    &phase,
+                    None,
+                    Some(
+                        p.t(
+                            "확정할 신청 목록이 올바르지 않습니다. 아무것도 변경하지 않았습니다.",
+                            "The list of applications to confirm is invalid. Nothing was changed.",
+                        )
+                        .to_string(),
+                    ),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await,
             }
         }
     }
-    match st.svc.confirm_cohort(&p.actor, &phase, Some(&expected)).await {
-        Ok(_) => Redirect::to(&format!("/cohorts?phase={}&notice=confirmed", url_encode(&phase)))
-            .into_response(),
+    match st
+        .svc
+        .confirm_cohort(&p.actor, &phase, Some(&expected))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!(
+            "/cohorts?phase={}&notice=confirmed",
+            url_encode(&phase)
+        ))
+        .into_response(),
         Err(e @ (ServiceError::Rule { .. } | ServiceError::Domain(_))) => {
             let status = crate::error::status_of(&e);
-            let msg = format!("{} {e}", p.t("확정하지 못했습니다:", "The cohort was not confirmed:"));
+            let msg = format!(
+                "{} {e}",
+                p.t("확정하지 못했습니다:", "The cohort was not confirmed:")
+            );
             render(&st, &p, &phase, None, Some(msg), status).await
         }
         Err(e) => p.error(e),

@@ -303,11 +303,7 @@ pub async fn read_upload(
                 path: Some(path),
             };
             let mut hash = Sha256::new();
-            while let Some(chunk) = field
-                .chunk()
-                .await
-                .map_err(|e| multipart_error(e, limit))?
-            {
+            while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, limit))? {
                 spooled.size += chunk.len() as u64;
                 if spooled.size > limit {
                     return Err(UploadError::TooLarge { limit });
@@ -326,11 +322,7 @@ pub async fn read_upload(
             }
         } else {
             let mut value = Vec::new();
-            while let Some(chunk) = field
-                .chunk()
-                .await
-                .map_err(|e| multipart_error(e, limit))?
-            {
+            while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, limit))? {
                 value.extend_from_slice(&chunk);
                 if value.len() > 64 * 1024 {
                     return Err(UploadError::Unreadable(format!(

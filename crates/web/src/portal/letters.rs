@@ -1,7 +1,569 @@
-//! Portal pages: letters (being built).
+//! No-action letters (C6) and their reporting obligations (C7): the list (an institution's users
+//! see only their own issued letters) and one letter as it reads when printed, with its
+//! obligation schedule and each obligation's state, and downloads of the signed file and PDF.
+//!
+//! Issuing, revoking and renewing stay with the API (`/api/v1/letters/…`); this module only reads,
+//! through the service, which decides what the user may see.
 
-use super::PageRoute;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use haechi_letter::{ConditionKind, NoActionLetter};
+use haechi_service::letters::ObligationView;
+use haechi_service::ServiceError;
+use haechi_store::LetterRow;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::registry::{day, moment};
+use super::{control, pager, url_encode, Lang, PageRoute, Portal, PER_PAGE};
+use crate::{page_get, AppState};
 
 pub fn routes() -> Vec<PageRoute> {
-    vec![]
+    vec![
+        page_get!("/letters", list),
+        page_get!("/letters/{id}", detail),
+        page_get!("/letters/{id}/file", file),
+        page_get!("/letters/{id}/pdf", pdf),
+    ]
+}
+
+// ================================================================================ labels
+
+/// The label of a letter's status, derived from its stored state and today's date: `draft`,
+/// `issued` (valid), `expiring` (valid, ends within the reminder window), `expired`, `not_yet_valid`,
+/// `revoked`.
+pub fn state_label(lang: Lang, state: &str) -> &'static str {
+    match state {
+        "draft" => lang.t("초안", "Draft"),
+        "issued" => lang.t("유효", "Valid"),
+        "expiring" => lang.t("만료 임박", "Expiring soon"),
+        "expired" => lang.t("만료", "Expired"),
+        "not_yet_valid" => lang.t("효력 발생 전", "Not yet valid"),
+        "revoked" => lang.t("취소", "Revoked"),
+        _ => lang.t("알 수 없음", "Unknown"),
+    }
+}
+
+/// An obligation's state label: the open ones by date (`upcoming`, `due`, `overdue`), then the
+/// stored `submitted`, `accepted`, `returned`, `cancelled`.
+pub fn obligation_state_label(lang: Lang, state: &str) -> &'static str {
+    match state {
+        "upcoming" => lang.t("예정", "Upcoming"),
+        "due" => lang.t("제출 기간", "Due"),
+        "overdue" => lang.t("기한 경과", "Overdue"),
+        "submitted" => lang.t("제출됨", "Submitted"),
+        "accepted" => lang.t("수리", "Accepted"),
+        "returned" => lang.t("보완 요청", "Returned"),
+        "cancelled" => lang.t("취소", "Cancelled"),
+        "open" => lang.t("미제출", "Open"),
+        _ => lang.t("알 수 없음", "Unknown"),
+    }
+}
+
+pub fn obligation_kind_label(lang: Lang, kind: &str) -> &'static str {
+    match kind {
+        "quarterly_report" => lang.t("분기 보고", "Quarterly report"),
+        "final_report" => lang.t("최종 보고", "Final report"),
+        "saas_self_evaluation" => lang.t("SaaS 자체 점검", "SaaS self-evaluation"),
+        _ => lang.t("보고", "Report"),
+    }
+}
+
+fn badge_class(state: &str) -> &'static str {
+    match state {
+        "issued" | "accepted" | "submitted" => "badge ok",
+        "revoked" | "expired" | "overdue" | "returned" => "badge bad",
+        "draft" | "expiring" | "due" | "not_yet_valid" => "badge warn",
+        _ => "badge",
+    }
+}
+
+pub fn letter_badge(lang: Lang, state: &str) -> Markup {
+    html! { span class=(badge_class(state)) { (state_label(lang, state)) } }
+}
+
+pub fn obligation_badge(lang: Lang, state: &str) -> Markup {
+    html! { span class=(badge_class(state)) { (obligation_state_label(lang, state)) } }
+}
+
+fn parse_day(s: Option<&str>) -> Option<NaiveDate> {
+    s.and_then(|s| NaiveDate::parse_from_str(day(s), "%Y-%m-%d").ok())
+}
+
+/// The "expiring soon" window: the earliest expiry reminder of the policy (60 days by default).
+pub fn expiry_window(st: &AppState) -> i64 {
+    st.svc
+        .policy()
+        .program
+        .expiry_reminder_days
+        .iter()
+        .max()
+        .map_or(60, |d| i64::from(*d))
+}
+
+/// What a reader needs to know of a letter today (see [`state_label`]); `window` is the number
+/// of days before the end of validity from which a letter counts as expiring.
+pub fn letter_status(l: &LetterRow, today: NaiveDate, window: i64) -> &'static str {
+    match l.state.as_str() {
+        "draft" => "draft",
+        "revoked" => "revoked",
+        "issued" => {
+            let from = parse_day(l.issued_on.as_deref());
+            let until = parse_day(l.valid_until.as_deref());
+            match (from, until) {
+                (_, Some(u)) if u < today => "expired",
+                (Some(f), _) if f > today => "not_yet_valid",
+                (_, Some(u)) if (u - today).num_days() <= window => "expiring",
+                _ => "issued",
+            }
+        }
+        _ => "unknown",
+    }
+}
+
+fn condition_label(lang: Lang, k: ConditionKind) -> &'static str {
+    match k {
+        ConditionKind::InternalControl => lang.t("내부통제", "Internal control"),
+        ConditionKind::CertifiedServicesOnly => {
+            lang.t("인증 서비스만 이용", "Certified services only")
+        }
+        ConditionKind::ReportingDuty => lang.t("보고 의무", "Reporting duty"),
+        ConditionKind::SupplementarySecurity => lang.t("보완 보안대책", "Supplementary security"),
+        ConditionKind::Other => lang.t("기타", "Other"),
+    }
+}
+
+fn phase_label(st: &AppState, lang: Lang, phase_id: Option<&str>) -> String {
+    let Some(id) = phase_id else {
+        return "—".into();
+    };
+    st.svc
+        .policy()
+        .phases
+        .iter()
+        .find(|p| p.id == id)
+        .map(|p| lang.t(&p.label_ko, &p.label_en).to_string())
+        .unwrap_or_else(|| id.to_string())
+}
+
+// ================================================================================ list
+
+const STATUS_FILTERS: [&str; 6] = [
+    "issued",
+    "expiring",
+    "expired",
+    "not_yet_valid",
+    "revoked",
+    "draft",
+];
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    page: String,
+    #[serde(default)]
+    lang: String,
+}
+
+async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>) -> Response {
+    let letters = match st.svc.list_letters(&p.actor).await {
+        Ok(l) => l,
+        Err(e) => return p.error(e),
+    };
+    let lang = p.lang;
+    let today = st.svc.today();
+    let window = expiry_window(&st);
+    let page = q
+        .page
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .unwrap_or(1);
+    let status = STATUS_FILTERS
+        .iter()
+        .copied()
+        .find(|s| *s == q.status)
+        .unwrap_or("");
+    let needle = q.q.trim().to_lowercase();
+    let matching: Vec<&LetterRow> = letters
+        .iter()
+        .filter(|l| status.is_empty() || letter_status(l, today, window) == status)
+        .filter(|l| {
+            needle.is_empty()
+                || l.institution_name.to_lowercase().contains(&needle)
+                || l.letter_number
+                    .as_deref()
+                    .is_some_and(|n| n.to_lowercase().contains(&needle))
+        })
+        .collect();
+    let start = (page as usize - 1) * PER_PAGE as usize;
+    let shown: Vec<&LetterRow> = matching
+        .iter()
+        .skip(start)
+        .take(PER_PAGE as usize)
+        .copied()
+        .collect();
+    let has_next = matching.len() > start + shown.len();
+    let mut params = Vec::new();
+    for (k, v) in [
+        ("q", q.q.trim()),
+        ("status", status),
+        ("lang", q.lang.as_str()),
+    ] {
+        if !v.is_empty() {
+            params.push(format!("{k}={}", url_encode(v)));
+        }
+    }
+    let base = if params.is_empty() {
+        "/letters".to_string()
+    } else {
+        format!("/letters?{}", params.join("&"))
+    };
+    let institution_user = p.actor.role.is_institution_role();
+    let title = p.t("비조치의견서", "No-action letters");
+    let body = html! {
+        h1 { (title) }
+        @if institution_user {
+            p class="muted" { (p.t("우리 기관에 발급된 비조치의견서입니다.", "The no-action letters issued to your institution.")) }
+        }
+        form method="get" action="/letters" class="filters" role="search" aria-label=(p.t("의견서 검색", "Search letters")) {
+            @if !q.lang.is_empty() { input type="hidden" name="lang" value=(q.lang); }
+            (control(p.t("번호 또는 기관명", "Number or holder"), "q", &[], html! {
+                input type="search" id="q" name="q" value=(q.q);
+            }))
+            (control(p.t("상태", "Status"), "status", &[], html! {
+                select id="status" name="status" {
+                    option value="" selected[status.is_empty()] { (p.t("전체", "All")) }
+                    @for s in STATUS_FILTERS {
+                        @if !(institution_user && s == "draft") {
+                            option value=(s) selected[status == s] { (state_label(lang, s)) }
+                        }
+                    }
+                }
+            }))
+            button type="submit" class="primary" { (p.t("검색", "Search")) }
+            a href="/letters" { (p.t("조건 지우기", "Clear filters")) }
+        }
+        @if shown.is_empty() {
+            p class="alert warn" { (p.t("해당하는 비조치의견서가 없습니다.", "No letter matches.")) }
+        } @else {
+            div class="table-wrap" {
+                table {
+                    caption class="visually-hidden" { (title) }
+                    thead { tr {
+                        th scope="col" { (p.t("의견서 번호", "Letter number")) }
+                        th scope="col" { (p.t("대상 기관", "Holder")) }
+                        th scope="col" { (p.t("단계", "Phase")) }
+                        th scope="col" { (p.t("발급일", "Issued")) }
+                        th scope="col" { (p.t("유효기간 종료", "Valid until")) }
+                        th scope="col" { (p.t("상태", "Status")) }
+                    } }
+                    tbody {
+                        @for l in &shown {
+                            tr {
+                                td { a href={ "/letters/" (l.id) } {
+                                    @match &l.letter_number { Some(n) => { (n) }, None => { (p.t("(번호 미부여 초안)", "(draft, no number yet)")) } }
+                                } }
+                                td { (l.institution_name) }
+                                td { (phase_label(&st, lang, l.phase_id.as_deref())) }
+                                td { (l.issued_on.as_deref().map(day).unwrap_or("—")) }
+                                td { (l.valid_until.as_deref().map(day).unwrap_or("—")) }
+                                td { (letter_badge(lang, letter_status(l, today, window))) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (pager(lang, &base, page, has_next))
+        p class="small muted" {
+            (p.t("발급된 의견서의 진위는 누구나 ", "Anyone can check an issued letter at "))
+            a href="/verify" { "/verify" }
+            (p.t("에서 확인할 수 있습니다.", "."))
+        }
+    };
+    p.page(title, body)
+}
+
+// ================================================================================ detail
+
+fn printed(lang: Lang, l: &NoActionLetter, draft: bool) -> Markup {
+    // Korean is the authoritative text; both languages are always printed, the page's first.
+    let both = |ko: &str, en: &str| -> Markup {
+        html! {
+            @match lang {
+                Lang::Ko => { span lang="ko" { (ko) } br; span class="small muted" lang="en" { (en) } },
+                Lang::En => { span lang="en" { (en) } br; span class="small muted" lang="ko" { (ko) } },
+            }
+        }
+    };
+    html! {
+        article class="panel letter" aria-labelledby="letter-title" {
+            h2 id="letter-title" class="letter-title" {
+                "비조치의견서" br; span class="small" { "No-Action Letter" }
+            }
+            @if draft {
+                p class="alert warn" { (lang.t(
+                    "서명 전 초안입니다. 번호는 발급할 때 부여되며 아래 날짜는 오늘 발급한다고 가정한 것입니다.",
+                    "Unsigned draft. The number is assigned at issue; the dates assume it were issued today.",
+                )) }
+            }
+            dl class="facts" {
+                dt { (lang.t("의견서 번호", "Letter number")) } dd { code { (l.letter_number) } }
+                dt { (lang.t("발급 기관", "Issuer")) } dd { (both(&l.issuer.name.ko, &l.issuer.name.en)) }
+                dt { (lang.t("대상 기관", "Holder")) } dd { (both(&l.holder.name.ko, &l.holder.name.en)) }
+                dt { (lang.t("발급일", "Issued on")) } dd { (l.issued_on) }
+                dt { (lang.t("유효기간", "Validity")) } dd { (l.valid_from) " – " (l.valid_until) }
+                @if let Some(r) = &l.renews {
+                    dt { (lang.t("갱신 대상", "Renews")) } dd { code { (r) } }
+                }
+                dt { (lang.t("정책 버전", "Policy version")) } dd { (l.policy_version) }
+            }
+            h3 { (lang.t("허용 범위", "Permitted scope")) }
+            @if l.scope.services.is_empty() {
+                p class="muted" { "—" }
+            } @else {
+                div class="table-wrap" {
+                    table {
+                        thead { tr {
+                            th scope="col" { (lang.t("구분", "Kind")) }
+                            th scope="col" { (lang.t("서비스", "Service")) }
+                            th scope="col" { (lang.t("제공자", "Vendor")) }
+                            th scope="col" { (lang.t("인증", "Certifications")) }
+                            th scope="col" { (lang.t("허용 데이터 등급", "Data classes")) }
+                        } }
+                        tbody {
+                            @for s in &l.scope.services {
+                                @let k = s.kind.label();
+                                tr {
+                                    td { (lang.t(&k.ko, &k.en)) }
+                                    td { (s.name) }
+                                    td { (s.vendor) }
+                                    td { (s.certifications.join(", ")) }
+                                    td { (s.data_classes.join(", ")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            h3 { (lang.t("조건", "Conditions")) }
+            ol {
+                @for c in &l.conditions {
+                    li { strong { (condition_label(lang, c.kind)) } ": " (both(&c.text.ko, &c.text.en)) }
+                }
+            }
+            h3 { (lang.t("보고 일정", "Reporting schedule")) }
+            div class="table-wrap" {
+                table {
+                    thead { tr {
+                        th scope="col" { (lang.t("구분", "Kind")) }
+                        th scope="col" { (lang.t("대상 기간", "Period")) }
+                        th scope="col" { (lang.t("제출 기한", "Due on")) }
+                    } }
+                    tbody {
+                        @for r in &l.reporting {
+                            @let k = r.kind.label();
+                            tr {
+                                td { (lang.t(&k.ko, &k.en)) }
+                                td { (r.period_start) " – " (r.period_end) }
+                                td { (r.due_on) }
+                            }
+                        }
+                    }
+                }
+            }
+            h3 { (lang.t("근거", "Legal basis")) }
+            p { (both(&l.legal_basis.ko, &l.legal_basis.en)) }
+        }
+    }
+}
+
+fn obligations_table(p: &Portal, obligations: &[ObligationView]) -> Markup {
+    let lang = p.lang;
+    html! {
+        @if obligations.is_empty() {
+            p class="muted" { (p.t("아직 의무가 없습니다(발급 시 생성됩니다).", "No obligations yet (they are created at issue).")) }
+        } @else {
+            div class="table-wrap" {
+                table {
+                    thead { tr {
+                        th scope="col" { (p.t("의무", "Obligation")) }
+                        th scope="col" class="num" { (p.t("회차", "No.")) }
+                        th scope="col" { (p.t("대상 기간", "Period")) }
+                        th scope="col" { (p.t("기한", "Due on")) }
+                        th scope="col" { (p.t("상태", "State")) }
+                        th scope="col" { (p.t("제출", "Submitted")) }
+                        th scope="col" { (p.t("처리", "Decided")) }
+                        th scope="col" { (p.t("메모", "Note")) }
+                    } }
+                    tbody {
+                        @for o in obligations {
+                            tr {
+                                td { (obligation_kind_label(lang, &o.row.kind)) }
+                                td class="num" { (o.row.sequence) }
+                                td { (day(&o.row.period_start)) " – " (day(&o.row.period_end)) }
+                                td { (day(&o.row.due_on)) }
+                                td { (obligation_badge(lang, &o.state)) }
+                                td { (o.row.submitted_at.as_deref().map(day).unwrap_or("—")) }
+                                td { (o.row.decided_at.as_deref().map(day).unwrap_or("—")) }
+                                td { (o.row.note.as_deref().unwrap_or("")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn parse_id(id: &str) -> Result<i64, ServiceError> {
+    id.parse::<i64>().map_err(|_| ServiceError::NotFound)
+}
+
+async fn detail(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -> Response {
+    let id = match parse_id(&id) {
+        Ok(i) => i,
+        Err(e) => return p.error(e),
+    };
+    let row = match st.svc.get_letter(&p.actor, id).await {
+        Ok(r) => r,
+        Err(e) => return p.error(e),
+    };
+    let content = match st.svc.letter_content(&p.actor, id).await {
+        Ok(c) => Some(c),
+        // A draft of a holder that can no longer be composed still shows its register entry.
+        Err(ServiceError::Rule { .. }) => None,
+        Err(e) => return p.error(e),
+    };
+    let obligations = match st.svc.obligations(&p.actor, Some(id)).await {
+        Ok(o) => o,
+        Err(e) => return p.error(e),
+    };
+    let lang = p.lang;
+    let today = st.svc.today();
+    let status = letter_status(&row, today, expiry_window(&st));
+    let title = match &row.letter_number {
+        Some(n) => format!("{} {n}", p.t("비조치의견서", "No-action letter")),
+        None => format!(
+            "{} ({})",
+            p.t("비조치의견서", "No-action letter"),
+            p.t("초안", "draft")
+        ),
+    };
+    let signed = row.signed_file.is_some();
+    let body = html! {
+        p { a href="/letters" { "← " (p.t("비조치의견서 목록", "All letters")) } }
+        h1 { (title) " " (letter_badge(lang, status)) }
+        section {
+            h2 { (p.t("등록부 기록", "Register entry")) }
+            dl class="facts" {
+                dt { (p.t("대상 기관", "Holder")) }
+                dd {
+                    @if p.may(haechi_service::Action::ReadRegistry) || p.actor.institution_id == Some(row.institution_id) {
+                        a href={ "/institutions/" (row.institution_id) } { (row.institution_name) }
+                    } @else { (row.institution_name) }
+                }
+                dt { (p.t("단계", "Phase")) } dd { (phase_label(&st, lang, row.phase_id.as_deref())) }
+                dt { (p.t("상태", "Status")) } dd { (letter_badge(lang, status)) }
+                dt { (p.t("발급일", "Issued on")) } dd { (row.issued_on.as_deref().map(day).unwrap_or("—")) }
+                dt { (p.t("유효기간 종료", "Valid until")) } dd { (row.valid_until.as_deref().map(day).unwrap_or("—")) }
+                @if let Some(on) = &row.revoked_on {
+                    dt { (p.t("취소일", "Revoked on")) } dd { (day(on)) }
+                    dt { (p.t("취소 사유", "Reason")) } dd { (row.revoked_reason.as_deref().unwrap_or("—")) }
+                    dt { (p.t("취소자", "Revoked by")) } dd { (row.revoked_by.as_deref().unwrap_or("—")) }
+                }
+                @if let Some(k) = &row.key_id {
+                    dt { (p.t("서명 키", "Signing key")) } dd { code { (k) } }
+                }
+                @if let Some(h) = &row.content_sha256 {
+                    dt { "SHA-256" } dd { code class="small" { (h) } }
+                }
+                dt { (p.t("등록", "Created")) } dd { (moment(&row.created_at)) }
+            }
+            @if signed {
+                div class="actions" {
+                    a class="button primary" href={ "/letters/" (row.id) "/pdf" } { (p.t("PDF 내려받기", "Download PDF")) }
+                    a class="button" href={ "/letters/" (row.id) "/file" } download { (p.t("서명된 파일(JSON)", "Signed file (JSON)")) }
+                    a class="button" href="/verify" { (p.t("진위 확인", "Verify")) }
+                }
+                p class="small muted" { (p.t(
+                    "취소 여부는 등록부에 기록되며 파일에는 들어 있지 않습니다. 오프라인 확인은 서명과 날짜만 검사합니다.",
+                    "Revocation lives in this register, not in the file: an offline check verifies the signature and dates only.",
+                )) }
+            }
+        }
+        @match &content {
+            Some(c) => { (printed(lang, c, !signed)) },
+            None => {
+                p class="alert warn" role="status" { (p.t("의견서 내용을 지금 구성할 수 없습니다.", "The letter's content cannot be composed right now.")) }
+            },
+        }
+        section {
+            h2 { (p.t("보고 의무", "Reporting obligations")) }
+            (obligations_table(&p, &obligations))
+        }
+    };
+    p.page(&title, body)
+}
+
+// ================================================================================ downloads
+
+async fn file(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -> Response {
+    let id = match parse_id(&id) {
+        Ok(i) => i,
+        Err(e) => return p.error(e),
+    };
+    match st.svc.signed_letter(&p.actor, id).await {
+        Ok((row, _, file)) => (
+            [
+                (header::CONTENT_TYPE, "application/json".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{}.json\"",
+                        row.letter_number.unwrap_or_default()
+                    ),
+                ),
+            ],
+            file,
+        )
+            .into_response(),
+        Err(e) => p.error(e),
+    }
+}
+
+async fn pdf(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -> Response {
+    let id = match parse_id(&id) {
+        Ok(i) => i,
+        Err(e) => return p.error(e),
+    };
+    let (row, signed, _) = match st.svc.signed_letter(&p.actor, id).await {
+        Ok(s) => s,
+        Err(e) => return p.error(e),
+    };
+    match haechi_letter::render_pdf(&signed) {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "inline; filename=\"{}.pdf\"",
+                        row.letter_number.unwrap_or_default()
+                    ),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => p.error(ServiceError::rule("render_failed", e.to_string())),
+    }
 }

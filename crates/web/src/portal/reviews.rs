@@ -174,11 +174,19 @@ async fn advisor_page(
     let policy = st.svc.policy();
     let a = &mine.assignment;
     let errors = &view.errors;
-    let title = format!("{} #{} · {}", p.t("평가", "Review"), id, mine.institution_name);
+    let title = format!(
+        "{} #{} · {}",
+        p.t("평가", "Review"),
+        id,
+        mine.institution_name
+    );
     let scoring_open = a.conflict == Some(false)
         && a.submitted_at.is_none()
         && mine.application_state == ApplicationState::UnderReview;
-    let scores = view.scores.clone().unwrap_or_else(|| draft_of(&mine.scores));
+    let scores = view
+        .scores
+        .clone()
+        .unwrap_or_else(|| draft_of(&mine.scores));
     let (decl_choice, decl_note) = view.declaration.clone().unwrap_or_default();
     let body = html! {
         h1 { (title) }
@@ -355,8 +363,14 @@ async fn declare(
                     "choose whether you have a conflict of interest",
                 ),
             );
-            return advisor_page(&st, &p, id, again(vec![e], None), StatusCode::UNPROCESSABLE_ENTITY)
-                .await;
+            return advisor_page(
+                &st,
+                &p,
+                id,
+                again(vec![e], None),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
     };
     let note = Some(form.note.trim()).filter(|n| !n.is_empty());
@@ -418,7 +432,10 @@ async fn score(
             }),
             Err(_) => errors.push(FieldError::new(
                 sname,
-                p.t("1~4 사이의 점수를 고르십시오.", "choose a score from 1 to 4"),
+                p.t(
+                    "1~4 사이의 점수를 고르십시오.",
+                    "choose a score from 1 to 4",
+                ),
             )),
         }
     }
@@ -429,12 +446,22 @@ async fn score(
         ..Default::default()
     };
     if !errors.is_empty() {
-        return advisor_page(&st, &p, id, again(errors, None), StatusCode::UNPROCESSABLE_ENTITY)
-            .await;
+        return advisor_page(
+            &st,
+            &p,
+            id,
+            again(errors, None),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     match st.svc.save_scores(&p.actor, id, &inputs, submit).await {
         Ok(_) => {
-            let code = if submit { "scores_submitted" } else { "scores_saved" };
+            let code = if submit {
+                "scores_submitted"
+            } else {
+                "scores_saved"
+            };
             Redirect::to(&format!("/reviews/{id}?notice={code}")).into_response()
         }
         Err(e) if !e.field_errors().is_empty() => {
@@ -532,9 +559,17 @@ pub async fn officer_page(
         Some((ApplicationAction::Approve | ApplicationAction::Reject, c)) => c.clone(),
         _ => String::new(),
     };
-    let cleared = assignments.iter().filter(|a| a.conflict != Some(true)).count();
+    let cleared = assignments
+        .iter()
+        .filter(|a| a.conflict != Some(true))
+        .count();
     let need = policy.evaluation.reviewers_per_application;
-    let title = format!("{} #{} · {}", p.t("심사·평가", "Review"), app.id, app.institution_name);
+    let title = format!(
+        "{} #{} · {}",
+        p.t("심사·평가", "Review"),
+        app.id,
+        app.institution_name
+    );
     let evaluation = view
         .evaluation
         .as_ref()
@@ -557,15 +592,28 @@ pub async fn officer_page(
                 }
             }
         }
+        @if let (Some(rec), Some(ev)) = (&view.evaluation, &evaluation) {
+            (evaluation_section(p.lang, rec, ev))
+        } @else {
+            section id="evaluation" {
+                h2 { (p.t("평가 집계", "Aggregated scores")) }
+                p class="muted" { (p.t(
+                    "모든 평가위원이 제출한 뒤 '평가 집계'를 하면 항목별 점수와 통과 여부가 표시됩니다.",
+                    "Once every reviewer has submitted, 'Complete the evaluation' shows the scores per criterion and the pass/fail result.",
+                )) }
+            }
+        }
         @if manage && !app.state.is_final() {
             section id="steps" {
                 h2 { (p.t("처리", "Steps")) }
+                @let steps = [
+                    (ApplicationAction::StartScreening, "자격 심사 시작", "Start screening"),
+                    (ApplicationAction::StartReview, "전문가 평가 시작", "Start expert review"),
+                    (ApplicationAction::CompleteEvaluation, "평가 집계", "Complete the evaluation"),
+                ];
+                @if steps.iter().any(|(a, _, _)| can(*a)) {
                 div class="actions" {
-                    @for (a, ko, en) in [
-                        (ApplicationAction::StartScreening, "자격 심사 시작", "Start screening"),
-                        (ApplicationAction::StartReview, "전문가 평가 시작", "Start expert review"),
-                        (ApplicationAction::CompleteEvaluation, "평가 집계", "Complete the evaluation"),
-                    ] {
+                    @for (a, ko, en) in steps {
                         @if can(a) {
                             form method="post" action={ "/applications/" (app.id) "/transition" } class="inline" {
                                 (p.csrf_field())
@@ -574,6 +622,7 @@ pub async fn officer_page(
                             }
                         }
                     }
+                }
                 }
                 @if matches!(app.state, ApplicationState::Screening | ApplicationState::UnderReview) {
                     h3 { (p.t("평가위원 배정", "Assign reviewers")) }
@@ -650,17 +699,6 @@ pub async fn officer_page(
                         }
                     }
                 }
-            }
-        }
-        @if let (Some(rec), Some(ev)) = (&view.evaluation, &evaluation) {
-            (evaluation_section(p.lang, rec, ev))
-        } @else {
-            section id="evaluation" {
-                h2 { (p.t("평가 집계", "Aggregated scores")) }
-                p class="muted" { (p.t(
-                    "모든 평가위원이 제출한 뒤 '평가 집계'를 하면 항목별 점수와 통과 여부가 표시됩니다.",
-                    "Once every reviewer has submitted, 'Complete the evaluation' shows the scores per criterion and the pass/fail result.",
-                )) }
             }
         }
         @if let Some(d) = &view.decision {
@@ -757,7 +795,7 @@ fn criteria_chart(lang: Lang, ev: &EvaluationResult) -> Markup {
     let x = |v: f64| LEFT + (v / 4.0) * WIDTH;
     let height = TOP + ROW * ev.criteria.len() as f64 + 10.0;
     html! {
-        figure class="chart" {
+        figure class="chart compact" {
             svg viewBox={ "0 0 640 " (height) } role="img" aria-label=(lang.t("항목별 평균 점수 (1~4), 선은 평가위원 최저~최고", "Mean score per criterion (1-4); the line spans the reviewers' lowest to highest")) {
                 @for level in 1..=4u8 {
                     @let gx = x(f64::from(level));
@@ -790,6 +828,10 @@ async fn assign(
     let Ok(id) = parse_id(&id) else {
         return p.error(ServiceError::NotFound);
     };
+    // The advisors to choose from are the officers'; a role that may not assign stops here.
+    if let Err(e) = st.svc.list_advisors(&p.actor).await {
+        return p.error(e);
+    }
     let mut errors = Vec::new();
     let mut ids = Vec::new();
     for (k, v) in &f.form {
@@ -798,7 +840,10 @@ async fn assign(
                 Ok(n) => ids.push(n),
                 Err(_) => errors.push(FieldError::new(
                     "advisor_id",
-                    p.t("평가위원 선택이 올바르지 않습니다.", "an advisor choice is invalid"),
+                    p.t(
+                        "평가위원 선택이 올바르지 않습니다.",
+                        "an advisor choice is invalid",
+                    ),
                 )),
             }
         }
@@ -806,7 +851,10 @@ async fn assign(
     if ids.is_empty() && errors.is_empty() {
         errors.push(FieldError::new(
             "advisor_id",
-            p.t("평가위원을 한 명 이상 고르십시오.", "choose at least one advisor"),
+            p.t(
+                "평가위원을 한 명 이상 고르십시오.",
+                "choose at least one advisor",
+            ),
         ));
     }
     let mut alert = None;
@@ -816,9 +864,11 @@ async fn assign(
         for advisor in &ids {
             match st.svc.assign_reviewer(&p.actor, id, *advisor).await {
                 Ok(_) => done += 1,
-                Err(e @ (ServiceError::NotFound | ServiceError::Forbidden(_) | ServiceError::Store(_))) => {
-                    return p.error(e)
-                }
+                Err(
+                    e @ (ServiceError::NotFound
+                    | ServiceError::Forbidden(_)
+                    | ServiceError::Store(_)),
+                ) => return p.error(e),
                 Err(e) => {
                     errors.extend(e.field_errors().iter().cloned());
                     status = crate::error::status_of(&e);

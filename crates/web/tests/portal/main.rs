@@ -12,6 +12,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod account;
+mod audit;
+mod dashboard;
+mod registry;
+mod matrix;
+mod applications;
+mod reviews;
+mod findings;
+mod patching;
 
 use std::path::PathBuf;
 use std::sync::Arc;

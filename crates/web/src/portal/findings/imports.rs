@@ -57,7 +57,11 @@ fn name_version(name: Option<&str>, version: Option<&str>) -> String {
     }
 }
 
-pub async fn history(p: Portal, State(st): State<AppState>, Query(q): Query<PageQuery>) -> Response {
+pub async fn history(
+    p: Portal,
+    State(st): State<AppState>,
+    Query(q): Query<PageQuery>,
+) -> Response {
     let page = q
         .page
         .trim()
@@ -273,6 +277,12 @@ fn upload_form_markup(p: &Portal, resources: &[ResourceRow], f: &FormState, limi
 
 pub async fn upload(State(st): State<AppState>, m: CsrfMultipart) -> Response {
     let p = m.portal;
+    if let Err(e) = st
+        .svc
+        .authorize_findings_upload(&p.actor, p.actor.institution_id)
+    {
+        return p.error(e);
+    }
     let upload = match read_upload(m.multipart, "sarif_file", upload_limit(&st)).await {
         Ok(u) => u,
         Err(e) => return upload_refused(&p, e),
@@ -309,7 +319,10 @@ pub async fn upload(State(st): State<AppState>, m: CsrfMultipart) -> Response {
             Err(_) => {
                 errors.push(FieldError::new(
                     "resource_id",
-                    p.t("전산자원을 목록에서 고르십시오.", "Choose a resource from the list."),
+                    p.t(
+                        "전산자원을 목록에서 고르십시오.",
+                        "Choose a resource from the list.",
+                    ),
                 ));
                 None
             }
@@ -330,7 +343,10 @@ pub async fn upload(State(st): State<AppState>, m: CsrfMultipart) -> Response {
             }
             (true, false) => errors.push(FieldError::new(
                 format!("map_prefix_{i}"),
-                p.t("접두사나 호스트를 입력하십시오.", "Enter a path prefix or host."),
+                p.t(
+                    "접두사나 호스트를 입력하십시오.",
+                    "Enter a path prefix or host.",
+                ),
             )),
             (false, true) => errors.push(FieldError::new(
                 format!("map_resource_{i}"),
@@ -432,7 +448,12 @@ pub async fn status(p: Portal, State(st): State<AppState>, Path(id): Path<String
         .as_array()
         .map(|a| {
             a.iter()
-                .filter_map(|m| Some((m["prefix"].as_str()?.to_string(), m["resource_id"].as_i64()?)))
+                .filter_map(|m| {
+                    Some((
+                        m["prefix"].as_str()?.to_string(),
+                        m["resource_id"].as_i64()?,
+                    ))
+                })
                 .collect()
         })
         .unwrap_or_default();

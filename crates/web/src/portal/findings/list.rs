@@ -56,7 +56,10 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
     } else if SEVERITIES.contains(&severity) {
         Some(severity.to_string())
     } else {
-        errors.push(FieldError::new("severity", p.t("알 수 없는 심각도입니다.", "Unknown severity.")));
+        errors.push(FieldError::new(
+            "severity",
+            p.t("알 수 없는 심각도입니다.", "Unknown severity."),
+        ));
         None
     };
     let status = q.status.trim();
@@ -65,7 +68,10 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
     } else if FINDING_STATUSES.contains(&status) {
         Some(status.to_string())
     } else {
-        errors.push(FieldError::new("status", p.t("알 수 없는 상태입니다.", "Unknown status.")));
+        errors.push(FieldError::new(
+            "status",
+            p.t("알 수 없는 상태입니다.", "Unknown status."),
+        ));
         None
     };
     let cwe_text = q.cwe.trim();
@@ -81,7 +87,10 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
                     "cwe",
                     format!(
                         "'{cwe_text}': {}",
-                        p.t("CWE 번호를 입력하십시오 (예: 79 또는 CWE-79).", "enter a CWE number (e.g. 79 or CWE-79).")
+                        p.t(
+                            "CWE 번호를 입력하십시오 (예: 79 또는 CWE-79).",
+                            "enter a CWE number (e.g. 79 or CWE-79)."
+                        )
                     ),
                 ));
                 None
@@ -93,7 +102,13 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
         r => match r.parse::<i64>() {
             Ok(n) => Some(n),
             Err(_) => {
-                errors.push(FieldError::new("resource", p.t("전산자원을 목록에서 고르십시오.", "Choose a resource from the list.")));
+                errors.push(FieldError::new(
+                    "resource",
+                    p.t(
+                        "전산자원을 목록에서 고르십시오.",
+                        "Choose a resource from the list.",
+                    ),
+                ));
                 None
             }
         },
@@ -534,7 +549,10 @@ pub async fn transition(
                     "risk_until",
                     format!(
                         "'{until_text}': {}",
-                        p.t("날짜는 YYYY-MM-DD 형식이어야 합니다.", "the date must be YYYY-MM-DD.")
+                        p.t(
+                            "날짜는 YYYY-MM-DD 형식이어야 합니다.",
+                            "the date must be YYYY-MM-DD."
+                        )
                     ),
                 ));
                 None

@@ -12,9 +12,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::super::{control, error_summary, pager, CsrfMultipart, Portal, PER_PAGE};
-use super::{
-    class_badge, date_of, read_upload, state_label, upload_limit, upload_refused, Upload,
-};
+use super::{class_badge, date_of, read_upload, state_label, upload_limit, upload_refused, Upload};
 use crate::AppState;
 
 #[derive(Deserialize, Default)]
@@ -33,7 +31,11 @@ pub struct ListQuery {
 }
 
 fn page_number(s: &str) -> u32 {
-    s.trim().parse::<u32>().ok().filter(|p| *p >= 1).unwrap_or(1)
+    s.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|p| *p >= 1)
+        .unwrap_or(1)
 }
 
 pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQuery>) -> Response {
@@ -145,7 +147,7 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
     p.page(title, body)
 }
 
-fn yes_no<'a>(p: &'a Portal, v: bool) -> &'a str {
+fn yes_no(p: &Portal, v: bool) -> &str {
     if v {
         p.t("예", "Yes")
     } else {
@@ -438,6 +440,12 @@ async fn import_page(p: &Portal, st: &AppState, status: StatusCode, s: ImportSta
 
 pub async fn import_csv(State(st): State<AppState>, m: CsrfMultipart) -> Response {
     let p = m.portal;
+    if let Err(e) = st
+        .svc
+        .authorize_findings_upload(&p.actor, p.actor.institution_id)
+    {
+        return p.error(e);
+    }
     let upload = match read_upload(m.multipart, "csv_file", upload_limit(&st)).await {
         Ok(u) => u,
         Err(e) => return upload_refused(&p, e),
@@ -485,6 +493,12 @@ pub async fn import_csv(State(st): State<AppState>, m: CsrfMultipart) -> Respons
 
 pub async fn import_components(State(st): State<AppState>, m: CsrfMultipart) -> Response {
     let p = m.portal;
+    if let Err(e) = st
+        .svc
+        .authorize_findings_upload(&p.actor, p.actor.institution_id)
+    {
+        return p.error(e);
+    }
     let upload: Upload = match read_upload(m.multipart, "bom_file", upload_limit(&st)).await {
         Ok(u) => u,
         Err(e) => return upload_refused(&p, e),
@@ -500,7 +514,10 @@ pub async fn import_components(State(st): State<AppState>, m: CsrfMultipart) -> 
     if upload.file.is_none() {
         errors.push(FieldError::new(
             "bom_file",
-            p.t("CycloneDX JSON 파일을 선택하십시오.", "Choose a CycloneDX JSON file."),
+            p.t(
+                "CycloneDX JSON 파일을 선택하십시오.",
+                "Choose a CycloneDX JSON file.",
+            ),
         ));
     }
     let (Some(resource), Some(file), true) = (resource, &upload.file, errors.is_empty()) else {
@@ -525,16 +542,18 @@ pub async fn import_components(State(st): State<AppState>, m: CsrfMultipart) -> 
         .import_components(&p.actor, resource, &bytes[..])
         .await
     {
-        Ok(n) => {
-            Redirect::to(&format!("/resources/{resource}?components={n}")).into_response()
-        }
+        Ok(n) => Redirect::to(&format!("/resources/{resource}?components={n}")).into_response(),
         Err(e) if !e.field_errors().is_empty() => {
             let errors = e
                 .field_errors()
                 .iter()
                 .map(|f| {
                     FieldError::new(
-                        if f.field == "bom" { "bom_file".to_string() } else { f.field.clone() },
+                        if f.field == "bom" {
+                            "bom_file".to_string()
+                        } else {
+                            f.field.clone()
+                        },
                         f.message.clone(),
                     )
                 })

@@ -1,0 +1,167 @@
+//! Read queries behind the portal's patch-queue page that `patching.rs` does not offer: the
+//! queue with filters (priority, resource, assignee, SLA-breached only) in numbered pages, a
+//! per-priority summary of the open queue, and the users of an institution (the assignee choice).
+//!
+//! What it must not do: change anything.
+
+use serde::Serialize;
+use sqlx::{Any, Executor, Row};
+
+use crate::{QueueItem, Result};
+
+/// Who a filtered queue keeps by assignee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AssigneeFilter {
+    #[default]
+    Any,
+    /// No one is assigned.
+    Unassigned,
+    User(i64),
+}
+
+/// Filters and page of the queue.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueueFilter {
+    /// `P1`..`P5`.
+    pub priority: Option<String>,
+    pub resource_id: Option<i64>,
+    pub assignee: AssigneeFilter,
+    /// Only findings due before this day (`YYYY-MM-DD`, today): SLA breached.
+    pub due_before: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The open queue of one priority.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueSummaryRow {
+    pub priority: String,
+    pub open: i64,
+    pub breached: i64,
+}
+
+/// A user of an institution (for the assignee choice and names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstitutionUser {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+}
+
+/// One page of an institution's queue (open and in-progress findings with a priority), by
+/// priority, due date and id, with the filters applied.
+pub async fn queue_filtered<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: i64,
+    f: &QueueFilter,
+) -> Result<Vec<QueueItem>> {
+    let (assignee_mode, assignee_id) = match f.assignee {
+        AssigneeFilter::Any => (0_i64, 0_i64),
+        AssigneeFilter::Unassigned => (1, 0),
+        AssigneeFilter::User(u) => (2, u),
+    };
+    let rs = sqlx::query(
+        "SELECT f.id, f.priority, f.due_date, f.priority_row, f.status, f.severity, f.rule_id, f.tool_name, f.cves, substr(f.message, 1, 300) AS message, f.location, f.resource_id, r.name AS resource_name, f.assignee_user_id, f.created_at \
+         FROM (SELECT * FROM findings WHERE institution_id = $1 AND status IN ('open', 'in_progress') AND priority IS NOT NULL \
+               AND ($2 = '' OR priority = $2) \
+               AND ($3 = 0 OR resource_id = $3) \
+               AND ($4 = 0 OR ($4 = 1 AND assignee_user_id IS NULL) OR ($4 = 2 AND assignee_user_id = $5)) \
+               AND ($6 = '' OR due_date < $6) \
+               ORDER BY priority, due_date, id LIMIT $7 OFFSET $8) AS f \
+         LEFT JOIN resources r ON r.id = f.resource_id ORDER BY f.priority, f.due_date, f.id",
+    )
+    .bind(institution_id)
+    .bind(f.priority.as_deref().unwrap_or(""))
+    .bind(f.resource_id.unwrap_or(0))
+    .bind(assignee_mode)
+    .bind(assignee_id)
+    .bind(f.due_before.as_deref().unwrap_or(""))
+    .bind(f.limit)
+    .bind(f.offset)
+    .fetch_all(e)
+    .await?;
+    rs.iter()
+        .map(|r| {
+            let cves: String = r.try_get("cves")?;
+            Ok(QueueItem {
+                id: r.try_get("id")?,
+                priority: r.try_get("priority")?,
+                due_date: r.try_get("due_date")?,
+                priority_row: r.try_get("priority_row")?,
+                status: r.try_get("status")?,
+                severity: r.try_get("severity")?,
+                rule_id: r.try_get("rule_id")?,
+                tool_name: r.try_get("tool_name")?,
+                cves: cves
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                message: r.try_get("message")?,
+                location: r.try_get("location")?,
+                resource_id: r.try_get("resource_id")?,
+                resource_name: r.try_get("resource_name")?,
+                assignee_user_id: r.try_get("assignee_user_id")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Counts of the queue summary stop here (a count above it is shown as "more than"), so that the
+/// summary costs at most a few bounded index scans even over a million open findings.
+pub const QUEUE_COUNT_CAP: i64 = 10_000;
+
+/// Open queue per priority of an institution, and how many are due before `today`; each count
+/// stops at [`QUEUE_COUNT_CAP`] + 1.
+pub async fn queue_summary<'e, E: Executor<'e, Database = Any> + Copy>(
+    e: E,
+    institution_id: i64,
+    today: &str,
+) -> Result<Vec<QueueSummaryRow>> {
+    let mut out = Vec::with_capacity(5);
+    for priority in ["P1", "P2", "P3", "P4", "P5"] {
+        let count = |breached: bool| async move {
+            sqlx::query_scalar::<_, i64>(&format!(
+                "SELECT COUNT(*) FROM (SELECT id FROM findings WHERE institution_id = $1 AND status IN ('open', 'in_progress') \
+                 AND priority = $2 AND ($3 = '' OR due_date < $3) LIMIT {}) AS t",
+                QUEUE_COUNT_CAP + 1
+            ))
+            .bind(institution_id)
+            .bind(priority)
+            .bind(if breached { today } else { "" })
+            .fetch_one(e)
+            .await
+        };
+        let open = count(false).await?;
+        let breached = if open > 0 { count(true).await? } else { 0 };
+        out.push(QueueSummaryRow {
+            priority: priority.to_string(),
+            open,
+            breached,
+        });
+    }
+    Ok(out)
+}
+
+/// Enabled users of an institution, by display name.
+pub async fn institution_users<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: i64,
+) -> Result<Vec<InstitutionUser>> {
+    let rs = sqlx::query(
+        "SELECT id, username, display_name FROM users WHERE institution_id = $1 AND disabled = 0 ORDER BY display_name, id",
+    )
+    .bind(institution_id)
+    .fetch_all(e)
+    .await?;
+    rs.iter()
+        .map(|r| {
+            Ok(InstitutionUser {
+                id: r.try_get("id")?,
+                username: r.try_get("username")?,
+                display_name: r.try_get("display_name")?,
+            })
+        })
+        .collect()
+}

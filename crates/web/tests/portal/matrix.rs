@@ -1,0 +1,636 @@
+//! The authorisation matrix: every route of the API and of the portal, for every role, allowed or
+//! denied as SPEC §2 says, and another institution's records answering "not found".
+//!
+//! The expected decisions below are written out by hand from SPEC §2, independently of the role
+//! table in `haechi_service::authz` that they check. A route added to `api_routes()` or
+//! `portal_routes()` without a row here fails `every_route_has_a_row`.
+//!
+//! "Allowed" means the request got past authorisation: any status but 401, 403 and 404 (a probe
+//! body may well be refused as invalid, 422, which changes nothing). "Denied" means 403 (the role
+//! may not) or 404 (the record is outside the user's reach).
+
+use std::collections::BTreeMap;
+
+use axum::http::Method;
+use haechi_core::Actor;
+use serde_json::json;
+
+use super::*;
+
+/// Role letters: A regulator admin, O officer, N analyst, S support center, V advisor,
+/// C CISO, T security staff, U auditor. `*` is everyone signed in.
+const ROLES: &[(char, &str)] = &[
+    ('A', "admin"),
+    ('O', "officer"),
+    ('N', "analyst"),
+    ('S', "support"),
+    ('V', "advisor1"),
+    ('C', "ciso.hanbit"),
+    ('T', "staff.hanbit"),
+    ('U', "auditor"),
+];
+
+/// What a probe request carries.
+#[derive(Clone, Copy)]
+enum Probe {
+    Empty,
+    Json(&'static str),
+    /// The hanbit institution's own registry input, as JSON.
+    InstitutionInput,
+    /// A valid computing resource, as JSON.
+    ResourceInput,
+    Raw(&'static str),
+    /// A urlencoded form (the session's CSRF token is added).
+    Form(&'static [(&'static str, &'static str)]),
+    /// A multipart form with no file (CSRF first).
+    Multipart,
+}
+
+struct Row {
+    method: &'static str,
+    path: &'static str,
+    allow: &'static str,
+    /// The record belongs to an institution (or is an advisor's assignment): institution users
+    /// (and advisors) asking for another one's get 404.
+    tenant: bool,
+    probe: Probe,
+}
+
+const fn r(method: &'static str, path: &'static str, allow: &'static str, tenant: bool, probe: Probe) -> Row {
+    Row {
+        method,
+        path,
+        allow,
+        tenant,
+        probe,
+    }
+}
+
+use Probe::*;
+
+const REG_READ: &str = "AONSU";
+
+/// The API (bearer tokens).
+const API: &[Row] = &[
+    r("GET", "/api/v1/me", "*", false, Empty),
+    r("GET", "/api/v1/dashboard", REG_READ, false, Empty),
+    r("GET", "/api/v1/policy", "*", false, Empty),
+    r("POST", "/api/v1/policy", "A", false, Raw("not = [valid")),
+    r("POST", "/api/v1/policy/check", "*", false, Raw("not = [valid")),
+    r("GET", "/api/v1/policy/versions", "*", false, Empty),
+    r("GET", "/api/v1/policy/versions/{version}", "*", false, Empty),
+    r("GET", "/api/v1/institutions", REG_READ, false, Empty),
+    r("POST", "/api/v1/institutions", "AO", false, InstitutionInput),
+    r("POST", "/api/v1/institutions/import", "AO", false, Raw("code\n")),
+    r("GET", "/api/v1/institutions/export", REG_READ, false, Empty),
+    r("GET", "/api/v1/institutions/{id}", "AONSUCT", true, Empty),
+    r("PUT", "/api/v1/institutions/{id}", "AO", false, InstitutionInput),
+    r("POST", "/api/v1/eligibility/screen", "AO", false, Json("{}")),
+    r("GET", "/api/v1/eligibility", REG_READ, false, Empty),
+    r("GET", "/api/v1/applications", "AOUCTV", false, Empty),
+    r("POST", "/api/v1/applications", "CT", false, Json("{}")),
+    r("GET", "/api/v1/applications/{id}", "AOUCTV", true, Empty),
+    r("PUT", "/api/v1/applications/{id}", "CT", true, Json("{}")),
+    // Approving is the officer's; whether the state allows it is a later question (409).
+    r("POST", "/api/v1/applications/{id}/transitions", "AO", false, Json("{\"action\": \"approve\"}")),
+    r("POST", "/api/v1/applications/{id}/attachments", "CT", true, Raw("")),
+    r("GET", "/api/v1/attachments/{id}", "AOUCTV", true, Empty),
+    r("POST", "/api/v1/applications/{id}/reviewers", "AO", false, Json("{\"advisor_id\": 0}")),
+    r("POST", "/api/v1/applications/{id}/conflict", "V", true, Json("{\"conflict\": false}")),
+    r("PUT", "/api/v1/applications/{id}/scores", "V", true, Json("{\"scores\": []}")),
+    r("GET", "/api/v1/reviews", "V", false, Empty),
+    r("GET", "/api/v1/advisors", "AO", false, Empty),
+    r("GET", "/api/v1/phases/{phase}/plan", "AO", false, Empty),
+    r("POST", "/api/v1/phases/{phase}/cohort", "AO", false, Json("{\"expected\": [0]}")),
+    r("GET", "/api/v1/cohorts", REG_READ, false, Empty),
+    r("GET", "/api/v1/letters", "AONUCT", false, Empty),
+    r("POST", "/api/v1/letters/verify", "*", false, Raw("{}")),
+    r("GET", "/api/v1/letters/{id}", "AONUCT", true, Empty),
+    r("POST", "/api/v1/letters/{id}/issue", "AO", false, Empty),
+    r("POST", "/api/v1/letters/{id}/revoke", "AO", false, Json("{\"reason\": \"\"}")),
+    r("POST", "/api/v1/letters/{id}/renew", "AO", false, Empty),
+    r("POST", "/api/v1/letters/{id}/hand-over", "AO", false, Json("{\"reason\": \"\"}")),
+    r("GET", "/api/v1/letters/{id}/file", "AONUCT", true, Empty),
+    r("GET", "/api/v1/letters/{id}/pdf", "AONUCT", true, Empty),
+    r("GET", "/api/v1/letters/{id}/print", "AONUCT", true, Empty),
+    r("GET", "/api/v1/obligations", "AONUCT", false, Empty),
+    r("POST", "/api/v1/obligations/{id}/submit", "C", true, Json("{}")),
+    r("POST", "/api/v1/obligations/{id}/decision", "AO", false, Json("{\"accept\": true}")),
+    r("GET", "/api/v1/compliance-flags", "AONU", false, Empty),
+    r("GET", "/api/v1/notifications", "*", false, Empty),
+    r("GET", "/api/v1/resources", "CTU", false, Empty),
+    r("POST", "/api/v1/resources", "CT", false, ResourceInput),
+    r("POST", "/api/v1/resources/import", "CT", false, Raw("")),
+    r("POST", "/api/v1/resources/reclassify", "CT", false, Empty),
+    r("GET", "/api/v1/resources/{id}", "CTU", true, Empty),
+    r("PUT", "/api/v1/resources/{id}", "CT", true, ResourceInput),
+    r("POST", "/api/v1/resources/{id}/components", "CT", true, Raw("{}")),
+    r("GET", "/api/v1/findings", "CTU", false, Empty),
+    r("GET", "/api/v1/findings/imports", "CTU", false, Empty),
+    r("POST", "/api/v1/findings/imports", "CT", false, Raw("{}")),
+    r("GET", "/api/v1/findings/imports/{id}", "CTU", true, Empty),
+    r("GET", "/api/v1/findings/{id}", "CTU", true, Empty),
+    r("POST", "/api/v1/findings/{id}/transitions", "CT", true, Json("{\"status\": \"nonsense\"}")),
+    r("GET", "/api/v1/audit", "AU", false, Empty),
+    r("GET", "/api/v1/audit/verify", "AU", false, Empty),
+    r("GET", "/api/v1/users", "A", false, Empty),
+    r("POST", "/api/v1/users", "A", false, Json("{\"username\": \"x\", \"display_name\": \"x\", \"role\": \"analyst\"}")),
+    r("POST", "/api/v1/users/{id}/tokens", "A", false, Json("{\"label\": \"\"}")),
+    // Threat feeds and emergency advisories (C13): the regulator side loads and publishes;
+    // what is loaded is no secret to anyone signed in.
+    r("GET", "/api/v1/feeds", "*", false, Empty),
+    r("POST", "/api/v1/feeds/{kind}", "AO", false, Raw("")),
+    r("GET", "/api/v1/cves/{cve}", "*", false, Empty),
+    r("GET", "/api/v1/advisories", "*", false, Empty),
+    r("POST", "/api/v1/advisories", "AO", false, Json("{\"title_ko\": \"\", \"title_en\": \"\", \"published_on\": \"2026-11-01\", \"cves\": []}")),
+    r("GET", "/api/v1/advisories/{id}", "*", false, Empty),
+    r("POST", "/api/v1/advisories/{id}/withdraw", "AO", false, Json("{\"reason\": \"\"}")),
+    // All institutions (regulator side) or one's own (institution users).
+    r("POST", "/api/v1/priorities/recompute", "AOCT", false, Empty),
+    // The patch queue and remediation: the institution's own.
+    r("GET", "/api/v1/findings/{id}/priority", "CTU", true, Empty),
+    r("GET", "/api/v1/patch-queue", "CTU", false, Empty),
+    r("POST", "/api/v1/patch-queue/assign", "CT", false, Json("{\"finding_ids\": []}")),
+    r("GET", "/api/v1/patches", "CTU", false, Empty),
+    r("POST", "/api/v1/patches", "CT", false, Json("{\"institution_id\": {inst}, \"applied\": \"\", \"applied_at\": \"2026-11-01T00:00:00\", \"applied_by\": \"\", \"finding_ids\": []}")),
+    r("GET", "/api/v1/patches/{id}", "CTU", true, Empty),
+    r("GET", "/api/v1/charts/burn-down", "CTU", false, Empty),
+    r("GET", "/api/v1/charts/sla", "CTU", false, Empty),
+    r("GET", "/api/v1/saas", "CTU", false, Empty),
+    r("POST", "/api/v1/saas", "CT", false, Json("{\"institution_id\": {inst}, \"product\": \"\", \"vendor\": \"\", \"certifications\": [], \"data_classes\": [], \"users\": [], \"purpose\": \"\"}")),
+    r("GET", "/api/v1/saas/{id}", "CTU", true, Empty),
+    r("PUT", "/api/v1/saas/{id}", "CT", true, Json("{\"product\": \"\", \"vendor\": \"\", \"certifications\": [], \"data_classes\": [], \"users\": [], \"purpose\": \"\"}")),
+    r("DELETE", "/api/v1/saas/{id}", "CT", true, Empty),
+    r("POST", "/api/v1/saas/{id}/evaluations", "CT", true, Json("{\"evaluated_on\": \"2026-11-01\", \"result\": \"nonsense\"}")),
+];
+
+/// The portal's pages (session cookie; forms carry the CSRF token). Findings, resources, the
+/// patch queue and the SaaS register are the institution's own: the regulator side sees none of
+/// them (C9); the auditor reads them.
+const PAGES: &[Row] = &[
+    r("GET", "/assets/haechi.css", "*", false, Empty),
+    r("GET", "/assets/haechi.js", "*", false, Empty),
+    r("GET", "/lang", "*", false, Empty),
+    r("GET", "/login", "*", false, Empty),
+    r("POST", "/login", "*", false, Empty),
+    r("POST", "/logout", "*", false, Form(&[])),
+    r("GET", "/account", "*", false, Empty),
+    r("POST", "/account/password", "*", false, Form(&[])),
+    r("POST", "/account/tokens", "*", false, Form(&[])),
+    r("POST", "/account/tokens/{id}/revoke", "*", false, Form(&[])),
+    r("GET", "/", "*", false, Empty),
+    // Registry and screening (C1, C2).
+    r("GET", "/institutions", REG_READ, false, Empty),
+    r("GET", "/institutions/export.csv", REG_READ, false, Empty),
+    r("GET", "/institutions/import", "AO", false, Empty),
+    r("POST", "/institutions/import", "AO", false, Multipart),
+    r("GET", "/institutions/{id}", "AONSUCT", true, Empty),
+    r("GET", "/screening", REG_READ, false, Empty),
+    r("POST", "/screening/run", "AO", false, Form(&[("institution_id", "0")])),
+    // Applications and evaluation (C3, C4).
+    r("GET", "/applications", "AOUCTV", false, Empty),
+    r("GET", "/applications/new", "CT", false, Empty),
+    r("POST", "/applications/new", "CT", false, Form(&[])),
+    r("GET", "/applications/{id}", "AOUCTV", true, Empty),
+    r("GET", "/applications/{id}/edit", "CT", true, Empty),
+    r("POST", "/applications/{id}/edit", "CT", true, Form(&[])),
+    r("POST", "/applications/{id}/attachments", "CT", true, Multipart),
+    r("GET", "/applications/{id}/review", "AOU", false, Empty),
+    r("POST", "/applications/{id}/reviewers", "AO", false, Form(&[("advisor_id", "0")])),
+    // Approving is the officer's; whether the state allows it is a later question (409).
+    r("POST", "/applications/{id}/transition", "AO", false, Form(&[("action", "approve")])),
+    r("GET", "/attachments/{id}", "AOUCTV", true, Empty),
+    r("GET", "/reviews", "V", false, Empty),
+    r("GET", "/reviews/{id}", "V", true, Empty),
+    r("POST", "/reviews/{id}/conflict", "V", true, Form(&[])),
+    r("POST", "/reviews/{id}/scores", "V", true, Form(&[])),
+    // Phases (C5).
+    r("GET", "/cohorts", REG_READ, false, Empty),
+    r("POST", "/cohorts/{phase}/confirm", "AO", false, Form(&[("expected", "0")])),
+    // Letters (C6).
+    r("GET", "/letters", "AONUCT", false, Empty),
+    r("GET", "/letters/{id}", "AONUCT", true, Empty),
+    r("GET", "/letters/{id}/file", "AONUCT", true, Empty),
+    r("GET", "/letters/{id}/pdf", "AONUCT", true, Empty),
+    // Audit log.
+    r("GET", "/audit", "AU", false, Empty),
+    // Resources and findings intake (C11, C12).
+    r("GET", "/resources", "CTU", false, Empty),
+    r("GET", "/resources/import", "CTU", false, Empty),
+    r("POST", "/resources/import", "CT", false, Multipart),
+    r("POST", "/resources/components", "CT", false, Multipart),
+    r("GET", "/resources/{id}", "CTU", true, Empty),
+    r("GET", "/imports", "CTU", false, Empty),
+    r("GET", "/imports/new", "CTU", false, Empty),
+    r("POST", "/imports", "CT", false, Multipart),
+    r("GET", "/imports/{id}", "CTU", true, Empty),
+    r("GET", "/findings", "CTU", false, Empty),
+    r("GET", "/findings/{id}", "CTU", true, Empty),
+    r("POST", "/findings/{id}/status", "CT", true, Form(&[("status", "nonsense")])),
+    // Patch prioritisation and remediation (C13).
+    r("GET", "/queue", "CTU", false, Empty),
+    r("POST", "/queue/assign", "CT", false, Form(&[])),
+    r("GET", "/queue/{id}", "CTU", true, Empty),
+    r("GET", "/patches", "CTU", false, Empty),
+    r("GET", "/patches/new", "CT", false, Empty),
+    r("POST", "/patches", "CT", false, Form(&[])),
+    r("GET", "/patches/charts", "CTU", false, Empty),
+    r("GET", "/patches/{id}", "CTU", true, Empty),
+    r("GET", "/saas", "CTU", false, Empty),
+    r("GET", "/saas/new", "CT", false, Empty),
+    r("POST", "/saas", "CT", false, Form(&[])),
+    r("GET", "/saas/{id}", "CTU", true, Empty),
+    r("POST", "/saas/{id}", "CT", true, Form(&[])),
+    r("POST", "/saas/{id}/delete", "CT", true, Form(&[])),
+    r("POST", "/saas/{id}/evaluations", "CT", true, Form(&[])),
+    // What feeds are loaded, and the published emergency advisories, are no secret to anyone
+    // signed in.
+    r("GET", "/feeds", "*", false, Empty),
+    r("GET", "/advisories", "*", false, Empty),
+    r("POST", "/advisories", "AO", false, Form(&[])),
+    r("POST", "/advisories/{id}/withdraw", "AO", false, Form(&[])),
+];
+
+/// Ids of the records a role's requests name: its own institution's, or (`foreign`) another's.
+#[derive(Debug, Default, Clone)]
+struct Ids(BTreeMap<&'static str, i64>);
+
+impl Ids {
+    fn get(&self, k: &str) -> i64 {
+        *self.0.get(k).unwrap_or_else(|| panic!("no fixture id for {k}"))
+    }
+}
+
+async fn scalar(app: &App, sql: &str) -> i64 {
+    sqlx::query_scalar::<_, Option<i64>>(sql)
+        .fetch_optional(app.svc.store().pool())
+        .await
+        .unwrap()
+        .flatten()
+        .unwrap_or_else(|| panic!("no row for fixture query: {sql}"))
+}
+
+/// Makes sure both demo institutions with logins have a resource, an import and a finding, and
+/// an attachment on their application.
+async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
+    let system = Actor::system();
+    let inst = |code: &'static str| async move {
+        scalar(app, &format!("SELECT id FROM institutions WHERE code = '{code}'")).await
+    };
+    let hanbit = inst("BNK-001").await;
+    let saebom = inst("INS-001").await;
+    for institution in [hanbit, saebom] {
+        let sarif = json!({
+            "version": "2.1.0",
+            "runs": [{
+                "tool": {"driver": {"name": "matrix-probe", "rules": [{"id": "R1"}]}},
+                "results": [{
+                    "ruleId": "R1", "level": "error", "message": {"text": "probe"},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": "src/a.rs"}, "region": {"startLine": 3}}}]
+                }]
+            }]
+        })
+        .to_string();
+        let input: haechi_service::findings::ResourceInput = serde_json::from_value(json!({
+            "name": format!("matrix-probe-{institution}"), "kind": "server", "business_function": "probe",
+            "data_kinds": [], "network_zone": "internal", "processes_electronic_transactions": false
+        }))
+        .unwrap();
+        app.svc.create_resource(&system, institution, input).await.unwrap();
+        let upload: haechi_service::findings::FindingsUpload =
+            serde_json::from_value(json!({ "institution_id": institution })).unwrap();
+        app.svc
+            .import_findings(&system, &upload, std::io::Cursor::new(sarif.into_bytes()))
+            .await
+            .unwrap();
+    }
+    let app_of = |inst: i64| async move {
+        scalar(app, &format!("SELECT MAX(id) FROM applications WHERE institution_id = {inst}")).await
+    };
+    let mut own = Ids::default();
+    let mut foreign = Ids::default();
+    for (ids, inst) in [(&mut own, hanbit), (&mut foreign, saebom)] {
+        ids.0.insert("institution", inst);
+        let application = app_of(inst).await;
+        ids.0.insert("application", application);
+        sqlx::query("INSERT INTO attachments (application_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ($1, 'probe.txt', 'text/plain', 1, '00', $2, 'matrix', '2026-11-01T00:00:00Z')")
+            .bind(application)
+            .bind(b"x".to_vec())
+            .execute(app.svc.store().pool())
+            .await
+            .unwrap();
+        ids.0.insert("attachment", scalar(app, &format!("SELECT MAX(id) FROM attachments WHERE application_id = {application}")).await);
+        // Not every institution holds a letter: "another institution's" is any but hanbit's.
+        let whose = if inst == hanbit { format!("= {hanbit}") } else { format!("<> {hanbit}") };
+        ids.0.insert("letter", scalar(app, &format!("SELECT MAX(id) FROM letters WHERE institution_id {whose} AND state = 'issued'")).await);
+        ids.0.insert("obligation", scalar(app, &format!("SELECT MAX(id) FROM obligations WHERE institution_id {whose}")).await);
+        ids.0.insert("resource", scalar(app, &format!("SELECT MAX(id) FROM resources WHERE institution_id = {inst}")).await);
+        ids.0.insert("import", scalar(app, &format!("SELECT MAX(id) FROM finding_imports WHERE institution_id = {inst}")).await);
+        ids.0.insert("finding", scalar(app, &format!("SELECT MAX(id) FROM findings WHERE institution_id = {inst}")).await);
+        let pool = app.svc.store().pool();
+        sqlx::query("INSERT INTO patch_records (institution_id, applied, applied_at, applied_by, pre_testing_done, rollback_ready, kill_switch_ready, isolation_ready, continuity_plan, customers_notified_in_advance, recorded_by, created_at) VALUES ($1, 'probe', '2026-11-01', 'matrix', 1, 1, 1, 1, 1, 1, 'matrix', '2026-11-01T00:00:00Z')")
+            .bind(inst)
+            .execute(pool)
+            .await
+            .unwrap();
+        ids.0.insert("patch", scalar(app, &format!("SELECT MAX(id) FROM patch_records WHERE institution_id = {inst}")).await);
+        sqlx::query("INSERT INTO saas_services (institution_id, product, vendor, certifications, data_classes, users, purpose, created_at, updated_at) VALUES ($1, 'matrix-probe', 'probe', '[]', '[]', '[]', 'probe', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z')")
+            .bind(inst)
+            .execute(pool)
+            .await
+            .unwrap();
+        ids.0.insert("saas", scalar(app, &format!("SELECT MAX(id) FROM saas_services WHERE institution_id = {inst}")).await);
+        sqlx::query("INSERT INTO advisories (title_ko, title_en, published_on, state, created_by, created_at) VALUES ('점검', 'probe', '2026-11-01', 'published', 'matrix', '2026-11-01T00:00:00Z')")
+            .execute(pool)
+            .await
+            .unwrap();
+        ids.0.insert("advisory", scalar(app, "SELECT MAX(id) FROM advisories").await);
+    }
+    // The advisor's own view: an application assigned to advisor1 with no conflict declared.
+    let advisor = scalar(app, "SELECT id FROM users WHERE username = 'advisor1'").await;
+    let mut adv = own.clone();
+    adv.0.insert(
+        "application",
+        scalar(app, &format!("SELECT MAX(application_id) FROM review_assignments WHERE advisor_id = {advisor} AND conflict = 0")).await,
+    );
+    let assigned = adv.get("application");
+    adv.0.insert(
+        "attachment",
+        {
+            sqlx::query("INSERT INTO attachments (application_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ($1, 'probe.txt', 'text/plain', 1, '00', $2, 'matrix', '2026-11-01T00:00:00Z')")
+                .bind(assigned)
+                .bind(b"x".to_vec())
+                .execute(app.svc.store().pool())
+                .await
+                .unwrap();
+            scalar(app, &format!("SELECT MAX(id) FROM attachments WHERE application_id = {assigned}")).await
+        },
+    );
+    // And one it is not assigned to, with its evidence.
+    let mut unassigned = own.clone();
+    let other = scalar(app, &format!("SELECT MAX(id) FROM applications WHERE id NOT IN (SELECT application_id FROM review_assignments WHERE advisor_id = {advisor})")).await;
+    unassigned.0.insert("application", other);
+    sqlx::query("INSERT INTO attachments (application_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ($1, 'probe.txt', 'text/plain', 1, '00', $2, 'matrix', '2026-11-01T00:00:00Z')")
+        .bind(other)
+        .bind(b"x".to_vec())
+        .execute(app.svc.store().pool())
+        .await
+        .unwrap();
+    unassigned.0.insert(
+        "attachment",
+        scalar(app, &format!("SELECT MAX(id) FROM attachments WHERE application_id = {other}")).await,
+    );
+    (own, foreign, adv, unassigned)
+}
+
+async fn fresh_saas(app: &App, institution: i64) -> i64 {
+    sqlx::query("INSERT INTO saas_services (institution_id, product, vendor, certifications, data_classes, users, purpose, created_at, updated_at) VALUES ($1, $2, 'probe', '[]', '[]', '[]', 'probe', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z')")
+        .bind(institution)
+        .bind(format!("fresh-{}", rand::random::<u64>()))
+        .execute(app.svc.store().pool())
+        .await
+        .unwrap();
+    scalar(app, &format!("SELECT MAX(id) FROM saas_services WHERE institution_id = {institution}")).await
+}
+
+/// The path with its parameters filled for a role.
+fn fill(path: &str, ids: &Ids, token: i64) -> String {
+    let key = |seg_before: &str| -> &'static str {
+        match seg_before {
+            "institutions" => "institution",
+            "applications" | "reviews" => "application",
+            "queue" => "finding",
+            "patches" => "patch",
+            "saas" => "saas",
+            "advisories" => "advisory",
+            "attachments" => "attachment",
+            "letters" => "letter",
+            "obligations" => "obligation",
+            "resources" => "resource",
+            "imports" => "import",
+            "findings" => "finding",
+            other => panic!("the matrix does not know how to fill an id after /{other}/ in {path}"),
+        }
+    };
+    let segs: Vec<&str> = path.split('/').collect();
+    let mut out = Vec::new();
+    for (i, s) in segs.iter().enumerate() {
+        let v = match *s {
+            "{version}" => "1".to_string(),
+            "{kind}" => "kev".to_string(),
+            "{cve}" => "CVE-2024-3400".to_string(),
+            "{phase}" => "phase-3".to_string(),
+            "{id}" if segs[i - 1] == "tokens" => token.to_string(),
+            "{id}" if segs[i - 1] == "users" => "1".to_string(),
+            "{id}" => ids.get(key(segs[i - 1])).to_string(),
+            other => other.to_string(),
+        };
+        out.push(v);
+    }
+    out.join("/")
+}
+
+fn allowed(allow: &str, role: char) -> bool {
+    allow == "*" || allow.contains(role)
+}
+
+/// One signed-in principal per role: an API token and a browser session.
+struct Principal {
+    letter: char,
+    username: &'static str,
+    token: String,
+    session: Session,
+    token_id: i64,
+}
+
+async fn principals(app: &App) -> Vec<Principal> {
+    let mut out = Vec::new();
+    for (letter, username) in ROLES {
+        let id = scalar(app, &format!("SELECT id FROM users WHERE username = '{username}'")).await;
+        let token = app
+            .svc
+            .issue_token(&Actor::system(), id, "matrix")
+            .await
+            .unwrap();
+        let token_id = scalar(app, &format!("SELECT MAX(id) FROM api_tokens WHERE user_id = {id}")).await;
+        out.push(Principal {
+            letter: *letter,
+            username,
+            token,
+            session: app.login(username).await,
+            token_id,
+        });
+    }
+    out
+}
+
+async fn api_call(app: &App, p: &Principal, row: &Row, ids: &Ids) -> StatusCode {
+    let path = fill(row.path, ids, p.token_id);
+    let method = Method::from_bytes(row.method.as_bytes()).unwrap();
+    let (ctype, body) = match row.probe {
+        Empty => ("application/json", String::new()),
+        Json(j) => (
+            "application/json",
+            j.replace("{inst}", &ids.get("institution").to_string()),
+        ),
+        Raw(t) => ("application/octet-stream", t.to_string()),
+        InstitutionInput => {
+            let i = haechi_store::get_institution(app.svc.store().pool(), ids.get("institution"))
+                .await
+                .unwrap()
+                .unwrap();
+            ("application/json", serde_json::to_string(&i.input).unwrap())
+        }
+        ResourceInput => (
+            "application/json",
+            json!({"name": "matrix-put", "kind": "server", "business_function": "probe", "data_kinds": [], "network_zone": "internal", "processes_electronic_transactions": false}).to_string(),
+        ),
+        Form(_) | Multipart => panic!("{}: API rows carry JSON or raw bodies", row.path),
+    };
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {}", p.token))
+        .header(header::CONTENT_TYPE, ctype)
+        .body(Body::from(body))
+        .unwrap();
+    app.router.clone().oneshot(req).await.unwrap().status()
+}
+
+async fn page_call(p: &Principal, row: &Row, ids: &Ids) -> (StatusCode, Option<String>) {
+    let path = fill(row.path, ids, p.token_id);
+    let page = match (row.method, row.probe) {
+        ("GET", _) => p.session.get(&path).await,
+        ("POST", Form(fields)) => p.session.post(&path, fields).await,
+        ("POST", Multipart) => p.session.post_multipart(&path, &[], &[]).await,
+        ("POST", Empty) => p.session.post_without_csrf(&path, &[]).await,
+        (m, _) => panic!("{m} {path}: pages answer GET and POST only"),
+    };
+    (page.status, page.location)
+}
+
+fn denied(status: StatusCode) -> bool {
+    matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
+}
+
+#[test]
+fn every_route_has_a_row() {
+    let mut missing = Vec::new();
+    let mut rows: Vec<(String, String)> = API
+        .iter()
+        .chain(PAGES.iter())
+        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .collect();
+    for route in haechi_web::api_routes() {
+        let key = (route.method.to_string(), route.path.to_string());
+        match rows.iter().position(|k| *k == key) {
+            Some(i) => {
+                rows.remove(i);
+            }
+            None => missing.push(format!("API {} {}", key.0, key.1)),
+        }
+    }
+    for route in haechi_web::portal::portal_routes() {
+        let key = (route.method.to_string(), route.path.to_string());
+        match rows.iter().position(|k| *k == key) {
+            Some(i) => {
+                rows.remove(i);
+            }
+            None => missing.push(format!("page {} {}", key.0, key.1)),
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes without a row in the authorisation matrix (add one to tests/portal/matrix.rs):\n{}",
+        missing.join("\n")
+    );
+    assert!(rows.is_empty(), "matrix rows without a route: {rows:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_is_allowed_or_denied_as_spec_section_2_says() {
+    let app = App::demo().await;
+    let (own, _foreign, adv, _) = fixtures(&app).await;
+    let people = principals(&app).await;
+    let mut wrong = Vec::new();
+    for row in API {
+        for p in &people {
+            let mut ids = if p.letter == 'V' { adv.clone() } else { own.clone() };
+            if row.method == "DELETE" {
+                // Each role deletes a register entry of its own making.
+                ids.0.insert("saas", fresh_saas(&app, own.get("institution")).await);
+            }
+            let status = api_call(&app, p, row, &ids).await;
+            let expect = allowed(row.allow, p.letter);
+            if expect == denied(status) {
+                wrong.push(format!(
+                    "{} {} as {} ({}): {} but expected {}",
+                    row.method,
+                    row.path,
+                    p.username,
+                    p.letter,
+                    status,
+                    if expect { "allowed" } else { "denied" }
+                ));
+            }
+        }
+    }
+    for row in PAGES {
+        if row.path == "/login" && row.method == "POST" {
+            continue; // signing in is for everyone and tested in `account`
+        }
+        for p in &people {
+            let mut ids = if p.letter == 'V' { adv.clone() } else { own.clone() };
+            if row.path.ends_with("/delete") {
+                // Each role deletes a register entry of its own making.
+                ids.0.insert("saas", fresh_saas(&app, own.get("institution")).await);
+            }
+            let (status, location) = page_call(p, row, &ids).await;
+            let to_login = location.as_deref().is_some_and(|l| l.starts_with("/login"));
+            let expect = allowed(row.allow, p.letter);
+            let got_denied = denied(status) || (to_login && row.path != "/logout");
+            if expect == got_denied {
+                wrong.push(format!(
+                    "page {} {} as {} ({}): {} {:?} but expected {}",
+                    row.method,
+                    row.path,
+                    p.username,
+                    p.letter,
+                    status,
+                    location,
+                    if expect { "allowed" } else { "denied" }
+                ));
+            }
+            if row.path == "/logout" {
+                // Signing out ended the session: sign in again for the next rows.
+                let s = app.login(p.username).await;
+                *p.session.cookies.lock().await = s.cookies.lock().await.clone();
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} wrong decisions:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_institutions_records_answer_not_found() {
+    let app = App::demo().await;
+    let (_, foreign, _, unassigned) = fixtures(&app).await;
+    let people = principals(&app).await;
+    let mut wrong = Vec::new();
+    for p in people.iter().filter(|p| matches!(p.letter, 'C' | 'T' | 'V')) {
+        for row in API.iter().chain(PAGES.iter()).filter(|r| r.tenant && allowed(r.allow, p.letter)) {
+            // Advisors: an application (and its evidence) not assigned to them.
+            let ids = if p.letter == 'V' { &unassigned } else { &foreign };
+            let is_page = !row.path.starts_with("/api/");
+            let status = if is_page {
+                page_call(p, row, ids).await.0
+            } else {
+                api_call(&app, p, row, ids).await
+            };
+            if status != StatusCode::NOT_FOUND {
+                wrong.push(format!("{} {} as {}: {status}", row.method, row.path, p.username));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "foreign records that did not answer 404:\n{}", wrong.join("\n"));
+}

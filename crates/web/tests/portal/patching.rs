@@ -1,0 +1,859 @@
+//! Patch prioritisation and remediation pages (issue 6): the queue's order and breach marking,
+//! filters and bulk assignment, a finding's priority explanation, the patch form (errors next to
+//! the fields, nothing stored; success fixes the findings), charts, feeds, advisories and the
+//! SaaS register, and who may see and do what (another institution's records answer 404, the
+//! regulator side has no queue but publishes advisories, the auditor reads and posts nothing).
+//!
+//! Each test seeds its own findings on the demo institution of `ciso.hanbit` through the
+//! service (resources, a SARIF import, KEV and EPSS files), some of them created ten days ago so
+//! that their SLA has passed.
+
+use axum::http::StatusCode;
+use chrono::{Days, Utc};
+use haechi_core::Actor;
+use haechi_policy::{DataKind, NetworkZone};
+use haechi_service::feeds::{FeedFile, FeedKind};
+use haechi_service::findings::{FindingsUpload, ResourceInput};
+use haechi_service::Service;
+
+use crate::App;
+
+const KEV_CVE: &str = "CVE-2021-44228";
+const EPSS_CVE: &str = "CVE-2023-0001";
+const PLAIN_CVE: &str = "CVE-2023-0002";
+const LATE_CVE: &str = "CVE-2022-22965";
+
+async fn actor(svc: &Service, username: &str) -> Actor {
+    let u = svc
+        .list_users(&Actor::system(), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == username)
+        .unwrap_or_else(|| panic!("no demo user {username}"));
+    Actor {
+        user_id: u.id,
+        username: u.username,
+        role: u.role,
+        institution_id: u.institution_id,
+    }
+}
+
+fn sarif(results: &[(&str, &str, &str)]) -> Vec<u8> {
+    let results: Vec<serde_json::Value> = results
+        .iter()
+        .map(|(rule, path, cve)| {
+            serde_json::json!({"ruleId": rule, "level": "error", "message": {"text": format!("Vulnerable dependency {cve}")},
+                "properties": {"security-severity": "7.5"},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": path}, "region": {"startLine": 1}}}],
+                "partialFingerprints": {"primaryLocationLineHash": format!("{rule}-{path}")}})
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "depscan", "version": "1.0", "rules": []}}, "results": results}]})).unwrap()
+}
+
+fn kev(date: &str, cves: &[&str]) -> Vec<u8> {
+    let vulns: Vec<serde_json::Value> = cves
+        .iter()
+        .map(|c| serde_json::json!({"cveID": c, "vendorProject": "Apache", "product": "Log4j2", "vulnerabilityName": "Log4Shell",
+            "dateAdded": "2021-12-10", "shortDescription": "RCE", "requiredAction": "Patch", "dueDate": "2021-12-24",
+            "knownRansomwareCampaignUse": "Known", "notes": "https://example.invalid"}))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({"title": "KEV", "catalogVersion": date, "dateReleased": format!("{date}T12:00:00.000Z"), "count": cves.len(), "vulnerabilities": vulns})).unwrap()
+}
+
+fn epss(date: &str, rows: &[(&str, &str)]) -> Vec<u8> {
+    let mut s = format!(
+        "#model_version:v2025.03.14,score_date:{date}T00:00:00+0000\ncve,epss,percentile\n"
+    );
+    for (cve, e) in rows {
+        s.push_str(&format!("{cve},{e},0.5\n"));
+    }
+    s.into_bytes()
+}
+
+async fn resource(svc: &Service, who: &Actor, name: &str, zone: NetworkZone) -> i64 {
+    svc.create_resource(
+        who,
+        who.institution_id.unwrap(),
+        ResourceInput {
+            name: name.into(),
+            kind: "server".into(),
+            business_function: "internet banking".into(),
+            data_kinds: vec![DataKind::CustomerPersonal],
+            network_zone: zone,
+            processes_electronic_transactions: false,
+            dr_tier: None,
+            owner: None,
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+async fn import(svc: &Service, who: &Actor, res: i64, log: Vec<u8>) {
+    let up = FindingsUpload {
+        institution_id: who.institution_id.unwrap(),
+        resource_id: Some(res),
+        file_name: Some("deps.sarif".into()),
+        ..Default::default()
+    };
+    svc.import_findings(who, &up, std::io::Cursor::new(log))
+        .await
+        .unwrap();
+}
+
+/// What a test seeded.
+struct Seeded {
+    inst: i64,
+    /// KEV-listed on the internet-facing resource, created ten days ago: P1, breached.
+    late_p1: i64,
+    /// KEV-listed on the internet-facing resource, created today: P1 within its SLA.
+    p1: i64,
+    /// EPSS 0.5 on the internet-facing resource: P3.
+    p3: i64,
+    /// No feed, on the internal resource: P4.
+    p4: i64,
+}
+
+async fn seed(app: &App) -> Seeded {
+    let svc = &app.svc;
+    let ciso = actor(svc, "ciso.hanbit").await;
+    let officer = actor(svc, "officer").await;
+    let web = resource(svc, &ciso, "pt-web-gateway", NetworkZone::Internet).await;
+    let core = resource(svc, &ciso, "pt-core-ledger", NetworkZone::Internal).await;
+    // Ten days ago: its P1 SLA (3 days) has passed.
+    let past = Utc::now().naive_utc() - chrono::Duration::days(10);
+    svc.set_clock(Some(past));
+    import(svc, &ciso, web, sarif(&[("dep0", "old/pom.xml", LATE_CVE)])).await;
+    svc.set_clock(None);
+    import(
+        svc,
+        &ciso,
+        web,
+        sarif(&[("dep1", "pom.xml", KEV_CVE), ("dep2", "pom.xml", EPSS_CVE)]),
+    )
+    .await;
+    import(svc, &ciso, core, sarif(&[("dep3", "lib.jar", PLAIN_CVE)])).await;
+    let day = Utc::now()
+        .date_naive()
+        .checked_sub_days(Days::new(1))
+        .unwrap()
+        .to_string();
+    let file = |name: &str, bytes: Vec<u8>| {
+        vec![FeedFile {
+            name: name.into(),
+            bytes,
+        }]
+    };
+    svc.import_feed(
+        &officer,
+        FeedKind::Kev,
+        file("kev.json", kev(&day, &[KEV_CVE, LATE_CVE])),
+        None,
+    )
+    .await
+    .unwrap();
+    svc.import_feed(
+        &officer,
+        FeedKind::Epss,
+        file("epss.csv", epss(&day, &[(EPSS_CVE, "0.5")])),
+        None,
+    )
+    .await
+    .unwrap();
+    let inst = ciso.institution_id.unwrap();
+    let id_of = |cve: &'static str| {
+        let pool = svc.store().pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM findings WHERE institution_id = $1 AND cves LIKE $2",
+            )
+            .bind(inst)
+            .bind(format!("%,{cve},%"))
+            .fetch_one(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("no finding on {cve}: {e}"))
+        }
+    };
+    Seeded {
+        inst,
+        late_p1: id_of(LATE_CVE).await,
+        p1: id_of(KEV_CVE).await,
+        p3: id_of(EPSS_CVE).await,
+        p4: id_of(PLAIN_CVE).await,
+    }
+}
+
+async fn count(app: &App, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(app.svc.store().pool())
+        .await
+        .unwrap()
+}
+
+async fn status_of(app: &App, id: i64) -> String {
+    let who = actor(&app.svc, "ciso.hanbit").await;
+    app.svc.get_finding(&who, id).await.unwrap().finding.status
+}
+
+/// The table row of a finding in the queue page (from its `<tr` to `</tr>`).
+fn row_of(body: &str, id: i64) -> String {
+    let link = format!("href=\"/queue/{id}\"");
+    let at = body
+        .find(&link)
+        .unwrap_or_else(|| panic!("finding {id} is not in the page"));
+    let start = body[..at].rfind("<tr").unwrap();
+    let end = at + body[at..].find("</tr>").unwrap();
+    body[start..end].to_string()
+}
+
+#[tokio::test]
+async fn queue_is_ordered_by_priority_then_due_date_and_marks_breaches() {
+    let app = App::demo().await;
+    let s = seed(&app).await;
+    let page = app.login("ciso.hanbit").await.get("/queue").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let pos = |id: i64| page.body.find(&format!("href=\"/queue/{id}\"")).unwrap();
+    // P1 (the older one first: earlier due date), then P3, then P4.
+    assert!(pos(s.late_p1) < pos(s.p1), "the breached P1 is due first");
+    assert!(
+        pos(s.p1) < pos(s.p3) && pos(s.p3) < pos(s.p4),
+        "priority order"
+    );
+    let late = row_of(&page.body, s.late_p1);
+    assert!(late.contains("class=\"breach\""), "{late}");
+    assert!(
+        late.contains("기한 초과"),
+        "the breach is said in words too: {late}"
+    );
+    assert!(late.contains("p1-kev-exposed"), "{late}");
+    // The summary card of P1 counts the breach.
+    assert!(page.has_text("기한 초과 1</span>"), "the P1 card counts one breach");
+    let fine = row_of(&page.body, s.p1);
+    assert!(!fine.contains("breach"), "{fine}");
+    assert!(!row_of(&page.body, s.p4).contains("기한 초과"));
+
+    // Filters: breached only, one priority; a malformed one gets a message.
+    let ciso = app.login("ciso.hanbit").await;
+    let breached = ciso.get("/queue?breached=1&lang=en").await;
+    assert!(breached.has_text(&format!("href=\"/queue/{}\"", s.late_p1)));
+    assert!(!breached.has_text(&format!("href=\"/queue/{}\"", s.p1)));
+    assert!(breached.has_text("SLA breached by"));
+    let p4 = ciso.get("/queue?priority=P4").await;
+    assert!(p4.has_text(&format!("href=\"/queue/{}\"", s.p4)));
+    assert!(!p4.has_text(&format!("href=\"/queue/{}\"", s.p1)));
+    let bad = ciso.get("/queue?priority=P9").await;
+    assert_eq!(bad.status, StatusCode::OK);
+    assert!(bad.has_text("P1–P5 중에서 고르십시오"), "{}", bad.body);
+    assert!(bad.has_text("class=\"field invalid\""));
+}
+
+#[tokio::test]
+async fn bulk_assignment_sets_the_assignee_and_refuses_an_empty_selection() {
+    let app = App::demo().await;
+    let s = seed(&app).await;
+    let staff = app.login("staff.hanbit").await;
+    let ciso = actor(&app.svc, "ciso.hanbit").await;
+    let id = |n: i64| n.to_string();
+    let page = staff
+        .post(
+            "/queue/assign",
+            &[
+                ("return", "/queue?priority=P1"),
+                ("assignee_user_id", &id(ciso.user_id)),
+                ("finding", &id(s.p1)),
+                ("finding", &id(s.late_p1)),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(
+        page.location.as_deref(),
+        Some("/queue?priority=P1&assigned=2")
+    );
+    let assigned = count(
+        &app,
+        &format!(
+            "SELECT COUNT(*) FROM findings WHERE assignee_user_id = {} AND id IN ({}, {})",
+            ciso.user_id, s.p1, s.late_p1
+        ),
+    )
+    .await;
+    assert_eq!(assigned, 2);
+    let mine = staff
+        .get(&format!("/queue?assignee={}", ciso.user_id))
+        .await;
+    assert!(mine.has_text(&format!("href=\"/queue/{}\"", s.p1)));
+    assert!(!mine.has_text(&format!("href=\"/queue/{}\"", s.p4)));
+
+    // Nothing selected: 422 with the message, nothing changed.
+    let audit = count(&app, "SELECT COUNT(*) FROM audit_log").await;
+    let none = staff
+        .post(
+            "/queue/assign",
+            &[("return", "/queue"), ("assignee_user_id", "none")],
+        )
+        .await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(none.has_text("하나 이상 선택"), "{}", none.body);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log").await, audit);
+    // Without the CSRF token: refused, nothing changed.
+    let forged = staff
+        .post_without_csrf(
+            "/queue/assign",
+            &[("assignee_user_id", "none"), ("finding", &id(s.p1))],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT COUNT(*) FROM findings WHERE id = {} AND assignee_user_id IS NULL",
+                s.p1
+            )
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn explanation_shows_the_deciding_row_and_every_input_with_its_source() {
+    let app = App::demo().await;
+    let s = seed(&app).await;
+    let ciso = app.login("ciso.hanbit").await;
+    let page = ciso.get(&format!("/queue/{}", s.p1)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.has_text("p1-kev-exposed"));
+    assert!(page.has_text("이 행이 결정"), "the deciding row is marked");
+    assert!(page.has_text("class=\"decided\""));
+    // Its condition, in words.
+    assert!(page.has_text("실제 악용 중"));
+    // Every input with its source and date.
+    for text in [
+        "당국 긴급 권고",
+        "악용 현황",
+        "CISA KEV 목록",
+        "2021-12-10",
+        "노출",
+        "인터넷 접점",
+        "pt-web-gateway",
+        "자동화 가능성",
+        "자원 등급",
+        "심각도",
+        "SARIF 보안 심각도",
+        "정책 버전",
+    ] {
+        assert!(page.has_text(text), "the explanation lacks {text:?}");
+    }
+    assert!(
+        page.has_text(&format!("/patches/new?finding={}", s.p1)),
+        "a record-a-patch link"
+    );
+    let due = app
+        .svc
+        .finding_priority(&actor(&app.svc, "ciso.hanbit").await, s.p1)
+        .await
+        .unwrap()
+        .stored
+        .due_date
+        .unwrap();
+    assert!(page.has_text(&due));
+
+    // EPSS: model version and score date.
+    let en = ciso.get(&format!("/queue/{}?lang=en", s.p3)).await;
+    assert!(en.has_text("FIRST EPSS score"), "{}", en.body);
+    assert!(en.has_text("v2025.03.14"));
+    assert!(en.has_text("EPSS model version"));
+    assert!(en.has_text("This row decided"));
+    assert!(en.has_text("p3-poc-severe"));
+}
+
+#[tokio::test]
+async fn another_institutions_records_answer_not_found() {
+    let app = App::demo().await;
+    let s = seed(&app).await;
+    let other = app.login("ciso.saebom").await;
+    for path in [
+        format!("/queue/{}", s.p1),
+        format!("/queue?institution={}", s.inst),
+        format!("/patches?institution={}", s.inst),
+    ] {
+        let page = other.get(&path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}: {}", page.body);
+        assert!(!page.has_text("pt-web-gateway"));
+    }
+    // Nor can a patch record claim them: nothing stored, the finding stays open.
+    let patches = count(&app, "SELECT COUNT(*) FROM patch_records").await;
+    let page = other
+        .post(
+            "/patches",
+            &[
+                ("applied", "log4j 2.17.1"),
+                ("applied_at", "2026-01-05"),
+                ("applied_by", "Lee"),
+                ("finding_ids", &s.p1.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM patch_records").await,
+        patches
+    );
+    assert_eq!(status_of(&app, s.p1).await, "open");
+}
+
+#[tokio::test]
+async fn patch_form_shows_errors_next_to_fields_and_stores_nothing() {
+    let app = App::demo().await;
+    let s = seed(&app).await;
+    let staff = app.login("staff.hanbit").await;
+    let form = staff
+        .get(&format!(
+            "/patches/new?finding={}&finding={}",
+            s.p1, s.late_p1
+        ))
+        .await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.has_text(&format!("value=\"{}, {}\"", s.p1, s.late_p1)),
+        "the findings are pre-filled"
+    );
+    assert!(form.has_text("사전 테스트 완료") && form.has_text("고객 사전 안내"));
+
+    let patches = count(&app, "SELECT COUNT(*) FROM patch_records").await;
+    let audit = count(&app, "SELECT COUNT(*) FROM audit_log").await;
+    let page = staff
+        .post(
+            "/patches",
+            &[
+                ("applied", " "),
+                ("applied_at", "2026-13-45"),
+                ("applied_by", ""),
+                ("finding_ids", "12, x"),
+                ("notes", "keep me"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    for field in ["applied", "applied_at", "applied_by", "finding_ids"] {
+        assert!(
+            page.has_text(&format!("id=\"{field}-error\"")),
+            "no error next to {field}: {}",
+            page.body
+        );
+    }
+    assert!(page.has_text("keep me"), "the input is kept");
+    assert!(page.has_text("'x'"));
+    // No findings at all.
+    let page = staff
+        .post(
+            "/patches",
+            &[
+                ("applied", "openssl 3.0.13"),
+                ("applied_at", "2026-01-05"),
+                ("applied_by", "Kim"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.has_text("id=\"finding_ids-error\""));
+    assert!(page.has_text("value=\"openssl 3.0.13\""));
+    // A date in the future: the service's message, next to the date.
+    let page = staff
+        .post(
+            "/patches",
+            &[
+                ("applied", "openssl 3.0.13"),
+                ("applied_at", "2999-01-01"),
+                ("applied_by", "Kim"),
+                ("finding_ids", &s.p1.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.has_text("id=\"applied_at-error\""), "{}", page.body);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM patch_records").await,
+        patches
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log").await, audit);
+    assert_eq!(status_of(&app, s.p1).await, "open");
+}
+
+#[tokio::test]
+async fn recording_a_patch_fixes_its_findings_and_shows_the_record() {
+    let app = App::demo().await;
+    let s = seed(&app).await;
+    let staff = app.login("staff.hanbit").await;
+    let ids = format!("{}, {}", s.p1, s.late_p1);
+    let today = Utc::now().date_naive().to_string();
+    let page = staff
+        .post(
+            "/patches",
+            &[
+                ("applied", "log4j-core 2.17.1"),
+                ("applied_at", &today),
+                ("applied_by", "보안팀 김하늘"),
+                ("finding_ids", &ids),
+                ("pre_testing_done", "1"),
+                ("rollback_ready", "1"),
+                ("continuity_plan", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let to = page.location.unwrap();
+    assert!(
+        to.starts_with("/patches/") && to.ends_with("?recorded=2"),
+        "{to}"
+    );
+    assert_eq!(status_of(&app, s.p1).await, "fixed");
+    assert_eq!(status_of(&app, s.late_p1).await, "fixed");
+    assert_eq!(status_of(&app, s.p3).await, "open");
+
+    let detail = staff.get(&to).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert!(detail.has_text("log4j-core 2.17.1"));
+    assert!(detail.has_text("조치 완료로 바뀐 취약점: 2"));
+    assert!(detail.has_text(&format!("href=\"/queue/{}\"", s.p1)));
+    let queue = staff.get("/queue").await;
+    assert!(
+        !queue.has_text(&format!("href=\"/queue/{}\"", s.p1)),
+        "the fixed finding left the queue"
+    );
+    assert!(queue.has_text(&format!("href=\"/queue/{}\"", s.p3)));
+    let list = staff.get("/patches").await;
+    assert!(list.has_text("log4j-core 2.17.1"));
+    assert!(list.has_text("3/6"), "work plan items done");
+    // Fixing it twice is refused, next to the findings field.
+    let again = staff
+        .post(
+            "/patches",
+            &[
+                ("applied", "again"),
+                ("applied_at", &today),
+                ("applied_by", "x"),
+                ("finding_ids", &s.p1.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again.has_text("id=\"finding_ids-error\""));
+    // The charts see the fix.
+    let charts = staff.get("/patches/charts?lang=en").await;
+    assert_eq!(charts.status, StatusCode::OK);
+    assert!(charts.has_text("<svg") && charts.has_text("role=\"img\""));
+    assert!(charts.has_text("Burn-down data"));
+    assert!(charts.has_text("SLA compliance data"));
+    assert!(charts.has_text("figcaption"));
+}
+
+#[tokio::test]
+async fn regulator_officer_has_no_queue_but_publishes_and_withdraws_advisories() {
+    let app = App::demo().await;
+    let s = seed(&app).await;
+    let officer = app.login("officer").await;
+    assert_eq!(officer.get("/queue").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        officer.get(&format!("/queue/{}", s.p4)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let feeds = officer.get("/feeds").await;
+    assert_eq!(feeds.status, StatusCode::OK);
+    assert!(feeds.has_text("v2025.03.14"), "the EPSS model version");
+    assert!(feeds.has_text("서명 없음"));
+
+    // A bad CVE: the error next to the CVE field, nothing published.
+    let before = count(&app, "SELECT COUNT(*) FROM advisories").await;
+    let bad = officer
+        .post(
+            "/advisories",
+            &[
+                ("title_ko", "긴급"),
+                ("title_en", ""),
+                ("cves", "CVE-2023-0002 log4j"),
+                ("published_on", "2026-01-05"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(
+        bad.has_text("id=\"cves-error\"") && bad.has_text("id=\"title_en-error\""),
+        "{}",
+        bad.body
+    );
+    assert!(bad.has_text("value=\"긴급\""));
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM advisories").await, before);
+
+    let today = Utc::now().date_naive().to_string();
+    let ok = officer
+        .post(
+            "/advisories",
+            &[
+                ("title_ko", "스프링 긴급 패치"),
+                ("title_en", "Spring emergency patch"),
+                ("cves", PLAIN_CVE),
+                ("published_on", &today),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM advisories").await,
+        before + 1
+    );
+    let ciso = actor(&app.svc, "ciso.hanbit").await;
+    let why = app.svc.finding_priority(&ciso, s.p4).await.unwrap().stored;
+    assert_eq!(
+        (why.priority.as_deref(), why.row.as_deref()),
+        (Some("P1"), Some("p1-authority"))
+    );
+    let list = officer.get("/advisories").await;
+    assert!(list.has_text("스프링 긴급 패치") && list.has_text(PLAIN_CVE));
+    // The CISO sees it and the explanation names it; they cannot publish.
+    let c = app.login("ciso.hanbit").await;
+    assert!(c.get("/advisories").await.has_text("스프링 긴급 패치"));
+    assert!(c
+        .get(&format!("/queue/{}", s.p4))
+        .await
+        .has_text("당국 긴급 패치 권고"));
+    let refused = c
+        .post(
+            "/advisories",
+            &[
+                ("title_ko", "x"),
+                ("title_en", "x"),
+                ("cves", PLAIN_CVE),
+                ("published_on", &today),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM advisories").await,
+        before + 1
+    );
+
+    // Withdraw: a reason is needed.
+    let id: i64 = sqlx::query_scalar("SELECT MAX(id) FROM advisories")
+        .fetch_one(app.svc.store().pool())
+        .await
+        .unwrap();
+    let no_reason = officer
+        .post(&format!("/advisories/{id}/withdraw"), &[("reason", " ")])
+        .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_reason.has_text("철회 사유"));
+    let done = officer
+        .post(
+            &format!("/advisories/{id}/withdraw"),
+            &[("reason", "superseded")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let why = app.svc.finding_priority(&ciso, s.p4).await.unwrap().stored;
+    assert_eq!(why.priority.as_deref(), Some("P4"));
+}
+
+#[tokio::test]
+async fn auditor_reads_everything_but_posts_nothing() {
+    let app = App::demo().await;
+    let s = seed(&app).await;
+    let auditor = app.login("auditor").await;
+    let chooser = auditor.get("/queue").await;
+    assert_eq!(chooser.status, StatusCode::OK);
+    assert!(chooser.has_text("name=\"institution\""));
+    let queue = auditor.get(&format!("/queue?institution={}", s.inst)).await;
+    assert_eq!(queue.status, StatusCode::OK);
+    assert!(queue.has_text(&format!("href=\"/queue/{}\"", s.p1)));
+    assert!(
+        !queue.has_text("name=\"finding\""),
+        "no assignment checkboxes"
+    );
+    let why = auditor.get(&format!("/queue/{}", s.p1)).await;
+    assert_eq!(why.status, StatusCode::OK);
+    assert!(why.has_text("p1-kev-exposed"));
+    assert!(!why.has_text("/patches/new"), "no record-a-patch link");
+    for path in ["/feeds", "/advisories"] {
+        assert_eq!(auditor.get(path).await.status, StatusCode::OK, "{path}");
+    }
+    assert_eq!(
+        auditor
+            .get(&format!("/patches/charts?institution={}", s.inst))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        auditor
+            .get(&format!("/saas?institution={}", s.inst))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let audit = count(&app, "SELECT COUNT(*) FROM audit_log").await;
+    let refused = [
+        auditor
+            .post(
+                "/queue/assign",
+                &[
+                    ("return", &format!("/queue?institution={}", s.inst)),
+                    ("assignee_user_id", "none"),
+                    ("finding", &s.p1.to_string()),
+                ],
+            )
+            .await,
+        auditor
+            .post(
+                "/patches",
+                &[
+                    ("applied", "x"),
+                    ("applied_at", "2026-01-05"),
+                    ("applied_by", "x"),
+                    ("finding_ids", &s.p1.to_string()),
+                ],
+            )
+            .await,
+        auditor
+            .post(
+                "/advisories",
+                &[
+                    ("title_ko", "x"),
+                    ("title_en", "x"),
+                    ("cves", PLAIN_CVE),
+                    ("published_on", "2026-01-05"),
+                ],
+            )
+            .await,
+        auditor
+            .post(
+                "/saas",
+                &[
+                    ("product", "x"),
+                    ("vendor", "x"),
+                    ("users", "x"),
+                    ("purpose", "x"),
+                ],
+            )
+            .await,
+    ];
+    for page in refused {
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    }
+    assert_eq!(
+        auditor.get("/patches/new").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log").await, audit);
+    assert_eq!(status_of(&app, s.p1).await, "open");
+}
+
+#[tokio::test]
+async fn saas_register_entries_and_self_evaluations() {
+    let app = App::demo().await;
+    let staff = app.login("staff.hanbit").await;
+    let before = count(&app, "SELECT COUNT(*) FROM saas_services").await;
+    let bad = staff
+        .post(
+            "/saas",
+            &[
+                ("product", "CodeGuard AI"),
+                ("vendor", ""),
+                ("users", ""),
+                ("purpose", ""),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    for field in ["vendor", "users", "purpose"] {
+        assert!(bad.has_text(&format!("id=\"{field}-error\"")), "{field}");
+    }
+    assert!(bad.has_text("value=\"CodeGuard AI\""));
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM saas_services").await,
+        before
+    );
+
+    let ok = staff
+        .post(
+            "/saas",
+            &[
+                ("product", "CodeGuard AI"),
+                ("vendor", "Guardian Labs"),
+                ("certifications", "ISO/IEC 27001, CSAP"),
+                ("class_o", "1"),
+                ("users", "보안팀 12명"),
+                ("purpose", "소스코드 취약점 점검"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let to = ok.location.unwrap();
+    let id = to.trim_start_matches("/saas/").to_string();
+    let detail = staff.get(&to).await;
+    assert!(detail.has_text("Guardian Labs") && detail.has_text("ISO/IEC 27001, CSAP"));
+    assert!(detail.has_text("기록된 자체평가가 없습니다"));
+
+    // A self-evaluation: a missing result is refused next to its field; then recorded.
+    let today = Utc::now().date_naive().to_string();
+    let bad = staff
+        .post(
+            &format!("/saas/{id}/evaluations"),
+            &[("evaluated_on", &today), ("result", "")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.has_text("id=\"result-error\""));
+    let done = staff
+        .post(
+            &format!("/saas/{id}/evaluations"),
+            &[
+                ("evaluated_on", &today),
+                ("result", "partial"),
+                ("reported_to_ciso_on", &today),
+                ("notes", "로그 보존 기간 보완 필요"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM saas_evaluations").await,
+        1
+    );
+    let list = staff.get("/saas").await;
+    assert!(list.has_text("CodeGuard AI") && list.has_text("부분 적합"));
+
+    // Edit, then the other institution cannot see it.
+    let edit = staff
+        .post(
+            &format!("/saas/{id}"),
+            &[
+                ("product", "CodeGuard AI 2"),
+                ("vendor", "Guardian Labs"),
+                ("users", "보안팀"),
+                ("purpose", "점검"),
+            ],
+        )
+        .await;
+    assert_eq!(edit.status, StatusCode::SEE_OTHER);
+    assert!(staff.get(&to).await.has_text("CodeGuard AI 2"));
+    let other = app.login("ciso.saebom").await;
+    assert_eq!(other.get(&to).await.status, StatusCode::NOT_FOUND);
+    assert!(!other.get("/saas").await.has_text("CodeGuard"));
+}

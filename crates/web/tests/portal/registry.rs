@@ -1,0 +1,452 @@
+//! The institution registry (C1) and eligibility screening (C2) pages: list with search, filters
+//! and pagination; the CSV import (all or nothing, with a per-row error report) and export; the
+//! detail page with the latest screening's reasons and the figure history; the screening results
+//! and the "run screening" button; who may open each.
+
+use super::*;
+
+pub async fn scalar(app: &App, sql: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(app.svc.store().pool())
+        .await
+        .unwrap()
+}
+
+pub async fn institution_id(app: &App, code: &str) -> i64 {
+    scalar(
+        app,
+        &format!("SELECT id FROM institutions WHERE code = '{code}'"),
+    )
+    .await
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// The number of body rows of the page's first table.
+pub fn table_rows(page: &Page) -> usize {
+    let Some(start) = page.body.find("<tbody>") else {
+        return 0;
+    };
+    let end = page.body[start..].find("</tbody>").unwrap() + start;
+    page.body[start..end].matches("<tr>").count()
+}
+
+#[tokio::test]
+async fn registry_lists_searches_filters_and_paginates() {
+    let app = App::demo().await;
+    let s = app.login("officer").await;
+
+    let ko = s.get("/institutions").await;
+    assert_eq!(ko.status, StatusCode::OK, "{}", ko.body);
+    assert!(ko.has_text("<h1>기관 등록부</h1>"));
+    assert!(ko.has_text("aria-current=\"page\""));
+    let total = scalar(&app, "SELECT COUNT(*) FROM institutions").await;
+    assert!(total > 50, "the demo registry fills more than one page");
+    assert!(ko.has_text(&format!("<strong>{total}</strong>")));
+    assert_eq!(table_rows(&ko), 50);
+    assert!(ko.has_text("rel=\"next\" href=\"/institutions?page=2\""));
+    assert!(!ko.has_text("rel=\"prev\""));
+
+    let en = s.get("/institutions?lang=en").await;
+    assert_eq!(en.status, StatusCode::OK);
+    assert!(en.has_text("<h1>Institution registry</h1>"));
+    assert!(en.has_text("Total assets (KRW bn)"));
+
+    // Page 2 goes on where page 1 stopped, and links back.
+    let p2 = s.get("/institutions?page=2").await;
+    assert_eq!(p2.status, StatusCode::OK);
+    assert!(p2.has_text("rel=\"prev\" href=\"/institutions?page=1\""));
+    let last = (total as usize).div_ceil(50);
+    let tail = s.get(&format!("/institutions?page={last}")).await;
+    assert_eq!(table_rows(&tail), total as usize - (last - 1) * 50);
+    assert!(!tail.has_text("rel=\"next\""));
+
+    // Search by code finds exactly that institution.
+    let one = s.get("/institutions?q=bnk-001").await;
+    let hanbit = haechi_store::get_institution_by_code(app.svc.store().pool(), "BNK-001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(table_rows(&one), 1);
+    assert!(one.has_text(&hanbit.input.name_ko));
+    assert!(one.has_text("<strong>1</strong>"));
+
+    // Sector filter: only card companies.
+    let cards = s.get("/institutions?sector=card").await;
+    let n_cards = scalar(
+        &app,
+        "SELECT COUNT(*) FROM institutions WHERE sector = 'card'",
+    )
+    .await;
+    assert!(n_cards > 0);
+    assert_eq!(table_rows(&cards) as i64, n_cards.min(50));
+    assert!(!cards.has_text(&hanbit.input.name_ko));
+    assert!(cards.has_text("<option value=\"card\" selected>"));
+
+    // Size class filter.
+    let small = s.get("/institutions?size=small").await;
+    let n_small = scalar(
+        &app,
+        "SELECT COUNT(*) FROM institutions WHERE size_class = 'small'",
+    )
+    .await;
+    assert!(small.has_text(&format!("<strong>{n_small}</strong>")));
+
+    // Eligibility filter: the demo's 49, and the rest; the pager keeps the filter.
+    let yes = s.get("/institutions?eligible=yes").await;
+    assert!(yes.has_text("<strong>49</strong>"), "{}", yes.body);
+    assert!(!yes.has_text("badge bad"));
+    let no = s.get("/institutions?eligible=no").await;
+    assert!(no.has_text(&format!("<strong>{}</strong>", total - 49)));
+    assert!(!no.has_text("badge ok"));
+    assert!(no.has_text("href=\"/institutions?eligible=no&amp;page=2\""));
+
+    // Nothing matches: a clear message, no table.
+    let none = s.get("/institutions?q=no-such-institution-xyz").await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert!(none.has_text("조건에 맞는 기관이 없습니다"));
+    assert_eq!(table_rows(&none), 0);
+
+    // Nonsense parameters are ignored rather than failing.
+    let odd = s
+        .get("/institutions?page=abc&sector=nope&eligible=maybe")
+        .await;
+    assert_eq!(odd.status, StatusCode::OK);
+    assert_eq!(table_rows(&odd), 50);
+}
+
+#[tokio::test]
+async fn registry_is_closed_to_institutions_and_advisors() {
+    let app = App::demo().await;
+    for user in ["ciso.hanbit", "staff.saebom", "advisor1"] {
+        let s = app.login(user).await;
+        for path in ["/institutions", "/screening", "/institutions/export.csv"] {
+            let page = s.get(path).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{user} {path}");
+            assert!(page.has_text("role=\"alert\""));
+        }
+    }
+    // Read-only regulator roles see the registry but not the import.
+    for user in ["analyst", "support", "auditor"] {
+        let s = app.login(user).await;
+        let list = s.get("/institutions").await;
+        assert_eq!(list.status, StatusCode::OK, "{user}");
+        assert!(!list.has_text("href=\"/institutions/import\""), "{user}");
+        assert_eq!(
+            s.get("/institutions/import").await.status,
+            StatusCode::FORBIDDEN,
+            "{user}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn detail_shows_fields_screening_reasons_and_tenancy() {
+    let app = App::demo().await;
+    let hanbit = institution_id(&app, "BNK-001").await;
+    let saebom = institution_id(&app, "INS-001").await;
+    let inst = haechi_store::get_institution(app.svc.store().pool(), hanbit)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let s = app.login("officer").await;
+    let page = s.get(&format!("/institutions/{hanbit}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.has_text("BNK-001"));
+    assert!(page.has_text(&inst.input.name_en));
+    assert!(page.has_text("최근 적격성 심사"));
+    // Every rule with its label, the value seen and the result.
+    assert!(page.has_text("총자산 10조 원 이상"));
+    assert!(page.has_text("상시 종업원 1,000명 이상"));
+    assert!(page.has_text(&haechi_web_thousands(inst.input.full_time_employees)));
+    assert!(page.has_text("정책 버전 1"));
+    assert!(page.has_text("수치 변경 이력"));
+    let en = s.get(&format!("/institutions/{hanbit}?lang=en")).await;
+    assert!(en.has_text("Latest eligibility screening"));
+    assert!(en.has_text("Total assets of at least KRW 10 trillion"));
+    assert!(en.has_text("Figure history"));
+
+    // Unknown and malformed ids: the not-found page.
+    assert_eq!(
+        s.get("/institutions/999999").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        s.get("/institutions/abc").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // An institution's CISO sees their own record and not another's (not found, not forbidden).
+    let ciso = app.login("ciso.hanbit").await;
+    assert_eq!(
+        ciso.get(&format!("/institutions/{hanbit}")).await.status,
+        StatusCode::OK
+    );
+    let foreign = ciso.get(&format!("/institutions/{saebom}")).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    assert!(!foreign.has_text("INS-001"));
+    // An advisor sees no institution.
+    let adv = app.login("advisor1").await;
+    assert_eq!(
+        adv.get(&format!("/institutions/{hanbit}")).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+/// `1234` → `1,234` (as the pages print numbers).
+pub fn haechi_web_thousands(n: i64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[tokio::test]
+async fn import_with_a_bad_row_reports_row_and_column_and_stores_nothing() {
+    let app = App::demo().await;
+    let before = scalar(&app, "SELECT COUNT(*) FROM institutions").await;
+    let s = app.login("officer").await;
+    let audit_before = scalar(&app, "SELECT COUNT(*) FROM audit_log").await;
+
+    let form = s.get("/institutions/import").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.has_text("enctype=\"multipart/form-data\""));
+    assert!(form.has_text("<label for=\"file\">"));
+
+    let page = s
+        .post_multipart(
+            "/institutions/import",
+            &[],
+            &[(
+                "file",
+                "registry_bad_row.csv",
+                fixture("registry_bad_row.csv"),
+            )],
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(page.has_text("아무것도 저장하지 않았습니다"));
+    assert!(page.has_text("role=\"alert\""));
+    // The report names the row (line 3 of the file), the column and what is wrong.
+    assert!(page.has_text("<td class=\"num\">3</td>"), "{}", page.body);
+    assert!(page.has_text("<code>total_assets_krw</code>"));
+    assert!(
+        page.has_text("&#39;lots-of-won&#39; is not a whole number")
+            || page.has_text("'lots-of-won' is not a whole number")
+    );
+
+    // All or nothing: the valid first row was not stored either.
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM institutions").await,
+        before
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM institutions WHERE code IN ('TST-911', 'TST-912')"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM audit_log").await,
+        audit_before
+    );
+
+    // A post without a file: the message sits next to the file control.
+    let empty = s.post_multipart("/institutions/import", &[], &[]).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.has_text("id=\"file-error\""));
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM institutions").await,
+        before
+    );
+}
+
+#[tokio::test]
+async fn import_is_refused_without_csrf_or_the_right_role() {
+    let app = App::demo().await;
+    let before = scalar(&app, "SELECT COUNT(*) FROM institutions").await;
+    let good = fixture("registry_new.csv");
+
+    let officer = app.login("officer").await;
+    let no_csrf = officer
+        .post_multipart_raw(
+            "/institutions/import",
+            None,
+            &[],
+            &[("file", "r.csv", good.clone())],
+        )
+        .await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+
+    for user in ["analyst", "auditor", "ciso.hanbit"] {
+        let s = app.login(user).await;
+        let page = s
+            .post_multipart(
+                "/institutions/import",
+                &[],
+                &[("file", "r.csv", good.clone())],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{user}");
+    }
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM institutions").await,
+        before
+    );
+}
+
+#[tokio::test]
+async fn import_creates_and_updates_and_history_shows_on_the_detail_page() {
+    let app = App::demo().await;
+    let before = scalar(&app, "SELECT COUNT(*) FROM institutions").await;
+    let s = app.login("officer").await;
+
+    let done = s
+        .post_multipart(
+            "/institutions/import",
+            &[],
+            &[("file", "registry_new.csv", fixture("registry_new.csv"))],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let location = done.location.unwrap();
+    assert!(
+        location.starts_with("/institutions/import?rows="),
+        "{location}"
+    );
+    let report = s.get(&location).await;
+    assert!(report.has_text("가져오기를 마쳤습니다"));
+    let created = scalar(&app, "SELECT COUNT(*) FROM institutions").await - before;
+    assert!(created > 0);
+    assert!(report.has_text(&format!("신규 {created}")));
+    assert!(
+        haechi_store::get_institution_by_code(app.svc.store().pool(), "TST-901")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Export, change one institution's staff figure, import again: the detail page shows the
+    // change in the figure history.
+    let export = s.get("/institutions/export.csv").await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(export.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let mut lines: Vec<String> = export.body.lines().map(str::to_string).collect();
+    let header_line = lines[0].clone();
+    let cols: Vec<&str> = header_line.split(',').collect();
+    let fte = cols
+        .iter()
+        .position(|c| *c == "full_time_employees")
+        .unwrap();
+    let row = lines
+        .iter()
+        .position(|l| l.starts_with("TST-901,"))
+        .unwrap();
+    let mut fields: Vec<String> = lines[row].split(',').map(str::to_string).collect();
+    let old = fields[fte].clone();
+    fields[fte] = "4321".into();
+    lines[row] = fields.join(",");
+    let csv = format!("{header_line}\n{}\n", lines[row]);
+    let again = s
+        .post_multipart(
+            "/institutions/import",
+            &[],
+            &[("file", "u.csv", csv.into_bytes())],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    let id = institution_id(&app, "TST-901").await;
+    let detail = s.get(&format!("/institutions/{id}")).await;
+    assert!(detail.has_text("상시 종업원 수"));
+    assert!(detail.has_text("4,321"));
+    assert!(detail.has_text(&format!(">{}<", haechi_web_thousands(old.parse().unwrap()))));
+    assert!(detail.has_text("officer"));
+}
+
+#[tokio::test]
+async fn screening_shows_every_rule_and_runs_for_officers_only() {
+    let app = App::demo().await;
+    let institutions = scalar(&app, "SELECT COUNT(*) FROM institutions").await;
+
+    let s = app.login("officer").await;
+    let page = s.get("/screening").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.has_text("<h1>적격성 심사 결과</h1>"));
+    assert!(page.has_text("총자산 10조 원 이상"));
+    assert!(page.has_text("전담 정보보호최고책임자(CISO) 지정"));
+    assert!(page.has_text("<span class=\"figure\">49</span>"));
+    assert!(page.has_text("v1"));
+    assert!(page.has_text("action=\"/screening/run\""));
+    assert_eq!(table_rows(&page), 50);
+    assert!(page.has_text("rel=\"next\" href=\"/screening?page=2\""));
+    let en = s.get("/screening?lang=en").await;
+    assert!(en.has_text("<h1>Eligibility screening</h1>"));
+    assert!(en.has_text("At least 1,000 full-time employees"));
+
+    // Filters: eligible ones only (no failed rule badge can show), then the others.
+    let yes = s.get("/screening?eligible=yes").await;
+    assert_eq!(table_rows(&yes), 49);
+    assert!(!yes.has_text("badge bad"));
+    assert!(!yes.has_text("rel=\"next\""));
+    let no = s.get("/screening?eligible=no&lang=en").await;
+    assert!(no.has_text("Not met"));
+    assert!(no.has_text("href=\"/screening?eligible=no&amp;lang=en&amp;page=2\""));
+
+    // Running screening records a decision for every institution and says so.
+    let decisions = scalar(&app, "SELECT COUNT(*) FROM eligibility_decisions").await;
+    let ran = s.post("/screening/run", &[]).await;
+    assert_eq!(ran.status, StatusCode::SEE_OTHER);
+    assert_eq!(ran.location.as_deref(), Some("/screening?ran=1"));
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM eligibility_decisions").await,
+        decisions + institutions
+    );
+    assert!(s
+        .get("/screening?ran=1")
+        .await
+        .has_text("심사를 마쳤습니다"));
+
+    // Read-only roles see the results but no button, and a forged post changes nothing.
+    let decisions = scalar(&app, "SELECT COUNT(*) FROM eligibility_decisions").await;
+    for user in ["analyst", "auditor"] {
+        let r = app.login(user).await;
+        let page = r.get("/screening").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.has_text("action=\"/screening/run\""));
+        assert_eq!(
+            r.post("/screening/run", &[]).await.status,
+            StatusCode::FORBIDDEN
+        );
+    }
+    assert_eq!(
+        s.post_without_csrf("/screening/run", &[]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM eligibility_decisions").await,
+        decisions
+    );
+}
