@@ -595,9 +595,7 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
         } => feeds_cli::bench(command, overrides.database_url.as_deref()).await,
         Command::Bench {
             command: BenchCommand::Findings(command),
-        } => {
-            findings_cli::bench(command, overrides.database_url.as_deref()).await
-        }
+        } => findings_cli::bench(command, overrides.database_url.as_deref()).await,
         Command::PrintDefaultConfig | Command::Openapi | Command::Cvss { .. } => {
             Ok(ExitCode::SUCCESS)
         }

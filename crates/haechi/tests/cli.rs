@@ -963,3 +963,117 @@ fn bench_ingest_and_list_run_small() {
     let first = &queries[0];
     assert_eq!((first["rows"].as_u64(), first["total"].as_i64()), (Some(50), Some(400)));
 }
+
+#[test]
+fn feeds_import_is_idempotent_signed_and_refuses_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Some(dir.path());
+    let epss = dir.path().join("epss.csv");
+    std::fs::write(
+        &epss,
+        "#model_version:v2025.03.14,score_date:2026-03-14T00:00:00+0000\ncve,epss,percentile\nCVE-2021-44228,0.94358,0.99954\nCVE-1999-0001,5e-05,0.00012\n",
+    )
+    .unwrap();
+    let run = haechi(
+        d,
+        &["feeds", "import", "epss", path_str(&epss), "--json"],
+        &[],
+    )
+    .expect_ok("feeds import epss");
+    let r: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(
+        (
+            r["rows"].as_u64(),
+            r["source_date"].as_str(),
+            r["model_version"].as_str()
+        ),
+        (Some(2), Some("2026-03-14"), Some("v2025.03.14")),
+        "{r}"
+    );
+    let again =
+        haechi(d, &["feeds", "import", "epss", path_str(&epss)], &[]).expect_ok("re-import");
+    assert!(again.stdout.contains("nothing changed"), "{}", again.stdout);
+
+    // A bad row refuses the file and names the line.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "#model_version:v2025.03.14,score_date:2026-03-15T00:00:00+0000\ncve,epss,percentile\nCVE-2021-44228,zero,0.5\n").unwrap();
+    let run =
+        haechi(d, &["feeds", "import", "epss", path_str(&bad)], &[]).expect_failure("bad EPSS");
+    assert!(
+        run.stderr.contains("line 3") && run.stderr.contains("feed_invalid"),
+        "{}",
+        run.stderr
+    );
+
+    // Signed with the server key: verified; altered after signing: refused.
+    let kev = dir.path().join("kev.json");
+    std::fs::write(
+        &kev,
+        std::fs::read(fixture("../../../formats/tests/fixtures/feeds/kev.json")).unwrap(),
+    )
+    .unwrap();
+    haechi(d, &["feeds", "sign", path_str(&kev)], &[]).expect_ok("feeds sign");
+    let sig = dir.path().join("kev.json.sig");
+    let run = haechi(
+        d,
+        &[
+            "feeds",
+            "import",
+            "kev",
+            path_str(&kev),
+            "--signature",
+            path_str(&sig),
+            "--json",
+        ],
+        &[],
+    )
+    .expect_ok("signed import");
+    let r: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert!(r["signed_by_key"].is_string(), "{r}");
+    let mut altered = std::fs::read(&kev).unwrap();
+    altered.extend_from_slice(b"\n ");
+    std::fs::write(&kev, altered).unwrap();
+    let run = haechi(
+        d,
+        &[
+            "feeds",
+            "import",
+            "kev",
+            path_str(&kev),
+            "--signature",
+            path_str(&sig),
+        ],
+        &[],
+    )
+    .expect_failure("altered file");
+    assert!(
+        run.stderr.contains("feed_signature_invalid"),
+        "{}",
+        run.stderr
+    );
+
+    let run = haechi(d, &["feeds", "status"], &[]).expect_ok("feeds status");
+    assert!(
+        run.stdout
+            .contains("epss: 2 rows loaded; source date 2026-03-14"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn bench_prioritise_runs_small() {
+    let run = haechi(
+        None,
+        &["bench", "prioritise", "--findings", "300", "--json"],
+        &[],
+    )
+    .expect_ok("bench prioritise");
+    let r: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(
+        r["kev_import_and_first_prioritisation"]["rows_written"], 300,
+        "{r}"
+    );
+    assert_eq!(r["idle_recompute"]["rows_written"], 0, "{r}");
+    assert!(r["queue_first_page_ms"].as_f64().unwrap() >= 0.0);
+}

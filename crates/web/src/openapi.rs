@@ -77,7 +77,8 @@ fn schemas() -> Value {
 
 /// Adds the request schemas of the C13 routes ([`crate::api_patching`]).
 fn with_patching(mut all: Value) -> Value {
-    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), crate::api_patching::schemas()) {
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), crate::api_patching::schemas())
+    {
         all.extend(more);
     }
     all

@@ -1017,8 +1017,9 @@ async fn patch_journey_from_queue_to_recorded_patch() {
         let id_of = |cve: &'static str| {
             let pool = h.svc.store().pool().clone();
             async move {
-                sqlx::query_scalar::<_, i64>("SELECT id FROM findings WHERE institution_id = $1 AND cves LIKE $2")
+                sqlx::query_scalar::<_, i64>("SELECT id FROM findings WHERE institution_id = $1 AND resource_id = $2 AND cves LIKE $3")
                     .bind(inst)
+                    .bind(res)
                     .bind(format!("%,{cve},%"))
                     .fetch_one(&pool)
                     .await
@@ -1032,6 +1033,10 @@ async fn patch_journey_from_queue_to_recorded_patch() {
         h.login("ciso.hanbit").await;
         h.open("/queue").await;
         h.assert_title("패치 대기열").await;
+        // The filter keeps this resource's findings (the demo may queue others).
+        h.choose("resource", &res.to_string()).await;
+        h.click(Locator::Css("form[action='/queue'] button[type=submit]")).await;
+        h.wait_for_url(&format!("resource={res}")).await;
         let link = format!("a[href='/queue/{log4j}']");
         let row = h
             .client
@@ -1042,10 +1047,10 @@ async fn patch_journey_from_queue_to_recorded_patch() {
             .await
             .unwrap();
         assert!(row.contains("P1") && row.contains("p1-kev-exposed"), "{row}");
-        h.screenshots_ko_en("/queue", "patch-queue").await;
+        h.screenshots_ko_en(&format!("/queue?resource={res}"), "patch-queue").await;
 
         // 2. The finding's explanation: the deciding row and its inputs' sources.
-        h.open("/queue").await;
+        h.open(&format!("/queue?resource={res}")).await;
         h.click(Locator::Css(&link)).await;
         h.wait_for_url(&format!("/queue/{log4j}")).await;
         let body = h.body_text().await;
@@ -1074,7 +1079,7 @@ async fn patch_journey_from_queue_to_recorded_patch() {
         assert_eq!(fixed, "fixed");
 
         // 4. The finding has left the open queue; the other one is still there.
-        h.open("/queue").await;
+        h.open(&format!("/queue?resource={res}")).await;
         assert!(h.client.find_all(Locator::Css(&link)).await.unwrap().is_empty(), "the fixed finding is still queued");
         assert_eq!(
             h.client.find_all(Locator::Css(&format!("a[href='/queue/{jackson}']"))).await.unwrap().len(),

@@ -469,7 +469,7 @@ async fn priority_story(url: String) {
     let p = priorities(&svc, a).await;
     let row = |cve: &str, res_first: bool| -> (i64, String, String) {
         let mut it = p.iter().filter(|(c, ..)| c == cve);
-        let x = if res_first { it.next() } else { it.last() }.unwrap();
+        let x = if res_first { it.next() } else { it.next_back() }.unwrap();
         (x.1, x.2.clone(), x.3.clone())
     };
     let (log4j_web, prio, r) = row("CVE-2021-44228", false);

@@ -540,7 +540,23 @@ impl FromRequest<AppState> for CsrfMultipart {
         let mut multipart = Multipart::from_request(req, state)
             .await
             .map_err(|e| bad_form(lang, Some(&portal), &e.body_text()))?;
-        let first = multipart.next_field().await.ok().flatten();
+        let first = match multipart.next_field().await {
+            // A body over the router's limit fails at once: say so, not "CSRF".
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(error_response(
+                    lang,
+                    Some(&portal),
+                    ServiceError::TooLarge(
+                        lang.t(
+                            "올린 파일이 허용된 크기보다 커서 아무것도 저장하지 않았습니다.",
+                            "The upload is larger than allowed, so nothing was saved.",
+                        )
+                        .to_string(),
+                    ),
+                ));
+            }
+            r => r.ok().flatten(),
+        };
         let ok = match first {
             Some(f) if f.name() == Some("_csrf") => f
                 .text()
@@ -723,8 +739,8 @@ pub fn layout(lang: Lang, portal: Option<&Portal>, title: &str, here: &str, body
                 a class="skip" href="#main" { (lang.t("본문 바로가기", "Skip to content")) }
                 header class="top" {
                     a class="brand" href="/" {
-                        span class="mark" aria-hidden="true" { "獬" }
                         span { "Haechi" }
+                        span class="mark" lang="ko" { "해치" }
                         small { (lang.t("금융권 AI 보안 규제특례 관리", "AI security program for the financial sector")) }
                     }
                     div class="tools" {

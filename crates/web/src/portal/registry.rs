@@ -513,7 +513,18 @@ async fn import_submit(State(st): State<AppState>, f: CsrfMultipart) -> Response
 
 // ================================================================================ detail
 
-async fn detail(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -> Response {
+#[derive(Deserialize, Default)]
+pub struct DetailQuery {
+    #[serde(default)]
+    screened: String,
+}
+
+async fn detail(
+    State(st): State<AppState>,
+    p: Portal,
+    Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return p.error(ServiceError::NotFound);
     };
@@ -556,6 +567,9 @@ async fn detail(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -
         }
         section {
             h2 { (p.t("최근 적격성 심사", "Latest eligibility screening")) }
+            @if !q.screened.is_empty() {
+                p class="alert ok" role="status" { (p.t("현재 정책으로 다시 심사했습니다.", "Screened again under the policy in force.")) }
+            }
             @match (&view.eligibility, &decision) {
                 (Some(rec), Some(d)) => {
                     p {
@@ -586,6 +600,13 @@ async fn detail(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -
                 }
                 _ => {
                     p class="muted" { (p.t("아직 심사하지 않았습니다.", "Not screened yet.")) }
+                }
+            }
+            @if p.may(Action::RunScreening) {
+                form method="post" action="/screening/run" class="row" {
+                    (p.csrf_field())
+                    input type="hidden" name="institution_id" value=(id);
+                    button type="submit" { (p.t("이 기관 다시 심사", "Screen this institution again")) }
                 }
             }
         }
@@ -783,13 +804,28 @@ async fn screening(
     p.page(title, body)
 }
 
+/// Screens one institution (`institution_id`, from its detail page) or, without one, all.
 #[derive(Deserialize)]
-pub struct NoFields {}
+pub struct RunForm {
+    #[serde(default)]
+    institution_id: String,
+}
 
-async fn run_screening(State(st): State<AppState>, f: CsrfForm<NoFields>) -> Response {
+async fn run_screening(State(st): State<AppState>, f: CsrfForm<RunForm>) -> Response {
     let p = f.portal;
-    match st.svc.screen(&p.actor, None).await {
-        Ok(_) => Redirect::to("/screening?ran=1").into_response(),
+    let one = f
+        .form
+        .institution_id
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|i| *i > 0);
+    match st.svc.screen(&p.actor, one).await {
+        Ok(_) => Redirect::to(&match one {
+            Some(id) => format!("/institutions/{id}?screened=1"),
+            None => "/screening?ran=1".to_string(),
+        })
+        .into_response(),
         Err(e) => p.error(e),
     }
 }

@@ -425,6 +425,8 @@ async fn returned_draft_shows_the_officers_comments() {
 async fn evidence_upload_download_and_size_limit() {
     let app = App::demo_with(ServiceConfig {
         max_attachment_bytes: 1024,
+        // The router's body limit follows the larger of the two limits (+64 KiB).
+        max_import_bytes: 1024,
         ..ServiceConfig::default()
     })
     .await;
@@ -492,6 +494,29 @@ async fn evidence_upload_download_and_size_limit() {
         1,
         "the over-size file was not stored"
     );
+
+    // Over the router's body limit too: refused before anything is read.
+    let huge = vec![b'x'; 200 * 1024];
+    let refused = s
+        .post_multipart(
+            &format!("/applications/{id}/attachments"),
+            &[],
+            &[("file", "huge.bin", huge)],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.has_text("올린 파일이 허용된 크기보다 커서 아무것도 저장하지 않았습니다."),
+        "{}",
+        refused.body
+    );
+    let view = app.svc.get_application(&ciso, id).await.unwrap();
+    assert_eq!(view.attachments.len(), 1);
 
     // Without the CSRF field: refused, nothing stored.
     let forged = s

@@ -9,7 +9,7 @@
 //! that their SLA has passed.
 
 use axum::http::StatusCode;
-use chrono::{Days, Utc};
+use chrono::Utc;
 use haechi_core::Actor;
 use haechi_policy::{DataKind, NetworkZone};
 use haechi_service::feeds::{FeedFile, FeedKind};
@@ -113,8 +113,11 @@ struct Seeded {
     p1: i64,
     /// EPSS 0.5 on the internet-facing resource: P3.
     p3: i64,
-    /// No feed, on the internal resource: P4.
+    /// No feed, severe, on the internet-facing resource too: P4.
     p4: i64,
+    /// The internet-facing resource all of them are on (the demo may hold other findings:
+    /// pages filter by it).
+    web: i64,
 }
 
 async fn seed(app: &App) -> Seeded {
@@ -122,7 +125,6 @@ async fn seed(app: &App) -> Seeded {
     let ciso = actor(svc, "ciso.hanbit").await;
     let officer = actor(svc, "officer").await;
     let web = resource(svc, &ciso, "pt-web-gateway", NetworkZone::Internet).await;
-    let core = resource(svc, &ciso, "pt-core-ledger", NetworkZone::Internal).await;
     // Ten days ago: its P1 SLA (3 days) has passed.
     let past = Utc::now().naive_utc() - chrono::Duration::days(10);
     svc.set_clock(Some(past));
@@ -135,12 +137,19 @@ async fn seed(app: &App) -> Seeded {
         sarif(&[("dep1", "pom.xml", KEV_CVE), ("dep2", "pom.xml", EPSS_CVE)]),
     )
     .await;
-    import(svc, &ciso, core, sarif(&[("dep3", "lib.jar", PLAIN_CVE)])).await;
-    let day = Utc::now()
-        .date_naive()
-        .checked_sub_days(Days::new(1))
-        .unwrap()
-        .to_string();
+    import(svc, &ciso, web, sarif(&[("dep3", "lib.jar", PLAIN_CVE)])).await;
+    // The feeds' date: today, or the demo's loaded files' date if later (an older file is
+    // refused).
+    let status = svc.feed_status(&officer).await.unwrap();
+    let day = [
+        Some(svc.today().to_string()),
+        status.kev.map(|k| k.source_date),
+        status.epss.map(|e| e.source_date),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap();
     let file = |name: &str, bytes: Vec<u8>| {
         vec![FeedFile {
             name: name.into(),
@@ -168,9 +177,10 @@ async fn seed(app: &App) -> Seeded {
         let pool = svc.store().pool().clone();
         async move {
             sqlx::query_scalar::<_, i64>(
-                "SELECT id FROM findings WHERE institution_id = $1 AND cves LIKE $2",
+                "SELECT id FROM findings WHERE institution_id = $1 AND resource_id = $2 AND cves LIKE $3",
             )
             .bind(inst)
+            .bind(web)
             .bind(format!("%,{cve},%"))
             .fetch_one(&pool)
             .await
@@ -183,6 +193,7 @@ async fn seed(app: &App) -> Seeded {
         p1: id_of(KEV_CVE).await,
         p3: id_of(EPSS_CVE).await,
         p4: id_of(PLAIN_CVE).await,
+        web,
     }
 }
 
@@ -213,7 +224,11 @@ fn row_of(body: &str, id: i64) -> String {
 async fn queue_is_ordered_by_priority_then_due_date_and_marks_breaches() {
     let app = App::demo().await;
     let s = seed(&app).await;
-    let page = app.login("ciso.hanbit").await.get("/queue").await;
+    let page = app
+        .login("ciso.hanbit")
+        .await
+        .get(&format!("/queue?resource={}", s.web))
+        .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let pos = |id: i64| page.body.find(&format!("href=\"/queue/{id}\"")).unwrap();
     // P1 (the older one first: earlier due date), then P3, then P4.
@@ -229,19 +244,29 @@ async fn queue_is_ordered_by_priority_then_due_date_and_marks_breaches() {
         "the breach is said in words too: {late}"
     );
     assert!(late.contains("p1-kev-exposed"), "{late}");
-    // The summary card of P1 counts the breach.
-    assert!(page.has_text("기한 초과 1</span>"), "the P1 card counts one breach");
+    // The summary card of P1 counts the breach (a number, where the rows say days).
+    let cards = &page.body[page.body.find("class=\"cards\"").unwrap()..];
+    let cards = &cards[..cards.find("</ul>").unwrap()];
+    let counted = cards.split("기한 초과 ").skip(1).any(|rest| {
+        let n = rest.split("</span>").next().unwrap();
+        !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) && n != "0"
+    });
+    assert!(counted, "the P1 card counts the breach: {cards}");
     let fine = row_of(&page.body, s.p1);
     assert!(!fine.contains("breach"), "{fine}");
     assert!(!row_of(&page.body, s.p4).contains("기한 초과"));
 
     // Filters: breached only, one priority; a malformed one gets a message.
     let ciso = app.login("ciso.hanbit").await;
-    let breached = ciso.get("/queue?breached=1&lang=en").await;
+    let breached = ciso
+        .get(&format!("/queue?breached=1&lang=en&resource={}", s.web))
+        .await;
     assert!(breached.has_text(&format!("href=\"/queue/{}\"", s.late_p1)));
     assert!(!breached.has_text(&format!("href=\"/queue/{}\"", s.p1)));
     assert!(breached.has_text("SLA breached by"));
-    let p4 = ciso.get("/queue?priority=P4").await;
+    let p4 = ciso
+        .get(&format!("/queue?priority=P4&resource={}", s.web))
+        .await;
     assert!(p4.has_text(&format!("href=\"/queue/{}\"", s.p4)));
     assert!(!p4.has_text(&format!("href=\"/queue/{}\"", s.p1)));
     let bad = ciso.get("/queue?priority=P9").await;
@@ -283,7 +308,10 @@ async fn bulk_assignment_sets_the_assignee_and_refuses_an_empty_selection() {
     .await;
     assert_eq!(assigned, 2);
     let mine = staff
-        .get(&format!("/queue?assignee={}", ciso.user_id))
+        .get(&format!(
+            "/queue?assignee={}&resource={}",
+            ciso.user_id, s.web
+        ))
         .await;
     assert!(mine.has_text(&format!("href=\"/queue/{}\"", s.p1)));
     assert!(!mine.has_text(&format!("href=\"/queue/{}\"", s.p4)));
@@ -531,7 +559,7 @@ async fn recording_a_patch_fixes_its_findings_and_shows_the_record() {
     assert!(detail.has_text("log4j-core 2.17.1"));
     assert!(detail.has_text("조치 완료로 바뀐 취약점: 2"));
     assert!(detail.has_text(&format!("href=\"/queue/{}\"", s.p1)));
-    let queue = staff.get("/queue").await;
+    let queue = staff.get(&format!("/queue?resource={}", s.web)).await;
     assert!(
         !queue.has_text(&format!("href=\"/queue/{}\"", s.p1)),
         "the fixed finding left the queue"
@@ -678,7 +706,9 @@ async fn auditor_reads_everything_but_posts_nothing() {
     let chooser = auditor.get("/queue").await;
     assert_eq!(chooser.status, StatusCode::OK);
     assert!(chooser.has_text("name=\"institution\""));
-    let queue = auditor.get(&format!("/queue?institution={}", s.inst)).await;
+    let queue = auditor
+        .get(&format!("/queue?institution={}&resource={}", s.inst, s.web))
+        .await;
     assert_eq!(queue.status, StatusCode::OK);
     assert!(queue.has_text(&format!("href=\"/queue/{}\"", s.p1)));
     assert!(
@@ -798,6 +828,7 @@ async fn saas_register_entries_and_self_evaluations() {
                 ("vendor", "Guardian Labs"),
                 ("certifications", "ISO/IEC 27001, CSAP"),
                 ("class_o", "1"),
+                ("data_other", "access logs"),
                 ("users", "보안팀 12명"),
                 ("purpose", "소스코드 취약점 점검"),
             ],
@@ -809,6 +840,7 @@ async fn saas_register_entries_and_self_evaluations() {
     let detail = staff.get(&to).await;
     assert!(detail.has_text("Guardian Labs") && detail.has_text("ISO/IEC 27001, CSAP"));
     assert!(detail.has_text("기록된 자체평가가 없습니다"));
+    assert!(detail.has_text("value=\"access logs\""), "other data kept for editing");
 
     // A self-evaluation: a missing result is refused next to its field; then recorded.
     let today = Utc::now().date_naive().to_string();
@@ -833,7 +865,11 @@ async fn saas_register_entries_and_self_evaluations() {
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM saas_evaluations").await,
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM saas_evaluations WHERE saas_id = {id}")
+        )
+        .await,
         1
     );
     let list = staff.get("/saas").await;

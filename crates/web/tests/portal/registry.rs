@@ -429,6 +429,31 @@ async fn screening_shows_every_rule_and_runs_for_officers_only() {
         .await
         .has_text("심사를 마쳤습니다"));
 
+    // One institution, from its detail page: one new decision, back to that page.
+    let hanbit = institution_id(&app, "BNK-001").await;
+    let detail = s.get(&format!("/institutions/{hanbit}")).await;
+    assert!(detail.has_text(&format!("name=\"institution_id\" value=\"{hanbit}\"")));
+    let decisions = scalar(&app, "SELECT COUNT(*) FROM eligibility_decisions").await;
+    let own = format!("SELECT COUNT(*) FROM eligibility_decisions WHERE institution_id = {hanbit}");
+    let own_before = scalar(&app, &own).await;
+    let ran = s
+        .post("/screening/run", &[("institution_id", &hanbit.to_string())])
+        .await;
+    assert_eq!(ran.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        ran.location.as_deref(),
+        Some(format!("/institutions/{hanbit}?screened=1").as_str())
+    );
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM eligibility_decisions").await,
+        decisions + 1
+    );
+    assert_eq!(scalar(&app, &own).await, own_before + 1);
+    assert!(s
+        .get(&format!("/institutions/{hanbit}?screened=1"))
+        .await
+        .has_text("현재 정책으로 다시 심사했습니다"));
+
     // Read-only roles see the results but no button, and a forged post changes nothing.
     let decisions = scalar(&app, "SELECT COUNT(*) FROM eligibility_decisions").await;
     for user in ["analyst", "auditor"] {

@@ -64,21 +64,37 @@ pub async fn page(p: Portal, State(st): State<AppState>, Query(q): Query<ChartQu
         }
         Err(resp) => return resp,
     };
-    let days = q
+    // A year is read once; the range shown is the one asked for, else the shortest that covers
+    // the whole history (plus a week before it).
+    let longest = RANGES[RANGES.len() - 1];
+    let to = st.svc.today();
+    let from = to
+        .checked_sub_days(Days::new(longest.unsigned_abs().saturating_sub(1)))
+        .unwrap_or(to);
+    let mut burn = match st.svc.burn_down(&p.actor, inst, from, to).await {
+        Ok(b) => b,
+        Err(e) => return p.error(e),
+    };
+    let asked = q
         .days
         .trim()
         .parse::<i64>()
         .ok()
-        .filter(|d| RANGES.contains(d))
-        .unwrap_or(90);
-    let to = st.svc.today();
-    let from = to
-        .checked_sub_days(Days::new(days.unsigned_abs().saturating_sub(1)))
-        .unwrap_or(to);
-    let burn = match st.svc.burn_down(&p.actor, inst, from, to).await {
-        Ok(b) => b,
-        Err(e) => return p.error(e),
-    };
+        .filter(|d| RANGES.contains(d));
+    let days = asked.unwrap_or_else(|| {
+        let first = burn
+            .iter()
+            .position(|d| PRIORITIES.iter().any(|pr| open_of(d, pr) > 0))
+            .unwrap_or(burn.len());
+        let needed = i64::try_from(burn.len() - first).unwrap_or(longest) + 7;
+        RANGES
+            .iter()
+            .copied()
+            .find(|r| *r >= needed)
+            .unwrap_or(longest)
+    });
+    let keep = usize::try_from(days).unwrap_or(burn.len()).min(burn.len());
+    burn.drain(..burn.len() - keep);
     let sla = match st.svc.sla_compliance(&p.actor, inst).await {
         Ok(s) => s,
         Err(e) => return p.error(e),

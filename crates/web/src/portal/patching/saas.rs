@@ -36,6 +36,9 @@ pub struct SaasForm {
     class_s: Option<String>,
     #[serde(default)]
     class_o: Option<String>,
+    /// Other kinds of data sent (comma-separated), kept as entered.
+    #[serde(default)]
+    data_other: String,
     #[serde(default)]
     users: String,
     #[serde(default)]
@@ -58,6 +61,14 @@ impl SaasForm {
             class_c: has("C"),
             class_s: has("S"),
             class_o: has("O"),
+            data_other: v
+                .saas
+                .data_classes
+                .iter()
+                .filter(|d| !CLASSES.contains(&d.as_str()))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
             users: v.saas.users.clone(),
             purpose: v.saas.purpose.clone(),
         }
@@ -86,6 +97,13 @@ impl SaasForm {
                 .iter()
                 .filter(|c| self.class_checked(c))
                 .map(|c| (*c).to_string())
+                .chain(
+                    self.data_other
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|d| !d.is_empty() && !CLASSES.contains(d))
+                        .map(str::to_string),
+                )
                 .collect(),
             users: self.users.trim().to_string(),
             purpose: self.purpose.trim().to_string(),
@@ -226,6 +244,9 @@ fn entry_fields(p: &Portal, form: &SaasForm, errors: &[FieldError]) -> Markup {
                 }
             }
         }
+        (control(p.t("기타 전송 데이터 (쉼표로 구분)", "Other data sent (comma-separated)"), "data_other", errors, html! {
+            input type="text" id="data_other" name="data_other" value=(form.data_other);
+        }))
         (control(p.t("이용자 (부서·인원)", "Users (teams, headcount)"), "users", errors, html! {
             input type="text" id="users" name="users" value=(form.users) required;
         }))
