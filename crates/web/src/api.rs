@@ -1578,11 +1578,13 @@ struct ResourceRequest {
 }
 
 /// The institution a request acts on: the one named, else the caller's own. A role that may not
-/// manage findings at all is refused as such (403) rather than asked to name an institution.
-fn institution_of(a: &haechi_core::Actor, asked: Option<i64>) -> Result<i64, ApiError> {
-    if asked.is_none() && a.institution_id.is_none() {
-        haechi_service::authz::authorize(a, haechi_service::authz::Action::ManageFindings)?;
-    }
+/// take the action at all is refused as such (403) before it is asked to name an institution.
+pub(crate) fn institution_of(
+    a: &haechi_core::Actor,
+    asked: Option<i64>,
+    action: haechi_service::authz::Action,
+) -> Result<i64, ApiError> {
+    haechi_service::authz::authorize(a, action)?;
     asked.or(a.institution_id).ok_or_else(|| {
         ApiError(ServiceError::invalid(vec![haechi_core::FieldError::new(
             "institution_id",
@@ -1596,7 +1598,7 @@ async fn resources_create(
     Authed(a): Authed,
     ApiJson(r): ApiJson<ResourceRequest>,
 ) -> ApiResult {
-    let inst = institution_of(&a, r.institution_id)?;
+    let inst = institution_of(&a, r.institution_id, haechi_service::authz::Action::ManageFindings)?;
     created(st.svc.create_resource(&a, inst, r.input).await?)
 }
 
@@ -1606,7 +1608,7 @@ async fn resources_import(
     Query(q): Query<InstitutionIdQuery>,
     RawBody(body): RawBody,
 ) -> ApiResult {
-    let inst = institution_of(&a, q.institution_id)?;
+    let inst = institution_of(&a, q.institution_id, haechi_service::authz::Action::ManageFindings)?;
     ok(st.svc.import_resources_csv(&a, inst, &body).await?)
 }
 
@@ -1758,7 +1760,7 @@ async fn finding_imports_upload(
     use tokio::io::AsyncWriteExt;
     let max = haechi_service::findings::MAX_FINDINGS_FILE_BYTES;
     let upload = haechi_service::findings::FindingsUpload {
-        institution_id: institution_of(&a, q.institution_id)?,
+        institution_id: institution_of(&a, q.institution_id, haechi_service::authz::Action::ManageFindings)?,
         resource_id: q.resource_id,
         close_missing: q.close_missing.unwrap_or(false),
         file_name: q.filename,

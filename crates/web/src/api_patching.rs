@@ -123,12 +123,6 @@ struct InstitutionQuery {
     institution_id: Option<i64>,
 }
 
-/// The institution a request acts on: the one named, else the caller's own.
-fn institution_of(a: &haechi_core::Actor, asked: Option<i64>) -> Result<i64, ApiError> {
-    asked
-        .or(a.institution_id)
-        .ok_or_else(|| invalid("institution_id", "name the institution"))
-}
 
 async fn feeds_status(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
     ok(st.svc.feed_status(&a).await?)
@@ -224,7 +218,7 @@ async fn queue(
     Authed(a): Authed,
     Query(q): Query<QueueQuery>,
 ) -> ApiResult {
-    let inst = institution_of(&a, q.institution_id)?;
+    let inst = crate::api::institution_of(&a, q.institution_id, haechi_service::authz::Action::ReadFindings)?;
     let after = match (q.after_priority, q.after_due_date, q.after_id) {
         (Some(priority), Some(due_date), Some(id)) => Some(QueueCursor {
             priority,
@@ -258,7 +252,7 @@ async fn queue_assign(
     Authed(a): Authed,
     ApiJson(r): ApiJson<AssignRequest>,
 ) -> ApiResult {
-    let inst = institution_of(&a, r.institution_id)?;
+    let inst = crate::api::institution_of(&a, r.institution_id, haechi_service::authz::Action::ManageFindings)?;
     let n = st
         .svc
         .assign_findings(&a, inst, &r.finding_ids, r.assignee_user_id)
@@ -271,7 +265,7 @@ async fn patches_list(
     Authed(a): Authed,
     Query(q): Query<InstitutionQuery>,
 ) -> ApiResult {
-    let inst = institution_of(&a, q.institution_id)?;
+    let inst = crate::api::institution_of(&a, q.institution_id, haechi_service::authz::Action::ReadFindings)?;
     ok(st.svc.patch_records(&a, inst).await?)
 }
 
@@ -303,7 +297,7 @@ async fn burn_down(
     Authed(a): Authed,
     Query(q): Query<RangeQuery>,
 ) -> ApiResult {
-    let inst = institution_of(&a, q.institution_id)?;
+    let inst = crate::api::institution_of(&a, q.institution_id, haechi_service::authz::Action::ReadFindings)?;
     let to = q.to.unwrap_or_else(|| st.svc.today());
     let from = q.from.unwrap_or_else(|| to - chrono::Days::new(90));
     ok(st.svc.burn_down(&a, inst, from, to).await?)
@@ -314,7 +308,7 @@ async fn sla(
     Authed(a): Authed,
     Query(q): Query<InstitutionQuery>,
 ) -> ApiResult {
-    let inst = institution_of(&a, q.institution_id)?;
+    let inst = crate::api::institution_of(&a, q.institution_id, haechi_service::authz::Action::ReadFindings)?;
     ok(st.svc.sla_compliance(&a, inst).await?)
 }
 
@@ -323,7 +317,7 @@ async fn saas_list(
     Authed(a): Authed,
     Query(q): Query<InstitutionQuery>,
 ) -> ApiResult {
-    let inst = institution_of(&a, q.institution_id)?;
+    let inst = crate::api::institution_of(&a, q.institution_id, haechi_service::authz::Action::ReadFindings)?;
     ok(st.svc.list_saas(&a, inst).await?)
 }
 
@@ -339,7 +333,7 @@ async fn saas_create(
     Authed(a): Authed,
     ApiJson(r): ApiJson<SaasRequest>,
 ) -> ApiResult {
-    let inst = institution_of(&a, r.institution_id)?;
+    let inst = crate::api::institution_of(&a, r.institution_id, haechi_service::authz::Action::ManageFindings)?;
     created(st.svc.create_saas(&a, inst, &r.saas).await?)
 }
 

@@ -675,6 +675,12 @@ const NAV: &[NavItem] = &[
         shown: |r| allows(r, Action::ReadProgram),
     },
     NavItem {
+        path: "/letters",
+        ko: "비조치의견서",
+        en: "Letters",
+        shown: |r| allows(r, Action::ReadLetters),
+    },
+    NavItem {
         path: "/resources",
         ko: "전산자원",
         en: "Resources",
@@ -691,6 +697,24 @@ const NAV: &[NavItem] = &[
         ko: "패치 대기열",
         en: "Patch queue",
         shown: |r| allows(r, Action::ReadFindings),
+    },
+    NavItem {
+        path: "/saas",
+        ko: "보안 SaaS",
+        en: "Security SaaS",
+        shown: |r| allows(r, Action::ReadFindings),
+    },
+    NavItem {
+        path: "/advisories",
+        ko: "긴급 패치 권고",
+        en: "Advisories",
+        shown: |r| allows(r, Action::ReadFeeds) && r != Role::Advisor,
+    },
+    NavItem {
+        path: "/feeds",
+        ko: "위협 피드",
+        en: "Threat feeds",
+        shown: |r| allows(r, Action::ReadFeeds) && r != Role::Advisor,
     },
     NavItem {
         path: "/audit",

@@ -157,9 +157,9 @@ const API: &[Row] = &[
     r("GET", "/api/v1/charts/burn-down", "CTU", false, Empty),
     r("GET", "/api/v1/charts/sla", "CTU", false, Empty),
     r("GET", "/api/v1/saas", "CTU", false, Empty),
-    r("POST", "/api/v1/saas", "CT", false, Json("{\"institution_id\": {inst}, \"product\": \"\", \"vendor\": \"\", \"certifications\": [], \"data_classes\": [], \"users\": [], \"purpose\": \"\"}")),
+    r("POST", "/api/v1/saas", "CT", false, Json("{\"institution_id\": {inst}, \"product\": \"\", \"vendor\": \"\", \"certifications\": [], \"data_classes\": [], \"users\": \"\", \"purpose\": \"\"}")),
     r("GET", "/api/v1/saas/{id}", "CTU", true, Empty),
-    r("PUT", "/api/v1/saas/{id}", "CT", true, Json("{\"product\": \"\", \"vendor\": \"\", \"certifications\": [], \"data_classes\": [], \"users\": [], \"purpose\": \"\"}")),
+    r("PUT", "/api/v1/saas/{id}", "CT", true, Json("{\"product\": \"\", \"vendor\": \"\", \"certifications\": [], \"data_classes\": [], \"users\": \"\", \"purpose\": \"\"}")),
     r("DELETE", "/api/v1/saas/{id}", "CT", true, Empty),
     r("POST", "/api/v1/saas/{id}/evaluations", "CT", true, Json("{\"evaluated_on\": \"2026-11-01\", \"result\": \"nonsense\"}")),
 ];
@@ -418,7 +418,8 @@ fn fill(path: &str, ids: &Ids, token: i64) -> String {
         let v = match *s {
             "{version}" => "1".to_string(),
             "{kind}" => "kev".to_string(),
-            "{cve}" => "CVE-2024-3400".to_string(),
+            // A CVE the demo's feeds know.
+            "{cve}" => "CVE-2021-44228".to_string(),
             "{phase}" => "phase-3".to_string(),
             "{id}" if segs[i - 1] == "tokens" => token.to_string(),
             "{id}" if segs[i - 1] == "users" => "1".to_string(),
