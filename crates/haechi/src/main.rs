@@ -807,9 +807,13 @@ async fn serve(cfg: &Config, demo: bool) -> anyhow::Result<ExitCode> {
     });
     let state = haechi_web::AppState::new(svc);
     // The demo runs over plain HTTP on loopback, where a `Secure` cookie would not be sent.
-    let state = if demo { state.insecure_cookies() } else { state };
-    let app = haechi_web::router(state)
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let state = if demo {
+        state.insecure_cookies()
+    } else {
+        state
+    };
+    let app =
+        haechi_web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -608,12 +608,25 @@ fn admin_create_user_prints_a_working_token() {
         &[],
     )
     .expect_ok("create-user");
-    let token = run.stdout.split_whitespace().last().unwrap().to_string();
+    let token = run
+        .stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("hct_"))
+        .unwrap()
+        .to_string();
     assert!(
         run.stdout.contains("API token") && token.len() >= 20,
         "{}",
         run.stdout
     );
+    // Without --password-stdin a random initial password is printed once.
+    let password = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("initial password"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap_or_else(|| panic!("no initial password in: {}", run.stdout))
+        .to_string();
     block_on(async {
         let (store, svc) = open(dir.path()).await;
         let actor = svc
@@ -625,6 +638,12 @@ fn admin_create_user_prints_a_working_token() {
             ("officer.x", Role::RegulatorOfficer)
         );
         assert!(svc.actor_for_token(&format!("{token}x")).await.is_err());
+        let session = svc
+            .login("officer.x", &password, None)
+            .await
+            .expect("the printed password signs in");
+        assert_eq!(session.actor.username, "officer.x");
+        assert!(svc.login("officer.x", "not-it-at-all", None).await.is_err());
         store.close().await;
     });
 
@@ -915,12 +934,18 @@ fn findings_import_maps_paths_to_resources() {
             .await
             .unwrap();
         store.close().await;
-        rows.into_iter().map(|r| (r.message, r.resource_id)).collect()
+        rows.into_iter()
+            .map(|r| (r.message, r.resource_id))
+            .collect()
     });
     let of = |m: &str| tied.iter().find(|(msg, _)| msg.contains(m)).unwrap().1;
     assert_eq!(of("services/api/a.go"), Some(api));
     assert_eq!(of("services/api/c.go"), Some(api));
-    assert_eq!(of("web/b.js"), None, "unmapped paths stay with the institution");
+    assert_eq!(
+        of("web/b.js"),
+        None,
+        "unmapped paths stay with the institution"
+    );
 
     // A malformed pair or an unknown resource fails, and nothing is stored.
     for bad in ["no-equals-sign", "web/=no-such-resource"] {
@@ -948,8 +973,12 @@ fn findings_import_maps_paths_to_resources() {
 
 #[test]
 fn bench_ingest_and_list_run_small() {
-    let run = haechi(None, &["bench", "ingest", "--findings", "400", "--json"], &[])
-        .expect_ok("bench ingest");
+    let run = haechi(
+        None,
+        &["bench", "ingest", "--findings", "400", "--json"],
+        &[],
+    )
+    .expect_ok("bench ingest");
     let r: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(r["first"]["report"]["results_read"], 400, "{r}");
     assert_eq!(r["rows_written_on_reimport"], 0, "{r}");
@@ -961,7 +990,10 @@ fn bench_ingest_and_list_run_small() {
     let queries = r["queries"].as_array().unwrap();
     assert!(queries.iter().all(|q| q["rows"].as_u64().unwrap() <= 50));
     let first = &queries[0];
-    assert_eq!((first["rows"].as_u64(), first["total"].as_i64()), (Some(50), Some(400)));
+    assert_eq!(
+        (first["rows"].as_u64(), first["total"].as_i64()),
+        (Some(50), Some(400))
+    );
 }
 
 #[test]

@@ -1337,6 +1337,13 @@ impl Service {
             Ok(report) => {
                 self.refresh_priorities(actor, Some(row.institution_id))
                     .await;
+                // A large import changes the table's shape; fresh planner statistics keep the
+                // findings list on its indexes without waiting for autovacuum.
+                if report.findings_new >= 10_000 {
+                    if let Err(e) = self.store.refresh_statistics().await {
+                        tracing::warn!(error = %e, "refreshing planner statistics failed");
+                    }
+                }
                 Ok(report)
             }
             Err(f) => {

@@ -150,6 +150,17 @@ impl Store {
         &self.pool
     }
 
+    /// Refreshes the query planner's statistics of the findings tables (PostgreSQL; SQLite's
+    /// planner needs none for these indexes).
+    pub async fn refresh_statistics(&self) -> Result<()> {
+        if self.dialect == Dialect::Postgres {
+            sqlx::raw_sql("ANALYZE findings; ANALYZE finding_cwes")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Runs the pending migrations; returns the versions applied now.
     pub async fn migrate(&self) -> Result<Vec<i64>> {
         migrate::run(&self.pool, self.dialect).await

@@ -1598,7 +1598,11 @@ async fn resources_create(
     Authed(a): Authed,
     ApiJson(r): ApiJson<ResourceRequest>,
 ) -> ApiResult {
-    let inst = institution_of(&a, r.institution_id, haechi_service::authz::Action::ManageFindings)?;
+    let inst = institution_of(
+        &a,
+        r.institution_id,
+        haechi_service::authz::Action::ManageFindings,
+    )?;
     created(st.svc.create_resource(&a, inst, r.input).await?)
 }
 
@@ -1608,7 +1612,11 @@ async fn resources_import(
     Query(q): Query<InstitutionIdQuery>,
     RawBody(body): RawBody,
 ) -> ApiResult {
-    let inst = institution_of(&a, q.institution_id, haechi_service::authz::Action::ManageFindings)?;
+    let inst = institution_of(
+        &a,
+        q.institution_id,
+        haechi_service::authz::Action::ManageFindings,
+    )?;
     ok(st.svc.import_resources_csv(&a, inst, &body).await?)
 }
 
@@ -1760,7 +1768,11 @@ async fn finding_imports_upload(
     use tokio::io::AsyncWriteExt;
     let max = haechi_service::findings::MAX_FINDINGS_FILE_BYTES;
     let upload = haechi_service::findings::FindingsUpload {
-        institution_id: institution_of(&a, q.institution_id, haechi_service::authz::Action::ManageFindings)?,
+        institution_id: institution_of(
+            &a,
+            q.institution_id,
+            haechi_service::authz::Action::ManageFindings,
+        )?,
         resource_id: q.resource_id,
         close_missing: q.close_missing.unwrap_or(false),
         file_name: q.filename,

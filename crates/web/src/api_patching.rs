@@ -123,7 +123,6 @@ struct InstitutionQuery {
     institution_id: Option<i64>,
 }
 
-
 async fn feeds_status(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
     ok(st.svc.feed_status(&a).await?)
 }
@@ -218,7 +217,11 @@ async fn queue(
     Authed(a): Authed,
     Query(q): Query<QueueQuery>,
 ) -> ApiResult {
-    let inst = crate::api::institution_of(&a, q.institution_id, haechi_service::authz::Action::ReadFindings)?;
+    let inst = crate::api::institution_of(
+        &a,
+        q.institution_id,
+        haechi_service::authz::Action::ReadFindings,
+    )?;
     let after = match (q.after_priority, q.after_due_date, q.after_id) {
         (Some(priority), Some(due_date), Some(id)) => Some(QueueCursor {
             priority,
@@ -252,7 +255,11 @@ async fn queue_assign(
     Authed(a): Authed,
     ApiJson(r): ApiJson<AssignRequest>,
 ) -> ApiResult {
-    let inst = crate::api::institution_of(&a, r.institution_id, haechi_service::authz::Action::ManageFindings)?;
+    let inst = crate::api::institution_of(
+        &a,
+        r.institution_id,
+        haechi_service::authz::Action::ManageFindings,
+    )?;
     let n = st
         .svc
         .assign_findings(&a, inst, &r.finding_ids, r.assignee_user_id)
@@ -265,7 +272,11 @@ async fn patches_list(
     Authed(a): Authed,
     Query(q): Query<InstitutionQuery>,
 ) -> ApiResult {
-    let inst = crate::api::institution_of(&a, q.institution_id, haechi_service::authz::Action::ReadFindings)?;
+    let inst = crate::api::institution_of(
+        &a,
+        q.institution_id,
+        haechi_service::authz::Action::ReadFindings,
+    )?;
     ok(st.svc.patch_records(&a, inst).await?)
 }
 
@@ -297,7 +308,11 @@ async fn burn_down(
     Authed(a): Authed,
     Query(q): Query<RangeQuery>,
 ) -> ApiResult {
-    let inst = crate::api::institution_of(&a, q.institution_id, haechi_service::authz::Action::ReadFindings)?;
+    let inst = crate::api::institution_of(
+        &a,
+        q.institution_id,
+        haechi_service::authz::Action::ReadFindings,
+    )?;
     let to = q.to.unwrap_or_else(|| st.svc.today());
     let from = q.from.unwrap_or_else(|| to - chrono::Days::new(90));
     ok(st.svc.burn_down(&a, inst, from, to).await?)
@@ -308,7 +323,11 @@ async fn sla(
     Authed(a): Authed,
     Query(q): Query<InstitutionQuery>,
 ) -> ApiResult {
-    let inst = crate::api::institution_of(&a, q.institution_id, haechi_service::authz::Action::ReadFindings)?;
+    let inst = crate::api::institution_of(
+        &a,
+        q.institution_id,
+        haechi_service::authz::Action::ReadFindings,
+    )?;
     ok(st.svc.sla_compliance(&a, inst).await?)
 }
 
@@ -317,7 +336,11 @@ async fn saas_list(
     Authed(a): Authed,
     Query(q): Query<InstitutionQuery>,
 ) -> ApiResult {
-    let inst = crate::api::institution_of(&a, q.institution_id, haechi_service::authz::Action::ReadFindings)?;
+    let inst = crate::api::institution_of(
+        &a,
+        q.institution_id,
+        haechi_service::authz::Action::ReadFindings,
+    )?;
     ok(st.svc.list_saas(&a, inst).await?)
 }
 
@@ -333,7 +356,11 @@ async fn saas_create(
     Authed(a): Authed,
     ApiJson(r): ApiJson<SaasRequest>,
 ) -> ApiResult {
-    let inst = crate::api::institution_of(&a, r.institution_id, haechi_service::authz::Action::ManageFindings)?;
+    let inst = crate::api::institution_of(
+        &a,
+        r.institution_id,
+        haechi_service::authz::Action::ManageFindings,
+    )?;
     created(st.svc.create_saas(&a, inst, &r.saas).await?)
 }
 

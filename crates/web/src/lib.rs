@@ -56,13 +56,16 @@ pub fn router(state: AppState) -> Router {
         .max(state.svc.config().max_attachment_bytes)
         + 64 * 1024;
     let mut api = Router::new();
-    for (path, method_router) in api::grouped(api_routes().into_iter().map(|r| (r.path, r.handler))) {
+    for (path, method_router) in api::grouped(api_routes().into_iter().map(|r| (r.path, r.handler)))
+    {
         api = api.route(&path, method_router);
     }
     let mut pages = Router::new();
-    for (path, method_router) in
-        api::grouped(portal::portal_routes().into_iter().map(|r| (r.path, r.handler)))
-    {
+    for (path, method_router) in api::grouped(
+        portal::portal_routes()
+            .into_iter()
+            .map(|r| (r.path, r.handler)),
+    ) {
         pages = pages.route(&path, method_router);
     }
     let pages = pages

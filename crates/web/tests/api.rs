@@ -505,7 +505,7 @@ async fn basics(app: App) {
     check_refusals(
         &app,
         vec![
-            refusal(Method::GET, "/no/such/page", None, 404, "not_found"),
+            refusal(Method::GET, "/api/v1/no/such/page", None, 404, "not_found"),
             refusal(
                 Method::GET,
                 "/api/v1/no-such-route",

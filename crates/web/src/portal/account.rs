@@ -80,7 +80,13 @@ fn login_page(
     };
     let mut resp = (
         status,
-        Html200(layout(lang, None, lang.t("로그인", "Sign in"), "/login", body)),
+        Html200(layout(
+            lang,
+            None,
+            lang.t("로그인", "Sign in"),
+            "/login",
+            body,
+        )),
     )
         .into_response();
     resp.headers_mut().insert(
@@ -162,7 +168,13 @@ async fn login_submit(
             None,
             "/",
             "",
-            Some(lang.t("입력 형식이 올바르지 않습니다.", "The form could not be read.").into()),
+            Some(
+                lang.t(
+                    "입력 형식이 올바르지 않습니다.",
+                    "The form could not be read.",
+                )
+                .into(),
+            ),
             StatusCode::BAD_REQUEST,
         );
     };
@@ -208,7 +220,9 @@ async fn login_submit(
             &next,
             &form.username,
             Some(match lang {
-                Lang::Ko => format!("로그인 실패가 반복되어 잠시 제한되었습니다. {secs}초 후에 다시 시도하십시오."),
+                Lang::Ko => format!(
+                    "로그인 실패가 반복되어 잠시 제한되었습니다. {secs}초 후에 다시 시도하십시오."
+                ),
                 Lang::En => format!("Too many failed sign-ins. Try again in {secs} seconds."),
             }),
             StatusCode::TOO_MANY_REQUESTS,
@@ -255,7 +269,12 @@ struct AccountView {
     notice: Option<String>,
 }
 
-async fn account_view(st: &AppState, p: &Portal, view: AccountView, status: StatusCode) -> Response {
+async fn account_view(
+    st: &AppState,
+    p: &Portal,
+    view: AccountView,
+    status: StatusCode,
+) -> Response {
     let tokens = match st.svc.my_tokens(&p.actor).await {
         Ok(t) => t,
         Err(e) => return p.error(e),
@@ -364,14 +383,26 @@ async fn change_password(State(st): State<AppState>, f: CsrfForm<PasswordForm>) 
                 )
                 .to_string(),
             );
-            account_view(&st, &p, AccountView { notice, ..Default::default() }, StatusCode::OK).await
+            account_view(
+                &st,
+                &p,
+                AccountView {
+                    notice,
+                    ..Default::default()
+                },
+                StatusCode::OK,
+            )
+            .await
         }
         Err(e) if !e.field_errors().is_empty() => {
             let errors = e.field_errors().to_vec();
             account_view(
                 &st,
                 &p,
-                AccountView { errors, ..Default::default() },
+                AccountView {
+                    errors,
+                    ..Default::default()
+                },
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -393,7 +424,10 @@ async fn issue_token(State(st): State<AppState>, f: CsrfForm<TokenForm>) -> Resp
             account_view(
                 &st,
                 &p,
-                AccountView { new_token: Some(t), ..Default::default() },
+                AccountView {
+                    new_token: Some(t),
+                    ..Default::default()
+                },
                 StatusCode::OK,
             )
             .await
@@ -403,7 +437,10 @@ async fn issue_token(State(st): State<AppState>, f: CsrfForm<TokenForm>) -> Resp
             account_view(
                 &st,
                 &p,
-                AccountView { errors, ..Default::default() },
+                AccountView {
+                    errors,
+                    ..Default::default()
+                },
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await

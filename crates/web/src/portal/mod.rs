@@ -123,7 +123,10 @@ pub const PUBLIC_PATHS: &[&str] = &[
 ];
 
 async fn css() -> Response {
-    asset("text/css; charset=utf-8", include_str!("../../assets/haechi.css"))
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../assets/haechi.css"),
+    )
 }
 
 async fn js() -> Response {
@@ -310,7 +313,11 @@ impl Portal {
 
     /// A page answered with a status other than 200 (a form with errors: 422).
     pub fn page_with(&self, status: StatusCode, title: &str, body: Markup) -> Response {
-        (status, Html200(layout(self.lang, Some(self), title, &self.here, body))).into_response()
+        (
+            status,
+            Html200(layout(self.lang, Some(self), title, &self.here, body)),
+        )
+            .into_response()
     }
 
     /// An error page for a service error, in the page's language.
@@ -460,15 +467,20 @@ fn csrf_refused(lang: Lang, portal: Option<&Portal>) -> Response {
     let here = portal.map(|p| p.here.clone()).unwrap_or_default();
     (
         StatusCode::FORBIDDEN,
-        Html200(layout(lang, portal, lang.t("요청 거부", "Request refused"), &here, body)),
+        Html200(layout(
+            lang,
+            portal,
+            lang.t("요청 거부", "Request refused"),
+            &here,
+            body,
+        )),
     )
         .into_response()
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -497,9 +509,8 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
             tracing::warn!(user = %portal.actor.username, path = %portal.here, "form refused: CSRF token missing or wrong");
             return Err(csrf_refused(lang, Some(&portal)));
         }
-        let form = serde_urlencoded::from_bytes::<T>(&bytes).map_err(|e| {
-            bad_form(lang, Some(&portal), &e.to_string())
-        })?;
+        let form = serde_urlencoded::from_bytes::<T>(&bytes)
+            .map_err(|e| bad_form(lang, Some(&portal), &e.to_string()))?;
         Ok(CsrfForm { portal, form })
     }
 }
@@ -515,7 +526,13 @@ fn bad_form(lang: Lang, portal: Option<&Portal>, detail: &str) -> Response {
     let here = portal.map(|p| p.here.clone()).unwrap_or_default();
     (
         StatusCode::BAD_REQUEST,
-        Html200(layout(lang, portal, lang.t("잘못된 입력", "Bad input"), &here, body)),
+        Html200(layout(
+            lang,
+            portal,
+            lang.t("잘못된 입력", "Bad input"),
+            &here,
+            body,
+        )),
     )
         .into_response()
 }
@@ -743,7 +760,13 @@ pub fn role_name(lang: Lang, role: Role) -> &'static str {
 }
 
 /// The frame of every page: header, navigation (by role), language switch, sign-out, content.
-pub fn layout(lang: Lang, portal: Option<&Portal>, title: &str, here: &str, body: Markup) -> Markup {
+pub fn layout(
+    lang: Lang,
+    portal: Option<&Portal>,
+    title: &str,
+    here: &str,
+    body: Markup,
+) -> Markup {
     let other = match lang {
         Lang::Ko => ("en", "English"),
         Lang::En => ("ko", "한국어"),
@@ -828,7 +851,10 @@ pub fn error_response(lang: Lang, portal: Option<&Portal>, e: ServiceError) -> R
             lang.t("권한이 없습니다", "Not allowed"),
             format!(
                 "{} ({what})",
-                lang.t("이 역할로는 할 수 없는 작업입니다", "Your role may not do this")
+                lang.t(
+                    "이 역할로는 할 수 없는 작업입니다",
+                    "Your role may not do this"
+                )
             ),
         ),
         ServiceError::Store(inner) => {
@@ -842,7 +868,13 @@ pub fn error_response(lang: Lang, portal: Option<&Portal>, e: ServiceError) -> R
                 .to_string(),
             )
         }
-        other => (lang.t("요청을 처리할 수 없습니다", "The request could not be completed"), other.to_string()),
+        other => (
+            lang.t(
+                "요청을 처리할 수 없습니다",
+                "The request could not be completed",
+            ),
+            other.to_string(),
+        ),
     };
     let body = html! {
         h1 { (title) }

@@ -25,7 +25,10 @@ async fn sign_in_sets_a_database_session_cookie_and_sign_out_ends_it() {
         .expect("a session cookie");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "demo mode runs over plain HTTP: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "demo mode runs over plain HTTP: {cookie}"
+    );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM sessions").await, 1);
 
     let home = s.get("/").await;
@@ -51,7 +54,12 @@ async fn cookies_are_secure_outside_demo_mode() {
         .oneshot(Request::get("/login").body(Body::empty()).unwrap())
         .await
         .unwrap();
-    let c = resp.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    let c = resp
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert!(c.contains("; Secure"), "{c}");
 }
 
@@ -74,18 +82,30 @@ async fn pages_need_a_session_and_return_after_sign_in() {
 async fn wrong_passwords_are_refused_then_throttled_and_audited() {
     let app = App::demo().await;
     let s = app.anonymous();
-    let before = count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'session.login_failed'").await;
+    let before = count(
+        &app,
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'session.login_failed'",
+    )
+    .await;
     for i in 0..5 {
         let page = s.sign_in("officer", "not-the-password").await;
         assert_eq!(page.status, StatusCode::UNAUTHORIZED, "attempt {i}");
-        assert!(page.has_text("아이디 또는 비밀번호가 올바르지 않습니다"), "{}", page.body);
+        assert!(
+            page.has_text("아이디 또는 비밀번호가 올바르지 않습니다"),
+            "{}",
+            page.body
+        );
     }
     // The sixth attempt waits, even with the right password, and says for how long.
     let page = s.sign_in("officer", PASSWORD).await;
     assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.body);
     assert!(page.has_text("초 후에 다시 시도하십시오"), "{}", page.body);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM sessions").await, 0);
-    let after = count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'session.login_failed'").await;
+    let after = count(
+        &app,
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'session.login_failed'",
+    )
+    .await;
     assert_eq!(after - before, 5);
     // Another account is not affected by this one's failures.
     let other = app.anonymous().sign_in("analyst", PASSWORD).await;
@@ -105,12 +125,22 @@ async fn the_throttle_also_counts_per_address() {
             .svc
             .login(&format!("user{i}"), "wrong-password", addr)
             .await;
-        assert!(matches!(r, Err(haechi_service::ServiceError::Unauthenticated)), "{i}");
+        assert!(
+            matches!(r, Err(haechi_service::ServiceError::Unauthenticated)),
+            "{i}"
+        );
     }
     let r = app.svc.login("officer", PASSWORD, addr).await;
-    assert!(matches!(r, Err(haechi_service::ServiceError::Throttled(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(haechi_service::ServiceError::Throttled(_))),
+        "{r:?}"
+    );
     // From another address the account signs in.
-    assert!(app.svc.login("officer", PASSWORD, Some("192.0.2.8")).await.is_ok());
+    assert!(app
+        .svc
+        .login("officer", PASSWORD, Some("192.0.2.8"))
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
@@ -120,7 +150,11 @@ async fn sign_in_without_its_csrf_cookie_is_refused() {
     let page = s
         .post_raw(
             "/login",
-            &[("_pre", "forged"), ("username", "officer"), ("password", PASSWORD)],
+            &[
+                ("_pre", "forged"),
+                ("username", "officer"),
+                ("password", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
@@ -186,16 +220,21 @@ async fn password_change_checks_the_current_one_and_ends_other_sessions() {
     let s = app.login("ciso.hanbit").await;
     let other = app.login("ciso.hanbit").await;
     let hash = || async {
-        sqlx::query_scalar::<_, String>("SELECT password_hash FROM users WHERE username = 'ciso.hanbit'")
-            .fetch_one(app.svc.store().pool())
-            .await
-            .unwrap()
+        sqlx::query_scalar::<_, String>(
+            "SELECT password_hash FROM users WHERE username = 'ciso.hanbit'",
+        )
+        .fetch_one(app.svc.store().pool())
+        .await
+        .unwrap()
     };
     let before = hash().await;
     let page = s
         .post(
             "/account/password",
-            &[("current_password", "wrong-one!!"), ("new_password", "a-new-long-password")],
+            &[
+                ("current_password", "wrong-one!!"),
+                ("new_password", "a-new-long-password"),
+            ],
         )
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -213,15 +252,29 @@ async fn password_change_checks_the_current_one_and_ends_other_sessions() {
     let page = s
         .post(
             "/account/password",
-            &[("current_password", PASSWORD), ("new_password", "a-new-long-password")],
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "a-new-long-password"),
+            ],
         )
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_ne!(hash().await, before);
     assert!(hash().await.starts_with("$argon2id$"));
-    assert_eq!(s.get("/").await.status, StatusCode::OK, "this session stays");
-    assert_eq!(other.get("/").await.status, StatusCode::SEE_OTHER, "the other one ended");
-    let relogin = app.anonymous().sign_in("ciso.hanbit", "a-new-long-password").await;
+    assert_eq!(
+        s.get("/").await.status,
+        StatusCode::OK,
+        "this session stays"
+    );
+    assert_eq!(
+        other.get("/").await.status,
+        StatusCode::SEE_OTHER,
+        "the other one ended"
+    );
+    let relogin = app
+        .anonymous()
+        .sign_in("ciso.hanbit", "a-new-long-password")
+        .await;
     assert_eq!(relogin.status, StatusCode::SEE_OTHER);
 }
 
@@ -239,7 +292,10 @@ async fn api_tokens_are_shown_once_stored_hashed_and_revocable() {
     assert_eq!(token.len(), 4 + 64);
     let stored = count(
         &app,
-        &format!("SELECT COUNT(*) FROM api_tokens WHERE token_sha256 = '{}'", haechi_service::users::token_sha256(&token)),
+        &format!(
+            "SELECT COUNT(*) FROM api_tokens WHERE token_sha256 = '{}'",
+            haechi_service::users::token_sha256(&token)
+        ),
     )
     .await;
     assert_eq!(stored, 1);
@@ -267,7 +323,9 @@ async fn api_tokens_are_shown_once_stored_hashed_and_revocable() {
         .unwrap();
     // Another user cannot revoke it: not found, nothing changed.
     let other = app.login("ciso.hanbit").await;
-    let page = other.post(&format!("/account/tokens/{id}/revoke"), &[]).await;
+    let page = other
+        .post(&format!("/account/tokens/{id}/revoke"), &[])
+        .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert_eq!(api(token.clone()).await, StatusCode::OK);
     let page = s.post(&format!("/account/tokens/{id}/revoke"), &[]).await;
@@ -292,8 +350,16 @@ async fn pages_carry_security_headers() {
     let app = App::demo().await;
     let s = app.login("officer").await;
     let page = s.get("/account").await;
-    let csp = page.headers.get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap();
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    let csp = page
+        .headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
     assert_eq!(page.headers.get(header::X_FRAME_OPTIONS).unwrap(), "DENY");
     assert_eq!(page.headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
 }

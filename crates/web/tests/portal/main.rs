@@ -12,14 +12,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod account;
+mod applications;
 mod audit;
 mod dashboard;
-mod registry;
-mod matrix;
-mod applications;
-mod reviews;
 mod findings;
+mod matrix;
 mod patching;
+mod registry;
+mod reviews;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -296,7 +296,9 @@ impl Session {
     /// Posts the sign-in form as a browser would: loads it (for its CSRF cookie), then posts.
     pub async fn sign_in(&self, username: &str, password: &str) -> Page {
         let form = self.get("/login").await;
-        let pre = form.hidden("_pre").expect("the sign-in form has a CSRF field");
+        let pre = form
+            .hidden("_pre")
+            .expect("the sign-in form has a CSRF field");
         self.post_raw(
             "/login",
             &[

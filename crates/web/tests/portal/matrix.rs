@@ -56,7 +56,13 @@ struct Row {
     probe: Probe,
 }
 
-const fn r(method: &'static str, path: &'static str, allow: &'static str, tenant: bool, probe: Probe) -> Row {
+const fn r(
+    method: &'static str,
+    path: &'static str,
+    allow: &'static str,
+    tenant: bool,
+    probe: Probe,
+) -> Row {
     Row {
         method,
         path,
@@ -186,7 +192,13 @@ const PAGES: &[Row] = &[
     r("POST", "/institutions/import", "AO", false, Multipart),
     r("GET", "/institutions/{id}", "AONSUCT", true, Empty),
     r("GET", "/screening", REG_READ, false, Empty),
-    r("POST", "/screening/run", "AO", false, Form(&[("institution_id", "0")])),
+    r(
+        "POST",
+        "/screening/run",
+        "AO",
+        false,
+        Form(&[("institution_id", "0")]),
+    ),
     // Applications and evaluation (C3, C4).
     r("GET", "/applications", "AOUCTV", false, Empty),
     r("GET", "/applications/new", "CT", false, Empty),
@@ -194,11 +206,29 @@ const PAGES: &[Row] = &[
     r("GET", "/applications/{id}", "AOUCTV", true, Empty),
     r("GET", "/applications/{id}/edit", "CT", true, Empty),
     r("POST", "/applications/{id}/edit", "CT", true, Form(&[])),
-    r("POST", "/applications/{id}/attachments", "CT", true, Multipart),
+    r(
+        "POST",
+        "/applications/{id}/attachments",
+        "CT",
+        true,
+        Multipart,
+    ),
     r("GET", "/applications/{id}/review", "AOU", false, Empty),
-    r("POST", "/applications/{id}/reviewers", "AO", false, Form(&[("advisor_id", "0")])),
+    r(
+        "POST",
+        "/applications/{id}/reviewers",
+        "AO",
+        false,
+        Form(&[("advisor_id", "0")]),
+    ),
     // Approving is the officer's; whether the state allows it is a later question (409).
-    r("POST", "/applications/{id}/transition", "AO", false, Form(&[("action", "approve")])),
+    r(
+        "POST",
+        "/applications/{id}/transition",
+        "AO",
+        false,
+        Form(&[("action", "approve")]),
+    ),
     r("GET", "/attachments/{id}", "AOUCTV", true, Empty),
     r("GET", "/reviews", "V", false, Empty),
     r("GET", "/reviews/{id}", "V", true, Empty),
@@ -206,7 +236,13 @@ const PAGES: &[Row] = &[
     r("POST", "/reviews/{id}/scores", "V", true, Form(&[])),
     // Phases (C5).
     r("GET", "/cohorts", REG_READ, false, Empty),
-    r("POST", "/cohorts/{phase}/confirm", "AO", false, Form(&[("expected", "0")])),
+    r(
+        "POST",
+        "/cohorts/{phase}/confirm",
+        "AO",
+        false,
+        Form(&[("expected", "0")]),
+    ),
     // Letters (C6).
     r("GET", "/letters", "AONUCT", false, Empty),
     r("GET", "/letters/{id}", "AONUCT", true, Empty),
@@ -226,7 +262,13 @@ const PAGES: &[Row] = &[
     r("GET", "/imports/{id}", "CTU", true, Empty),
     r("GET", "/findings", "CTU", false, Empty),
     r("GET", "/findings/{id}", "CTU", true, Empty),
-    r("POST", "/findings/{id}/status", "CT", true, Form(&[("status", "nonsense")])),
+    r(
+        "POST",
+        "/findings/{id}/status",
+        "CT",
+        true,
+        Form(&[("status", "nonsense")]),
+    ),
     // Patch prioritisation and remediation (C13).
     r("GET", "/queue", "CTU", false, Empty),
     r("POST", "/queue/assign", "CT", false, Form(&[])),
@@ -257,7 +299,10 @@ struct Ids(BTreeMap<&'static str, i64>);
 
 impl Ids {
     fn get(&self, k: &str) -> i64 {
-        *self.0.get(k).unwrap_or_else(|| panic!("no fixture id for {k}"))
+        *self
+            .0
+            .get(k)
+            .unwrap_or_else(|| panic!("no fixture id for {k}"))
     }
 }
 
@@ -275,7 +320,11 @@ async fn scalar(app: &App, sql: &str) -> i64 {
 async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
     let system = Actor::system();
     let inst = |code: &'static str| async move {
-        scalar(app, &format!("SELECT id FROM institutions WHERE code = '{code}'")).await
+        scalar(
+            app,
+            &format!("SELECT id FROM institutions WHERE code = '{code}'"),
+        )
+        .await
     };
     let hanbit = inst("BNK-001").await;
     let saebom = inst("INS-001").await;
@@ -296,7 +345,10 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
             "data_kinds": [], "network_zone": "internal", "processes_electronic_transactions": false
         }))
         .unwrap();
-        app.svc.create_resource(&system, institution, input).await.unwrap();
+        app.svc
+            .create_resource(&system, institution, input)
+            .await
+            .unwrap();
         let upload: haechi_service::findings::FindingsUpload =
             serde_json::from_value(json!({ "institution_id": institution })).unwrap();
         app.svc
@@ -305,7 +357,11 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
             .unwrap();
     }
     let app_of = |inst: i64| async move {
-        scalar(app, &format!("SELECT MAX(id) FROM applications WHERE institution_id = {inst}")).await
+        scalar(
+            app,
+            &format!("SELECT MAX(id) FROM applications WHERE institution_id = {inst}"),
+        )
+        .await
     };
     let mut own = Ids::default();
     let mut foreign = Ids::default();
@@ -319,32 +375,97 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
             .execute(app.svc.store().pool())
             .await
             .unwrap();
-        ids.0.insert("attachment", scalar(app, &format!("SELECT MAX(id) FROM attachments WHERE application_id = {application}")).await);
+        ids.0.insert(
+            "attachment",
+            scalar(
+                app,
+                &format!("SELECT MAX(id) FROM attachments WHERE application_id = {application}"),
+            )
+            .await,
+        );
         // Not every institution holds a letter: "another institution's" is any but hanbit's.
-        let whose = if inst == hanbit { format!("= {hanbit}") } else { format!("<> {hanbit}") };
-        ids.0.insert("letter", scalar(app, &format!("SELECT MAX(id) FROM letters WHERE institution_id {whose} AND state = 'issued'")).await);
-        ids.0.insert("obligation", scalar(app, &format!("SELECT MAX(id) FROM obligations WHERE institution_id {whose}")).await);
-        ids.0.insert("resource", scalar(app, &format!("SELECT MAX(id) FROM resources WHERE institution_id = {inst}")).await);
-        ids.0.insert("import", scalar(app, &format!("SELECT MAX(id) FROM finding_imports WHERE institution_id = {inst}")).await);
-        ids.0.insert("finding", scalar(app, &format!("SELECT MAX(id) FROM findings WHERE institution_id = {inst}")).await);
+        let whose = if inst == hanbit {
+            format!("= {hanbit}")
+        } else {
+            format!("<> {hanbit}")
+        };
+        ids.0.insert(
+            "letter",
+            scalar(
+                app,
+                &format!(
+                    "SELECT MAX(id) FROM letters WHERE institution_id {whose} AND state = 'issued'"
+                ),
+            )
+            .await,
+        );
+        ids.0.insert(
+            "obligation",
+            scalar(
+                app,
+                &format!("SELECT MAX(id) FROM obligations WHERE institution_id {whose}"),
+            )
+            .await,
+        );
+        ids.0.insert(
+            "resource",
+            scalar(
+                app,
+                &format!("SELECT MAX(id) FROM resources WHERE institution_id = {inst}"),
+            )
+            .await,
+        );
+        ids.0.insert(
+            "import",
+            scalar(
+                app,
+                &format!("SELECT MAX(id) FROM finding_imports WHERE institution_id = {inst}"),
+            )
+            .await,
+        );
+        ids.0.insert(
+            "finding",
+            scalar(
+                app,
+                &format!("SELECT MAX(id) FROM findings WHERE institution_id = {inst}"),
+            )
+            .await,
+        );
         let pool = app.svc.store().pool();
         sqlx::query("INSERT INTO patch_records (institution_id, applied, applied_at, applied_by, pre_testing_done, rollback_ready, kill_switch_ready, isolation_ready, continuity_plan, customers_notified_in_advance, recorded_by, created_at) VALUES ($1, 'probe', '2026-11-01', 'matrix', 1, 1, 1, 1, 1, 1, 'matrix', '2026-11-01T00:00:00Z')")
             .bind(inst)
             .execute(pool)
             .await
             .unwrap();
-        ids.0.insert("patch", scalar(app, &format!("SELECT MAX(id) FROM patch_records WHERE institution_id = {inst}")).await);
+        ids.0.insert(
+            "patch",
+            scalar(
+                app,
+                &format!("SELECT MAX(id) FROM patch_records WHERE institution_id = {inst}"),
+            )
+            .await,
+        );
         sqlx::query("INSERT INTO saas_services (institution_id, product, vendor, certifications, data_classes, users, purpose, created_at, updated_at) VALUES ($1, 'matrix-probe', 'probe', '[]', '[]', '[]', 'probe', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z')")
             .bind(inst)
             .execute(pool)
             .await
             .unwrap();
-        ids.0.insert("saas", scalar(app, &format!("SELECT MAX(id) FROM saas_services WHERE institution_id = {inst}")).await);
+        ids.0.insert(
+            "saas",
+            scalar(
+                app,
+                &format!("SELECT MAX(id) FROM saas_services WHERE institution_id = {inst}"),
+            )
+            .await,
+        );
         sqlx::query("INSERT INTO advisories (title_ko, title_en, published_on, state, created_by, created_at) VALUES ('점검', 'probe', '2026-11-01', 'published', 'matrix', '2026-11-01T00:00:00Z')")
             .execute(pool)
             .await
             .unwrap();
-        ids.0.insert("advisory", scalar(app, "SELECT MAX(id) FROM advisories").await);
+        ids.0.insert(
+            "advisory",
+            scalar(app, "SELECT MAX(id) FROM advisories").await,
+        );
     }
     // The advisor's own view: an application assigned to advisor1 with no conflict declared.
     let advisor = scalar(app, "SELECT id FROM users WHERE username = 'advisor1'").await;
@@ -378,7 +499,11 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
         .unwrap();
     unassigned.0.insert(
         "attachment",
-        scalar(app, &format!("SELECT MAX(id) FROM attachments WHERE application_id = {other}")).await,
+        scalar(
+            app,
+            &format!("SELECT MAX(id) FROM attachments WHERE application_id = {other}"),
+        )
+        .await,
     );
     (own, foreign, adv, unassigned)
 }
@@ -390,7 +515,11 @@ async fn fresh_saas(app: &App, institution: i64) -> i64 {
         .execute(app.svc.store().pool())
         .await
         .unwrap();
-    scalar(app, &format!("SELECT MAX(id) FROM saas_services WHERE institution_id = {institution}")).await
+    scalar(
+        app,
+        &format!("SELECT MAX(id) FROM saas_services WHERE institution_id = {institution}"),
+    )
+    .await
 }
 
 /// The path with its parameters filled for a role.
@@ -447,13 +576,21 @@ struct Principal {
 async fn principals(app: &App) -> Vec<Principal> {
     let mut out = Vec::new();
     for (letter, username) in ROLES {
-        let id = scalar(app, &format!("SELECT id FROM users WHERE username = '{username}'")).await;
+        let id = scalar(
+            app,
+            &format!("SELECT id FROM users WHERE username = '{username}'"),
+        )
+        .await;
         let token = app
             .svc
             .issue_token(&Actor::system(), id, "matrix")
             .await
             .unwrap();
-        let token_id = scalar(app, &format!("SELECT MAX(id) FROM api_tokens WHERE user_id = {id}")).await;
+        let token_id = scalar(
+            app,
+            &format!("SELECT MAX(id) FROM api_tokens WHERE user_id = {id}"),
+        )
+        .await;
         out.push(Principal {
             letter: *letter,
             username,
@@ -511,7 +648,10 @@ async fn page_call(p: &Principal, row: &Row, ids: &Ids) -> (StatusCode, Option<S
 }
 
 fn denied(status: StatusCode) -> bool {
-    matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
+    matches!(
+        status,
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+    )
 }
 
 #[test]
@@ -556,10 +696,15 @@ async fn every_role_is_allowed_or_denied_as_spec_section_2_says() {
     let mut wrong = Vec::new();
     for row in API {
         for p in &people {
-            let mut ids = if p.letter == 'V' { adv.clone() } else { own.clone() };
+            let mut ids = if p.letter == 'V' {
+                adv.clone()
+            } else {
+                own.clone()
+            };
             if row.method == "DELETE" {
                 // Each role deletes a register entry of its own making.
-                ids.0.insert("saas", fresh_saas(&app, own.get("institution")).await);
+                ids.0
+                    .insert("saas", fresh_saas(&app, own.get("institution")).await);
             }
             let status = api_call(&app, p, row, &ids).await;
             let expect = allowed(row.allow, p.letter);
@@ -581,10 +726,15 @@ async fn every_role_is_allowed_or_denied_as_spec_section_2_says() {
             continue; // signing in is for everyone and tested in `account`
         }
         for p in &people {
-            let mut ids = if p.letter == 'V' { adv.clone() } else { own.clone() };
+            let mut ids = if p.letter == 'V' {
+                adv.clone()
+            } else {
+                own.clone()
+            };
             if row.path.ends_with("/delete") {
                 // Each role deletes a register entry of its own making.
-                ids.0.insert("saas", fresh_saas(&app, own.get("institution")).await);
+                ids.0
+                    .insert("saas", fresh_saas(&app, own.get("institution")).await);
             }
             let (status, location) = page_call(p, row, &ids).await;
             let to_login = location.as_deref().is_some_and(|l| l.starts_with("/login"));
@@ -609,7 +759,12 @@ async fn every_role_is_allowed_or_denied_as_spec_section_2_says() {
             }
         }
     }
-    assert!(wrong.is_empty(), "{} wrong decisions:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} wrong decisions:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -618,10 +773,21 @@ async fn another_institutions_records_answer_not_found() {
     let (_, foreign, _, unassigned) = fixtures(&app).await;
     let people = principals(&app).await;
     let mut wrong = Vec::new();
-    for p in people.iter().filter(|p| matches!(p.letter, 'C' | 'T' | 'V')) {
-        for row in API.iter().chain(PAGES.iter()).filter(|r| r.tenant && allowed(r.allow, p.letter)) {
+    for p in people
+        .iter()
+        .filter(|p| matches!(p.letter, 'C' | 'T' | 'V'))
+    {
+        for row in API
+            .iter()
+            .chain(PAGES.iter())
+            .filter(|r| r.tenant && allowed(r.allow, p.letter))
+        {
             // Advisors: an application (and its evidence) not assigned to them.
-            let ids = if p.letter == 'V' { &unassigned } else { &foreign };
+            let ids = if p.letter == 'V' {
+                &unassigned
+            } else {
+                &foreign
+            };
             let is_page = !row.path.starts_with("/api/");
             let status = if is_page {
                 page_call(p, row, ids).await.0
@@ -629,9 +795,16 @@ async fn another_institutions_records_answer_not_found() {
                 api_call(&app, p, row, ids).await
             };
             if status != StatusCode::NOT_FOUND {
-                wrong.push(format!("{} {} as {}: {status}", row.method, row.path, p.username));
+                wrong.push(format!(
+                    "{} {} as {}: {status}",
+                    row.method, row.path, p.username
+                ));
             }
         }
     }
-    assert!(wrong.is_empty(), "foreign records that did not answer 404:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "foreign records that did not answer 404:\n{}",
+        wrong.join("\n")
+    );
 }

@@ -840,7 +840,10 @@ async fn saas_register_entries_and_self_evaluations() {
     let detail = staff.get(&to).await;
     assert!(detail.has_text("Guardian Labs") && detail.has_text("ISO/IEC 27001, CSAP"));
     assert!(detail.has_text("기록된 자체평가가 없습니다"));
-    assert!(detail.has_text("value=\"access logs\""), "other data kept for editing");
+    assert!(
+        detail.has_text("value=\"access logs\""),
+        "other data kept for editing"
+    );
 
     // A self-evaluation: a missing result is refused next to its field; then recorded.
     let today = Utc::now().date_naive().to_string();
