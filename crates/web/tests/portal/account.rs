@@ -363,3 +363,37 @@ async fn pages_carry_security_headers() {
     assert_eq!(page.headers.get(header::X_FRAME_OPTIONS).unwrap(), "DENY");
     assert_eq!(page.headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
 }
+
+#[tokio::test]
+async fn a_malformed_form_gets_a_clear_message_and_changes_nothing() {
+    let app = App::demo().await;
+    let s = app.login("ciso.hanbit").await;
+    let tokens = count(&app, "SELECT COUNT(*) FROM api_tokens").await;
+    // The same field twice is not a form this page sends.
+    let page = s
+        .post("/account/tokens", &[("label", "a"), ("label", "b")])
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(
+        page.has_text("입력 형식이 올바르지 않습니다"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.has_text("label"),
+        "the message names the field: {}",
+        page.body
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM api_tokens").await, tokens);
+    // An id that is not a number is refused before anything runs.
+    let page = s.post("/account/tokens/not-a-number/revoke", &[]).await;
+    assert!(page.status.is_client_error(), "{}", page.status);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NOT NULL"
+        )
+        .await,
+        0
+    );
+}
