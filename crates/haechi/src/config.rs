@@ -43,6 +43,22 @@ max_import_bytes = 20971520
 # Env: HAECHI_SMTP_URL, HAECHI_SMTP_FROM
 # smtp_url = "smtp://relay.internal:25"
 # smtp_from = "Haechi <haechi@fsc.example>"
+
+# Web portal sign-in: session lifetime and the login throttle. Configuration file only.
+[accounts]
+# A session unused for this long ends.
+session_idle_minutes = 30
+# A session ends this long after sign-in, however busy.
+session_max_hours = 12
+# Consecutive failures on one account, and from one address, before each attempt waits.
+max_failures_per_account = 5
+max_failures_per_address = 20
+# The first wait; it doubles with every further failure, up to lock_max_seconds.
+lock_base_seconds = 30
+lock_max_seconds = 900
+# Failures older than this are forgotten.
+failure_window_minutes = 15
+min_password_chars = 10
 "#;
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -57,6 +73,7 @@ pub struct FileConfig {
     pub letter_key_file: Option<PathBuf>,
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
+    pub accounts: Option<haechi_service::sessions::AccountsConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +87,7 @@ pub struct Config {
     pub letter_key_file: PathBuf,
     pub smtp_url: Option<String>,
     pub smtp_from: String,
+    pub accounts: haechi_service::sessions::AccountsConfig,
 }
 
 /// Values given on the command line or in the environment (already merged by clap).
@@ -152,7 +170,10 @@ impl Config {
             .clone()
             .or(file.smtp_from)
             .unwrap_or_else(|| "Haechi <haechi@localhost>".into());
+        let accounts = file.accounts.or(defaults.accounts).unwrap_or_default();
+        accounts.validate().map_err(|e| anyhow::anyhow!(e))?;
         Ok(Config {
+            accounts,
             data_dir,
             database_url,
             bind,
@@ -174,6 +195,34 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accounts_settings_come_from_the_file_and_are_checked() {
+        let c = Config::load(&Overrides::default()).unwrap();
+        assert_eq!(c.accounts.session_idle_minutes, 30);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("haechi.toml");
+        let load = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            Config::load(&Overrides {
+                config_file: Some(file.clone()),
+                ..Default::default()
+            })
+        };
+        let c = load("[accounts]\nsession_idle_minutes = 5\n").unwrap();
+        assert_eq!(c.accounts.session_idle_minutes, 5);
+        assert_eq!(
+            c.accounts.max_failures_per_account, 5,
+            "the rest keep their defaults"
+        );
+        let e = load("[accounts]\nsession_idle_minutes = 0\n").unwrap_err();
+        assert!(
+            e.to_string().contains("accounts.session_idle_minutes"),
+            "{e}"
+        );
+        let e = load("[accounts]\nsesion_idle_minutes = 5\n").unwrap_err();
+        assert!(format!("{e:#}").contains("sesion_idle_minutes"), "{e:#}");
+    }
 
     #[test]
     fn default_config_parses_and_flags_win() {

@@ -301,7 +301,7 @@ async fn open_service(cfg: &Config) -> anyhow::Result<Service> {
         ServiceConfig {
             max_attachment_bytes: cfg.max_attachment_bytes,
             max_import_bytes: cfg.max_import_bytes,
-            ..ServiceConfig::default()
+            accounts: cfg.accounts.clone(),
         },
     )
     .await

@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::users::token_sha256;
 use crate::{record, Result, Service, ServiceError};
 
-/// Session lifetime and throttle settings.
+/// Session lifetime and throttle settings (the `[accounts]` table of the configuration file).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AccountsConfig {
     /// A session unused for this long ends.
     pub session_idle_minutes: i64,
@@ -35,6 +36,28 @@ pub struct AccountsConfig {
     /// Failures older than this are forgotten.
     pub failure_window_minutes: i64,
     pub min_password_chars: usize,
+}
+
+impl AccountsConfig {
+    /// Refuses settings that would make sessions or the throttle meaningless.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let positive = [
+            ("session_idle_minutes", self.session_idle_minutes),
+            ("session_max_hours", self.session_max_hours),
+            ("max_failures_per_account", self.max_failures_per_account),
+            ("max_failures_per_address", self.max_failures_per_address),
+            ("lock_base_seconds", self.lock_base_seconds),
+            ("lock_max_seconds", self.lock_max_seconds),
+            ("failure_window_minutes", self.failure_window_minutes),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v <= 0) {
+            return Err(format!("accounts.{name} must be positive"));
+        }
+        if self.min_password_chars < 8 {
+            return Err("accounts.min_password_chars must be at least 8".into());
+        }
+        Ok(())
+    }
 }
 
 impl Default for AccountsConfig {
