@@ -134,7 +134,7 @@ impl Service {
             ));
         }
         let id = tx
-            .insert_application(institution_id, &to_json(&content))
+            .insert_application(institution_id, &to_json(&content), &self.now_text())
             .await?;
         tx.audit(record(
             actor,
@@ -175,7 +175,7 @@ impl Service {
             return Err(ServiceError::invalid(errors));
         }
         let mut tx = self.store.begin().await?;
-        tx.update_application_content(id, &to_json(&content))
+        tx.update_application_content(id, &to_json(&content), &self.now_text())
             .await?;
         tx.audit(record(
             actor,

@@ -618,12 +618,14 @@ pub async fn get_attachment<'e, E: Executor<'e, Database = Any>>(
 }
 
 impl WriteTx {
+    /// `at` is the service's clock (the demo writes history with past dates).
     pub async fn insert_application(
         &mut self,
         institution_id: i64,
         content: &serde_json::Value,
+        at: &str,
     ) -> Result<i64> {
-        let now = now_text();
+        let now = at.to_string();
         let r = sqlx::query("INSERT INTO applications (institution_id, state, content_json, created_at, updated_at) VALUES ($1, 'draft', $2, $3, $3) RETURNING id")
             .bind(institution_id)
             .bind(content.to_string())
@@ -637,10 +639,11 @@ impl WriteTx {
         &mut self,
         id: i64,
         content: &serde_json::Value,
+        at: &str,
     ) -> Result<()> {
         sqlx::query("UPDATE applications SET content_json = $1, updated_at = $2 WHERE id = $3")
             .bind(content.to_string())
-            .bind(now_text())
+            .bind(at)
             .bind(id)
             .execute(self.conn())
             .await?;

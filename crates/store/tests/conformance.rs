@@ -301,6 +301,7 @@ async fn add_application(store: &Store, institution_id: i64) -> i64 {
         .insert_application(
             institution_id,
             &content("망분리 대체 통제: 접근통제와 로그 점검"),
+            &haechi_store::now_text(),
         )
         .await
         .unwrap();
@@ -902,9 +903,13 @@ async fn applications(store: &Store) {
         .is_none());
 
     let mut tx = store.begin().await.unwrap();
-    tx.update_application_content(app, &content("개정된 내부통제: 망 간 자료 전송 승인 절차"))
-        .await
-        .unwrap();
+    tx.update_application_content(
+        app,
+        &content("개정된 내부통제: 망 간 자료 전송 승인 절차"),
+        &haechi_store::now_text(),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let edited = haechi_store::get_application(store.pool(), app)
         .await
@@ -2236,7 +2241,7 @@ async fn copy_story(target: &Store) {
         .await
         .expect("insert user on the copy");
     let app = tx
-        .insert_application(inst, &content("새 신청"))
+        .insert_application(inst, &content("새 신청"), &haechi_store::now_text())
         .await
         .expect("insert application on the copy");
     let att = tx
@@ -2360,7 +2365,11 @@ async fn written_values(store: &Store) -> serde_json::Value {
         .await
         .unwrap();
     let app = tx
-        .insert_application(b, &content("줄바꿈\n탭\t따옴표 \" 역슬래시 \\ 끝"))
+        .insert_application(
+            b,
+            &content("줄바꿈\n탭\t따옴표 \" 역슬래시 \\ 끝"),
+            &haechi_store::now_text(),
+        )
         .await
         .unwrap();
     tx.transition_application(

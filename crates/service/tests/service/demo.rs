@@ -33,6 +33,17 @@ async fn demo_story(url: &str) {
     // The service clock is back to real time.
     assert_eq!(svc.today(), chrono::Utc::now().date_naive());
 
+    // History is written on the demo clock: no application was created after its last change.
+    let out_of_order: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM applications WHERE created_at > updated_at")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        out_of_order, 0,
+        "applications created after their last change"
+    );
+
     // Registry and screening.
     assert!(summary.seeded);
     assert!(
