@@ -92,7 +92,8 @@ pub struct SessionInfo {
     pub csrf_token: String,
 }
 
-fn random_hex(prefix: &str) -> String {
+/// 32 random bytes as hex after `prefix` (session cookies, CSRF and API tokens).
+pub(crate) fn random_hex(prefix: &str) -> String {
     let mut raw = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut raw);
     format!("{prefix}{}", hex::encode(raw))
@@ -454,22 +455,8 @@ impl Service {
                 "1 to 100 characters",
             )]));
         }
-        let token = random_hex("hct_");
-        let mut tx = self.store.begin().await?;
-        tx.insert_token(actor.user_id, &token_sha256(&token), label)
-            .await?;
-        tx.audit(record(
-            actor,
-            "token.issue",
-            "user",
-            &actor.user_id.to_string(),
-            actor.institution_id,
-            None,
-            Some(serde_json::json!({ "label": label })),
-        ))
-        .await?;
-        tx.commit().await?;
-        Ok(token)
+        self.write_token(actor, actor.user_id, actor.institution_id, label)
+            .await
     }
 
     /// Revokes one of the actor's own tokens; another user's token id answers not found.

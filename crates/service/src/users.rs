@@ -3,7 +3,6 @@
 
 use haechi_core::{Actor, FieldError, Role};
 use haechi_store::{NewUser, User};
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::authz::{self, Action};
@@ -96,13 +95,23 @@ impl Service {
     /// Issues a new API token for a user; the token is returned once and never stored.
     pub async fn issue_token(&self, actor: &Actor, user_id: i64, label: &str) -> Result<String> {
         authz::authorize(actor, Action::ManageUsers)?;
-        let mut raw = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut raw);
-        let token = format!("hct_{}", hex::encode(raw));
-        let mut tx = self.store.begin().await?;
-        let user = haechi_store::get_user(tx.conn(), user_id)
+        let user = haechi_store::get_user(self.store.pool(), user_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
+        self.write_token(actor, user_id, user.institution_id, label)
+            .await
+    }
+
+    /// Stores a new random token for `user_id` with its audit entry; returns it, once.
+    pub(crate) async fn write_token(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        institution_id: Option<i64>,
+        label: &str,
+    ) -> Result<String> {
+        let token = crate::sessions::random_hex("hct_");
+        let mut tx = self.store.begin().await?;
         tx.insert_token(user_id, &token_sha256(&token), label)
             .await?;
         tx.audit(record(
@@ -110,7 +119,7 @@ impl Service {
             "token.issue",
             "user",
             &user_id.to_string(),
-            user.institution_id,
+            institution_id,
             None,
             Some(serde_json::json!({"label": label})),
         ))

@@ -1386,8 +1386,8 @@ async fn letters_issue(
 }
 
 #[derive(Debug, Deserialize)]
-struct ReasonRequest {
-    reason: String,
+pub(crate) struct ReasonRequest {
+    pub(crate) reason: String,
 }
 
 async fn letters_revoke(

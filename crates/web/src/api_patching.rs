@@ -170,16 +170,11 @@ async fn advisories_get(
     ok(st.svc.advisory(&a, id).await?)
 }
 
-#[derive(Debug, Deserialize)]
-struct WithdrawRequest {
-    reason: String,
-}
-
 async fn advisories_withdraw(
     State(st): State<AppState>,
     Authed(a): Authed,
     Path(id): Path<i64>,
-    ApiJson(w): ApiJson<WithdrawRequest>,
+    ApiJson(w): ApiJson<crate::api::ReasonRequest>,
 ) -> ApiResult {
     ok(st.svc.withdraw_advisory(&a, id, &w.reason).await?)
 }

@@ -741,7 +741,8 @@ const NAV: &[NavItem] = &[
     },
 ];
 
-fn role_label(lang: Lang, role: Role) -> &'static str {
+/// The role's name in the page's language.
+pub fn role_name(lang: Lang, role: Role) -> &'static str {
     match role {
         Role::RegulatorAdmin => lang.t("감독당국 관리자", "Regulator admin"),
         Role::RegulatorOfficer => lang.t("감독당국 담당자", "Regulator officer"),
@@ -752,11 +753,6 @@ fn role_label(lang: Lang, role: Role) -> &'static str {
         Role::SecurityStaff => lang.t("보안 담당자", "Security staff"),
         Role::Auditor => lang.t("감사인", "Auditor"),
     }
-}
-
-/// The role's name in the page's language.
-pub fn role_name(lang: Lang, role: Role) -> &'static str {
-    role_label(lang, role)
 }
 
 /// The frame of every page: header, navigation (by role), language switch, sign-out, content.
@@ -794,7 +790,7 @@ pub fn layout(
                         a href={ "/lang?to=" (other.0) "&next=" (url_encode(here)) } lang=(other.0) { (other.1) }
                         @if let Some(p) = portal {
                             a href="/account" class="who" {
-                                (p.display_name) " · " (role_label(lang, p.actor.role))
+                                (p.display_name) " · " (role_name(lang, p.actor.role))
                             }
                             form method="post" action="/logout" class="inline" {
                                 (p.csrf_field())

@@ -369,20 +369,8 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
         ids.0.insert("institution", inst);
         let application = app_of(inst).await;
         ids.0.insert("application", application);
-        sqlx::query("INSERT INTO attachments (application_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ($1, 'probe.txt', 'text/plain', 1, '00', $2, 'matrix', '2026-11-01T00:00:00Z')")
-            .bind(application)
-            .bind(b"x".to_vec())
-            .execute(app.svc.store().pool())
-            .await
-            .unwrap();
-        ids.0.insert(
-            "attachment",
-            scalar(
-                app,
-                &format!("SELECT MAX(id) FROM attachments WHERE application_id = {application}"),
-            )
-            .await,
-        );
+        ids.0
+            .insert("attachment", add_attachment(app, application).await);
         // Not every institution holds a letter: "another institution's" is any but hanbit's.
         let whose = if inst == hanbit {
             format!("= {hanbit}")
@@ -475,37 +463,31 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
         scalar(app, &format!("SELECT MAX(application_id) FROM review_assignments WHERE advisor_id = {advisor} AND conflict = 0")).await,
     );
     let assigned = adv.get("application");
-    adv.0.insert(
-        "attachment",
-        {
-            sqlx::query("INSERT INTO attachments (application_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ($1, 'probe.txt', 'text/plain', 1, '00', $2, 'matrix', '2026-11-01T00:00:00Z')")
-                .bind(assigned)
-                .bind(b"x".to_vec())
-                .execute(app.svc.store().pool())
-                .await
-                .unwrap();
-            scalar(app, &format!("SELECT MAX(id) FROM attachments WHERE application_id = {assigned}")).await
-        },
-    );
+    adv.0
+        .insert("attachment", add_attachment(app, assigned).await);
     // And one it is not assigned to, with its evidence.
     let mut unassigned = own.clone();
     let other = scalar(app, &format!("SELECT MAX(id) FROM applications WHERE id NOT IN (SELECT application_id FROM review_assignments WHERE advisor_id = {advisor})")).await;
     unassigned.0.insert("application", other);
+    unassigned
+        .0
+        .insert("attachment", add_attachment(app, other).await);
+    (own, foreign, adv, unassigned)
+}
+
+/// An evidence file on an application; returns its id.
+async fn add_attachment(app: &App, application: i64) -> i64 {
     sqlx::query("INSERT INTO attachments (application_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ($1, 'probe.txt', 'text/plain', 1, '00', $2, 'matrix', '2026-11-01T00:00:00Z')")
-        .bind(other)
+        .bind(application)
         .bind(b"x".to_vec())
         .execute(app.svc.store().pool())
         .await
         .unwrap();
-    unassigned.0.insert(
-        "attachment",
-        scalar(
-            app,
-            &format!("SELECT MAX(id) FROM attachments WHERE application_id = {other}"),
-        )
-        .await,
-    );
-    (own, foreign, adv, unassigned)
+    scalar(
+        app,
+        &format!("SELECT MAX(id) FROM attachments WHERE application_id = {application}"),
+    )
+    .await
 }
 
 async fn fresh_saas(app: &App, institution: i64) -> i64 {
