@@ -399,7 +399,7 @@ struct ListTiming {
     median_ms: f64,
     max_ms: f64,
     rows: usize,
-    total: i64,
+    total: haechi_store::FindingTotal,
 }
 
 #[derive(serde::Serialize)]
@@ -547,7 +547,7 @@ async fn bench_list_one(
     for (name, filter) in cases {
         let mut times = Vec::new();
         let mut rows = 0;
-        let mut total = 0;
+        let mut total = haechi_store::FindingTotal::exact(0);
         for _ in 0..5 {
             let start = Instant::now();
             let (items, t) = svc

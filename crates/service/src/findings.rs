@@ -1335,8 +1335,12 @@ impl Service {
         let outcome = self.ingest(actor, &row, input, progress.clone()).await;
         let result = match outcome {
             Ok(report) => {
-                self.refresh_priorities(actor, Some(row.institution_id))
-                    .await;
+                // New, reopened and changed findings have no current decision; an identical
+                // re-import leaves nothing to decide.
+                if report.findings_new + report.findings_updated > 0 {
+                    self.refresh_pending_priorities(actor, row.institution_id)
+                        .await;
+                }
                 // A large import changes the table's shape; fresh planner statistics keep the
                 // findings list on its indexes without waiting for autovacuum.
                 if report.findings_new >= 10_000 {
@@ -1702,7 +1706,7 @@ impl Service {
         &self,
         actor: &Actor,
         filter: &FindingFilter,
-    ) -> Result<(Vec<FindingRow>, i64)> {
+    ) -> Result<(Vec<FindingRow>, haechi_store::FindingTotal)> {
         authz::authorize(actor, Action::ReadFindings)?;
         let mut f = filter.clone();
         f.institution_id = own_scope(actor, filter.institution_id)?;

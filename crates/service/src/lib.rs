@@ -165,6 +165,7 @@ impl Service {
                 svc.store_policy(&Actor::system(), text).await?;
             }
         }
+        svc.decide_pending_on_start().await?;
         Ok(svc)
     }
 

@@ -8,7 +8,9 @@
 //! aggregated text each, the table is evaluated once per distinct combination of inputs (there
 //! are at most a few hundred), the per-CVE-set and per-resource evidence is built once, and a
 //! 64-bit digest of everything a finding stores is compared with the stored one so that only
-//! changed rows are written, in multi-row `UPDATE … FROM` statements.
+//! changed rows are written, in multi-row `UPDATE … FROM` statements. All of it reads and writes
+//! the narrow `finding_priorities` table, never the wide finding rows; what findings with the
+//! same inputs share is written once per policy version (`priority_decisions`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -20,14 +22,16 @@ use haechi_policy::priority::{decide, exploitation_from, exposure_from_zone, Pri
 use haechi_policy::{
     Automatable, Exploitation, Exposure, NetworkZone, Policy, Priority, ResourceClass, Severity,
 };
-use haechi_store::{cve_key, CandidateFilter, FeedFacts, FeedImportRow, PriorityWrite};
+use haechi_store::{
+    cve_key, CandidateFilter, DecisionWrite, FeedFacts, FeedImportRow, PriorityWrite,
+};
 use serde::Serialize;
 
 use crate::authz::{self, Action, Owner};
 use crate::{record, Result, Service, ServiceError};
 
-/// Decisions written per store call (bounds memory: a written row carries its inputs JSON).
-const WRITE_BATCH: usize = 50_000;
+/// Decisions written per store call (bounds memory; the store writes a call's rows in id order).
+const WRITE_BATCH: usize = 100_000;
 
 /// What a recompute did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -291,6 +295,17 @@ fn inputs_key(i: &PriorityInputs) -> InputsKey {
     )
 }
 
+/// The stored code of a combination of inputs (`priority_decisions.decision`): the six inputs,
+/// four bits each.
+fn decision_code(k: InputsKey) -> i64 {
+    i64::from(k.0)
+        | i64::from(k.1) << 4
+        | i64::from(k.2) << 8
+        | i64::from(k.3) << 12
+        | i64::from(k.4) << 16
+        | i64::from(k.5) << 20
+}
+
 /// The key of a CVE set in `priority_evidence`: FNV-1a of the findings' `cves` text, its bits
 /// read as a signed integer.
 pub fn cve_set_key(cves: &str) -> i64 {
@@ -303,8 +318,11 @@ enum Mode {
     /// Every prioritised finding of one institution (`Some`) or of all.
     Full(Option<i64>),
     /// After a feed or advisory change: only the CVE sets whose inputs changed, plus findings
-    /// without a priority.
+    /// whose decision is missing or stale.
     Feeds,
+    /// After a findings import: only the findings (of one institution, or of all) whose
+    /// decision is missing or stale (new, reopened, or an input such as the severity changed).
+    Pending(Option<i64>),
 }
 
 /// A finding's decision with the evidence behind each input (its explanation).
@@ -359,6 +377,7 @@ impl Service {
         }
         let institution = match mode {
             Mode::Full(i) => i,
+            Mode::Pending(i) => i,
             Mode::Feeds => None,
         };
         tx.audit(record(actor, "priorities.recompute", "finding", "*", institution, None, Some(serde_json::json!({"mode": format!("{mode:?}"), "findings_read": report.findings_read, "rows_written": report.rows_written, "evidence_written": report.evidence_written, "policy_version": report.policy_version, "by_priority": report.by_priority})))).await?;
@@ -378,9 +397,26 @@ impl Service {
         let policy = self.policy_in(tx).await?;
         let scope = match mode {
             Mode::Full(i) => i,
+            Mode::Pending(i) => i,
             Mode::Feeds => None,
         };
-        let sets = tx.prioritised_cve_sets(scope).await?;
+        // A pending recompute reads its few findings first and needs only their CVE sets.
+        let mut pending = match mode {
+            Mode::Pending(i) => Some(
+                tx.priority_candidates(CandidateFilter::Pending(i), 0)
+                    .await?,
+            ),
+            _ => None,
+        };
+        let sets = match &pending {
+            Some(page) => {
+                let mut sets: Vec<String> = page.iter().map(|c| c.cves.clone()).collect();
+                sets.sort_unstable();
+                sets.dedup();
+                sets
+            }
+            None => tx.prioritised_cve_sets(scope).await?,
+        };
         let mut keys: Vec<i64> = sets
             .iter()
             .flat_map(|s| s.split(',').filter_map(cve_key))
@@ -398,7 +434,7 @@ impl Service {
         };
         // Only a recompute over every institution may replace stored evidence: the evidence of
         // a set must be what every finding of that set was decided with.
-        let global = scope.is_none();
+        let global = matches!(mode, Mode::Full(None) | Mode::Feeds);
         let resources: HashMap<i64, haechi_store::ResourceRow> =
             haechi_store::list_resources(tx.conn(), scope)
                 .await?
@@ -438,7 +474,10 @@ impl Service {
             ..RecomputeReport::default()
         };
         let dirty_set: std::collections::HashSet<String> = dirty.iter().cloned().collect();
-        let mut decisions: HashMap<InputsKey, (Priority, String, u32)> = HashMap::new();
+        let mut decisions: HashMap<InputsKey, (Priority, u32)> = HashMap::new();
+        let mut shared: Vec<DecisionWrite> = Vec::new();
+        // Due date by SLA days and creation day.
+        let mut due_dates: HashMap<u32, HashMap<String, String>> = HashMap::new();
         let mut by_resource: HashMap<Option<i64>, (Exposure, ResourceClass)> = HashMap::new();
         let mut writes: Vec<PriorityWrite> = Vec::new();
         let mut counts = [0u64; 5];
@@ -455,10 +494,11 @@ impl Service {
                     tx.priority_candidates(CandidateFilter::CveSets(&dirty), 0)
                         .await?
                 }
+                Mode::Pending(_) => pending.take().unwrap_or_default(),
                 Mode::Feeds if pass == 1 => {
                     pass = 2;
                     // Those of a re-read set were decided in the first pass.
-                    tx.priority_candidates(CandidateFilter::Unprioritised, 0)
+                    tx.priority_candidates(CandidateFilter::Pending(None), 0)
                         .await?
                         .into_iter()
                         .filter(|c| !dirty_set.contains(c.cves.as_str()))
@@ -497,8 +537,8 @@ impl Service {
                     severity,
                 };
                 let key = inputs_key(&inputs);
-                let (priority, row, sla_days) = match decisions.get(&key) {
-                    Some(d) => d.clone(),
+                let (priority, sla_days) = match decisions.get(&key) {
+                    Some(d) => *d,
                     None => {
                         // The date only matters for the due date, which is computed per finding.
                         let d = decide(&policy, &inputs, NaiveDate::MIN).map_err(|e| {
@@ -507,23 +547,37 @@ impl Service {
                                 format!("policy version {}: {e}", policy.version),
                             )
                         })?;
-                        let v = (d.priority, d.row, d.sla_days);
-                        decisions.insert(key, v.clone());
-                        v
+                        decisions.insert(key, (d.priority, d.sla_days));
+                        shared.push(DecisionWrite {
+                            decision: decision_code(key),
+                            priority: d.priority.as_str(),
+                            row: d.row,
+                            inputs_json: serde_json::to_string(&inputs).unwrap_or_default(),
+                        });
+                        (d.priority, d.sla_days)
                     }
                 };
                 counts[priority as usize] += 1;
-                let created =
-                    NaiveDate::parse_from_str(&c.created_on, "%Y-%m-%d").map_err(|e| {
-                        ServiceError::rule(
-                            "corrupt_finding",
-                            format!("finding {}: created_at {:?}: {e}", c.id, c.created_on),
-                        )
-                    })?;
-                let due = created
-                    .checked_add_days(Days::new(sla_days.into()))
-                    .unwrap_or(NaiveDate::MAX)
-                    .to_string();
+                // Findings are created on a few distinct days: each day's due dates once.
+                let days = due_dates.entry(sla_days).or_default();
+                let due = match days.get(c.created_on.as_str()) {
+                    Some(d) => d.clone(),
+                    None => {
+                        let created = NaiveDate::parse_from_str(&c.created_on, "%Y-%m-%d")
+                            .map_err(|e| {
+                                ServiceError::rule(
+                                    "corrupt_finding",
+                                    format!("finding {}: created_at {:?}: {e}", c.id, c.created_on),
+                                )
+                            })?;
+                        let due = created
+                            .checked_add_days(Days::new(sla_days.into()))
+                            .unwrap_or(NaiveDate::MAX)
+                            .to_string();
+                        days.insert(c.created_on.clone(), due.clone());
+                        due
+                    }
+                };
                 let k = [key.0 as u8, key.1, key.2, key.3, key.4, key.5];
                 let mut h = fnv(FNV_START, &k);
                 h = fnv(h, due.as_bytes());
@@ -536,9 +590,8 @@ impl Service {
                 writes.push(PriorityWrite {
                     id: c.id,
                     priority: priority.as_str(),
-                    row,
                     due_date: due,
-                    inputs_json: serde_json::to_string(&inputs).unwrap_or_default(),
+                    decision: decision_code(key),
                     digest,
                 });
                 if writes.len() >= WRITE_BATCH {
@@ -549,7 +602,7 @@ impl Service {
             }
         }
         report.rows_written += tx.write_priorities(policy.version, &now, &writes).await?;
-        tx.apply_priorities(policy.version, &now).await?;
+        tx.write_decisions(policy.version, &shared).await?;
         report.evidence_written = tx.write_evidence(&evidence, &now).await?;
         for p in Priority::ALL {
             let n = counts[p as usize];
@@ -568,6 +621,38 @@ impl Service {
         if let Err(e) = self.recompute_priorities(actor, institution).await {
             tracing::warn!(institution = ?institution, error = %e, "re-prioritising findings failed; the next change retries");
         }
+    }
+
+    /// Decides the findings of one institution whose decision is missing or stale, after a
+    /// committed findings import; like [`Service::refresh_priorities`], a failure is logged and
+    /// the next recompute catches up.
+    pub(crate) async fn refresh_pending_priorities(&self, actor: &Actor, institution: i64) {
+        let outcome = match authz::authorize_record(
+            actor,
+            Action::ManageFindings,
+            Owner::Institution(institution),
+        ) {
+            Ok(()) => {
+                self.recompute(actor, Mode::Pending(Some(institution)))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(institution, error = %e, "prioritising new findings failed; the next change retries");
+        }
+    }
+
+    /// On start: decides whatever was left undecided or stale (a crash between an import and its
+    /// recompute, or decisions carried over by a schema migration). Costs one index probe when
+    /// there is nothing to do.
+    pub(crate) async fn decide_pending_on_start(&self) -> Result<()> {
+        if haechi_store::has_pending_priorities(self.store.pool()).await? {
+            if let Err(e) = self.recompute(&Actor::system(), Mode::Pending(None)).await {
+                tracing::warn!(error = %e, "deciding pending priorities on start failed; the next change retries");
+            }
+        }
+        Ok(())
     }
 
     /// The stored decision on one finding with the evidence behind every input (its

@@ -811,17 +811,23 @@ pub const PRIORITISED_STATUSES: &str = "'open', 'in_progress', 'risk_accepted'";
 pub enum CandidateFilter<'a> {
     /// Every prioritised finding of one institution (`Some`) or of all, in id pages.
     All(Option<i64>),
-    /// Prioritised findings whose CVE set is one of these.
+    /// Prioritised findings whose CVE set is one of these (without their digest: see
+    /// [`WriteTx::priority_candidates`]).
     CveSets(&'a [String]),
-    /// Prioritised findings that have no priority yet.
-    Unprioritised,
+    /// Prioritised findings (of one institution, or of all) whose decision is missing or stale
+    /// (`digest IS NULL`: new, an input changed, or reopened).
+    Pending(Option<i64>),
 }
 
-fn candidate_line(pg: bool) -> &'static str {
-    if pg {
-        "id::text || '|' || COALESCE(resource_id::text, '') || '|' || cves || '|' || severity || '|' || substr(created_at, 1, 10) || '|' || COALESCE(priority_digest::text, '')"
-    } else {
-        "id || '|' || COALESCE(resource_id, '') || '|' || cves || '|' || severity || '|' || substr(created_at, 1, 10) || '|' || COALESCE(priority_digest, '')"
+/// One candidate as text: `id|resource|cves|severity|created_on|digest`. Without the digest
+/// (`with_digest` false, the field left empty) the read is answered by the covering index
+/// `finding_priorities_sets` alone, and every candidate counts as changed.
+fn candidate_line(pg: bool, with_digest: bool) -> &'static str {
+    match (pg, with_digest) {
+        (true, true) => "finding_id::text || '|' || COALESCE(resource_id::text, '') || '|' || cves || '|' || severity || '|' || created_on || '|' || COALESCE(digest::text, '')",
+        (true, false) => "finding_id::text || '|' || COALESCE(resource_id::text, '') || '|' || cves || '|' || severity || '|' || created_on || '|'",
+        (false, true) => "finding_id || '|' || COALESCE(resource_id, '') || '|' || cves || '|' || severity || '|' || created_on || '|' || COALESCE(digest, '')",
+        (false, false) => "finding_id || '|' || COALESCE(resource_id, '') || '|' || cves || '|' || severity || '|' || created_on || '|'",
     }
 }
 
@@ -852,15 +858,15 @@ impl WriteTx {
         &mut self,
         institution_id: Option<i64>,
     ) -> Result<Vec<String>> {
-        // Without an institution the partial index `findings_cves` answers alone.
+        // Without an institution the partial index `finding_priorities_sets` answers alone.
         Ok(match institution_id {
             None => sqlx::query_scalar(&format!(
-                "SELECT DISTINCT cves FROM findings WHERE status IN ({PRIORITISED_STATUSES})"
+                "SELECT DISTINCT cves FROM finding_priorities WHERE status IN ({PRIORITISED_STATUSES})"
             ))
             .fetch_all(self.conn())
             .await?,
             Some(i) => sqlx::query_scalar(&format!(
-                "SELECT DISTINCT cves FROM findings WHERE status IN ({PRIORITISED_STATUSES}) AND institution_id = $1"
+                "SELECT DISTINCT cves FROM finding_priorities WHERE status IN ({PRIORITISED_STATUSES}) AND institution_id = $1"
             ))
             .bind(i)
             .fetch_all(self.conn())
@@ -876,11 +882,13 @@ impl WriteTx {
         after_id: i64,
     ) -> Result<Vec<PriorityCandidate>> {
         let pg = is_postgres(self.conn());
-        let line = candidate_line(pg);
+        // The CVE sets read is one of a feed change: its sets' inputs changed, so their findings
+        // are rewritten without comparing digests, and the read stays inside the index.
+        let line = candidate_line(pg, !matches!(filter, CandidateFilter::CveSets(_)));
         match filter {
             CandidateFilter::All(institution) => {
                 let sql = aggregate(pg, &format!(
-                    "SELECT {line} AS line FROM findings WHERE id > $1 AND ($2 = 0 OR institution_id = $2) AND status IN ({PRIORITISED_STATUSES}) ORDER BY id LIMIT {CANDIDATE_PAGE}"
+                    "SELECT {line} AS line FROM finding_priorities WHERE finding_id > $1 AND ($2 = 0 OR institution_id = $2) AND status IN ({PRIORITISED_STATUSES}) ORDER BY finding_id LIMIT {CANDIDATE_PAGE}"
                 ));
                 let packed: Option<String> = sqlx::query_scalar(&sql)
                     .bind(after_id)
@@ -889,12 +897,14 @@ impl WriteTx {
                     .await?;
                 parse_candidates(packed)
             }
-            CandidateFilter::Unprioritised => {
+            CandidateFilter::Pending(institution) => {
                 let sql = aggregate(pg, &format!(
-                    "SELECT {line} AS line FROM findings WHERE priority IS NULL AND status IN ({PRIORITISED_STATUSES})"
+                    "SELECT {line} AS line FROM finding_priorities WHERE digest IS NULL AND ($1 = 0 OR institution_id = $1) AND status IN ({PRIORITISED_STATUSES})"
                 ));
-                let packed: Option<String> =
-                    sqlx::query_scalar(&sql).fetch_one(self.conn()).await?;
+                let packed: Option<String> = sqlx::query_scalar(&sql)
+                    .bind(institution.unwrap_or(0))
+                    .fetch_one(self.conn())
+                    .await?;
                 parse_candidates(packed)
             }
             CandidateFilter::CveSets(sets) => {
@@ -902,7 +912,7 @@ impl WriteTx {
                 for chunk in sets.chunks(SET_BATCH) {
                     let packed: Option<String> = if pg {
                         let sql = aggregate(pg, &format!(
-                            "SELECT {line} AS line FROM findings WHERE status IN ({PRIORITISED_STATUSES}) AND cves IN (SELECT x FROM json_array_elements_text($1::json) AS x)"
+                            "SELECT {line} AS line FROM finding_priorities WHERE status IN ({PRIORITISED_STATUSES}) AND cves IN (SELECT x FROM json_array_elements_text($1::json) AS x)"
                         ));
                         sqlx::query_scalar(&sql)
                             .bind(serde_json::json!(chunk).to_string())
@@ -910,7 +920,7 @@ impl WriteTx {
                             .await?
                     } else {
                         let sql = aggregate(pg, &format!(
-                            "SELECT {line} AS line FROM findings WHERE status IN ({PRIORITISED_STATUSES}) AND cves IN ({})",
+                            "SELECT {line} AS line FROM finding_priorities WHERE status IN ({PRIORITISED_STATUSES}) AND cves IN ({})",
                             vec!["?"; chunk.len()].join(", ")
                         ));
                         let mut q = sqlx::query_scalar(&sql);
@@ -1037,20 +1047,54 @@ pub async fn priority_evidence<'e, E: Executor<'e, Database = Any>>(
 pub struct PriorityWrite {
     pub id: i64,
     pub priority: &'static str,
-    pub row: String,
     pub due_date: String,
-    /// The six inputs the table saw.
-    pub inputs_json: String,
+    /// The code of its [`DecisionWrite`] (under the same policy version).
+    pub decision: i64,
     pub digest: i64,
 }
 
-/// Rows per priority update statement (6 bound values a row on SQLite).
-const PRIORITY_BATCH: usize = 5000;
+/// What every finding decided with the same inputs under one policy version shares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionWrite {
+    /// The inputs, packed (the service's code).
+    pub decision: i64,
+    pub priority: &'static str,
+    pub row: String,
+    /// The six inputs the table saw.
+    pub inputs_json: String,
+}
+
+/// Rows per priority update statement (5 bound values a row on SQLite).
+const PRIORITY_BATCH: usize = 6000;
 
 impl WriteTx {
-    /// Writes new decisions. On SQLite they are staged in a temporary table and applied by
-    /// [`WriteTx::apply_priorities`] in one pass (an `UPDATE … FROM (VALUES …)` per batch would
-    /// scan the findings table once per batch); PostgreSQL applies each batch at once.
+    /// Stores the shared part of decisions (a code already stored for the policy version is
+    /// kept: the same code under the same policy always means the same decision).
+    pub async fn write_decisions(
+        &mut self,
+        policy_version: i64,
+        rows: &[DecisionWrite],
+    ) -> Result<u64> {
+        let mut n = 0;
+        for r in rows {
+            n += sqlx::query("INSERT INTO priority_decisions (policy_version, decision, priority, priority_row, inputs) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (policy_version, decision) DO NOTHING")
+                .bind(policy_version)
+                .bind(r.decision)
+                .bind(r.priority)
+                .bind(&r.row)
+                .bind(&r.inputs_json)
+                .execute(self.conn())
+                .await?
+                .rows_affected();
+        }
+        Ok(n)
+    }
+
+    /// Writes new decisions, one statement per batch: PostgreSQL an `UPDATE … FROM
+    /// json_to_recordset`, SQLite an `UPDATE … FROM (VALUES …)`, which it plans as a loop over
+    /// the values seeking each row by its primary key (measured faster than staging the rows in
+    /// a temporary table and applying them, and than a multi-row upsert). Rows go in id order,
+    /// so consecutive updates land on the same pages.
     pub async fn write_priorities(
         &mut self,
         policy_version: i64,
@@ -1059,38 +1103,35 @@ impl WriteTx {
     ) -> Result<u64> {
         let now = literal(now)?;
         let pg = is_postgres(self.conn());
-        if !pg {
-            sqlx::query("CREATE TEMP TABLE IF NOT EXISTS haechi_priority_stage (id INTEGER PRIMARY KEY, p TEXT, r TEXT, d TEXT, i TEXT, g INTEGER)")
-                .execute(self.conn())
-                .await?;
-        }
+        let mut sorted: Vec<&PriorityWrite> = rows.iter().collect();
+        sorted.sort_unstable_by_key(|w| w.id);
         let mut n = 0;
-        for chunk in rows.chunks(PRIORITY_BATCH) {
+        for chunk in sorted.chunks(PRIORITY_BATCH) {
             let done = if pg {
                 let items: Vec<serde_json::Value> = chunk
                     .iter()
-                    .map(|w| serde_json::json!({"id": w.id, "p": w.priority, "r": w.row, "d": w.due_date, "i": w.inputs_json, "g": w.digest}))
+                    .map(|w| serde_json::json!({"id": w.id, "p": w.priority, "d": w.due_date, "c": w.decision, "g": w.digest}))
                     .collect();
                 sqlx::query(&format!(
-                    "UPDATE findings SET priority = t.p, priority_row = t.r, due_date = t.d, priority_inputs = t.i, priority_digest = t.g, priority_policy_version = {policy_version}, priority_decided_at = '{now}' \
-                     FROM json_to_recordset($1::json) AS t(id bigint, p text, r text, d text, i text, g bigint) WHERE findings.id = t.id"
+                    "UPDATE finding_priorities SET priority = t.p, due_date = t.d, decision = t.c, digest = t.g, policy_version = {policy_version}, decided_at = '{now}' \
+                     FROM json_to_recordset($1::json) AS t(id bigint, p text, d text, c bigint, g bigint) WHERE finding_priorities.finding_id = t.id"
                 ))
                 .bind(serde_json::Value::Array(items).to_string())
                 .execute(self.conn())
                 .await
             } else {
                 let sql = format!(
-                    "INSERT OR REPLACE INTO haechi_priority_stage (id, p, r, d, i, g) VALUES {}",
-                    vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+                    "UPDATE finding_priorities SET priority = t.column2, due_date = t.column3, decision = t.column4, digest = t.column5, policy_version = {policy_version}, decided_at = '{now}' \
+                     FROM (VALUES {}) AS t WHERE finding_priorities.finding_id = t.column1",
+                    vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ")
                 );
                 let mut q = sqlx::query(&sql);
                 for w in chunk {
                     q = q
                         .bind(w.id)
                         .bind(w.priority)
-                        .bind(&w.row)
                         .bind(&w.due_date)
-                        .bind(&w.inputs_json)
+                        .bind(w.decision)
                         .bind(w.digest);
                 }
                 q.execute(self.conn()).await
@@ -1099,29 +1140,16 @@ impl WriteTx {
         }
         Ok(n)
     }
+}
 
-    /// Applies the decisions staged by [`WriteTx::write_priorities`] (SQLite; a no-op on
-    /// PostgreSQL): one pass driven by the staged ids.
-    pub async fn apply_priorities(&mut self, policy_version: i64, now: &str) -> Result<u64> {
-        if is_postgres(self.conn()) {
-            return Ok(0);
-        }
-        let now = literal(now)?;
-        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS haechi_priority_stage (id INTEGER PRIMARY KEY, p TEXT, r TEXT, d TEXT, i TEXT, g INTEGER)")
-            .execute(self.conn())
-            .await?;
-        let n = sqlx::query(&format!(
-            "UPDATE findings SET (priority, priority_row, due_date, priority_inputs, priority_digest) = (SELECT p, r, d, i, g FROM haechi_priority_stage AS s WHERE s.id = findings.id), \
-             priority_policy_version = {policy_version}, priority_decided_at = '{now}' WHERE id IN (SELECT id FROM haechi_priority_stage)"
-        ))
-        .execute(self.conn())
-        .await?
-        .rows_affected();
-        sqlx::query("DELETE FROM haechi_priority_stage")
-            .execute(self.conn())
-            .await?;
-        Ok(n)
-    }
+/// Whether any prioritised finding's decision is missing or stale.
+pub async fn has_pending_priorities<'e, E: Executor<'e, Database = Any>>(e: E) -> Result<bool> {
+    let n: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT finding_id FROM finding_priorities WHERE digest IS NULL AND status IN ({PRIORITISED_STATUSES}) LIMIT 1"
+    ))
+    .fetch_optional(e)
+    .await?;
+    Ok(n.is_some())
 }
 
 /// The stored decision of one finding.
@@ -1149,7 +1177,8 @@ pub async fn finding_priority<'e, E: Executor<'e, Database = Any>>(
     e: E,
     id: i64,
 ) -> Result<Option<FindingPriorityRow>> {
-    let r = sqlx::query("SELECT id, institution_id, resource_id, cves, severity, security_severity, status, priority, priority_row, due_date, priority_inputs, priority_policy_version, priority_decided_at, assignee_user_id, created_at FROM findings WHERE id = $1")
+    let r = sqlx::query("SELECT f.id, f.institution_id, f.resource_id, f.cves, f.severity, f.security_severity, f.status, p.priority, d.priority_row, p.due_date, d.inputs AS priority_inputs, p.policy_version AS priority_policy_version, p.decided_at AS priority_decided_at, f.assignee_user_id, f.created_at \
+                         FROM findings f LEFT JOIN finding_priorities p ON p.finding_id = f.id LEFT JOIN priority_decisions d ON d.policy_version = p.policy_version AND d.decision = p.decision WHERE f.id = $1")
         .bind(id)
         .fetch_optional(e)
         .await?;

@@ -824,11 +824,15 @@ impl WriteTx {
         )
     }
 
-    /// SQLite: writes the `finding_cwes` rows of the findings with an id above `after` (those
-    /// this transaction just inserted: writers hold the database-wide lock, and rowids only
-    /// grow), read by rowid range.
+    /// SQLite: writes the `finding_cwes` and (undecided) `finding_priorities` rows of the
+    /// findings with an id above `after` (those this transaction just inserted: writers hold the
+    /// database-wide lock, and rowids only grow), read by rowid range.
     async fn index_cwes_after(&mut self, after: i64) -> Result<()> {
         sqlx::query("INSERT INTO finding_cwes (institution_id, cwe, finding_id) SELECT f.institution_id, CAST(j.value AS INTEGER), f.id FROM findings f, json_each('[' || trim(f.cwes, ',') || ']') AS j WHERE f.id > ? AND f.cwes <> ','")
+            .bind(after)
+            .execute(self.conn())
+            .await?;
+        sqlx::query("INSERT INTO finding_priorities (finding_id, institution_id, status, cves, resource_id, severity, created_on) SELECT id, institution_id, status, cves, resource_id, severity, substr(created_at, 1, 10) FROM findings WHERE id > ?")
             .bind(after)
             .execute(self.conn())
             .await?;
@@ -836,7 +840,7 @@ impl WriteTx {
     }
 
     /// Inserts new findings (status `open`, seen since this import), [`MAX_BATCH`] per
-    /// statement, with their `finding_cwes` rows.
+    /// statement, with their `finding_cwes` rows and their undecided `finding_priorities` rows.
     ///
     /// Each batch travels as one JSON text parameter (an array of 16-element arrays) that the
     /// server expands (SQLite's `json_each`, PostgreSQL's `jsonb_array_elements`): binding ~16
@@ -891,8 +895,9 @@ impl WriteTx {
             let done = if postgres {
                 let sql = format!(
                     "WITH ins AS (INSERT INTO findings ({columns}) SELECT {inst}, CAST(t->>0 AS BIGINT), decode(t->>1, 'hex'), t->>2, t->>3, t->>4, t->>5, t->>6, CAST(t->>7 AS BIGINT), CAST(t->>8 AS DOUBLE PRECISION), t->>9, t->>10, t->>11, t->>12, t->>13, t->>14, decode(t->>15, 'hex'), 'open', {imp}, {imp}, {imp}, {now}, {now} \
-                     FROM jsonb_array_elements($1::jsonb) AS t RETURNING id, cwes), \
-                     cw AS (INSERT INTO finding_cwes (institution_id, cwe, finding_id) SELECT {inst}, CAST(c AS BIGINT), ins.id FROM ins, unnest(string_to_array(trim(both ',' from ins.cwes), ',')) AS c WHERE ins.cwes <> ',') \
+                     FROM jsonb_array_elements($1::jsonb) AS t RETURNING id, cwes, cves, resource_id, severity), \
+                     cw AS (INSERT INTO finding_cwes (institution_id, cwe, finding_id) SELECT {inst}, CAST(c AS BIGINT), ins.id FROM ins, unnest(string_to_array(trim(both ',' from ins.cwes), ',')) AS c WHERE ins.cwes <> ','), \
+                     pr AS (INSERT INTO finding_priorities (finding_id, institution_id, status, cves, resource_id, severity, created_on) SELECT ins.id, {inst}, 'open', ins.cves, ins.resource_id, ins.severity, substr({now}, 1, 10) FROM ins) \
                      SELECT COUNT(*) FROM ins"
                 );
                 let n: i64 = sqlx::query_scalar(&sql)
@@ -1168,9 +1173,9 @@ pub struct FindingRow {
     pub updated_at: String,
 }
 
-const FINDING_COLUMNS: &str = "id, institution_id, resource_id, fingerprint, tool_name, ai_model, rule_id, level, severity, security_severity, cwes, cves, message, location, snippet, code_flow, status, status_reason, risk_accepted_until, first_seen_import_id, last_changed_import_id, seen_since_import_id, created_at, updated_at";
+pub(crate) const FINDING_COLUMNS: &str = "id, institution_id, resource_id, fingerprint, tool_name, ai_model, rule_id, level, severity, security_severity, cwes, cves, message, location, snippet, code_flow, status, status_reason, risk_accepted_until, first_seen_import_id, last_changed_import_id, seen_since_import_id, created_at, updated_at";
 
-fn finding_row(r: &AnyRow) -> Result<FindingRow> {
+pub(crate) fn finding_row(r: &AnyRow) -> Result<FindingRow> {
     let fp: Vec<u8> = r.try_get("fingerprint")?;
     let cwes: String = r.try_get("cwes")?;
     let cves: String = r.try_get("cves")?;
@@ -1204,169 +1209,6 @@ fn finding_row(r: &AnyRow) -> Result<FindingRow> {
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
-}
-
-/// Order of the findings list.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FindingOrder {
-    /// Newest first (id descending).
-    #[default]
-    Newest,
-    /// Most severe first (critical, high, medium, low, none), newest first within a severity.
-    Severity,
-}
-
-/// Where the previous page ended, for keyset pagination: the last finding's id and severity
-/// rank ([`severity_rank`]). A page after a cursor costs the same however deep it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct FindingCursor {
-    pub id: i64,
-    #[serde(default)]
-    pub severity_rank: i64,
-}
-
-impl FindingCursor {
-    /// The cursor of the page after `row`.
-    pub fn after(row: &FindingRow) -> FindingCursor {
-        FindingCursor {
-            id: row.id,
-            severity_rank: severity_rank(&row.severity),
-        }
-    }
-}
-
-/// Filters of the findings list; every given one must hold.
-#[derive(Debug, Clone, Default)]
-pub struct FindingFilter {
-    pub institution_id: Option<i64>,
-    pub severity: Option<String>,
-    pub status: Option<String>,
-    pub cwe: Option<u32>,
-    pub resource_id: Option<i64>,
-    pub tool: Option<String>,
-    pub ai_model: Option<String>,
-    pub limit: i64,
-    /// Rows skipped (page-number paging); with [`FindingFilter::after`] prefer 0.
-    pub offset: i64,
-    pub order: FindingOrder,
-    /// Keyset pagination: only findings after this one in [`FindingFilter::order`].
-    pub after: Option<FindingCursor>,
-}
-
-/// A page of findings (in the filter's order) and the total matching.
-///
-/// Every filter has an index that starts with the institution (migration 0006), so the page is
-/// read from the front of one index range and the total counted over that range; a CWE filter
-/// is driven by the `finding_cwes` side table in id order.
-pub async fn list_findings(
-    pool: &sqlx::AnyPool,
-    f: &FindingFilter,
-) -> Result<(Vec<FindingRow>, i64)> {
-    let mut clauses: Vec<String> = Vec::new();
-    let mut binds: Vec<String> = Vec::new();
-    if let Some(i) = f.institution_id {
-        clauses.push(format!("f.institution_id = {i}"));
-    }
-    if let Some(r) = f.resource_id {
-        clauses.push(format!("f.resource_id = {r}"));
-    }
-    if let Some(s) = &f.severity {
-        // Filtered by rank, the (institution, severity_rank, id) index answers page and count
-        // without reading rows; a severity that is not one of the five matches nothing.
-        if SEVERITIES.contains(&s.as_str()) {
-            clauses.push(format!("f.severity_rank = {}", severity_rank(s)));
-        } else {
-            clauses.push("1 = 0".to_string());
-        }
-    }
-    for (col, v) in [
-        ("f.status", &f.status),
-        ("f.tool_name", &f.tool),
-        ("f.ai_model", &f.ai_model),
-    ] {
-        if let Some(v) = v {
-            binds.push(v.clone());
-            clauses.push(format!("{col} = ${}", binds.len()));
-        }
-    }
-    let (from, id_col, count_sql) = match f.cwe {
-        Some(c) => {
-            let mut on = format!("c.cwe = {c}");
-            if let Some(i) = f.institution_id {
-                on.push_str(&format!(" AND c.institution_id = {i}"));
-            }
-            // With no other filter the side table alone answers the count.
-            let only_cwe = clauses.len() == usize::from(f.institution_id.is_some());
-            let count = only_cwe.then(|| format!("SELECT COUNT(*) FROM finding_cwes c WHERE {on}"));
-            clauses.insert(0, on);
-            (
-                "finding_cwes c JOIN findings f ON f.id = c.finding_id",
-                "c.finding_id",
-                count,
-            )
-        }
-        None => ("findings f", "f.id", None),
-    };
-    let filter_sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", clauses.join(" AND "))
-    };
-    let count_sql = count_sql.unwrap_or_else(|| format!("SELECT COUNT(*) FROM {from}{filter_sql}"));
-    let mut page_clauses = clauses.clone();
-    // With one severity asked for, "most severe first" is "newest first".
-    let order = match (f.order, &f.severity) {
-        (FindingOrder::Severity, Some(_)) => FindingOrder::Newest,
-        (o, _) => o,
-    };
-    let order_sql = match order {
-        FindingOrder::Newest => {
-            if let Some(a) = f.after {
-                page_clauses.push(format!("{id_col} < {}", a.id));
-            }
-            format!("{id_col} DESC")
-        }
-        FindingOrder::Severity => {
-            if let Some(a) = f.after {
-                page_clauses.push(format!(
-                    "(f.severity_rank < {r} OR (f.severity_rank = {r} AND {id_col} < {id}))",
-                    r = a.severity_rank,
-                    id = a.id
-                ));
-            }
-            format!("f.severity_rank DESC, {id_col} DESC")
-        }
-    };
-    let page_where = if page_clauses.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", page_clauses.join(" AND "))
-    };
-    let columns: Vec<String> = FINDING_COLUMNS
-        .split(", ")
-        .map(|c| format!("f.{c}"))
-        .collect();
-    let list_sql = format!(
-        "SELECT {} FROM {from}{page_where} ORDER BY {order_sql} LIMIT {} OFFSET {}",
-        columns.join(", "),
-        f.limit.clamp(1, 1000),
-        f.offset.max(0)
-    );
-    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-    let mut list = sqlx::query(&list_sql);
-    for b in &binds {
-        if count_sql.contains('$') {
-            count = count.bind(b.clone());
-        }
-        list = list.bind(b.clone());
-    }
-    let rs = list.fetch_all(pool).await?;
-    let total = count.fetch_one(pool).await?;
-    Ok((
-        rs.iter().map(finding_row).collect::<Result<Vec<_>>>()?,
-        total,
-    ))
 }
 
 pub async fn get_finding<'e, E: Executor<'e, Database = Any>>(

@@ -11,6 +11,7 @@ mod audit;
 mod copy;
 mod feeds;
 mod findings;
+mod findings_list;
 mod findings_views;
 mod letters;
 mod migrate;
@@ -29,6 +30,7 @@ pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditVerification};
 pub use copy::CopyReport;
 pub use feeds::*;
 pub use findings::*;
+pub use findings_list::*;
 pub use findings_views::*;
 pub use letters::*;
 pub use patching::*;
@@ -130,8 +132,9 @@ impl Store {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
                         // WAL lets readers run beside the one writer; the busy timeout makes a
-                        // second writer wait for the lock instead of failing.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL;")
+                        // second writer wait for the lock instead of failing. Temporary tables
+                        // (the prioritisation's staging table) and sort b-trees stay in memory.
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;")
                             .await?;
                     }
                     Ok(())

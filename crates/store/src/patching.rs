@@ -1,6 +1,7 @@
-//! Queries of remediation (C13): the patch queue (keyset-paginated over the `findings_queue`
-//! partial index), bulk assignment, patch records and the findings they fix, the data behind
-//! the burn-down and SLA-compliance charts, and the security-SaaS register.
+//! Queries of remediation (C13): the patch queue (keyset-paginated over the
+//! `finding_priorities_queue` partial index), bulk assignment, patch records and the findings
+//! they fix, the data behind the burn-down and SLA-compliance charts, and the security-SaaS
+//! register.
 
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -40,7 +41,7 @@ pub struct QueueItem {
 
 /// The queue of one institution: open and in-progress findings that have a priority, by
 /// priority, due date and id, after `after`. The predicate repeats the partial index's
-/// `status IN (…)` verbatim so that both planners pick `findings_queue`.
+/// `status IN (…)` verbatim so that both planners pick `finding_priorities_queue`.
 pub async fn patch_queue<'e, E: Executor<'e, Database = Any>>(
     e: E,
     institution_id: i64,
@@ -52,11 +53,13 @@ pub async fn patch_queue<'e, E: Executor<'e, Database = Any>>(
         None => ("", "", 0),
     };
     let rs = sqlx::query(
-        "SELECT f.id, f.priority, f.due_date, f.priority_row, f.status, f.severity, f.rule_id, f.tool_name, f.cves, substr(f.message, 1, 300) AS message, f.location, f.resource_id, r.name AS resource_name, f.assignee_user_id, f.created_at \
-         FROM (SELECT * FROM findings WHERE institution_id = $1 AND status IN ('open', 'in_progress') AND priority IS NOT NULL \
-               AND (priority, due_date, id) > ($2, $3, $4) \
-               ORDER BY priority, due_date, id LIMIT $5) AS f \
-         LEFT JOIN resources r ON r.id = f.resource_id ORDER BY f.priority, f.due_date, f.id",
+        "SELECT f.id, q.priority, q.due_date, d.priority_row, f.status, f.severity, f.rule_id, f.tool_name, f.cves, substr(f.message, 1, 300) AS message, f.location, f.resource_id, r.name AS resource_name, f.assignee_user_id, f.created_at \
+         FROM (SELECT finding_id, priority, due_date, decision, policy_version FROM finding_priorities WHERE institution_id = $1 AND status IN ('open', 'in_progress') AND priority IS NOT NULL \
+               AND (priority, due_date, finding_id) > ($2, $3, $4) \
+               ORDER BY priority, due_date, finding_id LIMIT $5) AS q \
+         JOIN findings f ON f.id = q.finding_id \
+         LEFT JOIN priority_decisions d ON d.policy_version = q.policy_version AND d.decision = q.decision \
+         LEFT JOIN resources r ON r.id = f.resource_id ORDER BY q.priority, q.due_date, q.finding_id",
     )
     .bind(institution_id)
     .bind(p)
@@ -333,7 +336,7 @@ pub async fn created_by_day<'e, E: Executor<'e, Database = Any>>(
     e: E,
     institution_id: i64,
 ) -> Result<Vec<(String, String, i64)>> {
-    let rs = sqlx::query("SELECT priority, substr(created_at, 1, 10) AS day, COUNT(*) AS n FROM findings WHERE institution_id = $1 AND priority IS NOT NULL GROUP BY priority, substr(created_at, 1, 10)")
+    let rs = sqlx::query("SELECT priority, created_on AS day, COUNT(*) AS n FROM finding_priorities WHERE institution_id = $1 AND priority IS NOT NULL GROUP BY priority, created_on")
         .bind(institution_id)
         .fetch_all(e)
         .await?;
@@ -348,8 +351,8 @@ pub async fn status_changes_by_day<'e, E: Executor<'e, Database = Any>>(
     e: E,
     institution_id: i64,
 ) -> Result<Vec<(String, String, String, String, i64)>> {
-    let rs = sqlx::query("SELECT f.priority, substr(c.changed_at, 1, 10) AS day, c.from_status, c.to_status, COUNT(*) AS n FROM finding_status_changes c JOIN findings f ON f.id = c.finding_id \
-                          WHERE c.institution_id = $1 AND f.priority IS NOT NULL GROUP BY f.priority, substr(c.changed_at, 1, 10), c.from_status, c.to_status")
+    let rs = sqlx::query("SELECT p.priority, substr(c.changed_at, 1, 10) AS day, c.from_status, c.to_status, COUNT(*) AS n FROM finding_status_changes c JOIN finding_priorities p ON p.finding_id = c.finding_id \
+                          WHERE c.institution_id = $1 AND p.priority IS NOT NULL GROUP BY p.priority, substr(c.changed_at, 1, 10), c.from_status, c.to_status")
         .bind(institution_id)
         .fetch_all(e)
         .await?;
@@ -375,13 +378,13 @@ pub async fn sla_outcomes<'e, E: Executor<'e, Database = Any>>(
     today: &str,
 ) -> Result<Vec<(String, String, i64)>> {
     let rs = sqlx::query(
-        "SELECT priority, bucket, COUNT(*) AS n FROM (SELECT f.priority, CASE \
-            WHEN f.status IN ('fixed', 'verified') AND substr(COALESCE(c.fixed_at, f.updated_at), 1, 10) <= f.due_date THEN 'fixed_within_sla' \
-            WHEN f.status IN ('fixed', 'verified') THEN 'fixed_late' \
-            WHEN f.due_date < $2 THEN 'open_breached' \
+        "SELECT priority, bucket, COUNT(*) AS n FROM (SELECT p.priority, CASE \
+            WHEN p.status IN ('fixed', 'verified') AND substr(COALESCE(c.fixed_at, f.updated_at), 1, 10) <= p.due_date THEN 'fixed_within_sla' \
+            WHEN p.status IN ('fixed', 'verified') THEN 'fixed_late' \
+            WHEN p.due_date < $2 THEN 'open_breached' \
             ELSE 'open_within_sla' END AS bucket \
-         FROM findings f LEFT JOIN (SELECT finding_id, MIN(changed_at) AS fixed_at FROM finding_status_changes WHERE institution_id = $1 AND to_status IN ('fixed', 'verified') GROUP BY finding_id) c ON c.finding_id = f.id \
-         WHERE f.institution_id = $1 AND f.priority IS NOT NULL AND f.status IN ('open', 'in_progress', 'fixed', 'verified')) AS t \
+         FROM finding_priorities p JOIN findings f ON f.id = p.finding_id LEFT JOIN (SELECT finding_id, MIN(changed_at) AS fixed_at FROM finding_status_changes WHERE institution_id = $1 AND to_status IN ('fixed', 'verified') GROUP BY finding_id) c ON c.finding_id = p.finding_id \
+         WHERE p.institution_id = $1 AND p.priority IS NOT NULL AND p.status IN ('open', 'in_progress', 'fixed', 'verified')) AS t \
          GROUP BY priority, bucket",
     )
     .bind(institution_id)

@@ -61,14 +61,17 @@ pub async fn queue_filtered<'e, E: Executor<'e, Database = Any>>(
         AssigneeFilter::User(u) => (2, u),
     };
     let rs = sqlx::query(
-        "SELECT f.id, f.priority, f.due_date, f.priority_row, f.status, f.severity, f.rule_id, f.tool_name, f.cves, substr(f.message, 1, 300) AS message, f.location, f.resource_id, r.name AS resource_name, f.assignee_user_id, f.created_at \
-         FROM (SELECT * FROM findings WHERE institution_id = $1 AND status IN ('open', 'in_progress') AND priority IS NOT NULL \
-               AND ($2 = '' OR priority = $2) \
-               AND ($3 = 0 OR resource_id = $3) \
-               AND ($4 = 0 OR ($4 = 1 AND assignee_user_id IS NULL) OR ($4 = 2 AND assignee_user_id = $5)) \
-               AND ($6 = '' OR due_date < $6) \
-               ORDER BY priority, due_date, id LIMIT $7 OFFSET $8) AS f \
-         LEFT JOIN resources r ON r.id = f.resource_id ORDER BY f.priority, f.due_date, f.id",
+        "SELECT f.id, q.priority, q.due_date, d.priority_row, f.status, f.severity, f.rule_id, f.tool_name, f.cves, substr(f.message, 1, 300) AS message, f.location, f.resource_id, r.name AS resource_name, f.assignee_user_id, f.created_at \
+         FROM (SELECT p.finding_id, p.priority, p.due_date, p.decision, p.policy_version FROM finding_priorities p JOIN findings a ON a.id = p.finding_id \
+               WHERE p.institution_id = $1 AND p.status IN ('open', 'in_progress') AND p.priority IS NOT NULL \
+               AND ($2 = '' OR p.priority = $2) \
+               AND ($3 = 0 OR p.resource_id = $3) \
+               AND ($4 = 0 OR ($4 = 1 AND a.assignee_user_id IS NULL) OR ($4 = 2 AND a.assignee_user_id = $5)) \
+               AND ($6 = '' OR p.due_date < $6) \
+               ORDER BY p.priority, p.due_date, p.finding_id LIMIT $7 OFFSET $8) AS q \
+         JOIN findings f ON f.id = q.finding_id \
+         LEFT JOIN priority_decisions d ON d.policy_version = q.policy_version AND d.decision = q.decision \
+         LEFT JOIN resources r ON r.id = f.resource_id ORDER BY q.priority, q.due_date, q.finding_id",
     )
     .bind(institution_id)
     .bind(f.priority.as_deref().unwrap_or(""))
@@ -123,7 +126,7 @@ pub async fn queue_summary<'e, E: Executor<'e, Database = Any> + Copy>(
     for priority in ["P1", "P2", "P3", "P4", "P5"] {
         let count = |breached: bool| async move {
             sqlx::query_scalar::<_, i64>(&format!(
-                "SELECT COUNT(*) FROM (SELECT id FROM findings WHERE institution_id = $1 AND status IN ('open', 'in_progress') \
+                "SELECT COUNT(*) FROM (SELECT finding_id FROM finding_priorities WHERE institution_id = $1 AND status IN ('open', 'in_progress') \
                  AND priority = $2 AND ($3 = '' OR due_date < $3) LIMIT {}) AS t",
                 QUEUE_COUNT_CAP + 1
             ))

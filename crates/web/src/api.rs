@@ -1707,7 +1707,14 @@ async fn findings_list(
         ..Default::default()
     };
     let (items, total) = st.svc.list_findings(&a, &filter).await?;
-    paged(items, total, &page)
+    // The total is counted up to a cap; `total_capped` says that more than `total` match.
+    ok(json!({
+        "items": items,
+        "total": total.count,
+        "total_capped": total.capped,
+        "page": offset / limit + 1,
+        "per_page": limit,
+    }))
 }
 
 async fn findings_get(

@@ -12,7 +12,7 @@ use haechi_service::findings::{
     parse_resource_map, FindingTransition, FindingsUpload, ResourceInput, ResourceMapping,
 };
 use haechi_service::{Service, ServiceError};
-use haechi_store::{FindingCursor, FindingFilter, FindingOrder};
+use haechi_store::{FindingCursor, FindingFilter, FindingOrder, FindingTotal};
 use sqlx::Row;
 
 use crate::{on_both, open};
@@ -621,15 +621,18 @@ async fn dedup_story(url: String) {
         let svc = svc.clone();
         let who = ciso.clone();
         async move {
-            svc.list_findings(
-                &who,
-                &FindingFilter {
-                    limit: 1000,
-                    ..filter
-                },
-            )
-            .await
-            .unwrap()
+            let (rows, total) = svc
+                .list_findings(
+                    &who,
+                    &FindingFilter {
+                        limit: 1000,
+                        ..filter
+                    },
+                )
+                .await
+                .unwrap();
+            assert!(!total.capped, "{total:?}");
+            (rows, total.count)
         }
     };
     let (_, total) = f(FindingFilter::default()).await;
@@ -1140,7 +1143,7 @@ async fn mapping_story(url: String) {
         )
         .await
         .unwrap();
-    assert_eq!((n, by_db.len()), (1, 1));
+    assert_eq!((n, by_db.len()), (FindingTotal::exact(1), 1));
     let view = svc.get_finding(&ciso, by_db[0].id).await.unwrap();
     assert_eq!(view.seen_by_imports, vec![first.import_id]);
 
@@ -1278,7 +1281,7 @@ async fn list_story(url: String) {
             )
             .await
             .unwrap();
-        assert_eq!(total as u64, r.findings_new);
+        assert_eq!(total, FindingTotal::exact(r.findings_new as i64));
         let mut rows = rows;
         let (more, _) = svc
             .list_findings(
@@ -1321,7 +1324,11 @@ async fn list_story(url: String) {
                 )
                 .await
                 .unwrap();
-            assert_eq!(total as usize, all.len(), "the total ignores the cursor");
+            assert_eq!(
+                total,
+                FindingTotal::exact(all.len() as i64),
+                "the total ignores the cursor"
+            );
             let Some(last) = page.last() else { break };
             after = Some(FindingCursor::after(last));
             got.extend(page.into_iter().map(|f| f.id));
@@ -1387,7 +1394,7 @@ async fn list_story(url: String) {
             )
             .await
             .unwrap();
-        assert_eq!(total, want, "{filter:?}");
+        assert_eq!(total, FindingTotal::exact(want), "{filter:?}");
         assert_eq!(rows.len() as i64, want.min(1000), "{filter:?}");
         assert!(rows.iter().all(|f| f.institution_id == a));
         assert!(rows.windows(2).all(|w| {
@@ -1398,6 +1405,98 @@ async fn list_story(url: String) {
             assert!(rows.iter().all(|f| f.cwes.contains(&c)), "{filter:?}");
         }
     }
+
+    // The total is counted up to a cap: exact up to it, "more than the cap" past it, with or
+    // without filters and cursors; a short last page knows its total without counting.
+    let n = all.len() as i64;
+    let critical = count(&|f| f.severity == "critical");
+    let capped = |count| FindingTotal {
+        count,
+        capped: true,
+    };
+    let cases: Vec<(FindingFilter, FindingTotal)> = vec![
+        (FindingFilter::default(), FindingTotal::exact(n)),
+        (
+            FindingFilter {
+                count_cap: Some(n),
+                ..Default::default()
+            },
+            FindingTotal::exact(n),
+        ),
+        (
+            FindingFilter {
+                count_cap: Some(n - 1),
+                ..Default::default()
+            },
+            capped(n - 1),
+        ),
+        (
+            FindingFilter {
+                count_cap: Some(100),
+                after: Some(FindingCursor::after(&all[10])),
+                ..Default::default()
+            },
+            capped(100),
+        ),
+        (
+            FindingFilter {
+                count_cap: Some(100),
+                offset: n - 10,
+                limit: 20,
+                ..Default::default()
+            },
+            FindingTotal::exact(n),
+        ),
+        (
+            FindingFilter {
+                count_cap: Some(critical - 1),
+                severity: Some("critical".into()),
+                ..Default::default()
+            },
+            capped(critical - 1),
+        ),
+        (
+            FindingFilter {
+                count_cap: Some(critical),
+                severity: Some("critical".into()),
+                order: FindingOrder::Severity,
+                ..Default::default()
+            },
+            FindingTotal::exact(critical),
+        ),
+        (
+            FindingFilter {
+                count_cap: Some(5),
+                cwe: Some(79),
+                severity: Some("high".into()),
+                ..Default::default()
+            },
+            capped(5),
+        ),
+    ];
+    for (filter, want) in cases {
+        // Three rows a page unless the case asks: a full page from the front leaves the total to
+        // the count.
+        let limit = if filter.limit == 0 { 3 } else { filter.limit };
+        let (rows, total) = svc
+            .list_findings(
+                &ciso,
+                &FindingFilter {
+                    limit,
+                    ..filter.clone()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(total, want, "{filter:?}");
+        assert_eq!(
+            rows.len() as i64,
+            limit.min(n - filter.offset),
+            "{filter:?}"
+        );
+    }
+    assert_eq!(capped(10_000).to_string(), "10,000+");
+    assert_eq!(FindingTotal::exact(1234).to_string(), "1,234");
 
     // A re-import that changes a finding's CWE moves it in the CWE filter.
     let log = sarif("Tagger", &[("rule-a", "src/x.py", 4, "first")]);
@@ -1420,6 +1519,7 @@ async fn list_story(url: String) {
             .await
             .unwrap()
             .1
+            .count
         }
     };
     assert_eq!((cwe_count(79).await, cwe_count(80).await), (1, 0));

@@ -11,7 +11,7 @@ use haechi_policy::{DataKind, NetworkZone};
 use haechi_service::feeds::{AdvisoryInput, FeedFile, FeedKind};
 use haechi_service::findings::{FindingsUpload, ResourceInput};
 use haechi_service::patching::{PatchInput, SaasEvaluationInput};
-use haechi_service::{Service, ServiceError};
+use haechi_service::{Service, ServiceConfig, ServiceError};
 use haechi_store::{SaasWrite, WorkPlan};
 
 use crate::{on_both, open};
@@ -384,7 +384,7 @@ async fn import(svc: &Service, who: &Actor, inst: i64, res: i64, log: Vec<u8>) {
 /// (id, priority, row) of the findings of an institution, by CVE.
 async fn priorities(svc: &Service, inst: i64) -> Vec<(String, i64, String, String)> {
     let rows = sqlx::query_as::<_, (String, i64, Option<String>, Option<String>)>(
-        "SELECT cves, id, priority, priority_row FROM findings WHERE institution_id = $1 ORDER BY cves",
+        "SELECT f.cves, f.id, p.priority, d.priority_row FROM findings f JOIN finding_priorities p ON p.finding_id = f.id LEFT JOIN priority_decisions d ON d.policy_version = p.policy_version AND d.decision = p.decision WHERE f.institution_id = $1 ORDER BY f.cves",
     )
     .bind(inst)
     .fetch_all(svc.store().pool())
@@ -763,6 +763,78 @@ async fn row_of(svc: &Service, inst: i64, cve: &str) -> (String, String) {
 #[tokio::test]
 async fn findings_are_prioritised_queued_and_patched() {
     on_both(priority_story).await;
+}
+
+/// A decision whose inputs change under it (here the finding's severity, as a changed re-import
+/// would write) is marked stale by the trigger on `findings`, keeps its old priority in the
+/// queue meanwhile, and is decided again: on start, or by the next recompute.
+async fn stale_story(url: String) {
+    let (store, svc) = open(&url).await;
+    let a = institution(&svc, "STL").await;
+    let ca = ciso(a);
+    let web = resource(&svc, &ca, a, "web", NetworkZone::Internet).await;
+    import(
+        &svc,
+        &ca,
+        a,
+        web,
+        sarif(&[("dep1", "pom.xml", "CVE-2023-0101")]),
+    )
+    .await;
+    assert_eq!(row_of(&svc, a, "CVE-2023-0101").await.0, "P4");
+    let id = priorities(&svc, a).await[0].1;
+    let digest = |svc: &Service| {
+        let pool = svc.store().pool().clone();
+        async move {
+            sqlx::query_as::<_, (Option<i64>, String)>(
+                "SELECT digest, severity FROM finding_priorities WHERE finding_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert!(digest(&svc).await.0.is_some());
+
+    sqlx::query("UPDATE findings SET severity = 'low' WHERE id = $1")
+        .bind(id)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let (d, severity) = digest(&svc).await;
+    assert_eq!((d, severity.as_str()), (None, "low"));
+    assert_eq!(row_of(&svc, a, "CVE-2023-0101").await.0, "P4");
+
+    // A restart decides what was left pending.
+    let again = Service::open(store.clone(), ServiceConfig::default())
+        .await
+        .unwrap();
+    assert!(digest(&again).await.0.is_some());
+    let (p, row) = row_of(&again, a, "CVE-2023-0101").await;
+    assert_ne!(
+        p, "P4",
+        "a low-severity finding is decided lower (row {row})"
+    );
+
+    // Closing keeps the decision; reopening marks it stale again.
+    sqlx::query("UPDATE findings SET status = 'fixed' WHERE id = $1")
+        .bind(id)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(digest(&again).await.0.is_some());
+    sqlx::query("UPDATE findings SET status = 'open' WHERE id = $1")
+        .bind(id)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(digest(&again).await.0.is_none());
+}
+
+#[tokio::test]
+async fn stale_decisions_are_decided_again() {
+    on_both(stale_story).await;
 }
 
 async fn saas_story(url: String) {

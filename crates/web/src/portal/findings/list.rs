@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use haechi_core::FieldError;
 use haechi_service::findings::{transition_allowed, FindingTransition, FINDING_STATUSES};
 use haechi_service::{Action, ServiceError};
-use haechi_store::FindingFilter;
+use haechi_store::{FindingFilter, FindingTotal};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -143,7 +143,7 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
             Err(e) => return p.error(e),
         }
     } else {
-        (Vec::new(), 0)
+        (Vec::new(), FindingTotal::exact(0))
     };
     let has_next = rows.len() > PER_PAGE as usize;
     let rows = &rows[..rows.len().min(PER_PAGE as usize)];
@@ -214,7 +214,13 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
             a href="/findings" { (p.t("초기화", "Reset")) }
         }
         @if errors.is_empty() {
-            p class="muted" { (p.t("검색 결과: ", "Matching: ")) strong { (total) } (p.t("건", "")) }
+            // Counted up to a cap: "10,000+" says that more match.
+            p class="muted" {
+                (p.t("검색 결과: ", "Matching: ")) strong { (total) } (p.t("건", ""))
+                @if total.capped {
+                    " " (p.t("(조건을 좁히면 정확한 수를 셉니다)", "(narrow the filters for an exact count)"))
+                }
+            }
         }
         @if rows.is_empty() {
             p { (p.t("조건에 맞는 취약점이 없습니다.", "No findings match.")) }
