@@ -4,7 +4,7 @@
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 
 use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
@@ -102,21 +102,8 @@ pub enum MaybeGz<R: Read> {
 impl<R: Read> MaybeGz<R> {
     /// Peeks at the first bytes of `inner` and decides whether to gunzip. The peeked bytes are
     /// replayed, so nothing is lost for non-gzip input.
-    pub fn new(mut inner: R) -> io::Result<Self> {
-        let mut head = Vec::with_capacity(2);
-        // A short read is legal, so keep reading until we have two bytes or hit EOF.
-        while head.len() < 2 {
-            let mut b = [0u8; 2];
-            let want = 2 - head.len();
-            match inner.read(&mut b[..want]) {
-                Ok(0) => break,
-                Ok(n) => head.extend_from_slice(&b[..n]),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        let gz = head.as_slice() == GZIP_MAGIC;
-        let chained = io::Cursor::new(head).chain(inner);
+    pub fn new(inner: R) -> io::Result<Self> {
+        let (gz, chained) = sniff_gzip(inner)?;
         Ok(if gz {
             MaybeGz::Gzip(Box::new(MultiGzDecoder::new(chained)))
         } else {
@@ -135,6 +122,231 @@ impl<R: Read> Read for MaybeGz<R> {
         match self {
             MaybeGz::Plain(r) => r.read(buf),
             MaybeGz::Gzip(r) => r.read(buf),
+        }
+    }
+}
+
+/// `inner` with bytes already read from it put back in front.
+pub(crate) type Replayed<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
+/// Peeks at the first bytes of `inner`: whether they are the gzip magic, and a reader that
+/// replays them.
+pub(crate) fn sniff_gzip<R: Read>(mut inner: R) -> io::Result<(bool, Replayed<R>)> {
+    let mut head = Vec::with_capacity(2);
+    // A short read is legal, so keep reading until we have two bytes or hit EOF.
+    while head.len() < 2 {
+        let mut b = [0u8; 2];
+        let want = 2 - head.len();
+        match inner.read(&mut b[..want]) {
+            Ok(0) => break,
+            Ok(n) => head.extend_from_slice(&b[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    let gz = head.as_slice() == GZIP_MAGIC;
+    Ok((gz, io::Cursor::new(head).chain(inner)))
+}
+
+/// Compressed bytes handed to the gunzip thread at a time.
+const GUNZIP_IN_CHUNK: usize = 64 * 1024;
+/// Compressed chunks queued for the gunzip thread.
+const GUNZIP_IN_QUEUE: usize = 8;
+/// Decompressed bytes handed back at a time, and how many such chunks may wait.
+const GUNZIP_OUT_CHUNK: usize = 256 * 1024;
+const GUNZIP_OUT_QUEUE: usize = 2;
+
+/// Gunzips on a helper thread while the calling thread parses. The calling thread keeps
+/// reading the input (which need not be `Send`) and queues compressed chunks; the helper sends
+/// decompressed chunks back, then an empty chunk at the end, or the decoder's error after the
+/// bytes decoded before it (so errors keep their place). Memory: the bounded queues, ~1 MB.
+///
+/// Run [`gunzip_worker`] on a scoped thread with the other ends of the channels; dropping this
+/// reader stops it.
+pub(crate) struct ThreadedGunzip<R> {
+    inner: R,
+    to_worker: Option<mpsc::SyncSender<Vec<u8>>>,
+    from_worker: mpsc::Receiver<io::Result<Vec<u8>>>,
+    /// A compressed chunk read but not yet accepted by the queue.
+    pending: Option<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+/// The worker's ends of a [`ThreadedGunzip`]'s channels.
+pub(crate) struct GunzipWorker {
+    input: mpsc::Receiver<Vec<u8>>,
+    output: mpsc::SyncSender<io::Result<Vec<u8>>>,
+}
+
+impl<R: Read> ThreadedGunzip<R> {
+    /// A reader of `inner` (gzip bytes) and the ends for the worker thread.
+    pub(crate) fn new(inner: R) -> (Self, GunzipWorker) {
+        let (to_worker, input) = mpsc::sync_channel(GUNZIP_IN_QUEUE);
+        let (output, from_worker) = mpsc::sync_channel(GUNZIP_OUT_QUEUE);
+        (
+            Self {
+                inner,
+                to_worker: Some(to_worker),
+                from_worker,
+                pending: None,
+                cur: Vec::new(),
+                pos: 0,
+                done: false,
+            },
+            GunzipWorker { input, output },
+        )
+    }
+
+    /// Queues compressed chunks until the queue is full or the input ends.
+    fn feed(&mut self) -> io::Result<()> {
+        loop {
+            let Some(tx) = &self.to_worker else {
+                return Ok(());
+            };
+            let chunk = match self.pending.take() {
+                Some(c) => c,
+                None => {
+                    let mut c = vec![0u8; GUNZIP_IN_CHUNK];
+                    let n = loop {
+                        match self.inner.read(&mut c) {
+                            Ok(n) => break n,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            Err(e) => return Err(e),
+                        }
+                    };
+                    if n == 0 {
+                        // End of input: closing the queue tells the worker.
+                        self.to_worker = None;
+                        return Ok(());
+                    }
+                    c.truncate(n);
+                    c
+                }
+            };
+            match tx.try_send(chunk) {
+                Ok(()) => {}
+                Err(mpsc::TrySendError::Full(c)) => {
+                    self.pending = Some(c);
+                    return Ok(());
+                }
+                Err(mpsc::TrySendError::Disconnected(_)) => {
+                    self.to_worker = None;
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for ThreadedGunzip<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.pos < self.cur.len() {
+                let n = buf.len().min(self.cur.len() - self.pos);
+                buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            if self.done {
+                return Ok(0);
+            }
+            self.feed()?;
+            // A short wait, then feed again: the worker may have emptied the queue meanwhile.
+            match self
+                .from_worker
+                .recv_timeout(std::time::Duration::from_millis(1))
+            {
+                Ok(Ok(chunk)) => {
+                    self.done = chunk.is_empty();
+                    self.cur = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    self.done = true;
+                    return Err(io::Error::other("the gunzip thread stopped"));
+                }
+            }
+        }
+    }
+}
+
+/// Compressed chunks from the queue as one `BufRead`; ends when the queue is closed.
+struct QueueReader {
+    input: mpsc::Receiver<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for QueueReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let have = io::BufRead::fill_buf(self)?;
+        let n = buf.len().min(have.len());
+        buf[..n].copy_from_slice(&have[..n]);
+        io::BufRead::consume(self, n);
+        Ok(n)
+    }
+}
+
+impl io::BufRead for QueueReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.pos >= self.cur.len() {
+            match self.input.recv() {
+                Ok(c) => {
+                    self.cur = c;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(&[]),
+            }
+        }
+        Ok(&self.cur[self.pos..])
+    }
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
+    }
+}
+
+/// The gunzip thread's body: decodes every gzip member until the input ends, an error occurs
+/// or the reader is dropped.
+pub(crate) fn gunzip_worker(w: GunzipWorker) {
+    let mut dec = flate2::bufread::MultiGzDecoder::new(QueueReader {
+        input: w.input,
+        cur: Vec::new(),
+        pos: 0,
+    });
+    loop {
+        let mut out = vec![0u8; GUNZIP_OUT_CHUNK];
+        let mut n = 0;
+        let mut failed = None;
+        while n < out.len() {
+            match dec.read(&mut out[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        out.truncate(n);
+        let last = n == 0;
+        if n > 0 && w.output.send(Ok(out)).is_err() {
+            return;
+        }
+        if let Some(e) = failed {
+            let _ = w.output.send(Err(e));
+            return;
+        }
+        if last {
+            let _ = w.output.send(Ok(Vec::new()));
+            return;
         }
     }
 }

@@ -806,6 +806,61 @@ fn sarif_fingerprints_identity_and_content() {
     assert!(s1.to_hex().bytes().all(|b| b.is_ascii_hexdigit()));
 }
 
+/// Stored findings are keyed by these hashes, so their values may never drift: pinned for a
+/// few fixed results, and as one digest over every fixture and a synthetic log.
+#[test]
+fn sarif_identity_and_content_hashes_are_pinned() {
+    use sha2::{Digest, Sha256};
+    let _guard = shared();
+    let line = |f: &SarifFinding| {
+        format!(
+            "{} {} {}",
+            f.fingerprint,
+            f.content_hash,
+            fingerprint_with_scope(f, "resource:1")
+        )
+    };
+    let eslint = parse(&read_fixture("sarif/eslint.sarif")).unwrap();
+    let codeql = parse(&read_fixture("sarif/codeql.sarif")).unwrap();
+    let trivy = parse(&read_fixture("sarif/trivy.sarif")).unwrap();
+    let got = [
+        line(&eslint.findings[0]),
+        line(&codeql.findings[0]),
+        line(&trivy.findings[0]),
+    ];
+    let want = [PINNED_ESLINT_0, PINNED_CODEQL_0, PINNED_TRIVY_0];
+    assert_eq!(got, want);
+
+    let mut all = Sha256::new();
+    for name in [
+        "sarif/bandit.sarif",
+        "sarif/codeql.sarif",
+        "sarif/eslint.sarif",
+        "sarif/message_strings.sarif",
+        "sarif/semgrep.sarif",
+        "sarif/tool_after_results.sarif",
+        "sarif/trivy.sarif",
+    ] {
+        for f in &parse(&read_fixture(name)).unwrap().findings {
+            all.update(line(f).as_bytes());
+        }
+    }
+    let mut log = Vec::new();
+    sarif::synth::generate(&mut log, 3000, 5).unwrap();
+    for f in &parse(&log).unwrap().findings {
+        all.update(line(f).as_bytes());
+    }
+    assert_eq!(hex::encode(all.finalize()), PINNED_ALL);
+}
+
+const PINNED_ESLINT_0: &str =
+    "a91ca3142b3a1c0ae37fbc8bcb90bb4b 9be605699c5ad8aee951705086878ab3 c208c1e363add023804c548c421b7937";
+const PINNED_CODEQL_0: &str =
+    "bb2aa6da69687eabf8e92a5edf83d330 d7b798be7f53f16d543fbd06f17a9239 37bc83c502be2c4d035d84c05dfb8dab";
+const PINNED_TRIVY_0: &str =
+    "81c8dbf50f6d8a5d82f2f778b7ae2978 e571387bfa7a5bc38234b554bddfb78a 4b193bc80087291932d4adc196fa188c";
+const PINNED_ALL: &str = "532a2a5e8795b9fd7c50e231a46c726578449cbc62bf3727e56e82abc797a1da";
+
 /// Peak resident memory of this process in KiB (Linux), to check that streaming stays bounded.
 fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -60,6 +60,11 @@ impl<R: Read> Scanner<R> {
         }
     }
 
+    /// Whether the input is gunzipped.
+    pub(crate) fn is_gzip(&self) -> bool {
+        self.gzip
+    }
+
     /// Bytes consumed so far.
     pub(crate) fn offset(&self) -> u64 {
         self.base + self.pos as u64
