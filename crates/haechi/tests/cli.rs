@@ -991,8 +991,12 @@ fn bench_ingest_and_list_run_small() {
     assert!(queries.iter().all(|q| q["rows"].as_u64().unwrap() <= 50));
     let first = &queries[0];
     assert_eq!(
-        (first["rows"].as_u64(), first["total"].as_i64()),
-        (Some(50), Some(400))
+        (
+            first["rows"].as_u64(),
+            first["total"]["count"].as_i64(),
+            first["total"]["capped"].as_bool()
+        ),
+        (Some(50), Some(400), Some(false))
     );
 }
 
