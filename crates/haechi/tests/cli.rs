@@ -971,21 +971,24 @@ fn findings_import_maps_paths_to_resources() {
     }
 }
 
-#[test]
-fn bench_ingest_and_list_run_small() {
+/// Runs `haechi bench KIND --findings N --json` and reads its one JSON object.
+fn bench_json(kind: &str, findings: &str) -> serde_json::Value {
     let run = haechi(
         None,
-        &["bench", "ingest", "--findings", "400", "--json"],
+        &["bench", kind, "--findings", findings, "--json"],
         &[],
     )
-    .expect_ok("bench ingest");
-    let r: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    .expect_ok(kind);
+    serde_json::from_str(run.stdout.trim()).unwrap()
+}
+
+#[test]
+fn bench_ingest_and_list_run_small() {
+    let r = bench_json("ingest", "400");
     assert_eq!(r["first"]["report"]["results_read"], 400, "{r}");
     assert_eq!(r["rows_written_on_reimport"], 0, "{r}");
     assert!(r["peak_rss_bytes"].as_u64().unwrap() > 0);
-    let run = haechi(None, &["bench", "list", "--findings", "400", "--json"], &[])
-        .expect_ok("bench list");
-    let r: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let r = bench_json("list", "400");
     assert_eq!(r["findings"], 400, "{r}");
     let queries = r["queries"].as_array().unwrap();
     assert!(queries.iter().all(|q| q["rows"].as_u64().unwrap() <= 50));
@@ -1099,13 +1102,7 @@ fn feeds_import_is_idempotent_signed_and_refuses_bad_files() {
 
 #[test]
 fn bench_prioritise_runs_small() {
-    let run = haechi(
-        None,
-        &["bench", "prioritise", "--findings", "300", "--json"],
-        &[],
-    )
-    .expect_ok("bench prioritise");
-    let r: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let r = bench_json("prioritise", "300");
     assert_eq!(
         r["kev_import_and_first_prioritisation"]["rows_written"], 300,
         "{r}"

@@ -306,6 +306,17 @@ fn decision_code(k: InputsKey) -> i64 {
         | i64::from(k.5) << 20
 }
 
+/// Who may recompute: the regulator's feed managers anything, an institution's own staff their
+/// institution's findings.
+fn authorize_recompute(actor: &Actor, institution: Option<i64>) -> Result<()> {
+    match institution {
+        Some(i) if !authz::allows(actor.role, Action::ManageFeeds) => {
+            authz::authorize_record(actor, Action::ManageFindings, Owner::Institution(i))
+        }
+        _ => authz::authorize(actor, Action::ManageFeeds),
+    }
+}
+
 /// The key of a CVE set in `priority_evidence`: FNV-1a of the findings' `cves` text, its bits
 /// read as a signed integer.
 pub fn cve_set_key(cves: &str) -> i64 {
@@ -346,12 +357,7 @@ impl Service {
         actor: &Actor,
         institution: Option<i64>,
     ) -> Result<RecomputeReport> {
-        match institution {
-            Some(i) if !authz::allows(actor.role, Action::ManageFeeds) => {
-                authz::authorize_record(actor, Action::ManageFindings, Owner::Institution(i))?
-            }
-            _ => authz::authorize(actor, Action::ManageFeeds)?,
-        }
+        authorize_recompute(actor, institution)?;
         self.recompute(actor, Mode::Full(institution)).await
     }
 
@@ -614,33 +620,18 @@ impl Service {
         Ok(report)
     }
 
-    /// Recompute after a change that has already been committed (a findings or resource
-    /// import): a failure is logged, not returned, because the change itself stands and the
-    /// next recompute catches up.
+    /// Recompute after a change that has already been committed (a resource change, a policy
+    /// load): every finding of one institution (`Some`) or of all.
     pub(crate) async fn refresh_priorities(&self, actor: &Actor, institution: Option<i64>) {
-        if let Err(e) = self.recompute_priorities(actor, institution).await {
-            tracing::warn!(institution = ?institution, error = %e, "re-prioritising findings failed; the next change retries");
-        }
+        self.refresh(actor, institution, Mode::Full(institution))
+            .await;
     }
 
     /// Decides the findings of one institution whose decision is missing or stale, after a
-    /// committed findings import; like [`Service::refresh_priorities`], a failure is logged and
-    /// the next recompute catches up.
+    /// committed findings import.
     pub(crate) async fn refresh_pending_priorities(&self, actor: &Actor, institution: i64) {
-        let outcome = match authz::authorize_record(
-            actor,
-            Action::ManageFindings,
-            Owner::Institution(institution),
-        ) {
-            Ok(()) => {
-                self.recompute(actor, Mode::Pending(Some(institution)))
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        if let Err(e) = outcome {
-            tracing::warn!(institution, error = %e, "prioritising new findings failed; the next change retries");
-        }
+        self.refresh(actor, Some(institution), Mode::Pending(Some(institution)))
+            .await;
     }
 
     /// On start: decides whatever was left undecided or stale (a crash between an import and its
@@ -648,11 +639,22 @@ impl Service {
     /// there is nothing to do.
     pub(crate) async fn decide_pending_on_start(&self) -> Result<()> {
         if haechi_store::has_pending_priorities(self.store.pool()).await? {
-            if let Err(e) = self.recompute(&Actor::system(), Mode::Pending(None)).await {
-                tracing::warn!(error = %e, "deciding pending priorities on start failed; the next change retries");
-            }
+            self.refresh(&Actor::system(), None, Mode::Pending(None))
+                .await;
         }
         Ok(())
+    }
+
+    /// A recompute after a change that has already been committed: a failure is logged, not
+    /// returned, because the change itself stands and the next recompute catches up.
+    async fn refresh(&self, actor: &Actor, institution: Option<i64>, mode: Mode) {
+        let outcome = match authorize_recompute(actor, institution) {
+            Ok(()) => self.recompute(actor, mode).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(mode = ?mode, error = %e, "re-prioritising findings failed; the next change retries");
+        }
     }
 
     /// The stored decision on one finding with the evidence behind every input (its

@@ -822,13 +822,14 @@ pub enum CandidateFilter<'a> {
 /// One candidate as text: `id|resource|cves|severity|created_on|digest`. Without the digest
 /// (`with_digest` false, the field left empty) the read is answered by the covering index
 /// `finding_priorities_sets` alone, and every candidate counts as changed.
-fn candidate_line(pg: bool, with_digest: bool) -> &'static str {
-    match (pg, with_digest) {
-        (true, true) => "finding_id::text || '|' || COALESCE(resource_id::text, '') || '|' || cves || '|' || severity || '|' || created_on || '|' || COALESCE(digest::text, '')",
-        (true, false) => "finding_id::text || '|' || COALESCE(resource_id::text, '') || '|' || cves || '|' || severity || '|' || created_on || '|'",
-        (false, true) => "finding_id || '|' || COALESCE(resource_id, '') || '|' || cves || '|' || severity || '|' || created_on || '|' || COALESCE(digest, '')",
-        (false, false) => "finding_id || '|' || COALESCE(resource_id, '') || '|' || cves || '|' || severity || '|' || created_on || '|'",
-    }
+fn candidate_line(pg: bool, with_digest: bool) -> String {
+    let text = if pg { "::text" } else { "" };
+    let digest = if with_digest {
+        format!(" || COALESCE(digest{text}, '')")
+    } else {
+        String::new()
+    };
+    format!("finding_id{text} || '|' || COALESCE(resource_id{text}, '') || '|' || cves || '|' || severity || '|' || created_on || '|'{digest}")
 }
 
 fn aggregate(pg: bool, inner: &str) -> String {

@@ -48,30 +48,27 @@ pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
         .replace("{KEY}", key)
         .replace("{BLOB}", blob)
         .replace("{STATUS_TRIGGER}", status_trigger(dialect))
-        .replace("{PRIORITY_TRIGGER}", priority_trigger(dialect))
+        .replace("{PRIORITY_TRIGGER}", &priority_trigger(dialect))
 }
 
 /// The trigger of 0007 that keeps `finding_priorities`' copies of a finding's status and
 /// inputs, and clears the decision's digest (marks it stale) when an input changes or the finding
-/// becomes prioritised again.
-fn priority_trigger(dialect: Dialect) -> &'static str {
+/// becomes prioritised again. The statement is the same on both dialects; only its wrapping
+/// differs.
+fn priority_trigger(dialect: Dialect) -> String {
+    const UPDATE: &str = "UPDATE finding_priorities SET status = NEW.status, cves = NEW.cves, severity = NEW.severity, resource_id = NEW.resource_id, \
+         digest = CASE WHEN OLD.cves <> NEW.cves OR OLD.severity <> NEW.severity OR OLD.resource_id IS DISTINCT FROM NEW.resource_id \
+         OR (OLD.status NOT IN ('open', 'in_progress', 'risk_accepted') AND NEW.status IN ('open', 'in_progress', 'risk_accepted')) THEN NULL ELSE digest END \
+         WHERE finding_id = NEW.id;";
+    const COLUMNS: &str = "AFTER UPDATE OF status, cves, severity, resource_id ON findings";
     match dialect {
         Dialect::Sqlite => {
-            "CREATE TRIGGER findings_priority_facts AFTER UPDATE OF status, cves, severity, resource_id ON findings BEGIN \
-             UPDATE finding_priorities SET status = NEW.status, cves = NEW.cves, severity = NEW.severity, resource_id = NEW.resource_id, \
-             digest = CASE WHEN OLD.cves <> NEW.cves OR OLD.severity <> NEW.severity OR OLD.resource_id IS DISTINCT FROM NEW.resource_id \
-             OR (OLD.status NOT IN ('open', 'in_progress', 'risk_accepted') AND NEW.status IN ('open', 'in_progress', 'risk_accepted')) THEN NULL ELSE digest END \
-             WHERE finding_id = NEW.id; END;"
+            format!("CREATE TRIGGER findings_priority_facts {COLUMNS} BEGIN {UPDATE} END;")
         }
-        Dialect::Postgres => {
-            "CREATE FUNCTION findings_priority_facts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-             UPDATE finding_priorities SET status = NEW.status, cves = NEW.cves, severity = NEW.severity, resource_id = NEW.resource_id, \
-             digest = CASE WHEN OLD.cves <> NEW.cves OR OLD.severity <> NEW.severity OR OLD.resource_id IS DISTINCT FROM NEW.resource_id \
-             OR (OLD.status NOT IN ('open', 'in_progress', 'risk_accepted') AND NEW.status IN ('open', 'in_progress', 'risk_accepted')) THEN NULL ELSE digest END \
-             WHERE finding_id = NEW.id; RETURN NULL; END $$; \
-             CREATE TRIGGER findings_priority_facts AFTER UPDATE OF status, cves, severity, resource_id ON findings FOR EACH ROW \
-             EXECUTE FUNCTION findings_priority_facts();"
-        }
+        Dialect::Postgres => format!(
+            "CREATE FUNCTION findings_priority_facts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {UPDATE} RETURN NULL; END $$; \
+             CREATE TRIGGER findings_priority_facts {COLUMNS} FOR EACH ROW EXECUTE FUNCTION findings_priority_facts();"
+        ),
     }
 }
 
