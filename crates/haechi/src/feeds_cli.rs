@@ -436,11 +436,11 @@ async fn seed(svc: &Service, n: usize) -> anyhow::Result<i64> {
                 content_hash: fp,
             });
             if batch.len() == haechi_store::MAX_BATCH {
-                tx.insert_findings(&scope, &batch).await?;
+                tx.insert_findings(&scope, &batch, None).await?;
                 batch.clear();
             }
         }
-        tx.insert_findings(&scope, &batch).await?;
+        tx.insert_findings(&scope, &batch, None).await?;
         made += count;
     }
     tx.commit().await?;

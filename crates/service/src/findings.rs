@@ -30,12 +30,13 @@ use haechi_policy::classification::{self, ResourceFacts};
 use haechi_policy::{DataKind, NetworkZone, Policy};
 use haechi_store::{
     ComponentRow, FindingFilter, FindingImportRow, FindingRow, FindingValues, Hash16,
-    ImportProvenance, ImportScope, NewFindingImport, ResourceRow, ResourceWrite, ScopeIndex,
-    WriteTx,
+    ImportProvenance, ImportScope, NewDecisions, NewFindingImport, ResourceRow, ResourceWrite,
+    ScopeIndex, WriteTx,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::authz::{self, Action, Owner};
+use crate::priority::{Decider, Subject};
 use crate::{record, to_json, Result, Service, ServiceError};
 
 /// Findings per batch handed from the parser to the writer (and per bulk statement).
@@ -954,6 +955,38 @@ fn scope_key(institution_id: i64, resource_id: Option<i64>) -> String {
 }
 
 impl BatchSink {
+    /// Takes the stored findings' index once the writer has loaded it. Parsing does not wait
+    /// for it: until it arrives, every result goes to the writer, which compares it with the
+    /// index itself. Fingerprints met before are moved into the index's bitmap, so a
+    /// duplicate is recognised whichever side of the hand-over its first sighting fell.
+    fn poll_known(&mut self) {
+        let Some(rx) = &self.known_rx else {
+            return;
+        };
+        let known = match rx.try_recv() {
+            Ok(k) => k,
+            Err(std::sync::mpsc::TryRecvError::Empty) => return,
+            // The writer failed before loading it: carry on without.
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                self.known_rx = None;
+                return;
+            }
+        };
+        self.known_rx = None;
+        let mut bits = vec![0u64; known.len().div_ceil(64)];
+        self.seen.retain(|fp| match known.position(fp) {
+            Some(i) => {
+                if let Some(w) = bits.get_mut(i / 64) {
+                    *w |= 1u64 << (i % 64);
+                }
+                false
+            }
+            None => true,
+        });
+        self.seen_known = bits;
+        self.known = Some(known);
+    }
+
     fn flush(&mut self) -> Result<(), SinkError> {
         if self.batch.is_empty() {
             return Ok(());
@@ -992,14 +1025,7 @@ impl ResultSink for BatchSink {
             _ => &self.default_scope,
         };
         let fingerprint = sarif::fingerprint_with_scope(&finding, scope).0;
-        if let Some(rx) = self.known_rx.take() {
-            // The writer sends the index before it reads the first batch; if it failed, it
-            // dropped the sender and the parser carries on without.
-            self.known = rx.recv().ok();
-            if let Some(k) = &self.known {
-                self.seen_known = vec![0u64; k.len().div_ceil(64)];
-            }
-        }
+        self.poll_known();
         // Seen before in this file? Stored findings are marked in a bitmap (one bit each), so
         // a re-import of millions keeps no set of fingerprints; only new ones go in the set.
         let position = self.known.as_ref().and_then(|k| k.position(&fingerprint));
@@ -1111,13 +1137,15 @@ struct Counts {
 
 /// Writes one batch: new findings in bulk; known ones compared with the preloaded
 /// [`ScopeIndex`] and written only when their content changed, they reopen, or they had gone
-/// missing. Unchanged findings cost one in-memory lookup and no statement.
+/// missing. Unchanged findings cost one in-memory lookup and no statement. New findings are
+/// inserted with their priority decided.
 async fn write_batch(
     tx: &mut WriteTx,
     scope: &ImportScope,
     known: &ScopeIndex,
     mut batch: Vec<Pending>,
     counts: &mut Counts,
+    decider: &mut Decider,
 ) -> std::result::Result<(), Failure> {
     let mut new = Vec::new();
     for p in batch.drain(..) {
@@ -1140,7 +1168,28 @@ async fn write_batch(
     }
     // Sorted by fingerprint, the rows reach the unique index in key order (fewer page visits).
     new.sort_unstable_by_key(|v| v.fingerprint);
-    counts.new += tx.insert_findings(scope, &new).await?;
+    decider
+        .add_sets(tx, new.iter().map(|v| v.cves.as_str()))
+        .await?;
+    let created_on = scope.now.get(..10).unwrap_or(&scope.now);
+    let decided = new
+        .iter()
+        .map(|v| {
+            decider.decide(Subject {
+                id: 0,
+                resource_id: v.resource_id,
+                cves: &v.cves,
+                severity: v.severity,
+                created_on,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let decisions = NewDecisions {
+        policy_version: decider.policy_version(),
+        decided_at: &decider.now,
+        rows: &decided,
+    };
+    counts.new += tx.insert_findings(scope, &new, Some(&decisions)).await?;
     Ok(())
 }
 
@@ -1335,9 +1384,9 @@ impl Service {
         let outcome = self.ingest(actor, &row, input, progress.clone()).await;
         let result = match outcome {
             Ok(report) => {
-                // New, reopened and changed findings have no current decision; an identical
-                // re-import leaves nothing to decide.
-                if report.findings_new + report.findings_updated > 0 {
+                // Reopened and changed findings have no current decision (new ones were
+                // decided in the import); an identical re-import leaves nothing to decide.
+                if report.findings_updated > 0 {
                     self.refresh_pending_priorities(actor, row.institution_id)
                         .await;
                 }
@@ -1505,13 +1554,16 @@ impl Service {
             now: self.clock_text().unwrap_or_else(haechi_store::now_text),
         };
         let known = Arc::new(tx.load_scope(row.institution_id, resources).await?);
-        // The parser only waits for this on its first finding; a full buffer cannot happen
-        // (capacity 1, one send), and a parser that already stopped is not an error here.
+        // The parser picks this up between results and never waits for it; a full buffer cannot
+        // happen (capacity 1, one send), and a parser that already stopped is not an error here.
         let _ = known_tx.try_send(known.clone());
         drop(known_tx);
         let mut counts = Counts::default();
+        // New findings are decided as they are inserted, in this transaction; reopened and
+        // changed ones are marked stale by the trigger and decided after the commit.
+        let mut decider = self.decider(tx, Some(row.institution_id), false).await?;
         while let Some(batch) = receiver.recv().await {
-            write_batch(tx, &scope, &known, batch, &mut counts).await?;
+            write_batch(tx, &scope, &known, batch, &mut counts, &mut decider).await?;
         }
         drop(known);
         let parsed = parser.await.map_err(|e| {
@@ -1595,6 +1647,7 @@ impl Service {
             rejected: parsed.rejected,
             import_id: row.id,
         };
+        decider.finish(tx).await?;
         let prov = provenance(&parsed, row);
         let report_json = to_json(&report).to_string();
         tx.finish_finding_import(
@@ -1607,7 +1660,7 @@ impl Service {
             None,
         )
         .await?;
-        tx.audit(record(actor, "findings.import", "finding_import", &row.id.to_string(), Some(row.institution_id), None, Some(serde_json::json!({"report": report, "file_sha256": prov.file_sha256, "tool": prov.tool_name, "ai_model": prov.ai_model})))).await?;
+        tx.audit(record(actor, "findings.import", "finding_import", &row.id.to_string(), Some(row.institution_id), None, Some(serde_json::json!({"report": report, "file_sha256": prov.file_sha256, "tool": prov.tool_name, "ai_model": prov.ai_model, "policy_version": decider.policy_version(), "new_findings_by_priority": decider.by_priority()})))).await?;
         Ok(report)
     }
 

@@ -12,8 +12,9 @@
 //! the narrow `finding_priorities` table, never the wide finding rows; what findings with the
 //! same inputs share is written once per policy version (`priority_decisions`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{Days, NaiveDate};
@@ -23,7 +24,8 @@ use haechi_policy::{
     Automatable, Exploitation, Exposure, NetworkZone, Policy, Priority, ResourceClass, Severity,
 };
 use haechi_store::{
-    cve_key, CandidateFilter, DecisionWrite, FeedFacts, FeedImportRow, PriorityWrite,
+    cve_key, CandidateFilter, DecisionWrite, FeedFacts, FeedImportRow, PriorityCandidate,
+    PriorityWrite,
 };
 use serde::Serialize;
 
@@ -120,14 +122,14 @@ struct ResourceEvidence {
 }
 
 /// The feed context of a recompute.
-struct Context<'a> {
-    policy: &'a Policy,
+struct Context {
+    policy: Arc<Policy>,
     facts: FeedFacts,
     epss_meta: Option<FeedImportRow>,
     kev_meta: Option<FeedImportRow>,
 }
 
-impl Context<'_> {
+impl Context {
     fn cve_evidence(&self, cves: &str) -> CveEvidence {
         let list: Vec<(&str, i64)> = cves
             .split(',')
@@ -156,7 +158,7 @@ impl Context<'_> {
             kev.is_some(),
             authority_advisory,
             epss.map(|e| e.1 .0),
-            self.policy,
+            &self.policy,
         );
 
         let mut json = String::with_capacity(400);
@@ -248,6 +250,227 @@ impl Context<'_> {
             json,
             digest,
         }
+    }
+}
+
+/// What a decision reads of one finding.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Subject<'a> {
+    /// The finding's id (0 before it is stored; only named in errors).
+    pub id: i64,
+    pub resource_id: Option<i64>,
+    /// `,CVE-…,CVE-…,`.
+    pub cves: &'a str,
+    pub severity: &'a str,
+    /// `YYYY-MM-DD`: the SLA clock starts there.
+    pub created_on: &'a str,
+}
+
+impl<'a> From<&'a PriorityCandidate> for Subject<'a> {
+    fn from(c: &'a PriorityCandidate) -> Self {
+        Subject {
+            id: c.id,
+            resource_id: c.resource_id,
+            cves: &c.cves,
+            severity: &c.severity,
+            created_on: &c.created_on,
+        }
+    }
+}
+
+/// Decides findings' priorities one by one, doing each piece of work once: the feed facts and
+/// evidence per CVE set, the exposure and class per resource, the table per distinct combination
+/// of inputs, the due date per (SLA, creation day). A recompute and a findings import (which
+/// decides its new findings in its own transaction) share it. [`Decider::finish`] stores what
+/// the decisions share: the deciding rows and the evidence of new (or, for a global recompute,
+/// changed) CVE sets.
+pub(crate) struct Decider {
+    ctx: Context,
+    global: bool,
+    /// The decision time stored with every decision.
+    pub(crate) now: String,
+    resources: HashMap<i64, haechi_store::ResourceRow>,
+    /// The stored evidence per CVE-set key: (inputs summary, digest).
+    stored: HashMap<i64, (String, i64)>,
+    /// CVE keys whose feed facts are loaded.
+    loaded: HashSet<i64>,
+    by_cves: HashMap<String, CveEvidence>,
+    evidence: Vec<haechi_store::EvidenceWrite>,
+    decisions: HashMap<InputsKey, (Priority, u32)>,
+    shared: Vec<DecisionWrite>,
+    /// Due date by SLA days and creation day.
+    due_dates: HashMap<u32, HashMap<String, String>>,
+    by_resource: HashMap<Option<i64>, (Exposure, ResourceClass)>,
+    counts: [u64; 5],
+}
+
+impl Decider {
+    pub(crate) fn policy_version(&self) -> i64 {
+        self.ctx.policy.version
+    }
+
+    /// Loads the feed facts of CVE sets not seen yet and builds their evidence; returns the sets
+    /// whose inputs differ from their stored evidence (or have none stored).
+    pub(crate) async fn add_sets<I, S>(
+        &mut self,
+        tx: &mut haechi_store::WriteTx,
+        sets: I,
+    ) -> Result<Vec<String>>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let fresh: Vec<String> = sets
+            .into_iter()
+            .filter(|s| !self.by_cves.contains_key(s.as_ref()))
+            .map(|s| s.as_ref().to_string())
+            .collect::<std::collections::BTreeSet<String>>()
+            .into_iter()
+            .collect();
+        if fresh.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut keys: Vec<i64> = fresh
+            .iter()
+            .flat_map(|s| s.split(',').filter_map(cve_key))
+            .filter(|k| !self.loaded.contains(k))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        if !keys.is_empty() {
+            let facts = tx.feed_facts(&keys).await?;
+            self.ctx.facts.epss.extend(facts.epss);
+            self.ctx.facts.kev.extend(facts.kev);
+            self.ctx.facts.advisories.extend(facts.advisories);
+            self.ctx.facts.cvss.extend(facts.cvss);
+            self.loaded.extend(keys);
+        }
+        let mut dirty = Vec::new();
+        for set in fresh {
+            let ev = self.ctx.cve_evidence(&set);
+            let key = cve_set_key(&set);
+            let digest = ev.digest as i64;
+            let summary = ev.summary();
+            let (write, changed) = match self.stored.get(&key) {
+                None => (true, true),
+                Some((s, d)) => (self.global && *d != digest, *s != summary),
+            };
+            if write {
+                self.stored.insert(key, (summary.clone(), digest));
+                self.evidence.push(haechi_store::EvidenceWrite {
+                    key,
+                    cves: set.clone(),
+                    inputs: summary,
+                    evidence_json: format!("{{{}}}", ev.json),
+                    digest,
+                });
+            }
+            if changed {
+                dirty.push(set.clone());
+            }
+            self.by_cves.insert(set, ev);
+        }
+        Ok(dirty)
+    }
+
+    /// Decides one finding (its CVE set added before); the caller compares the digest with the
+    /// stored one.
+    pub(crate) fn decide(&mut self, c: Subject<'_>) -> Result<PriorityWrite> {
+        let cv = self.by_cves.get(c.cves).ok_or_else(|| {
+            ServiceError::rule(
+                "priority_evidence",
+                format!("finding {}: CVE set {:?} was not prepared", c.id, c.cves),
+            )
+        })?;
+        let resources = &self.resources;
+        let (exposure, class) = *self.by_resource.entry(c.resource_id).or_insert_with(|| {
+            let r = resource_evidence(c.resource_id.and_then(|id| resources.get(&id)));
+            (r.exposure, r.class)
+        });
+        let severity = cv
+            .severity
+            .unwrap_or_else(|| parse_snake(c.severity).unwrap_or(Severity::None));
+        let inputs = PriorityInputs {
+            authority_advisory: cv.authority_advisory,
+            exploitation: cv.exploitation,
+            exposure,
+            automatable: cv.automatable,
+            class,
+            severity,
+        };
+        let key = inputs_key(&inputs);
+        let policy = &self.ctx.policy;
+        let (priority, sla_days) = match self.decisions.get(&key) {
+            Some(d) => *d,
+            None => {
+                // The date only matters for the due date, which is computed per finding.
+                let d = decide(policy, &inputs, NaiveDate::MIN).map_err(|e| {
+                    ServiceError::rule(
+                        "priority_table",
+                        format!("policy version {}: {e}", policy.version),
+                    )
+                })?;
+                self.decisions.insert(key, (d.priority, d.sla_days));
+                self.shared.push(DecisionWrite {
+                    decision: decision_code(key),
+                    priority: d.priority.as_str(),
+                    row: d.row,
+                    inputs_json: serde_json::to_string(&inputs).unwrap_or_default(),
+                });
+                (d.priority, d.sla_days)
+            }
+        };
+        self.counts[priority as usize] += 1;
+        // Findings are created on a few distinct days: each day's due dates once.
+        let days = self.due_dates.entry(sla_days).or_default();
+        let due = match days.get(c.created_on) {
+            Some(d) => d.clone(),
+            None => {
+                let created = NaiveDate::parse_from_str(c.created_on, "%Y-%m-%d").map_err(|e| {
+                    ServiceError::rule(
+                        "corrupt_finding",
+                        format!("finding {}: created_at {:?}: {e}", c.id, c.created_on),
+                    )
+                })?;
+                let due = created
+                    .checked_add_days(Days::new(sla_days.into()))
+                    .unwrap_or(NaiveDate::MAX)
+                    .to_string();
+                days.insert(c.created_on.to_string(), due.clone());
+                due
+            }
+        };
+        let k = [key.0 as u8, key.1, key.2, key.3, key.4, key.5];
+        let mut h = fnv(FNV_START, &k);
+        h = fnv(h, due.as_bytes());
+        h = fnv(h, &policy.version.to_le_bytes());
+        Ok(PriorityWrite {
+            id: c.id,
+            priority: priority.as_str(),
+            due_date: due,
+            decision: decision_code(key),
+            // Stored as BIGINT: the bits of the digest, reinterpreted.
+            digest: h as i64,
+        })
+    }
+
+    /// Findings decided so far, by priority.
+    pub(crate) fn by_priority(&self) -> BTreeMap<String, u64> {
+        Priority::ALL
+            .into_iter()
+            .filter(|p| self.counts[*p as usize] > 0)
+            .map(|p| (p.as_str().to_string(), self.counts[p as usize]))
+            .collect()
+    }
+
+    /// Stores the shared rows of the decisions made and the evidence of new CVE sets; returns
+    /// the evidence rows written.
+    pub(crate) async fn finish(&mut self, tx: &mut haechi_store::WriteTx) -> Result<u64> {
+        tx.write_decisions(self.policy_version(), &std::mem::take(&mut self.shared))
+            .await?;
+        Ok(tx
+            .write_evidence(&std::mem::take(&mut self.evidence), &self.now)
+            .await?)
     }
 }
 
@@ -400,7 +623,6 @@ impl Service {
         mode: Mode,
         started: Instant,
     ) -> Result<RecomputeReport> {
-        let policy = self.policy_in(tx).await?;
         let scope = match mode {
             Mode::Full(i) => i,
             Mode::Pending(i) => i,
@@ -423,70 +645,17 @@ impl Service {
             }
             None => tx.prioritised_cve_sets(scope).await?,
         };
-        let mut keys: Vec<i64> = sets
-            .iter()
-            .flat_map(|s| s.split(',').filter_map(cve_key))
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let facts = tx.feed_facts(&keys).await?;
-        let epss_meta = haechi_store::latest_feed_import(tx.conn(), "epss").await?;
-        let kev_meta = haechi_store::latest_feed_import(tx.conn(), "kev").await?;
-        let ctx = Context {
-            policy: &policy,
-            facts,
-            epss_meta,
-            kev_meta,
-        };
         // Only a recompute over every institution may replace stored evidence: the evidence of
         // a set must be what every finding of that set was decided with.
         let global = matches!(mode, Mode::Full(None) | Mode::Feeds);
-        let resources: HashMap<i64, haechi_store::ResourceRow> =
-            haechi_store::list_resources(tx.conn(), scope)
-                .await?
-                .into_iter()
-                .map(|r| (r.id, r))
-                .collect();
-        let now = self.now_text();
-        let stored = tx.stored_evidence().await?;
-        let mut by_cves: HashMap<String, CveEvidence> = HashMap::new();
-        let mut evidence = Vec::new();
-        let mut dirty = Vec::new();
-        for set in sets {
-            let ev = ctx.cve_evidence(&set);
-            let key = cve_set_key(&set);
-            let digest = ev.digest as i64;
-            let summary = ev.summary();
-            let (write, changed) = match stored.get(&key) {
-                None => (true, true),
-                Some((s, d)) => (global && *d != digest, *s != summary),
-            };
-            if write {
-                evidence.push(haechi_store::EvidenceWrite {
-                    key,
-                    cves: set.clone(),
-                    inputs: summary,
-                    evidence_json: format!("{{{}}}", ev.json),
-                    digest,
-                });
-            }
-            if changed {
-                dirty.push(set.clone());
-            }
-            by_cves.insert(set, ev);
-        }
+        let mut decider = self.decider(tx, scope, global).await?;
+        let dirty = decider.add_sets(tx, sets).await?;
         let mut report = RecomputeReport {
-            policy_version: policy.version,
+            policy_version: decider.policy_version(),
             ..RecomputeReport::default()
         };
         let dirty_set: std::collections::HashSet<String> = dirty.iter().cloned().collect();
-        let mut decisions: HashMap<InputsKey, (Priority, u32)> = HashMap::new();
-        let mut shared: Vec<DecisionWrite> = Vec::new();
-        // Due date by SLA days and creation day.
-        let mut due_dates: HashMap<u32, HashMap<String, String>> = HashMap::new();
-        let mut by_resource: HashMap<Option<i64>, (Exposure, ResourceClass)> = HashMap::new();
         let mut writes: Vec<PriorityWrite> = Vec::new();
-        let mut counts = [0u64; 5];
         let mut pass = 0;
         let mut after = 0;
         loop {
@@ -519,105 +688,71 @@ impl Service {
                 break;
             };
             after = last.id;
+            // Sets met only now (normally none: the sets above cover every candidate).
+            decider
+                .add_sets(tx, page.iter().map(|c| c.cves.as_str()))
+                .await?;
             for c in &page {
                 report.findings_read += 1;
-                if !by_cves.contains_key(c.cves.as_str()) {
-                    by_cves.insert(c.cves.clone(), ctx.cve_evidence(&c.cves));
-                }
-                let Some(cv) = by_cves.get(c.cves.as_str()) else {
-                    continue;
-                };
-                let (exposure, class) = *by_resource.entry(c.resource_id).or_insert_with(|| {
-                    let r = resource_evidence(c.resource_id.and_then(|id| resources.get(&id)));
-                    (r.exposure, r.class)
-                });
-                let severity = cv
-                    .severity
-                    .unwrap_or_else(|| parse_snake(&c.severity).unwrap_or(Severity::None));
-                let inputs = PriorityInputs {
-                    authority_advisory: cv.authority_advisory,
-                    exploitation: cv.exploitation,
-                    exposure,
-                    automatable: cv.automatable,
-                    class,
-                    severity,
-                };
-                let key = inputs_key(&inputs);
-                let (priority, sla_days) = match decisions.get(&key) {
-                    Some(d) => *d,
-                    None => {
-                        // The date only matters for the due date, which is computed per finding.
-                        let d = decide(&policy, &inputs, NaiveDate::MIN).map_err(|e| {
-                            ServiceError::rule(
-                                "priority_table",
-                                format!("policy version {}: {e}", policy.version),
-                            )
-                        })?;
-                        decisions.insert(key, (d.priority, d.sla_days));
-                        shared.push(DecisionWrite {
-                            decision: decision_code(key),
-                            priority: d.priority.as_str(),
-                            row: d.row,
-                            inputs_json: serde_json::to_string(&inputs).unwrap_or_default(),
-                        });
-                        (d.priority, d.sla_days)
-                    }
-                };
-                counts[priority as usize] += 1;
-                // Findings are created on a few distinct days: each day's due dates once.
-                let days = due_dates.entry(sla_days).or_default();
-                let due = match days.get(c.created_on.as_str()) {
-                    Some(d) => d.clone(),
-                    None => {
-                        let created = NaiveDate::parse_from_str(&c.created_on, "%Y-%m-%d")
-                            .map_err(|e| {
-                                ServiceError::rule(
-                                    "corrupt_finding",
-                                    format!("finding {}: created_at {:?}: {e}", c.id, c.created_on),
-                                )
-                            })?;
-                        let due = created
-                            .checked_add_days(Days::new(sla_days.into()))
-                            .unwrap_or(NaiveDate::MAX)
-                            .to_string();
-                        days.insert(c.created_on.clone(), due.clone());
-                        due
-                    }
-                };
-                let k = [key.0 as u8, key.1, key.2, key.3, key.4, key.5];
-                let mut h = fnv(FNV_START, &k);
-                h = fnv(h, due.as_bytes());
-                h = fnv(h, &policy.version.to_le_bytes());
-                // Stored as BIGINT: the bits of the digest, reinterpreted.
-                let digest = h as i64;
-                if c.digest == Some(digest) {
+                let w = decider.decide(Subject::from(c))?;
+                if c.digest == Some(w.digest) {
                     continue;
                 }
-                writes.push(PriorityWrite {
-                    id: c.id,
-                    priority: priority.as_str(),
-                    due_date: due,
-                    decision: decision_code(key),
-                    digest,
-                });
+                writes.push(w);
                 if writes.len() >= WRITE_BATCH {
-                    report.rows_written +=
-                        tx.write_priorities(policy.version, &now, &writes).await?;
+                    report.rows_written += tx
+                        .write_priorities(decider.policy_version(), &decider.now, &writes)
+                        .await?;
                     writes.clear();
                 }
             }
         }
-        report.rows_written += tx.write_priorities(policy.version, &now, &writes).await?;
-        tx.write_decisions(policy.version, &shared).await?;
-        report.evidence_written = tx.write_evidence(&evidence, &now).await?;
-        for p in Priority::ALL {
-            let n = counts[p as usize];
-            if n > 0 {
-                report.by_priority.insert(p.as_str().to_string(), n);
-            }
-        }
+        report.rows_written += tx
+            .write_priorities(decider.policy_version(), &decider.now, &writes)
+            .await?;
+        report.evidence_written = decider.finish(tx).await?;
+        report.by_priority = decider.by_priority();
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
+    }
+
+    /// A [`Decider`] for the findings of one institution (`Some`) or of all, under the policy in
+    /// force; `global` lets it replace the stored evidence of CVE sets.
+    pub(crate) async fn decider(
+        &self,
+        tx: &mut haechi_store::WriteTx,
+        scope: Option<i64>,
+        global: bool,
+    ) -> Result<Decider> {
+        let policy = self.policy_in(tx).await?;
+        let epss_meta = haechi_store::latest_feed_import(tx.conn(), "epss").await?;
+        let kev_meta = haechi_store::latest_feed_import(tx.conn(), "kev").await?;
+        let resources = haechi_store::list_resources(tx.conn(), scope)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let stored = tx.stored_evidence().await?;
+        Ok(Decider {
+            ctx: Context {
+                policy,
+                facts: FeedFacts::default(),
+                epss_meta,
+                kev_meta,
+            },
+            global,
+            now: self.now_text(),
+            resources,
+            stored,
+            loaded: HashSet::new(),
+            by_cves: HashMap::new(),
+            evidence: Vec::new(),
+            decisions: HashMap::new(),
+            shared: Vec::new(),
+            due_dates: HashMap::new(),
+            by_resource: HashMap::new(),
+            counts: [0; 5],
+        })
     }
 
     /// Recompute after a change that has already been committed (a resource change, a policy

@@ -12,7 +12,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
-use crate::{now_text, Result, StoreError, WriteTx};
+use crate::{now_text, PriorityWrite, Result, StoreError, WriteTx};
 
 /// Largest number of findings one bulk statement carries.
 pub const MAX_BATCH: usize = 1000;
@@ -491,6 +491,15 @@ pub struct StoredIdentity {
     pub seen_since_import_id: Option<i64>,
 }
 
+/// The decisions made with the findings an import inserts: one per finding, in the same order
+/// (their `id` is not used: the store assigns the finding ids).
+#[derive(Debug, Clone)]
+pub struct NewDecisions<'a> {
+    pub policy_version: i64,
+    pub decided_at: &'a str,
+    pub rows: &'a [PriorityWrite],
+}
+
 /// The constants of one import's writes.
 #[derive(Debug, Clone)]
 pub struct ImportScope {
@@ -669,6 +678,9 @@ fn unpack_entry(item: &str) -> Result<ScopeEntry> {
     })
 }
 
+/// The columns an import's insert writes (all but the id).
+const INSERT_COLUMNS: &str = "institution_id, resource_id, fingerprint, tool_name, ai_model, rule_id, level, severity, severity_rank, security_severity, cwes, cves, message, location, snippet, code_flow, content_hash, status, first_seen_import_id, last_changed_import_id, seen_since_import_id, created_at, updated_at";
+
 /// Rows of the scope loaded per round trip (bounds the aggregated text to a few MB).
 const SCOPE_CHUNK: i64 = 50_000;
 
@@ -824,51 +836,67 @@ impl WriteTx {
         )
     }
 
-    /// SQLite: writes the `finding_cwes` and (undecided) `finding_priorities` rows of the
-    /// findings with an id above `after` (those this transaction just inserted: writers hold the
-    /// database-wide lock, and rowids only grow), read by rowid range.
-    async fn index_cwes_after(&mut self, after: i64) -> Result<()> {
-        sqlx::query("INSERT INTO finding_cwes (institution_id, cwe, finding_id) SELECT f.institution_id, CAST(j.value AS INTEGER), f.id FROM findings f, json_each('[' || trim(f.cwes, ',') || ']') AS j WHERE f.id > ? AND f.cwes <> ','")
-            .bind(after)
-            .execute(self.conn())
-            .await?;
-        sqlx::query("INSERT INTO finding_priorities (finding_id, institution_id, status, cves, resource_id, severity, created_on) SELECT id, institution_id, status, cves, resource_id, severity, substr(created_at, 1, 10) FROM findings WHERE id > ?")
-            .bind(after)
-            .execute(self.conn())
-            .await?;
-        Ok(())
-    }
-
     /// Inserts new findings (status `open`, seen since this import), [`MAX_BATCH`] per
-    /// statement, with their `finding_cwes` rows and their undecided `finding_priorities` rows.
+    /// statement, with their `finding_cwes` rows and their `finding_priorities` rows: decided
+    /// when `decided` is given (one decision per row, in the same order), otherwise undecided
+    /// (a NULL digest: the next recompute decides them).
     ///
-    /// Each batch travels as one JSON text parameter (an array of 16-element arrays) that the
-    /// server expands (SQLite's `json_each`, PostgreSQL's `jsonb_array_elements`): binding ~16
-    /// values per row through the driver cost more than the database's own JSON parsing, and
-    /// the statement text is the same for every batch of an import, so it is prepared once. On
-    /// PostgreSQL the CWE rows come from the inserted rows in the same statement (`RETURNING`
-    /// in a CTE); on SQLite from the rowid range just written (writers hold the database-wide
-    /// lock and rowids only grow).
+    /// SQLite gets a multi-row `INSERT … VALUES` with anonymous placeholders (see
+    /// [`WriteTx::lookup_findings`] on why not numbered ones) and explicit ids, so the side rows
+    /// are bound from the same values instead of read back. PostgreSQL gets each batch as one
+    /// JSON text parameter (an array of arrays) that the server expands, with the side rows
+    /// written from the inserted rows in the same statement (`RETURNING` in a CTE).
     pub async fn insert_findings(
         &mut self,
         scope: &ImportScope,
         rows: &[FindingValues],
+        decided: Option<&NewDecisions<'_>>,
     ) -> Result<u64> {
-        if rows.is_empty() {
-            return Ok(0);
+        if let Some(d) = decided {
+            if d.rows.len() != rows.len() {
+                return Err(StoreError::Corrupt(format!(
+                    "{} decisions for {} new findings",
+                    d.rows.len(),
+                    rows.len()
+                )));
+            }
         }
-        let columns = "institution_id, resource_id, fingerprint, tool_name, ai_model, rule_id, level, severity, severity_rank, security_severity, cwes, cves, message, location, snippet, code_flow, content_hash, status, first_seen_import_id, last_changed_import_id, seen_since_import_id, created_at, updated_at";
-        let (inst, imp, now) = (scope.institution_id, scope.import_id, sql_text(&scope.now));
         let postgres = self.is_postgres();
         let mut written = 0;
-        for chunk in rows.chunks(MAX_BATCH) {
-            let mut json = String::with_capacity(chunk.len() * 600);
-            json.push('[');
-            for (i, f) in chunk.iter().enumerate() {
-                if i > 0 {
-                    json.push(',');
-                }
-                let item = (
+        for (n, chunk) in rows.chunks(MAX_BATCH).enumerate() {
+            let decisions = decided.map(|d| {
+                let end = ((n + 1) * MAX_BATCH).min(d.rows.len());
+                (d, &d.rows[n * MAX_BATCH..end])
+            });
+            written += if postgres {
+                self.insert_findings_postgres(scope, chunk, decisions)
+                    .await?
+            } else {
+                self.insert_findings_sqlite(scope, chunk, decisions).await?
+            };
+        }
+        Ok(written)
+    }
+
+    async fn insert_findings_postgres(
+        &mut self,
+        scope: &ImportScope,
+        chunk: &[FindingValues],
+        decided: Option<(&NewDecisions<'_>, &[PriorityWrite])>,
+    ) -> Result<u64> {
+        let (inst, imp, now) = (scope.institution_id, scope.import_id, sql_text(&scope.now));
+        let (version, at) = decided
+            .map(|(d, _)| (d.policy_version.to_string(), sql_text(d.decided_at)))
+            .unwrap_or_else(|| ("NULL".into(), "NULL".into()));
+        let mut json = String::with_capacity(chunk.len() * 600);
+        json.push('[');
+        for (i, f) in chunk.iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            let w = decided.and_then(|(_, rows)| rows.get(i));
+            let item = (
+                (
                     f.resource_id,
                     hex::encode(f.fingerprint),
                     f.tool_name.as_str(),
@@ -881,49 +909,124 @@ impl WriteTx {
                     f.cwes.as_str(),
                     f.cves.as_str(),
                     f.message.as_str(),
+                ),
+                (
                     f.location.as_deref(),
                     f.snippet.as_deref(),
                     f.code_flow.as_deref(),
                     hex::encode(f.content_hash),
-                );
-                // Serialising into a String cannot fail for these types; map it anyway.
-                let text = serde_json::to_string(&item)
-                    .map_err(|e| StoreError::Corrupt(format!("finding values as JSON: {e}")))?;
-                json.push_str(&text);
-            }
-            json.push(']');
-            let done = if postgres {
-                let sql = format!(
-                    "WITH ins AS (INSERT INTO findings ({columns}) SELECT {inst}, CAST(t->>0 AS BIGINT), decode(t->>1, 'hex'), t->>2, t->>3, t->>4, t->>5, t->>6, CAST(t->>7 AS BIGINT), CAST(t->>8 AS DOUBLE PRECISION), t->>9, t->>10, t->>11, t->>12, t->>13, t->>14, decode(t->>15, 'hex'), 'open', {imp}, {imp}, {imp}, {now}, {now} \
-                     FROM jsonb_array_elements($1::jsonb) AS t RETURNING id, cwes, cves, resource_id, severity), \
-                     cw AS (INSERT INTO finding_cwes (institution_id, cwe, finding_id) SELECT {inst}, CAST(c AS BIGINT), ins.id FROM ins, unnest(string_to_array(trim(both ',' from ins.cwes), ',')) AS c WHERE ins.cwes <> ','), \
-                     pr AS (INSERT INTO finding_priorities (finding_id, institution_id, status, cves, resource_id, severity, created_on) SELECT ins.id, {inst}, 'open', ins.cves, ins.resource_id, ins.severity, substr({now}, 1, 10) FROM ins) \
-                     SELECT COUNT(*) FROM ins"
-                );
-                let n: i64 = sqlx::query_scalar(&sql)
-                    .bind(json)
-                    .fetch_one(self.conn())
-                    .await
-                    .map_err(|e| StoreError::from_write(e, "finding fingerprint"))?;
-                n as u64
-            } else {
-                let before = self.max_finding_id().await?;
-                let sql = format!(
-                    "INSERT INTO findings ({columns}) SELECT {inst}, j.value ->> 0, unhex(j.value ->> 1), j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, j.value ->> 11, j.value ->> 12, j.value ->> 13, j.value ->> 14, unhex(j.value ->> 15), 'open', {imp}, {imp}, {imp}, {now}, {now} \
-                     FROM json_each(?) AS j"
-                );
-                let n = sqlx::query(&sql)
-                    .bind(json)
-                    .execute(self.conn())
-                    .await
-                    .map_err(|e| StoreError::from_write(e, "finding fingerprint"))?
-                    .rows_affected();
-                self.index_cwes_after(before).await?;
-                n
-            };
-            written += done;
+                    w.map(|w| w.priority),
+                    w.map(|w| w.due_date.as_str()),
+                    w.map(|w| w.decision),
+                    w.map(|w| w.digest),
+                ),
+            );
+            // Serialising into a String cannot fail for these types; map it anyway.
+            let text = serde_json::to_string(&item)
+                .map_err(|e| StoreError::Corrupt(format!("finding values as JSON: {e}")))?;
+            json.push_str(&text);
         }
-        Ok(written)
+        json.push(']');
+        // Each item is `[[12 values], [8 values]]` (serde's tuples stop at 12).
+        let sql = format!(
+            "WITH items AS (SELECT t->0 AS a, t->1 AS b FROM jsonb_array_elements($1::jsonb) AS t), \
+             ins AS (INSERT INTO findings ({INSERT_COLUMNS}) SELECT {inst}, CAST(a->>0 AS BIGINT), decode(a->>1, 'hex'), a->>2, a->>3, a->>4, a->>5, a->>6, CAST(a->>7 AS BIGINT), CAST(a->>8 AS DOUBLE PRECISION), a->>9, a->>10, a->>11, b->>0, b->>1, b->>2, decode(b->>3, 'hex'), 'open', {imp}, {imp}, {imp}, {now}, {now} \
+             FROM items RETURNING id, fingerprint, cwes, cves, resource_id, severity), \
+             cw AS (INSERT INTO finding_cwes (institution_id, cwe, finding_id) SELECT {inst}, CAST(c AS BIGINT), ins.id FROM ins, unnest(string_to_array(trim(both ',' from ins.cwes), ',')) AS c WHERE ins.cwes <> ','), \
+             pr AS (INSERT INTO finding_priorities (finding_id, institution_id, status, cves, resource_id, severity, created_on, priority, due_date, decision, digest, policy_version, decided_at) \
+             SELECT ins.id, {inst}, 'open', ins.cves, ins.resource_id, ins.severity, substr({now}, 1, 10), items.b->>4, items.b->>5, CAST(items.b->>6 AS BIGINT), CAST(items.b->>7 AS BIGINT), {version}, {at} \
+             FROM ins JOIN items ON decode(items.a->>1, 'hex') = ins.fingerprint) \
+             SELECT COUNT(*) FROM ins"
+        );
+        let n: i64 = sqlx::query_scalar(&sql)
+            .bind(json)
+            .fetch_one(self.conn())
+            .await
+            .map_err(|e| StoreError::from_write(e, "finding fingerprint"))?;
+        Ok(n as u64)
+    }
+
+    /// SQLite: the ids are given explicitly (writers hold the database-wide lock and rowids
+    /// only grow), so the `finding_cwes` and `finding_priorities` rows are bound from the same
+    /// values instead of read back.
+    async fn insert_findings_sqlite(
+        &mut self,
+        scope: &ImportScope,
+        chunk: &[FindingValues],
+        decided: Option<(&NewDecisions<'_>, &[PriorityWrite])>,
+    ) -> Result<u64> {
+        let (inst, imp, now) = (scope.institution_id, scope.import_id, sql_text(&scope.now));
+        let first = self.max_finding_id().await? + 1;
+        let row = format!("(?, {inst}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', {imp}, {imp}, {imp}, {now}, {now})");
+        let sql = format!(
+            "INSERT INTO findings (id, {INSERT_COLUMNS}) VALUES {}",
+            vec![row.as_str(); chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (i, f) in chunk.iter().enumerate() {
+            q = q
+                .bind(first + i as i64)
+                .bind(f.resource_id)
+                .bind(&f.fingerprint[..])
+                .bind(f.tool_name.as_str())
+                .bind(f.ai_model.as_deref())
+                .bind(f.rule_id.as_deref())
+                .bind(f.level)
+                .bind(f.severity)
+                .bind(severity_rank(f.severity))
+                .bind(f.security_severity)
+                .bind(f.cwes.as_str())
+                .bind(f.cves.as_str())
+                .bind(f.message.as_str())
+                .bind(f.location.as_deref())
+                .bind(f.snippet.as_deref())
+                .bind(f.code_flow.as_deref())
+                .bind(&f.content_hash[..]);
+        }
+        let n = q
+            .execute(self.conn())
+            .await
+            .map_err(|e| StoreError::from_write(e, "finding fingerprint"))?
+            .rows_affected();
+        let cwes: Vec<(i64, u32)> = chunk
+            .iter()
+            .enumerate()
+            .flat_map(|(i, f)| cwe_list(&f.cwes).map(move |c| (first + i as i64, c)))
+            .collect();
+        for part in cwes.chunks(MAX_BATCH * 4) {
+            let sql = format!(
+                "INSERT INTO finding_cwes (institution_id, cwe, finding_id) VALUES {}",
+                vec![format!("({inst}, ?, ?)"); part.len()].join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, c) in part {
+                q = q.bind(i64::from(*c)).bind(*id);
+            }
+            q.execute(self.conn()).await?;
+        }
+        let day = sql_text(scope.now.get(..10).unwrap_or(&scope.now));
+        let (version, at) = decided
+            .map(|(d, _)| (d.policy_version.to_string(), sql_text(d.decided_at)))
+            .unwrap_or_else(|| ("NULL".into(), "NULL".into()));
+        let sql = format!(
+            "INSERT INTO finding_priorities (finding_id, institution_id, status, cves, resource_id, severity, created_on, priority, due_date, decision, digest, policy_version, decided_at) VALUES {}",
+            vec![format!("(?, {inst}, 'open', ?, ?, ?, {day}, ?, ?, ?, ?, {version}, {at})"); chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (i, f) in chunk.iter().enumerate() {
+            let w = decided.and_then(|(_, rows)| rows.get(i));
+            q = q
+                .bind(first + i as i64)
+                .bind(f.cves.as_str())
+                .bind(f.resource_id)
+                .bind(f.severity)
+                .bind(w.map(|w| w.priority))
+                .bind(w.map(|w| w.due_date.as_str()))
+                .bind(w.map(|w| w.decision))
+                .bind(w.map(|w| w.digest));
+        }
+        q.execute(self.conn()).await?;
+        Ok(n)
     }
 
     /// Rewrites a stored finding seen again by this import: its content when `values` is given,

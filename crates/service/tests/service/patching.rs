@@ -765,6 +765,83 @@ async fn findings_are_prioritised_queued_and_patched() {
     on_both(priority_story).await;
 }
 
+/// An import decides its new findings in its own transaction: when it returns, each has the
+/// decision a full recompute would make (same digest, so the recompute writes nothing), the
+/// evidence of its CVE set is stored, and the import's audit entry counts them by priority.
+async fn decided_in_import_story(url: String) {
+    let (_store, svc) = open(&url).await;
+    svc.import_feed(
+        &officer(),
+        FeedKind::Kev,
+        file("kev.json", kev("2026-03-14", &["CVE-2021-44228"])),
+        None,
+    )
+    .await
+    .unwrap();
+    let a = institution(&svc, "DIN").await;
+    let ca = ciso(a);
+    let web = resource(&svc, &ca, a, "web", NetworkZone::Internet).await;
+    import(
+        &svc,
+        &ca,
+        a,
+        web,
+        sarif(&[
+            ("log4j", "pom.xml", "CVE-2021-44228"),
+            ("dep2", "lib/a.jar", "CVE-2023-0202"),
+        ]),
+    )
+    .await;
+    let undecided: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM finding_priorities WHERE institution_id = $1 AND (digest IS NULL OR priority IS NULL OR decision IS NULL OR due_date IS NULL OR policy_version IS NULL OR decided_at IS NULL)",
+    )
+    .bind(a)
+    .fetch_one(svc.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(undecided, 0);
+    let decided = priorities(&svc, a).await;
+    assert_eq!(
+        decided
+            .iter()
+            .map(|(c, _, p, r)| (c.as_str(), p.as_str(), r.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("CVE-2021-44228", "P1", "p1-kev-exposed"),
+            ("CVE-2023-0202", "P4", "p4-severe"),
+        ]
+    );
+    let r = svc.recompute_priorities(&ca, Some(a)).await.unwrap();
+    assert_eq!((r.findings_read, r.rows_written), (2, 0));
+    assert_eq!(priorities(&svc, a).await, decided);
+    for set in [",CVE-2021-44228,", ",CVE-2023-0202,"] {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM priority_evidence WHERE cve_set_key = $1")
+                .bind(haechi_service::priority::cve_set_key(set))
+                .fetch_one(svc.store().pool())
+                .await
+                .unwrap();
+        assert_eq!(n, 1, "evidence of {set}");
+    }
+    let after: String = sqlx::query_scalar(
+        "SELECT after_json FROM audit_log WHERE action = 'findings.import' AND institution_id = $1",
+    )
+    .bind(a)
+    .fetch_one(svc.store().pool())
+    .await
+    .unwrap();
+    let after: serde_json::Value = serde_json::from_str(&after).unwrap();
+    assert_eq!(
+        after["new_findings_by_priority"],
+        serde_json::json!({"P1": 1, "P4": 1})
+    );
+}
+
+#[tokio::test]
+async fn imports_decide_their_new_findings() {
+    on_both(decided_in_import_story).await;
+}
+
 /// A decision whose inputs change under it (here the finding's severity, as a changed re-import
 /// would write) is marked stale by the trigger on `findings`, keeps its old priority in the
 /// queue meanwhile, and is decided again: on start, or by the next recompute.
