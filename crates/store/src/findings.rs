@@ -17,6 +17,9 @@ use crate::{now_text, PriorityWrite, Result, StoreError, WriteTx};
 /// Largest number of findings one bulk statement carries.
 pub const MAX_BATCH: usize = 1000;
 
+/// `finding_cwes` rows per statement (SQLite).
+const CWE_BATCH: usize = 2000;
+
 // ---------------------------------------------------------------- resources
 
 /// A computing resource of an institution, with its stored classification.
@@ -948,7 +951,9 @@ impl WriteTx {
 
     /// SQLite: the ids are given explicitly (writers hold the database-wide lock and rowids
     /// only grow), so the `finding_cwes` and `finding_priorities` rows are bound from the same
-    /// values instead of read back.
+    /// values instead of read back. Only full-size statements stay prepared on the connection:
+    /// one of another size is rarely met again, and a cached statement of thousands of
+    /// placeholders holds about a megabyte.
     async fn insert_findings_sqlite(
         &mut self,
         scope: &ImportScope,
@@ -962,7 +967,7 @@ impl WriteTx {
             "INSERT INTO findings (id, {INSERT_COLUMNS}) VALUES {}",
             vec![row.as_str(); chunk.len()].join(", ")
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).persistent(chunk.len() == MAX_BATCH);
         for (i, f) in chunk.iter().enumerate() {
             q = q
                 .bind(first + i as i64)
@@ -993,12 +998,12 @@ impl WriteTx {
             .enumerate()
             .flat_map(|(i, f)| cwe_list(&f.cwes).map(move |c| (first + i as i64, c)))
             .collect();
-        for part in cwes.chunks(MAX_BATCH * 4) {
+        for part in cwes.chunks(CWE_BATCH) {
             let sql = format!(
                 "INSERT INTO finding_cwes (institution_id, cwe, finding_id) VALUES {}",
                 vec![format!("({inst}, ?, ?)"); part.len()].join(", ")
             );
-            let mut q = sqlx::query(&sql);
+            let mut q = sqlx::query(&sql).persistent(part.len() == CWE_BATCH);
             for (id, c) in part {
                 q = q.bind(i64::from(*c)).bind(*id);
             }
@@ -1012,7 +1017,7 @@ impl WriteTx {
             "INSERT INTO finding_priorities (finding_id, institution_id, status, cves, resource_id, severity, created_on, priority, due_date, decision, digest, policy_version, decided_at) VALUES {}",
             vec![format!("(?, {inst}, 'open', ?, ?, ?, {day}, ?, ?, ?, ?, {version}, {at})"); chunk.len()].join(", ")
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&sql).persistent(chunk.len() == MAX_BATCH);
         for (i, f) in chunk.iter().enumerate() {
             let w = decided.and_then(|(_, rows)| rows.get(i));
             q = q
