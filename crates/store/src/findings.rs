@@ -503,6 +503,17 @@ pub struct NewDecisions<'a> {
     pub rows: &'a [PriorityWrite],
 }
 
+/// One batch's share of [`NewDecisions`]: the decisions and the rows they belong to.
+type BatchDecisions<'a, 'b> = Option<(&'a NewDecisions<'b>, &'a [PriorityWrite])>;
+
+/// The policy version and decision time of a batch's decisions as SQL literals (`NULL` when the
+/// batch is inserted undecided).
+fn decision_literals(decided: BatchDecisions<'_, '_>) -> (String, String) {
+    decided
+        .map(|(d, _)| (d.policy_version.to_string(), sql_text(d.decided_at)))
+        .unwrap_or_else(|| ("NULL".into(), "NULL".into()))
+}
+
 /// The constants of one import's writes.
 #[derive(Debug, Clone)]
 pub struct ImportScope {
@@ -885,12 +896,10 @@ impl WriteTx {
         &mut self,
         scope: &ImportScope,
         chunk: &[FindingValues],
-        decided: Option<(&NewDecisions<'_>, &[PriorityWrite])>,
+        decided: BatchDecisions<'_, '_>,
     ) -> Result<u64> {
         let (inst, imp, now) = (scope.institution_id, scope.import_id, sql_text(&scope.now));
-        let (version, at) = decided
-            .map(|(d, _)| (d.policy_version.to_string(), sql_text(d.decided_at)))
-            .unwrap_or_else(|| ("NULL".into(), "NULL".into()));
+        let (version, at) = decision_literals(decided);
         let mut json = String::with_capacity(chunk.len() * 600);
         json.push('[');
         for (i, f) in chunk.iter().enumerate() {
@@ -958,7 +967,7 @@ impl WriteTx {
         &mut self,
         scope: &ImportScope,
         chunk: &[FindingValues],
-        decided: Option<(&NewDecisions<'_>, &[PriorityWrite])>,
+        decided: BatchDecisions<'_, '_>,
     ) -> Result<u64> {
         let (inst, imp, now) = (scope.institution_id, scope.import_id, sql_text(&scope.now));
         let first = self.max_finding_id().await? + 1;
@@ -1010,9 +1019,7 @@ impl WriteTx {
             q.execute(self.conn()).await?;
         }
         let day = sql_text(scope.now.get(..10).unwrap_or(&scope.now));
-        let (version, at) = decided
-            .map(|(d, _)| (d.policy_version.to_string(), sql_text(d.decided_at)))
-            .unwrap_or_else(|| ("NULL".into(), "NULL".into()));
+        let (version, at) = decision_literals(decided);
         let sql = format!(
             "INSERT INTO finding_priorities (finding_id, institution_id, status, cves, resource_id, severity, created_on, priority, due_date, decision, digest, policy_version, decided_at) VALUES {}",
             vec![format!("(?, {inst}, 'open', ?, ?, ?, {day}, ?, ?, ?, ?, {version}, {at})"); chunk.len()].join(", ")
