@@ -2,8 +2,10 @@
 //! with each input's value, source and date stored beside the priority, the row that decided it,
 //! the SLA due date and the policy version.
 //!
-//! A recompute runs after anything that can change an input: a feed import, an advisory, a
-//! resource change, a findings import, a policy load. It is set-based where it matters for a
+//! A findings import decides its new findings itself, in its own transaction, with the same
+//! [`Decider`]. A recompute runs after anything else that can change an input: a feed import, an
+//! advisory, a resource change, a findings import that reopened or changed findings, a policy
+//! load. It is set-based where it matters for a
 //! million findings: the feeds are loaded once into maps, the findings are read in pages of one
 //! aggregated text each, the table is evaluated once per distinct combination of inputs (there
 //! are at most a few hundred), the per-CVE-set and per-resource evidence is built once, and a
