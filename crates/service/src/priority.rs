@@ -3,7 +3,7 @@
 //! the SLA due date and the policy version.
 //!
 //! A findings import decides its new findings itself, in its own transaction, with the same
-//! [`Decider`]. A recompute runs after anything else that can change an input: a feed import, an
+//! `Decider`. A recompute runs after anything else that can change an input: a feed import, an
 //! advisory, a resource change, a findings import that reopened or changed findings, a policy
 //! load. It is set-based where it matters for a
 //! million findings: the feeds are loaded once into maps, the findings are read in pages of one
