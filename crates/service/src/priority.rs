@@ -630,22 +630,11 @@ impl Service {
             Mode::Pending(i) => i,
             Mode::Feeds => None,
         };
-        // A pending recompute reads its few findings first and needs only their CVE sets.
-        let mut pending = match mode {
-            Mode::Pending(i) => Some(
-                tx.priority_candidates(CandidateFilter::Pending(i), 0)
-                    .await?,
-            ),
-            _ => None,
-        };
-        let sets = match &pending {
-            Some(page) => {
-                let mut sets: Vec<String> = page.iter().map(|c| c.cves.clone()).collect();
-                sets.sort_unstable();
-                sets.dedup();
-                sets
-            }
-            None => tx.prioritised_cve_sets(scope).await?,
+        // A pending recompute needs only the CVE sets of its findings, added page by page; the
+        // others start from every set in use (a feed change must know which sets moved).
+        let sets = match mode {
+            Mode::Pending(_) => Vec::new(),
+            _ => tx.prioritised_cve_sets(scope).await?,
         };
         // Only a recompute over every institution may replace stored evidence: the evidence of
         // a set must be what every finding of that set was decided with.
@@ -658,43 +647,51 @@ impl Service {
         };
         let dirty_set: std::collections::HashSet<String> = dirty.iter().cloned().collect();
         let mut writes: Vec<PriorityWrite> = Vec::new();
-        let mut pass = 0;
+        // A feed change reads the findings of the sets that moved, then (second stage) those
+        // left pending; the other modes read id pages of one kind.
+        let mut second_stage = false;
         let mut after = 0;
         loop {
+            let pending_after_feeds = matches!(mode, Mode::Feeds) && second_stage;
             let page = match mode {
                 Mode::Full(i) => {
                     tx.priority_candidates(CandidateFilter::All(i), after)
                         .await?
                 }
-                Mode::Feeds if pass == 0 => {
-                    pass = 1;
+                Mode::Pending(i) => {
+                    tx.priority_candidates(CandidateFilter::Pending(i), after)
+                        .await?
+                }
+                Mode::Feeds if second_stage => {
+                    tx.priority_candidates(CandidateFilter::Pending(None), after)
+                        .await?
+                }
+                Mode::Feeds => {
                     tx.priority_candidates(CandidateFilter::CveSets(&dirty), 0)
                         .await?
                 }
-                Mode::Pending(_) => pending.take().unwrap_or_default(),
-                Mode::Feeds if pass == 1 => {
-                    pass = 2;
-                    // Those of a re-read set were decided in the first pass.
-                    tx.priority_candidates(CandidateFilter::Pending(None), 0)
-                        .await?
-                        .into_iter()
-                        .filter(|c| !dirty_set.contains(c.cves.as_str()))
-                        .collect()
-                }
-                Mode::Feeds => Vec::new(),
             };
-            let Some(last) = page.last() else {
-                if matches!(mode, Mode::Feeds) && pass < 2 {
-                    continue;
+            let last = page.last().map(|c| c.id);
+            if matches!(mode, Mode::Feeds) && !second_stage {
+                // The changed sets come in one read; the pending stage pages from the start.
+                second_stage = true;
+                after = 0;
+            } else {
+                match last {
+                    Some(id) => after = id,
+                    None => break,
                 }
-                break;
-            };
-            after = last.id;
-            // Sets met only now (normally none: the sets above cover every candidate).
+            }
+            // Sets met only now: a pending page's (the sets above cover every other candidate).
             decider
                 .add_sets(tx, page.iter().map(|c| c.cves.as_str()))
                 .await?;
             for c in &page {
+                // In the pending stage after a feed change, those of a re-read set were decided
+                // in the first stage.
+                if pending_after_feeds && dirty_set.contains(c.cves.as_str()) {
+                    continue;
+                }
                 report.findings_read += 1;
                 let w = decider.decide(Subject::from(c))?;
                 if c.digest == Some(w.digest) {

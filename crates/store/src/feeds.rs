@@ -815,7 +815,7 @@ pub enum CandidateFilter<'a> {
     /// [`WriteTx::priority_candidates`]).
     CveSets(&'a [String]),
     /// Prioritised findings (of one institution, or of all) whose decision is missing or stale
-    /// (`digest IS NULL`: new, an input changed, or reopened).
+    /// (`digest IS NULL`: new, an input changed, or reopened), in id pages.
     Pending(Option<i64>),
 }
 
@@ -875,8 +875,10 @@ impl WriteTx {
         })
     }
 
-    /// Reads candidates: for [`CandidateFilter::All`] the page after `after_id` (empty when
-    /// done), for the others everything at once (`after_id` ignored).
+    /// Reads candidates: for [`CandidateFilter::All`] and [`CandidateFilter::Pending`] the page
+    /// after `after_id` (empty when done), so that memory stays bounded however many findings a
+    /// recompute covers; for [`CandidateFilter::CveSets`] everything at once (`after_id`
+    /// ignored).
     pub async fn priority_candidates(
         &mut self,
         filter: CandidateFilter<'_>,
@@ -900,9 +902,10 @@ impl WriteTx {
             }
             CandidateFilter::Pending(institution) => {
                 let sql = aggregate(pg, &format!(
-                    "SELECT {line} AS line FROM finding_priorities WHERE digest IS NULL AND ($1 = 0 OR institution_id = $1) AND status IN ({PRIORITISED_STATUSES})"
+                    "SELECT {line} AS line FROM finding_priorities WHERE digest IS NULL AND finding_id > $1 AND ($2 = 0 OR institution_id = $2) AND status IN ({PRIORITISED_STATUSES}) ORDER BY finding_id LIMIT {CANDIDATE_PAGE}"
                 ));
                 let packed: Option<String> = sqlx::query_scalar(&sql)
+                    .bind(after_id)
                     .bind(institution.unwrap_or(0))
                     .fetch_one(self.conn())
                     .await?;
