@@ -647,8 +647,9 @@ impl Service {
         };
         let dirty_set: std::collections::HashSet<String> = dirty.iter().cloned().collect();
         let mut writes: Vec<PriorityWrite> = Vec::new();
-        // A feed change reads the findings of the sets that moved, then (second stage) those
-        // left pending; the other modes read id pages of one kind.
+        // A feed change reads the findings of the sets that moved, a few thousand sets at a time,
+        // then (second stage) those left pending; the other modes read id pages of one kind.
+        let mut moved = dirty.chunks(haechi_store::SET_BATCH);
         let mut second_stage = false;
         let mut after = 0;
         loop {
@@ -666,19 +667,21 @@ impl Service {
                     tx.priority_candidates(CandidateFilter::Pending(None), after)
                         .await?
                 }
-                Mode::Feeds => {
-                    tx.priority_candidates(CandidateFilter::CveSets(&dirty), 0)
-                        .await?
-                }
+                Mode::Feeds => match moved.next() {
+                    Some(sets) => {
+                        tx.priority_candidates(CandidateFilter::CveSets(sets), 0)
+                            .await?
+                    }
+                    None => {
+                        // The pending stage pages from the start.
+                        second_stage = true;
+                        continue;
+                    }
+                },
             };
-            let last = page.last().map(|c| c.id);
-            if matches!(mode, Mode::Feeds) && !second_stage {
-                // The changed sets come in one read; the pending stage pages from the start.
-                second_stage = true;
-                after = 0;
-            } else {
-                match last {
-                    Some(id) => after = id,
+            if !matches!(mode, Mode::Feeds) || second_stage {
+                match page.last() {
+                    Some(c) => after = c.id,
                     None => break,
                 }
             }

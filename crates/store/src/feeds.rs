@@ -851,7 +851,7 @@ fn parse_candidates(packed: Option<String>) -> Result<Vec<PriorityCandidate>> {
 }
 
 /// CVE sets per statement of a [`CandidateFilter::CveSets`] read.
-const SET_BATCH: usize = 2000;
+pub const SET_BATCH: usize = 2000;
 
 impl WriteTx {
     /// The distinct CVE sets of the prioritised findings (of one institution, or of all).
