@@ -358,7 +358,6 @@ impl Decider {
                 Some((s, d)) => (self.global && *d != digest, *s != summary),
             };
             if write {
-                self.stored.insert(key, (summary.clone(), digest));
                 self.evidence.push(haechi_store::EvidenceWrite {
                     key,
                     cves: set.clone(),

@@ -131,33 +131,29 @@ const CHECKPOINT_IDLE: Duration = Duration::from_secs(30);
 /// other core while the next request runs. Durability is unchanged: with `synchronous = NORMAL`
 /// a commit was never synced before its checkpoint. The task ends when the pool is closed or the
 /// last handle of the store is dropped.
-struct Checkpointer;
-
-impl Checkpointer {
-    fn spawn(pool: AnyPool) -> Arc<Notify> {
-        let wake = Arc::new(Notify::new());
-        let notified = wake.clone();
-        tokio::spawn(async move {
-            loop {
-                // A timeout is the idle tick, not an error.
-                let _ = tokio::time::timeout(CHECKPOINT_IDLE, notified.notified()).await;
-                // Closed, or every store handle dropped (only this task holds the signal).
-                if pool.is_closed() || Arc::strong_count(&notified) == 1 {
+fn spawn_checkpointer(pool: AnyPool) -> Arc<Notify> {
+    let wake = Arc::new(Notify::new());
+    let notified = wake.clone();
+    tokio::spawn(async move {
+        loop {
+            // A timeout is the idle tick, not an error.
+            let _ = tokio::time::timeout(CHECKPOINT_IDLE, notified.notified()).await;
+            // Closed, or every store handle dropped (only this task holds the signal).
+            if pool.is_closed() || Arc::strong_count(&notified) == 1 {
+                return;
+            }
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
+                if pool.is_closed() {
                     return;
                 }
-                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                    .execute(&pool)
-                    .await
-                {
-                    if pool.is_closed() {
-                        return;
-                    }
-                    tracing::warn!(error = %e, "SQLite checkpoint failed; the next commit retries");
-                }
+                tracing::warn!(error = %e, "SQLite checkpoint failed; the next commit retries");
             }
-        });
-        wake
-    }
+        }
+    });
+    wake
 }
 
 impl Store {
@@ -185,7 +181,7 @@ impl Store {
                         // a bulk import of wide finding rows into a dozen indexes splits and
                         // writes fewer pages (measured: 100k findings imported ~20% faster, list
                         // queries unchanged). No checkpoint inside a commit: the store's
-                        // checkpointer copies the log back in the background (see `Checkpointer`).
+                        // checkpointer copies the log back in the background (see `spawn_checkpointer`).
                         conn.execute("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;")
                             .await?;
                     }
@@ -194,7 +190,7 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        let checkpoint = (dialect == Dialect::Sqlite).then(|| Checkpointer::spawn(pool.clone()));
+        let checkpoint = (dialect == Dialect::Sqlite).then(|| spawn_checkpointer(pool.clone()));
         Ok(Store {
             pool,
             dialect,
