@@ -812,7 +812,8 @@ pub enum CandidateFilter<'a> {
     /// Every prioritised finding of one institution (`Some`) or of all, in id pages.
     All(Option<i64>),
     /// Prioritised findings whose CVE set is one of these (without their digest: see
-    /// [`WriteTx::priority_candidates`]).
+    /// [`WriteTx::priority_candidates`]); the empty set (`,`) is never read this way (see
+    /// [`WriteTx::prioritised_cve_sets`]).
     CveSets(&'a [String]),
     /// Prioritised findings (of one institution, or of all) whose decision is missing or stale
     /// (`digest IS NULL`: new, an input changed, or reopened), in id pages.
@@ -854,7 +855,9 @@ fn parse_candidates(packed: Option<String>) -> Result<Vec<PriorityCandidate>> {
 pub const SET_BATCH: usize = 2000;
 
 impl WriteTx {
-    /// The distinct CVE sets of the prioritised findings (of one institution, or of all).
+    /// The distinct CVE sets of the prioritised findings (of one institution, or of all) that
+    /// name at least one CVE: the sets a feed can move (a finding without a CVE is decided from
+    /// its own inputs alone, and its set is met while reading its page).
     pub async fn prioritised_cve_sets(
         &mut self,
         institution_id: Option<i64>,
@@ -862,12 +865,12 @@ impl WriteTx {
         // Without an institution the partial index `finding_priorities_sets` answers alone.
         Ok(match institution_id {
             None => sqlx::query_scalar(&format!(
-                "SELECT DISTINCT cves FROM finding_priorities WHERE status IN ({PRIORITISED_STATUSES})"
+                "SELECT DISTINCT cves FROM finding_priorities WHERE status IN ({PRIORITISED_STATUSES}) AND cves <> ','"
             ))
             .fetch_all(self.conn())
             .await?,
             Some(i) => sqlx::query_scalar(&format!(
-                "SELECT DISTINCT cves FROM finding_priorities WHERE status IN ({PRIORITISED_STATUSES}) AND institution_id = $1"
+                "SELECT DISTINCT cves FROM finding_priorities WHERE status IN ({PRIORITISED_STATUSES}) AND cves <> ',' AND institution_id = $1"
             ))
             .bind(i)
             .fetch_all(self.conn())
@@ -916,7 +919,7 @@ impl WriteTx {
                 for chunk in sets.chunks(SET_BATCH) {
                     let packed: Option<String> = if pg {
                         let sql = aggregate(pg, &format!(
-                            "SELECT {line} AS line FROM finding_priorities WHERE status IN ({PRIORITISED_STATUSES}) AND cves IN (SELECT x FROM json_array_elements_text($1::json) AS x)"
+                            "SELECT {line} AS line FROM finding_priorities WHERE status IN ({PRIORITISED_STATUSES}) AND cves <> ',' AND cves IN (SELECT x FROM json_array_elements_text($1::json) AS x)"
                         ));
                         sqlx::query_scalar(&sql)
                             .bind(serde_json::json!(chunk).to_string())
@@ -924,7 +927,7 @@ impl WriteTx {
                             .await?
                     } else {
                         let sql = aggregate(pg, &format!(
-                            "SELECT {line} AS line FROM finding_priorities WHERE status IN ({PRIORITISED_STATUSES}) AND cves IN ({})",
+                            "SELECT {line} AS line FROM finding_priorities WHERE status IN ({PRIORITISED_STATUSES}) AND cves <> ',' AND cves IN ({})",
                             vec!["?"; chunk.len()].join(", ")
                         ));
                         let mut q = sqlx::query_scalar(&sql);

@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "finding_priorities",
         include_str!("../migrations/0007_finding_priorities.sql"),
     ),
+    (
+        8,
+        "priority_sets_with_cves",
+        include_str!("../migrations/0008_priority_sets_with_cves.sql"),
+    ),
 ];
 
 pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
