@@ -29,9 +29,9 @@ use haechi_formats::sarif::{
 use haechi_policy::classification::{self, ResourceFacts};
 use haechi_policy::{DataKind, NetworkZone, Policy};
 use haechi_store::{
-    ComponentRow, FindingFilter, FindingImportRow, FindingRow, FindingValues, Hash16,
-    ImportProvenance, ImportScope, NewDecisions, NewFindingImport, ResourceRow, ResourceWrite,
-    ScopeIndex, WriteTx,
+    ComponentRow, FindingFilter, FindingImportRow, FindingRow, FindingValues, FindingsWriter,
+    Hash16, ImportProvenance, ImportScope, NewDecisions, NewFindingImport, PreparedInsert,
+    ResourceRow, ResourceWrite, ScopeIndex, WriteTx,
 };
 use serde::{Deserialize, Serialize};
 
@@ -1135,18 +1135,17 @@ struct Counts {
     unchanged: u64,
 }
 
-/// Writes one batch: new findings in bulk; known ones compared with the preloaded
-/// [`ScopeIndex`] and written only when their content changed, they reopen, or they had gone
-/// missing. Unchanged findings cost one in-memory lookup and no statement. New findings are
-/// inserted with their priority decided.
-async fn write_batch(
+/// The known findings of one batch: compared with the preloaded [`ScopeIndex`] and written only
+/// when their content changed, they reopen, or they had gone missing. Unchanged findings cost
+/// one in-memory lookup and no statement. Returns the batch's new findings, sorted by
+/// fingerprint (so their rows reach the unique index in key order: fewer page visits).
+async fn write_known(
     tx: &mut WriteTx,
     scope: &ImportScope,
     known: &ScopeIndex,
     mut batch: Vec<Pending>,
     counts: &mut Counts,
-    decider: &mut Decider,
-) -> std::result::Result<(), Failure> {
+) -> std::result::Result<Vec<FindingValues>, Failure> {
     let mut new = Vec::new();
     for p in batch.drain(..) {
         match known.get(&p.values.fingerprint) {
@@ -1166,11 +1165,18 @@ async fn write_batch(
             }
         }
     }
-    // Sorted by fingerprint, the rows reach the unique index in key order (fewer page visits).
     new.sort_unstable_by_key(|v| v.fingerprint);
-    decider
-        .add_sets(tx, new.iter().map(|v| v.cves.as_str()))
-        .await?;
+    Ok(new)
+}
+
+/// Decides a batch's new findings (their CVE sets already added to `decider`) and prepares
+/// their statements. No database work: this runs while the previous batch is written.
+fn prepare_new(
+    decider: &mut Decider,
+    writer: &mut FindingsWriter,
+    scope: &ImportScope,
+    new: &[FindingValues],
+) -> Result<PreparedInsert> {
     let created_on = scope.now.get(..10).unwrap_or(&scope.now);
     let decided = new
         .iter()
@@ -1189,8 +1195,7 @@ async fn write_batch(
         decided_at: &decider.now,
         rows: &decided,
     };
-    counts.new += tx.insert_findings(scope, &new, Some(&decisions)).await?;
-    Ok(())
+    Ok(writer.prepare(new, Some(&decisions))?)
 }
 
 fn provenance(parsed: &Parsed, upload: &FindingImportRow) -> ImportProvenance {
@@ -1514,8 +1519,7 @@ impl Service {
             }
         });
 
-        let mut tx = self.store.begin().await?;
-        tx.begin_bulk(BULK_CACHE_MB).await?;
+        let mut tx = self.store.begin_bulk(BULK_CACHE_MB).await?;
         let outcome = self
             .ingest_in(
                 actor,
@@ -1527,11 +1531,8 @@ impl Service {
                 parser,
             )
             .await;
-        // The page cache goes back to its usual size on the pooled connection whatever happened;
-        // a failure then rolls everything back when `tx` is dropped.
-        let reset = tx.end_bulk().await;
+        // A failure rolls everything back when `tx` is dropped (and its connection closes).
         let report = outcome?;
-        reset?;
         tx.commit().await?;
         Ok(report)
     }
@@ -1562,9 +1563,38 @@ impl Service {
         // New findings are decided as they are inserted, in this transaction; reopened and
         // changed ones are marked stale by the trigger and decided after the commit.
         let mut decider = self.decider(tx, Some(row.institution_id), false).await?;
-        while let Some(batch) = receiver.recv().await {
-            write_batch(tx, &scope, &known, batch, &mut counts, &mut decider).await?;
+        let mut writer = tx.findings_writer(&scope).await?;
+        // A pipeline of two batches: while the database inserts the new findings of one, this
+        // task decides and prepares the next (and receives the one after). What needs the
+        // transaction in between (known findings that changed, feed facts of CVE sets met for
+        // the first time) runs before the prepared batch is handed over; it never touches the
+        // rows that batch inserts.
+        let mut ready: Option<PreparedInsert> = None;
+        let mut next = receiver.recv().await;
+        while let Some(batch) = next.take() {
+            let new = write_known(tx, &scope, &known, batch, &mut counts).await?;
+            decider
+                .add_sets(tx, new.iter().map(|v| v.cves.as_str()))
+                .await?;
+            let run = async {
+                match ready.take() {
+                    Some(p) => tx.run_insert(p).await,
+                    None => Ok(0),
+                }
+            };
+            let prepare = async {
+                let prepared = prepare_new(&mut decider, &mut writer, &scope, &new);
+                (prepared, receiver.recv().await)
+            };
+            let (written, (prepared, following)) = tokio::join!(run, prepare);
+            counts.new += written?;
+            ready = Some(prepared?);
+            next = following;
         }
+        if let Some(p) = ready.take() {
+            counts.new += tx.run_insert(p).await?;
+        }
+        tx.run_insert(writer.finish()).await?;
         drop(known);
         let parsed = parser.await.map_err(|e| {
             Failure::from(ServiceError::rule(

@@ -594,13 +594,9 @@ impl Service {
 
     async fn recompute(&self, actor: &Actor, mode: Mode) -> Result<RecomputeReport> {
         let started = Instant::now();
-        let mut tx = self.store.begin().await?;
         // A big page cache for the read and the writes of a million findings (SQLite only).
-        tx.begin_bulk(256).await?;
-        let outcome = self.recompute_in(&mut tx, actor, mode, started).await;
-        let reset = tx.end_bulk().await;
-        let report = outcome?;
-        reset?;
+        let mut tx = self.store.begin_bulk(256).await?;
+        let report = self.recompute_in(&mut tx, actor, mode, started).await?;
         if report.rows_written == 0 && report.evidence_written == 0 {
             // Nothing changed: no audit entry either (the transaction rolls back empty).
             return Ok(report);

@@ -1,16 +1,19 @@
 //! Queries of the security-operations side (C11, C12): computing resources and their software
 //! components, finding imports with their provenance, findings and their sightings.
 //!
-//! The bulk path of an import ([`WriteTx::lookup_findings`], [`WriteTx::insert_findings`]) works
-//! on batches: one multi-row statement per batch, the per-import constants (institution,
-//! resource, import id) spelled into the statement so that only the per-finding values are bound
-//! and the statement is prepared once per import and reused for every full batch. Both backends
-//! run the same SQL (SQLite allows 32,766 and PostgreSQL 65,535 bound values per statement; a
-//! batch of [`MAX_BATCH`] findings binds at most 14,001).
+//! The bulk path of an import ([`WriteTx::lookup_findings`], [`FindingsWriter`] with
+//! [`WriteTx::run_insert`]) works on batches: one statement per batch, the per-import constants
+//! (institution, import id, time) spelled into it so that only the per-finding values are bound
+//! and it is prepared once per import and reused for every full batch. SQLite allows 32,766
+//! bound values per statement (a batch of [`MAX_BATCH`] findings binds 17,000 in its findings
+//! insert), PostgreSQL 65,535 (it gets one JSON parameter per batch).
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::{Any, Arguments, Executor, Row};
 
 use crate::{now_text, PriorityWrite, Result, StoreError, WriteTx};
 
@@ -708,32 +711,6 @@ impl WriteTx {
         self.conn().backend_name() == "PostgreSQL"
     }
 
-    /// Prepares this transaction's connection for a bulk import: on SQLite a page cache of
-    /// `cache_mb` (the default is 2 MB; the unique fingerprint index is what needs it). Undo with
-    /// [`WriteTx::end_bulk`] before commit, so the pooled connection gives the memory back.
-    /// PostgreSQL needs nothing: the import is one transaction, committed once.
-    pub async fn begin_bulk(&mut self, cache_mb: u32) -> Result<()> {
-        if !self.is_postgres() {
-            sqlx::query(&format!(
-                "PRAGMA cache_size = -{}",
-                u64::from(cache_mb) * 1024
-            ))
-            .execute(self.conn())
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Gives the bulk page cache back (SQLite's default size again).
-    pub async fn end_bulk(&mut self) -> Result<()> {
-        if !self.is_postgres() {
-            sqlx::query("PRAGMA cache_size = -2000")
-                .execute(self.conn())
-                .await?;
-        }
-        Ok(())
-    }
-
     /// Loads the stored findings of an institution tied to any of `resources` (`None`: tied to
     /// the institution itself) into a [`ScopeIndex`]. Read in chunks by id; each chunk comes
     /// back as one aggregated text row, because the driver's per-row cost would dominate.
@@ -841,204 +818,69 @@ impl WriteTx {
         Ok(out)
     }
 
-    /// The largest finding id (0 when there is none).
-    async fn max_finding_id(&mut self) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM findings")
-                .fetch_one(self.conn())
-                .await?,
-        )
-    }
-
     /// Inserts new findings (status `open`, seen since this import), [`MAX_BATCH`] per
     /// statement, with their `finding_cwes` rows and their `finding_priorities` rows: decided
     /// when `decided` is given (one decision per row, in the same order), otherwise undecided
-    /// (a NULL digest: the next recompute decides them).
-    ///
-    /// SQLite gets a multi-row `INSERT … VALUES` with anonymous placeholders (see
-    /// [`WriteTx::lookup_findings`] on why not numbered ones) and explicit ids, so the side rows
-    /// are bound from the same values instead of read back. PostgreSQL gets each batch as one
-    /// JSON text parameter (an array of arrays) that the server expands, with the side rows
-    /// written from the inserted rows in the same statement (`RETURNING` in a CTE).
+    /// (a NULL digest: the next recompute decides them). One call, one [`FindingsWriter`]; an
+    /// import that writes batch after batch keeps one writer (see [`FindingsWriter`]).
     pub async fn insert_findings(
         &mut self,
         scope: &ImportScope,
         rows: &[FindingValues],
         decided: Option<&NewDecisions<'_>>,
     ) -> Result<u64> {
-        if let Some(d) = decided {
-            if d.rows.len() != rows.len() {
-                return Err(StoreError::Corrupt(format!(
-                    "{} decisions for {} new findings",
-                    d.rows.len(),
-                    rows.len()
-                )));
-            }
-        }
-        let postgres = self.is_postgres();
-        let mut written = 0;
-        for (n, chunk) in rows.chunks(MAX_BATCH).enumerate() {
-            let decisions = decided.map(|d| {
-                let end = ((n + 1) * MAX_BATCH).min(d.rows.len());
-                (d, &d.rows[n * MAX_BATCH..end])
-            });
-            written += if postgres {
-                self.insert_findings_postgres(scope, chunk, decisions)
-                    .await?
-            } else {
-                self.insert_findings_sqlite(scope, chunk, decisions).await?
-            };
-        }
+        let mut writer = self.findings_writer(scope).await?;
+        let batch = writer.prepare(rows, decided)?;
+        let written = self.run_insert(batch).await?;
+        self.run_insert(writer.finish()).await?;
         Ok(written)
     }
 
-    async fn insert_findings_postgres(
-        &mut self,
-        scope: &ImportScope,
-        chunk: &[FindingValues],
-        decided: BatchDecisions<'_, '_>,
-    ) -> Result<u64> {
-        let (inst, imp, now) = (scope.institution_id, scope.import_id, sql_text(&scope.now));
-        let (version, at) = decision_literals(decided);
-        let mut json = String::with_capacity(chunk.len() * 600);
-        json.push('[');
-        for (i, f) in chunk.iter().enumerate() {
-            if i > 0 {
-                json.push(',');
-            }
-            let w = decided.and_then(|(_, rows)| rows.get(i));
-            let item = (
-                (
-                    f.resource_id,
-                    hex::encode(f.fingerprint),
-                    f.tool_name.as_str(),
-                    f.ai_model.as_deref(),
-                    f.rule_id.as_deref(),
-                    f.level,
-                    f.severity,
-                    severity_rank(f.severity),
-                    f.security_severity,
-                    f.cwes.as_str(),
-                    f.cves.as_str(),
-                    f.message.as_str(),
-                ),
-                (
-                    f.location.as_deref(),
-                    f.snippet.as_deref(),
-                    f.code_flow.as_deref(),
-                    hex::encode(f.content_hash),
-                    w.map(|w| w.priority),
-                    w.map(|w| w.due_date.as_str()),
-                    w.map(|w| w.decision),
-                    w.map(|w| w.digest),
-                ),
-            );
-            // Serialising into a String cannot fail for these types; map it anyway.
-            let text = serde_json::to_string(&item)
-                .map_err(|e| StoreError::Corrupt(format!("finding values as JSON: {e}")))?;
-            json.push_str(&text);
-        }
-        json.push(']');
-        // Each item is `[[12 values], [8 values]]` (serde's tuples stop at 12).
-        let sql = format!(
-            "WITH items AS (SELECT t->0 AS a, t->1 AS b FROM jsonb_array_elements($1::jsonb) AS t), \
-             ins AS (INSERT INTO findings ({INSERT_COLUMNS}) SELECT {inst}, CAST(a->>0 AS BIGINT), decode(a->>1, 'hex'), a->>2, a->>3, a->>4, a->>5, a->>6, CAST(a->>7 AS BIGINT), CAST(a->>8 AS DOUBLE PRECISION), a->>9, a->>10, a->>11, b->>0, b->>1, b->>2, decode(b->>3, 'hex'), 'open', {imp}, {imp}, {imp}, {now}, {now} \
-             FROM items RETURNING id, fingerprint, cwes, cves, resource_id, severity), \
-             cw AS (INSERT INTO finding_cwes (institution_id, cwe, finding_id) SELECT {inst}, CAST(c AS BIGINT), ins.id FROM ins, unnest(string_to_array(trim(both ',' from ins.cwes), ',')) AS c WHERE ins.cwes <> ','), \
-             pr AS (INSERT INTO finding_priorities (finding_id, institution_id, status, cves, resource_id, severity, created_on, priority, due_date, decision, digest, policy_version, decided_at) \
-             SELECT ins.id, {inst}, 'open', ins.cves, ins.resource_id, ins.severity, substr({now}, 1, 10), items.b->>4, items.b->>5, CAST(items.b->>6 AS BIGINT), CAST(items.b->>7 AS BIGINT), {version}, {at} \
-             FROM ins JOIN items ON decode(items.a->>1, 'hex') = ins.fingerprint) \
-             SELECT COUNT(*) FROM ins"
-        );
-        let n: i64 = sqlx::query_scalar(&sql)
-            .bind(json)
-            .fetch_one(self.conn())
-            .await
-            .map_err(|e| StoreError::from_write(e, "finding fingerprint"))?;
-        Ok(n as u64)
+    /// A [`FindingsWriter`] for this import's new findings. On SQLite it reads the largest
+    /// finding id: this transaction holds the database-wide write lock, so the ids it assigns
+    /// from there are free until it commits.
+    pub async fn findings_writer(&mut self, scope: &ImportScope) -> Result<FindingsWriter> {
+        let postgres = self.is_postgres();
+        let next_id = if postgres {
+            0
+        } else {
+            sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(id), 0) FROM findings")
+                .fetch_one(self.conn())
+                .await?
+                + 1
+        };
+        Ok(FindingsWriter {
+            scope: scope.clone(),
+            postgres,
+            next_id,
+            cwes: Vec::new(),
+            sql: HashMap::new(),
+        })
     }
 
-    /// SQLite: the ids are given explicitly (writers hold the database-wide lock and rowids
-    /// only grow), so the `finding_cwes` and `finding_priorities` rows are bound from the same
-    /// values instead of read back. Only full-size statements stay prepared on the connection:
-    /// one of another size is rarely met again, and a cached statement of thousands of
-    /// placeholders holds about a megabyte.
-    async fn insert_findings_sqlite(
-        &mut self,
-        scope: &ImportScope,
-        chunk: &[FindingValues],
-        decided: BatchDecisions<'_, '_>,
-    ) -> Result<u64> {
-        let (inst, imp, now) = (scope.institution_id, scope.import_id, sql_text(&scope.now));
-        let first = self.max_finding_id().await? + 1;
-        let row = format!("(?, {inst}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', {imp}, {imp}, {imp}, {now}, {now})");
-        let sql = format!(
-            "INSERT INTO findings (id, {INSERT_COLUMNS}) VALUES {}",
-            vec![row.as_str(); chunk.len()].join(", ")
-        );
-        let mut q = sqlx::query(&sql).persistent(chunk.len() == MAX_BATCH);
-        for (i, f) in chunk.iter().enumerate() {
-            q = q
-                .bind(first + i as i64)
-                .bind(f.resource_id)
-                .bind(&f.fingerprint[..])
-                .bind(f.tool_name.as_str())
-                .bind(f.ai_model.as_deref())
-                .bind(f.rule_id.as_deref())
-                .bind(f.level)
-                .bind(f.severity)
-                .bind(severity_rank(f.severity))
-                .bind(f.security_severity)
-                .bind(f.cwes.as_str())
-                .bind(f.cves.as_str())
-                .bind(f.message.as_str())
-                .bind(f.location.as_deref())
-                .bind(f.snippet.as_deref())
-                .bind(f.code_flow.as_deref())
-                .bind(&f.content_hash[..]);
-        }
-        let n = q
-            .execute(self.conn())
-            .await
-            .map_err(|e| StoreError::from_write(e, "finding fingerprint"))?
-            .rows_affected();
-        let cwes: Vec<(i64, u32)> = chunk
-            .iter()
-            .enumerate()
-            .flat_map(|(i, f)| cwe_list(&f.cwes).map(move |c| (first + i as i64, c)))
-            .collect();
-        for part in cwes.chunks(CWE_BATCH) {
-            let sql = format!(
-                "INSERT INTO finding_cwes (institution_id, cwe, finding_id) VALUES {}",
-                vec![format!("({inst}, ?, ?)"); part.len()].join(", ")
-            );
-            let mut q = sqlx::query(&sql).persistent(part.len() == CWE_BATCH);
-            for (id, c) in part {
-                q = q.bind(i64::from(*c)).bind(*id);
+    /// Runs the statements of a [`PreparedInsert`] (in the order its writer prepared them);
+    /// returns the number of findings inserted.
+    pub async fn run_insert(&mut self, batch: PreparedInsert) -> Result<u64> {
+        let mut written = 0;
+        for s in batch.statements {
+            let q = sqlx::query_with(&s.sql, s.args).persistent(s.persistent);
+            match s.count {
+                Count::Rows(n) => {
+                    q.execute(self.conn())
+                        .await
+                        .map_err(|e| StoreError::from_write(e, "finding fingerprint"))?;
+                    written += n;
+                }
+                Count::Answered => {
+                    let row = q
+                        .fetch_one(self.conn())
+                        .await
+                        .map_err(|e| StoreError::from_write(e, "finding fingerprint"))?;
+                    written += row.try_get::<i64, _>(0)? as u64;
+                }
             }
-            q.execute(self.conn()).await?;
         }
-        let day = sql_text(scope.now.get(..10).unwrap_or(&scope.now));
-        let (version, at) = decision_literals(decided);
-        let sql = format!(
-            "INSERT INTO finding_priorities (finding_id, institution_id, status, cves, resource_id, severity, created_on, priority, due_date, decision, digest, policy_version, decided_at) VALUES {}",
-            vec![format!("(?, {inst}, 'open', ?, ?, ?, {day}, ?, ?, ?, ?, {version}, {at})"); chunk.len()].join(", ")
-        );
-        let mut q = sqlx::query(&sql).persistent(chunk.len() == MAX_BATCH);
-        for (i, f) in chunk.iter().enumerate() {
-            let w = decided.and_then(|(_, rows)| rows.get(i));
-            q = q
-                .bind(first + i as i64)
-                .bind(f.cves.as_str())
-                .bind(f.resource_id)
-                .bind(f.severity)
-                .bind(w.map(|w| w.priority))
-                .bind(w.map(|w| w.due_date.as_str()))
-                .bind(w.map(|w| w.decision))
-                .bind(w.map(|w| w.digest));
-        }
-        q.execute(self.conn()).await?;
-        Ok(n)
+        Ok(written)
     }
 
     /// Rewrites a stored finding seen again by this import: its content when `values` is given,
@@ -1484,4 +1326,310 @@ pub async fn drop_scratch_postgres(admin_url: &str, name: &str) -> Result<()> {
         .await?;
     admin.close().await?;
     Ok(())
+}
+
+// ---------------------------------------------------------------- bulk insert of new findings
+
+/// Turns an import's new findings into statements, apart from its transaction: an import
+/// prepares the next batch while the database runs the statements of the one before (see the
+/// service's import loop), then hands them to [`WriteTx::run_insert`] in the order prepared.
+///
+/// SQLite gets, per batch, one script of multi-row `INSERT … VALUES` statements (findings,
+/// their priorities, and a full statement of CWE rows when one is due) with anonymous
+/// placeholders (see [`WriteTx::lookup_findings`] on why not numbered ones) and explicit ids, so
+/// the `finding_cwes` and `finding_priorities` rows are bound from the same values instead of
+/// read back. One script is one round trip: the database never waits for the next statement of
+/// a batch while this side prepares the following batch. CWE rows are carried from batch to
+/// batch until a full statement of [`CWE_BATCH`] rows can go ([`FindingsWriter::finish`]
+/// flushes the rest), so nearly every script has one of a few shapes and is prepared once per
+/// import. PostgreSQL gets each batch as one JSON text parameter (an array of arrays) that the
+/// server expands, with the side rows written from the inserted rows in the same statement
+/// (`RETURNING` in a CTE).
+///
+/// The arguments are owned, which costs a copy of each text value here instead of one where the
+/// driver sends them: the copy moves off the path the database waits on.
+pub struct FindingsWriter {
+    scope: ImportScope,
+    postgres: bool,
+    /// SQLite: the id the next finding gets.
+    next_id: i64,
+    /// SQLite: `(finding id, CWE)` rows not yet in a statement (fewer than [`CWE_BATCH`]).
+    cwes: Vec<(i64, u32)>,
+    /// Statement texts built so far, by shape and row count.
+    sql: HashMap<(Shape, usize), Arc<str>>,
+}
+
+/// The shape of a statement text (with the row count, its cache key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Shape {
+    /// SQLite: findings and priorities, decided or not, with a full CWE statement or not.
+    Sqlite { decided: bool, cwes: bool },
+    /// SQLite: the CWE rows left at the end.
+    SqliteCwes,
+    /// PostgreSQL's statement, decided or not.
+    Postgres { decided: bool },
+}
+
+/// Statements of one batch of new findings, ready to run ([`WriteTx::run_insert`]).
+pub struct PreparedInsert {
+    statements: Vec<PreparedStatement>,
+}
+
+struct PreparedStatement {
+    sql: Arc<str>,
+    args: AnyArguments<'static>,
+    /// Kept prepared on the connection (the full-size shapes; one of another size is rarely
+    /// met again, and a cached statement of thousands of placeholders holds about a megabyte).
+    persistent: bool,
+    /// How it tells the number of findings it inserted.
+    count: Count,
+}
+
+enum Count {
+    /// Known when prepared: a multi-row insert inserts all its rows or fails.
+    Rows(u64),
+    /// Answered by the statement (PostgreSQL's CTE).
+    Answered,
+}
+
+/// Adds one owned value to statement arguments. Encoding a value the driver supports cannot
+/// fail; the error is mapped all the same.
+fn arg<T>(args: &mut AnyArguments<'static>, value: T) -> Result<()>
+where
+    T: 'static + sqlx::Encode<'static, Any> + sqlx::Type<Any>,
+{
+    args.add(value)
+        .map_err(|e| StoreError::Corrupt(format!("binding a finding value: {e}")))
+}
+
+/// A multi-row insert of `rows` CWE rows of institution `inst`.
+fn cwe_sql(inst: i64, rows: usize) -> String {
+    format!(
+        "INSERT INTO finding_cwes (institution_id, cwe, finding_id) VALUES {}",
+        vec![format!("({inst}, ?, ?)"); rows].join(", ")
+    )
+}
+
+impl FindingsWriter {
+    /// The statements inserting `rows` (decided with `decided`, one decision per row in the
+    /// same order, or undecided). Findings get their ids here, in order.
+    pub fn prepare(
+        &mut self,
+        rows: &[FindingValues],
+        decided: Option<&NewDecisions<'_>>,
+    ) -> Result<PreparedInsert> {
+        if let Some(d) = decided {
+            if d.rows.len() != rows.len() {
+                return Err(StoreError::Corrupt(format!(
+                    "{} decisions for {} new findings",
+                    d.rows.len(),
+                    rows.len()
+                )));
+            }
+        }
+        let mut statements = Vec::new();
+        for (n, chunk) in rows.chunks(MAX_BATCH).enumerate() {
+            let decisions = decided.map(|d| {
+                let end = ((n + 1) * MAX_BATCH).min(d.rows.len());
+                (d, &d.rows[n * MAX_BATCH..end])
+            });
+            statements.push(if self.postgres {
+                self.postgres_statement(chunk, decisions)?
+            } else {
+                self.sqlite_statement(chunk, decisions)?
+            });
+        }
+        Ok(PreparedInsert { statements })
+    }
+
+    /// The statement of the CWE rows still carried (none on PostgreSQL, or when none are left).
+    pub fn finish(&mut self) -> PreparedInsert {
+        let mut statements = Vec::new();
+        if !self.cwes.is_empty() {
+            let rows = std::mem::take(&mut self.cwes);
+            let inst = self.scope.institution_id;
+            let sql = self.text(Shape::SqliteCwes, rows.len(), || cwe_sql(inst, rows.len()));
+            let mut args = AnyArguments::default();
+            args.reserve(rows.len() * 2, 0);
+            for (id, c) in rows {
+                // Integers cannot fail to encode.
+                let _ = args.add(i64::from(c));
+                let _ = args.add(id);
+            }
+            statements.push(PreparedStatement {
+                sql,
+                args,
+                persistent: false,
+                count: Count::Rows(0),
+            });
+        }
+        PreparedInsert { statements }
+    }
+
+    /// The import's constants as SQL literals: institution, import id, time.
+    fn constants(&self) -> (i64, i64, String) {
+        let s = &self.scope;
+        (s.institution_id, s.import_id, sql_text(&s.now))
+    }
+
+    /// The text of a statement of `rows` rows of a shape, built once per writer.
+    fn text(&mut self, shape: Shape, rows: usize, build: impl FnOnce() -> String) -> Arc<str> {
+        self.sql
+            .entry((shape, rows))
+            .or_insert_with(|| Arc::from(build()))
+            .clone()
+    }
+
+    fn sqlite_statement(
+        &mut self,
+        chunk: &[FindingValues],
+        decided: BatchDecisions<'_, '_>,
+    ) -> Result<PreparedStatement> {
+        let (inst, imp, now) = self.constants();
+        let n = chunk.len();
+        let first = self.next_id;
+        self.next_id += n as i64;
+        let mut args = AnyArguments::default();
+        args.reserve(n * 25 + 2 * CWE_BATCH, 0);
+        for (i, f) in chunk.iter().enumerate() {
+            arg(&mut args, first + i as i64)?;
+            arg(&mut args, f.resource_id)?;
+            arg(&mut args, f.fingerprint.to_vec())?;
+            arg(&mut args, f.tool_name.clone())?;
+            arg(&mut args, f.ai_model.clone())?;
+            arg(&mut args, f.rule_id.clone())?;
+            arg(&mut args, f.level)?;
+            arg(&mut args, f.severity)?;
+            arg(&mut args, severity_rank(f.severity))?;
+            arg(&mut args, f.security_severity)?;
+            arg(&mut args, f.cwes.clone())?;
+            arg(&mut args, f.cves.clone())?;
+            arg(&mut args, f.message.clone())?;
+            arg(&mut args, f.location.clone())?;
+            arg(&mut args, f.snippet.clone())?;
+            arg(&mut args, f.code_flow.clone())?;
+            arg(&mut args, f.content_hash.to_vec())?;
+        }
+        for (i, f) in chunk.iter().enumerate() {
+            let w = decided.and_then(|(_, rows)| rows.get(i));
+            arg(&mut args, first + i as i64)?;
+            arg(&mut args, f.cves.clone())?;
+            arg(&mut args, f.resource_id)?;
+            arg(&mut args, f.severity)?;
+            arg(&mut args, w.map(|w| w.priority))?;
+            arg(&mut args, w.map(|w| w.due_date.clone()))?;
+            arg(&mut args, w.map(|w| w.decision))?;
+            arg(&mut args, w.map(|w| w.digest))?;
+        }
+        self.cwes.extend(
+            chunk
+                .iter()
+                .enumerate()
+                .flat_map(|(i, f)| cwe_list(&f.cwes).map(move |c| (first + i as i64, c))),
+        );
+        // At most one full CWE statement per batch; the rows past it wait for the next batch.
+        let cwes = self.cwes.len() >= CWE_BATCH;
+        if cwes {
+            for (id, c) in self.cwes.drain(..CWE_BATCH) {
+                arg(&mut args, i64::from(c))?;
+                arg(&mut args, id)?;
+            }
+        }
+        let day = sql_text(self.scope.now.get(..10).unwrap_or(&self.scope.now));
+        let (version, at) = decision_literals(decided);
+        let shape = Shape::Sqlite {
+            decided: decided.is_some(),
+            cwes,
+        };
+        let sql = self.text(shape, n, || {
+            let row = format!("(?, {inst}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', {imp}, {imp}, {imp}, {now}, {now})");
+            let mut sql = format!(
+                "INSERT INTO findings (id, {INSERT_COLUMNS}) VALUES {}; \
+                 INSERT INTO finding_priorities (finding_id, institution_id, status, cves, resource_id, severity, created_on, priority, due_date, decision, digest, policy_version, decided_at) VALUES {}",
+                vec![row.as_str(); n].join(", "),
+                vec![format!("(?, {inst}, 'open', ?, ?, ?, {day}, ?, ?, ?, ?, {version}, {at})"); n].join(", ")
+            );
+            if cwes {
+                sql.push_str("; ");
+                sql.push_str(&cwe_sql(inst, CWE_BATCH));
+            }
+            sql
+        });
+        Ok(PreparedStatement {
+            sql,
+            args,
+            persistent: n == MAX_BATCH,
+            count: Count::Rows(n as u64),
+        })
+    }
+
+    fn postgres_statement(
+        &mut self,
+        chunk: &[FindingValues],
+        decided: BatchDecisions<'_, '_>,
+    ) -> Result<PreparedStatement> {
+        let (inst, imp, now) = self.constants();
+        let (version, at) = decision_literals(decided);
+        let mut json = String::with_capacity(chunk.len() * 600);
+        json.push('[');
+        for (i, f) in chunk.iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            let w = decided.and_then(|(_, rows)| rows.get(i));
+            let item = (
+                (
+                    f.resource_id,
+                    hex::encode(f.fingerprint),
+                    f.tool_name.as_str(),
+                    f.ai_model.as_deref(),
+                    f.rule_id.as_deref(),
+                    f.level,
+                    f.severity,
+                    severity_rank(f.severity),
+                    f.security_severity,
+                    f.cwes.as_str(),
+                    f.cves.as_str(),
+                    f.message.as_str(),
+                ),
+                (
+                    f.location.as_deref(),
+                    f.snippet.as_deref(),
+                    f.code_flow.as_deref(),
+                    hex::encode(f.content_hash),
+                    w.map(|w| w.priority),
+                    w.map(|w| w.due_date.as_str()),
+                    w.map(|w| w.decision),
+                    w.map(|w| w.digest),
+                ),
+            );
+            // Serialising into a String cannot fail for these types; map it anyway.
+            let text = serde_json::to_string(&item)
+                .map_err(|e| StoreError::Corrupt(format!("finding values as JSON: {e}")))?;
+            json.push_str(&text);
+        }
+        json.push(']');
+        // Each item is `[[12 values], [8 values]]` (serde's tuples stop at 12).
+        let shape = Shape::Postgres {
+            decided: decided.is_some(),
+        };
+        let sql = self.text(shape, 0, || format!(
+            "WITH items AS (SELECT t->0 AS a, t->1 AS b FROM jsonb_array_elements($1::jsonb) AS t), \
+             ins AS (INSERT INTO findings ({INSERT_COLUMNS}) SELECT {inst}, CAST(a->>0 AS BIGINT), decode(a->>1, 'hex'), a->>2, a->>3, a->>4, a->>5, a->>6, CAST(a->>7 AS BIGINT), CAST(a->>8 AS DOUBLE PRECISION), a->>9, a->>10, a->>11, b->>0, b->>1, b->>2, decode(b->>3, 'hex'), 'open', {imp}, {imp}, {imp}, {now}, {now} \
+             FROM items RETURNING id, fingerprint, cwes, cves, resource_id, severity), \
+             cw AS (INSERT INTO finding_cwes (institution_id, cwe, finding_id) SELECT {inst}, CAST(c AS BIGINT), ins.id FROM ins, unnest(string_to_array(trim(both ',' from ins.cwes), ',')) AS c WHERE ins.cwes <> ','), \
+             pr AS (INSERT INTO finding_priorities (finding_id, institution_id, status, cves, resource_id, severity, created_on, priority, due_date, decision, digest, policy_version, decided_at) \
+             SELECT ins.id, {inst}, 'open', ins.cves, ins.resource_id, ins.severity, substr({now}, 1, 10), items.b->>4, items.b->>5, CAST(items.b->>6 AS BIGINT), CAST(items.b->>7 AS BIGINT), {version}, {at} \
+             FROM ins JOIN items ON decode(items.a->>1, 'hex') = ins.fingerprint) \
+             SELECT COUNT(*) FROM ins"
+        ));
+        let mut args = AnyArguments::default();
+        arg(&mut args, json)?;
+        Ok(PreparedStatement {
+            sql,
+            args,
+            persistent: true,
+            count: Count::Answered,
+        })
+    }
 }

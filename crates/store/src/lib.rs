@@ -230,10 +230,37 @@ impl Store {
 
     /// Starts a write transaction holding the database-wide write lock.
     pub async fn begin(&self) -> Result<WriteTx> {
-        let mut tx = self.pool.begin().await?;
-        // Taking the lock as the first statement makes every later read in the transaction see
-        // the latest committed state (SQLite) and serialises writers across nodes (PostgreSQL
-        // row lock), which the audit hash chain needs.
+        let tx = self.pool.begin().await?;
+        self.locked(tx).await
+    }
+
+    /// Starts a write transaction for bulk work (an import, a recompute): as [`Store::begin`],
+    /// on a connection with a page cache of `cache_mb` (SQLite; its default is 2 MB) that is
+    /// closed when the transaction ends instead of going back to the pool. Bulk statements carry
+    /// the work's constants (institution, import, time) and hold up to a few megabytes each in
+    /// the connection's statement cache (on PostgreSQL, on the server); the driver's `Any`
+    /// connection cannot drop them, so a pooled connection would keep a hundred of them after
+    /// as many imports. Closing it frees them and the page cache.
+    pub async fn begin_bulk(&self, cache_mb: u32) -> Result<WriteTx> {
+        let mut conn = self.pool.acquire().await?;
+        conn.close_on_drop();
+        let tx = sqlx::Transaction::begin(conn, None).await?;
+        let mut tx = self.locked(tx).await?;
+        if self.dialect == Dialect::Sqlite {
+            sqlx::query(&format!(
+                "PRAGMA cache_size = -{}",
+                u64::from(cache_mb) * 1024
+            ))
+            .execute(tx.conn())
+            .await?;
+        }
+        Ok(tx)
+    }
+
+    /// Takes the write lock as the first statement of `tx`: every later read in the transaction
+    /// then sees the latest committed state (SQLite), and writers across nodes are serialised
+    /// (PostgreSQL row lock), which the audit hash chain needs.
+    async fn locked(&self, mut tx: sqlx::Transaction<'static, Any>) -> Result<WriteTx> {
         sqlx::query("UPDATE audit_head SET seq = seq WHERE singleton = 1")
             .execute(&mut *tx)
             .await?;

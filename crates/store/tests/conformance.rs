@@ -182,6 +182,7 @@ stories!(
     cohorts,
     rolled_back_write_leaves_no_trace,
     audit_chain_detects_tampering,
+    bulk_insert_in_batches,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -1600,6 +1601,125 @@ async fn cohorts(store: &Store) {
         vec![("phase-1", vec![x3, x1]), ("phase-2", vec![x2])]
     );
     assert_eq!(phase(draft).await, Some("phase-2".into()));
+}
+
+/// New findings written batch after batch through one `FindingsWriter`, as an import does:
+/// contiguous ids in order, each finding with exactly its CWE rows (carried from batch to batch
+/// until a full statement can go, the rest at the end) and its priority row, and the bulk
+/// transaction's connection closed when it ends.
+async fn bulk_insert_in_batches(store: &Store) {
+    let inst = add_institution(
+        store,
+        &institution("BLK", "벌크", "Bulk", Sector::Bank, 1, 1, true),
+    )
+    .await;
+    let cwe_sets = [",", ",79,", ",79,89,", ",22,"];
+    let rows: Vec<haechi_store::FindingValues> = (0..2500u32)
+        .map(|i| {
+            let mut fingerprint = [0u8; 16];
+            fingerprint[..4].copy_from_slice(&i.to_be_bytes());
+            haechi_store::FindingValues {
+                fingerprint,
+                resource_id: None,
+                tool_name: "tool".into(),
+                ai_model: None,
+                rule_id: Some(format!("rule-{}", i % 7)),
+                level: "warning",
+                severity: "medium",
+                security_severity: None,
+                cwes: cwe_sets[(i % 4) as usize].into(),
+                cves: if i % 5 == 0 {
+                    ",CVE-2024-0001,".into()
+                } else {
+                    ",".into()
+                },
+                message: format!("finding {i}"),
+                location: Some(format!("src/f{i}.rs:1:1")),
+                snippet: None,
+                code_flow: None,
+                content_hash: fingerprint,
+            }
+        })
+        .collect();
+    let expected_cwes: usize = rows
+        .iter()
+        .map(|r| r.cwes.split(',').filter(|c| !c.is_empty()).count())
+        .sum();
+
+    let scope = haechi_store::ImportScope {
+        institution_id: inst,
+        resource_id: None,
+        import_id: 1,
+        now: haechi_store::now_text(),
+    };
+    // Two idle connections, so that whatever else uses the pool meanwhile (SQLite's
+    // checkpointer) finds one and opens none.
+    let (c1, c2) = (
+        store.pool().acquire().await.unwrap(),
+        store.pool().acquire().await.unwrap(),
+    );
+    drop((c1, c2));
+    let mut tx = store.begin_bulk(8).await.unwrap();
+    let open_during = store.pool().size();
+    let mut writer = tx.findings_writer(&scope).await.unwrap();
+    let mut written = 0;
+    for batch in rows.chunks(haechi_store::MAX_BATCH) {
+        let prepared = writer.prepare(batch, None).unwrap();
+        written += tx.run_insert(prepared).await.unwrap();
+    }
+    written += tx.run_insert(writer.finish()).await.unwrap();
+    assert_eq!(written, 2500);
+    tx.commit().await.unwrap();
+    // The bulk connection (its prepared statements, its page cache) is closed, not pooled.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while store.pool().size() >= open_during {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bulk transaction's connection went back to the pool ({} open)",
+            store.pool().size()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let pool = store.pool();
+    let (n, min, max): (i64, i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), MIN(id), MAX(id) FROM findings WHERE institution_id = $1")
+            .bind(inst)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!((n, max - min + 1), (2500, 2500), "contiguous ids");
+    let in_order: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM findings WHERE message = 'finding ' || CAST(id - $1 AS TEXT)",
+    )
+    .bind(min)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(in_order, 2500, "ids given in the order of the rows");
+    let cwes: (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(CASE WHEN f.cwes LIKE '%,' || CAST(c.cwe AS TEXT) || ',%' AND c.institution_id = f.institution_id THEN 1 END) \
+         FROM finding_cwes c JOIN findings f ON f.id = c.finding_id",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        cwes,
+        (expected_cwes as i64, expected_cwes as i64),
+        "each finding has exactly its CWE rows"
+    );
+    let priorities: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM finding_priorities p JOIN findings f ON f.id = p.finding_id \
+         WHERE p.cves = f.cves AND p.severity = f.severity AND p.status = 'open' AND p.digest IS NULL",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        priorities, 2500,
+        "each finding has its (undecided) priority row"
+    );
 }
 
 async fn rolled_back_write_leaves_no_trace(store: &Store) {

@@ -374,6 +374,37 @@ async fn dedup_story(url: String) {
     );
     let before = snapshot(&svc).await;
     assert_eq!(before.0 as u64, first.findings_new);
+    // Written over several batches (the database inserting one while the next is prepared):
+    // every finding has its decided priority row and exactly its CWE rows.
+    let pool = svc.store().pool();
+    let undecided: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM findings f WHERE NOT EXISTS (SELECT 1 FROM finding_priorities p \
+         WHERE p.finding_id = f.id AND p.cves = f.cves AND p.severity = f.severity AND p.digest IS NOT NULL AND p.priority IS NOT NULL)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(undecided, 0, "every new finding is decided by its import");
+    let cwe_lists: Vec<String> = sqlx::query_scalar("SELECT cwes FROM findings")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let named: usize = cwe_lists
+        .iter()
+        .map(|c| c.split(',').filter(|x| !x.is_empty()).count())
+        .sum();
+    let (rows, matching): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(CASE WHEN f.cwes LIKE '%,' || CAST(c.cwe AS TEXT) || ',%' THEN 1 END) \
+         FROM finding_cwes c JOIN findings f ON f.id = c.finding_id",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert!(
+        named > haechi_store::MAX_BATCH,
+        "the log names CWEs over several statements"
+    );
+    assert_eq!((rows, matching), (named as i64, named as i64));
     let again = svc
         .import_findings(
             &ciso,
