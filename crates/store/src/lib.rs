@@ -21,12 +21,12 @@ mod program;
 mod regulator_views;
 mod rows;
 
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::any::AnyPoolOptions;
-use sqlx::AnyConnection;
-use sqlx::{Any, AnyPool, Executor};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 use tokio::sync::Notify;
 
 pub use accounts::*;
@@ -131,29 +131,52 @@ const CHECKPOINT_IDLE: Duration = Duration::from_secs(30);
 /// other core while the next request runs. Durability is unchanged: with `synchronous = NORMAL`
 /// a commit was never synced before its checkpoint. The task ends when the pool is closed or the
 /// last handle of the store is dropped.
-fn spawn_checkpointer(pool: AnyPool) -> Arc<Notify> {
+///
+/// It checkpoints on a connection of its own, not the pool's: it never takes a connection a
+/// request waits for, and copying a large import's log back (seconds for a gigabyte of SARIF) is
+/// routine, not a slow statement to warn about.
+fn spawn_checkpointer(pool: AnyPool, url: String) -> Arc<Notify> {
     let wake = Arc::new(Notify::new());
     let notified = wake.clone();
     tokio::spawn(async move {
+        let mut conn: Option<AnyConnection> = None;
         loop {
             // A timeout is the idle tick, not an error.
             let _ = tokio::time::timeout(CHECKPOINT_IDLE, notified.notified()).await;
             // Closed, or every store handle dropped (only this task holds the signal).
             if pool.is_closed() || Arc::strong_count(&notified) == 1 {
-                return;
+                break;
             }
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&pool)
-                .await
-            {
+            if let Err(e) = checkpoint(&mut conn, &url).await {
+                // Opened again for the next one.
+                conn = None;
                 if pool.is_closed() {
-                    return;
+                    break;
                 }
                 tracing::warn!(error = %e, "SQLite checkpoint failed; the next commit retries");
             }
         }
+        if let Some(c) = conn {
+            // The database is being closed; a failure to close cleanly changes nothing.
+            let _ = c.close().await;
+        }
     });
     wake
+}
+
+/// One PASSIVE checkpoint on the checkpointer's connection, opened when missing.
+async fn checkpoint(conn: &mut Option<AnyConnection>, url: &str) -> Result<()> {
+    let c = match conn {
+        Some(c) => c,
+        None => {
+            let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+            conn.insert(AnyConnection::connect_with(&options).await?)
+        }
+    };
+    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        .execute(c)
+        .await?;
+    Ok(())
 }
 
 impl Store {
@@ -190,7 +213,8 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        let checkpoint = (dialect == Dialect::Sqlite).then(|| spawn_checkpointer(pool.clone()));
+        let checkpoint =
+            (dialect == Dialect::Sqlite).then(|| spawn_checkpointer(pool.clone(), url.clone()));
         Ok(Store {
             pool,
             dialect,
@@ -272,6 +296,10 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        // The checkpointer sees the closed pool and closes its own connection.
+        if let Some(wake) = &self.checkpoint {
+            wake.notify_one();
+        }
     }
 }
 
