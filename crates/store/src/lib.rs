@@ -349,6 +349,24 @@ mod tests {
         }
     }
 
+    /// `.cargo/config.toml` builds the bundled SQLite without memory statistics (a global mutex
+    /// on every allocation); a build that ignored it would be slower without failing anything
+    /// else.
+    #[tokio::test]
+    async fn sqlite_is_built_without_memory_statistics() {
+        sqlx::any::install_default_drivers();
+        let mut conn = AnyConnection::connect("sqlite::memory:").await.unwrap();
+        let options: Vec<String> =
+            sqlx::query_scalar("SELECT compile_options FROM pragma_compile_options")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+    }
+
     #[test]
     fn redacts_password() {
         assert_eq!(
