@@ -1591,10 +1591,10 @@ impl Service {
             ready = Some(prepared?);
             next = following;
         }
-        if let Some(p) = ready.take() {
+        if let Some(p) = ready {
             counts.new += tx.run_insert(p).await?;
         }
-        tx.run_insert(writer.finish()).await?;
+        tx.run_insert(writer.finish()?).await?;
         drop(known);
         let parsed = parser.await.map_err(|e| {
             Failure::from(ServiceError::rule(

@@ -832,7 +832,7 @@ impl WriteTx {
         let mut writer = self.findings_writer(scope).await?;
         let batch = writer.prepare(rows, decided)?;
         let written = self.run_insert(batch).await?;
-        self.run_insert(writer.finish()).await?;
+        self.run_insert(writer.finish()?).await?;
         Ok(written)
     }
 
@@ -1402,6 +1402,18 @@ where
         .map_err(|e| StoreError::Corrupt(format!("binding a finding value: {e}")))
 }
 
+/// The arguments of CWE rows `(finding id, CWE)`, in the order of [`cwe_sql`]'s placeholders.
+fn cwe_args(
+    args: &mut AnyArguments<'static>,
+    rows: impl IntoIterator<Item = (i64, u32)>,
+) -> Result<()> {
+    for (id, c) in rows {
+        arg(args, i64::from(c))?;
+        arg(args, id)?;
+    }
+    Ok(())
+}
+
 /// A multi-row insert of `rows` CWE rows of institution `inst`.
 fn cwe_sql(inst: i64, rows: usize) -> String {
     format!(
@@ -1443,7 +1455,7 @@ impl FindingsWriter {
     }
 
     /// The statement of the CWE rows still carried (none on PostgreSQL, or when none are left).
-    pub fn finish(&mut self) -> PreparedInsert {
+    pub fn finish(&mut self) -> Result<PreparedInsert> {
         let mut statements = Vec::new();
         if !self.cwes.is_empty() {
             let rows = std::mem::take(&mut self.cwes);
@@ -1451,11 +1463,7 @@ impl FindingsWriter {
             let sql = self.text(Shape::SqliteCwes, rows.len(), || cwe_sql(inst, rows.len()));
             let mut args = AnyArguments::default();
             args.reserve(rows.len() * 2, 0);
-            for (id, c) in rows {
-                // Integers cannot fail to encode.
-                let _ = args.add(i64::from(c));
-                let _ = args.add(id);
-            }
+            cwe_args(&mut args, rows)?;
             statements.push(PreparedStatement {
                 sql,
                 args,
@@ -1463,7 +1471,7 @@ impl FindingsWriter {
                 count: Count::Rows(0),
             });
         }
-        PreparedInsert { statements }
+        Ok(PreparedInsert { statements })
     }
 
     /// The import's constants as SQL literals: institution, import id, time.
@@ -1530,10 +1538,7 @@ impl FindingsWriter {
         // At most one full CWE statement per batch; the rows past it wait for the next batch.
         let cwes = self.cwes.len() >= CWE_BATCH;
         if cwes {
-            for (id, c) in self.cwes.drain(..CWE_BATCH) {
-                arg(&mut args, i64::from(c))?;
-                arg(&mut args, id)?;
-            }
+            cwe_args(&mut args, self.cwes.drain(..CWE_BATCH))?;
         }
         let day = sql_text(self.scope.now.get(..10).unwrap_or(&self.scope.now));
         let (version, at) = decision_literals(decided);

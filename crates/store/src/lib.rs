@@ -214,7 +214,7 @@ impl Store {
             .connect(&url)
             .await?;
         let checkpoint =
-            (dialect == Dialect::Sqlite).then(|| spawn_checkpointer(pool.clone(), url.clone()));
+            (dialect == Dialect::Sqlite).then(|| spawn_checkpointer(pool.clone(), url));
         Ok(Store {
             pool,
             dialect,

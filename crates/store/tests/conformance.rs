@@ -1667,7 +1667,7 @@ async fn bulk_insert_in_batches(store: &Store) {
         let prepared = writer.prepare(batch, None).unwrap();
         written += tx.run_insert(prepared).await.unwrap();
     }
-    written += tx.run_insert(writer.finish()).await.unwrap();
+    written += tx.run_insert(writer.finish().unwrap()).await.unwrap();
     assert_eq!(written, 2500);
     tx.commit().await.unwrap();
     // The bulk connection (its prepared statements, its page cache) is closed, not pooled.
