@@ -23,6 +23,7 @@ pub mod program;
 pub mod reporting;
 pub mod rule;
 mod validate;
+pub mod weakness;
 
 use serde::{Deserialize, Serialize};
 

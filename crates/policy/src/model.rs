@@ -377,6 +377,92 @@ pub struct PriorityPolicy {
     /// Per-class overrides of `sla_days`; a priority missing here falls back to `sla_days`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sla_days_by_class: BTreeMap<ResourceClass, BTreeMap<Priority, u32>>,
+    /// How a finding's CWEs give it a weakness class (absent in versions before it existed:
+    /// then every finding is `unmapped`, and those versions decide as they always did).
+    #[serde(default)]
+    pub weakness: WeaknessPolicy,
+    /// Which properties of a tool's result count as evidence of a working exploit.
+    #[serde(default)]
+    pub tool_evidence: ToolEvidencePolicy,
+}
+
+/// `[priority.weakness]`: CWE ids mapped to an exploitability class, with the CWE hierarchy so
+/// that a child inherits the class of its nearest mapped ancestor.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WeaknessPolicy {
+    /// `[child, parent]` pairs (one parent per child: the primary `ChildOf` of MITRE's research
+    /// view, CWE-1000).
+    #[serde(default)]
+    pub parents: Vec<[u32; 2]>,
+    #[serde(default)]
+    pub classes: Vec<WeaknessClassDef>,
+}
+
+/// One exploitability class and the CWEs that are in it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WeaknessClassDef {
+    pub class: WeaknessClass,
+    pub label_ko: String,
+    pub label_en: String,
+    /// SSVC "automatable" for a weakness of this class when no CVSS vector says so.
+    pub automatable: Automatable,
+    /// The public list the CWEs were taken from, with its year.
+    pub source: String,
+    pub cwes: Vec<u32>,
+}
+
+/// Exploitability class of a finding's weakness, most dangerous first.
+#[derive(
+    Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum WeaknessClass {
+    /// An attacker's input leads straight to code execution, data access or control beyond
+    /// what was granted: injection, code execution, authentication or authorisation bypass,
+    /// memory corruption, unsafe deserialisation, path traversal, hard-coded credentials.
+    Direct,
+    /// Needs a victim, a second system or a further step: XSS, CSRF, SSRF, XXE, redirects,
+    /// information exposure, certificate validation, denial of service.
+    Indirect,
+    /// Weakens defences without an attack path of its own: weak cryptography or randomness,
+    /// error handling, temporary files, logging.
+    Hygiene,
+    /// No CWE, or none the table knows.
+    #[default]
+    Unmapped,
+}
+
+impl WeaknessClass {
+    pub const ALL: [WeaknessClass; 4] = [
+        WeaknessClass::Direct,
+        WeaknessClass::Indirect,
+        WeaknessClass::Hygiene,
+        WeaknessClass::Unmapped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WeaknessClass::Direct => "direct",
+            WeaknessClass::Indirect => "indirect",
+            WeaknessClass::Hygiene => "hygiene",
+            WeaknessClass::Unmapped => "unmapped",
+        }
+    }
+}
+
+/// `[priority.tool_evidence]`: result properties by which a testing tool (typically an AI
+/// model) says it confirmed or generated a working exploit. Names are compared without regard to
+/// case; a property counts when its value is `true`, a positive number, or one of
+/// `true_values` (also without regard to case).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ToolEvidencePolicy {
+    #[serde(default)]
+    pub exploit_properties: Vec<String>,
+    #[serde(default)]
+    pub true_values: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -404,6 +490,8 @@ pub struct PriorityCondition {
     pub class: Option<AnyOf<ResourceClass>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<AnyOf<Severity>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weakness: Option<AnyOf<WeaknessClass>>,
 }
 
 impl PriorityCondition {

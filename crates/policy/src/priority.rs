@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     Automatable, Exploitation, Exposure, NetworkZone, Priority, PriorityCondition, ResourceClass,
-    Severity,
+    Severity, WeaknessClass,
 };
 use crate::{DecisionError, Policy, Reason};
 
@@ -23,6 +23,10 @@ pub struct PriorityInputs {
     pub automatable: Automatable,
     pub class: ResourceClass,
     pub severity: Severity,
+    /// The exploitability class of the finding's CWEs (`unmapped` in decisions made before the
+    /// input existed).
+    #[serde(default)]
+    pub weakness: WeaknessClass,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -121,6 +125,10 @@ fn matches(when: &PriorityCondition, i: &PriorityInputs) -> bool {
             .severity
             .as_ref()
             .is_none_or(|any| any.contains(&i.severity))
+        && when
+            .weakness
+            .as_ref()
+            .is_none_or(|any| any.contains(&i.weakness))
 }
 
 /// Exposure of a resource from its network zone:

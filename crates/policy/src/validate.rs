@@ -3,7 +3,7 @@
 //! Each violation names the field path as written in the TOML document (`phase[1].max`), so the
 //! loader can turn it into a line and column. Nothing here reads files or knows about spans.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -111,6 +111,7 @@ impl Policy {
         self.check_immunity(&mut c);
         self.check_classification(&mut c);
         self.check_priority(&mut c);
+        self.check_weakness(&mut c);
         self.check_sharing(&mut c);
         c.found
     }
@@ -417,6 +418,7 @@ impl Policy {
             c.any_of(&format!("{path}.when.automatable"), &w.automatable);
             c.any_of(&format!("{path}.when.class"), &w.class);
             c.any_of(&format!("{path}.when.severity"), &w.severity);
+            c.any_of(&format!("{path}.when.weakness"), &w.weakness);
             if w.is_catch_all() && i != last {
                 c.fail(
                     format!("{path}.when"),
@@ -470,6 +472,70 @@ impl Policy {
                     );
                 }
             }
+        }
+    }
+
+    fn check_weakness(&self, c: &mut Check) {
+        let w = &self.priority.weakness;
+        let mut parent: HashMap<u32, u32> = HashMap::new();
+        for (i, [child, up]) in w.parents.iter().enumerate() {
+            let path = format!("priority.weakness.parents[{i}]");
+            if child == up {
+                c.fail(path, format!("CWE-{child} cannot be its own parent"));
+            } else if let Some(other) = parent.insert(*child, *up) {
+                c.fail(
+                    path,
+                    format!("CWE-{child} already has parent CWE-{other}; give one parent per CWE"),
+                );
+            }
+        }
+        // A cycle would make "nearest mapped ancestor" endless.
+        for start in parent.keys() {
+            let mut at = *start;
+            for _ in 0..=parent.len() {
+                match parent.get(&at) {
+                    Some(up) if up == start => {
+                        c.fail(
+                            "priority.weakness.parents",
+                            format!("the parents of CWE-{start} lead back to it"),
+                        );
+                        break;
+                    }
+                    Some(up) => at = *up,
+                    None => break,
+                }
+            }
+        }
+        let mut seen: HashMap<u32, usize> = HashMap::new();
+        for (i, class) in w.classes.iter().enumerate() {
+            let path = format!("priority.weakness.classes[{i}]");
+            if class.class == crate::WeaknessClass::Unmapped {
+                c.fail(
+                    format!("{path}.class"),
+                    "`unmapped` is what a CWE outside every class gets; it lists no CWEs",
+                );
+            }
+            if class.source.trim().is_empty() {
+                c.fail(
+                    format!("{path}.source"),
+                    "name the public list (and its year) the CWEs come from",
+                );
+            }
+            for cwe in &class.cwes {
+                if let Some(j) = seen.insert(*cwe, i) {
+                    c.fail(
+                        format!("{path}.cwes"),
+                        format!("CWE-{cwe} is already in classes[{j}]"),
+                    );
+                }
+            }
+        }
+        let t = &self.priority.tool_evidence;
+        if t.exploit_properties.iter().any(|p| p.trim().is_empty()) {
+            c.fail(
+                "priority.tool_evidence.exploit_properties",
+                "a property name is empty",
+            );
         }
     }
 

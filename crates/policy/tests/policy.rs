@@ -15,7 +15,7 @@ use haechi_policy::eligibility::screen;
 use haechi_policy::evaluation::{aggregate, CriterionScore, ReviewerScores};
 use haechi_policy::immunity::{evaluate, ImmunityFacts};
 use haechi_policy::priority::{decide, exploitation_from, exposure_from_zone, PriorityInputs};
-use haechi_policy::{incident, program, reporting};
+use haechi_policy::{incident, program, reporting, weakness};
 use haechi_policy::{Fact, NetworkZone, Policy, PolicyErrorKind, DEFAULT_POLICY_TOML};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -590,6 +590,111 @@ fn priority() {
             e.authority_advisory,
             e.epss
         );
+    }
+}
+
+#[derive(Deserialize)]
+struct WeaknessCase {
+    name: String,
+    cwes: Vec<u32>,
+    #[serde(default)]
+    properties: Vec<(String, String)>,
+    level_severity: haechi_policy::Severity,
+    exposure: haechi_policy::Exposure,
+    class: haechi_policy::ResourceClass,
+    class_expected: haechi_policy::WeaknessClass,
+    matched: Option<u32>,
+    path: Vec<u32>,
+    exploit: bool,
+    priority: String,
+    row: String,
+}
+
+/// A finding without a CVE, from its CWEs and result properties to its priority: the weakness
+/// class with the CWE that matched, the tool's exploit evidence, the automatable input the class
+/// gives, and the row that decides.
+fn check_weakness(p: &Policy, case: &WeaknessCase) {
+    let m = weakness::classify(p, &case.cwes);
+    assert_eq!(m.class, case.class_expected, "{}", case.name);
+    assert_eq!(m.matched, case.matched, "{}", case.name);
+    assert_eq!(m.path, case.path, "{}", case.name);
+    if m.class != haechi_policy::WeaknessClass::Unmapped {
+        assert!(
+            m.source.as_deref().is_some_and(|s| s.contains("20")),
+            "{}: the list's name and year",
+            case.name
+        );
+    }
+    let exploit = weakness::tool_exploit(p, &case.properties);
+    assert_eq!(exploit.is_some(), case.exploit, "{}", case.name);
+    let inputs = PriorityInputs {
+        authority_advisory: false,
+        exploitation: if exploit.is_some() {
+            haechi_policy::Exploitation::Poc
+        } else {
+            haechi_policy::Exploitation::None
+        },
+        exposure: case.exposure,
+        automatable: m.automatable,
+        class: case.class,
+        severity: case.level_severity,
+        weakness: m.class,
+    };
+    let d = decide(p, &inputs, NaiveDate::from_ymd_opt(2026, 7, 1).unwrap()).unwrap();
+    assert_eq!(d.priority.as_str(), case.priority, "{}", case.name);
+    assert_eq!(d.row, case.row, "{}", case.name);
+}
+
+#[test]
+fn weakness() {
+    #[derive(Deserialize)]
+    struct File {
+        finding: Vec<WeaknessCase>,
+    }
+    let p = policy();
+    for case in &load::<File>("weakness.toml").finding {
+        check_weakness(&p, case);
+    }
+    // Related CWEs: the same, or one refining the other; siblings are not.
+    assert!(weakness::related(&p, 78, 77));
+    assert!(weakness::related(&p, 74, 89));
+    assert!(!weakness::related(&p, 78, 89));
+}
+
+#[test]
+fn weakness_table_is_validated() {
+    let cases = [
+        (
+            "parents = [",
+            "parents = [\n  [78, 78],",
+            "priority.weakness.parents[0]",
+        ),
+        (
+            "parents = [",
+            "parents = [\n  [77, 78],",
+            "priority.weakness.parents",
+        ),
+        (
+            "cwes = [327,",
+            "cwes = [89, 327,",
+            "priority.weakness.classes[2].cwes",
+        ),
+        (
+            "class = \"hygiene\"",
+            "class = \"unmapped\"",
+            "priority.weakness.classes[2].class",
+        ),
+        (
+            "when = { weakness = \"direct\", exploitation = \"poc\", class",
+            "when = { weakness = [], exploitation = \"poc\", class",
+            "priority.rows[5].when.weakness",
+        ),
+    ];
+    for (from, to, path) in cases {
+        assert!(DEFAULT_POLICY_TOML.contains(from), "{from}");
+        let text = DEFAULT_POLICY_TOML.replacen(from, to, 1);
+        let err = Policy::from_toml_str(&text).expect_err(path);
+        assert!(err.to_string().contains(path), "{path}: {err}");
     }
 }
 

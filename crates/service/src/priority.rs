@@ -398,6 +398,7 @@ impl Decider {
             automatable: cv.automatable,
             class,
             severity,
+            weakness: haechi_policy::WeaknessClass::Unmapped,
         };
         let key = inputs_key(&inputs);
         let policy = &self.ctx.policy;
