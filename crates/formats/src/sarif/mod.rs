@@ -42,9 +42,9 @@ pub mod synth;
 
 pub use error::SarifError;
 pub use model::{
-    AiProvenance, Fingerprint, FingerprintSource, Level, LevelSource, Location, LogicalLocation,
-    ResultKind, ResultSink, RuleInfo, RunInfo, SarifFinding, SarifSummary, SinkError,
-    ToolComponentInfo,
+    AiOrigin, AiProvenance, Fingerprint, FingerprintSource, Level, LevelSource, Location,
+    LogicalLocation, ResultKind, ResultSink, RuleInfo, RunInfo, SarifFinding, SarifSummary,
+    SinkError, ToolComponentInfo,
 };
 pub use resolve::fingerprint_with_scope;
 pub use stream::{read_sarif, SarifOptions};

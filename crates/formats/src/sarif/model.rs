@@ -145,6 +145,67 @@ pub struct AiProvenance {
     pub model_version: Option<String>,
     /// Organisation that serves the model.
     pub provider: Option<String>,
+    /// The run's `ai/origin` (also `aiOrigin`, `ai_origin`, `ai.origin`), when it states one.
+    pub origin: Option<AiOrigin>,
+}
+
+/// Whether a result was found by an AI model, annotated by one, or found conventionally — the
+/// values of the draft SARIF AI profile's `ai/origin` property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AiOrigin {
+    /// The result was found (generated) by an AI model.
+    AiGenerated,
+    /// A conventional tool found it; an AI model triaged, explained or enriched it.
+    AiAnnotated,
+    /// No AI was involved.
+    Conventional,
+}
+
+impl AiOrigin {
+    pub const ALL: [AiOrigin; 3] = [
+        AiOrigin::AiGenerated,
+        AiOrigin::AiAnnotated,
+        AiOrigin::Conventional,
+    ];
+
+    /// The property keys that carry an origin.
+    pub const KEYS: [&'static str; 4] = ["ai/origin", "aiOrigin", "ai_origin", "ai.origin"];
+
+    /// Reads a stated origin: `ai-generated`, `aiGenerated`, `ai_generated`, `generated`, `ai`;
+    /// `ai-annotated`, `annotated`, `ai-assisted`; `conventional`, `human`, `none`, `tool`
+    /// (without regard to case and separators).
+    pub fn parse(text: &str) -> Option<AiOrigin> {
+        let t: String = text
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        match t.as_str() {
+            "aigenerated" | "generated" | "ai" | "aifound" => Some(AiOrigin::AiGenerated),
+            "aiannotated" | "annotated" | "aiassisted" | "assisted" => Some(AiOrigin::AiAnnotated),
+            "conventional" | "human" | "none" | "tool" | "nonai" => Some(AiOrigin::Conventional),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AiOrigin::AiGenerated => "ai_generated",
+            AiOrigin::AiAnnotated => "ai_annotated",
+            AiOrigin::Conventional => "conventional",
+        }
+    }
+
+    /// A finding's origin: what its result states, else what its run states, else AI-generated
+    /// when the run names an AI model, else conventional.
+    pub fn effective(result: Option<AiOrigin>, run: &AiProvenance) -> AiOrigin {
+        result.or(run.origin).unwrap_or(if run.model.is_some() {
+            AiOrigin::AiGenerated
+        } else {
+            AiOrigin::Conventional
+        })
+    }
 }
 
 impl AiProvenance {
@@ -357,6 +418,12 @@ pub struct SarifFinding {
     /// Hash of the fields that may change while the identity stays (level, message, severity,
     /// snippet, region, suppression...). Equal hash means "unchanged" on re-import.
     pub content_hash: Fingerprint,
+    /// The result's short scalar properties (`properties`, at most 16, keys and values of at
+    /// most 128 bytes; booleans and numbers as text), in file order, except `security-severity`
+    /// and `tags`: the tool's own evidence, which the policy reads.
+    pub properties: Vec<(String, String)>,
+    /// The result's `ai/origin` property, when it states one.
+    pub ai_origin: Option<AiOrigin>,
     /// `guid`.
     pub guid: Option<String>,
     /// `correlationGuid`.

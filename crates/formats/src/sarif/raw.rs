@@ -229,12 +229,122 @@ pub(crate) struct RawResult {
     pub properties: Option<RawResultProps>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// Scalar properties of a result kept per finding (the rest of the bag is skipped).
+pub(crate) const MAX_SCALAR_PROPS: usize = 16;
+/// Longer keys or values are not kept (a property bag may carry whole exploit scripts).
+pub(crate) const MAX_SCALAR_PROP_LEN: usize = 128;
+
+/// A result's property bag: `security-severity`, `tags`, and its short scalar properties
+/// (booleans, numbers, strings) as text, in file order — the tool's own evidence, such as an AI
+/// model's "exploit confirmed" flag or the draft SARIF AI profile's `ai/origin`.
+#[derive(Debug, Default)]
 pub(crate) struct RawResultProps {
-    #[serde(rename = "security-severity")]
     pub security_severity: LooseNumber,
     pub tags: LooseTags,
+    pub scalars: Vec<(String, String)>,
+}
+
+/// One property value: its text when it is a short scalar, else `None` (and skipped).
+struct LooseScalar(Option<String>);
+
+impl<'de> Deserialize<'de> for LooseScalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LooseScalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<LooseScalar, E> {
+                Ok(LooseScalar(Some(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<LooseScalar, E> {
+                Ok(LooseScalar(Some(v.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LooseScalar, E> {
+                Ok(LooseScalar(Some(v.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LooseScalar, E> {
+                Ok(LooseScalar(Some(v.to_string())))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<LooseScalar, E> {
+                Ok(LooseScalar(
+                    (v.len() <= MAX_SCALAR_PROP_LEN).then(|| v.to_string()),
+                ))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<LooseScalar, E> {
+                Ok(LooseScalar(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<LooseScalar, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(LooseScalar(None))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<LooseScalar, A::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(LooseScalar(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawResultProps {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawResultProps;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a property bag (object)")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<RawResultProps, A::Error> {
+                let mut out = RawResultProps::default();
+                while let Some(key) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "security-severity" => out.security_severity = m.next_value()?,
+                        "tags" => out.tags = m.next_value()?,
+                        k if k.len() <= MAX_SCALAR_PROP_LEN
+                            && out.scalars.len() < MAX_SCALAR_PROPS =>
+                        {
+                            if let LooseScalar(Some(v)) = m.next_value()? {
+                                out.scalars.push((k.to_string(), v));
+                            }
+                        }
+                        _ => {
+                            m.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            // A property bag that is not an object is ignored, as before.
+            fn visit_unit<E: de::Error>(self) -> Result<RawResultProps, E> {
+                Ok(RawResultProps::default())
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawResultProps, E> {
+                Ok(RawResultProps::default())
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<RawResultProps, E> {
+                Ok(RawResultProps::default())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawResultProps, E> {
+                Ok(RawResultProps::default())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawResultProps, E> {
+                Ok(RawResultProps::default())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawResultProps, E> {
+                Ok(RawResultProps::default())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<RawResultProps, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(RawResultProps::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use super::error::SarifError;
 use super::model::{
-    AiProvenance, Fingerprint, FingerprintSource, Level, LevelSource, Location, LogicalLocation,
-    ResultKind, RuleInfo, SarifFinding, ToolComponentInfo,
+    AiOrigin, AiProvenance, Fingerprint, FingerprintSource, Level, LevelSource, Location,
+    LogicalLocation, ResultKind, RuleInfo, SarifFinding, ToolComponentInfo,
 };
 use super::raw::{
     RawArtifactLocation, RawComponentRef, RawDescriptorRef, RawLocation, RawResult, RawRule,
@@ -379,6 +379,9 @@ pub(crate) fn ai_provenance(props: &serde_json::Map<String, Value>) -> AiProvena
             ],
             &["provider", "vendor"],
         ),
+        origin: pick(&AiOrigin::KEYS, &["origin"])
+            .as_deref()
+            .and_then(AiOrigin::parse),
     }
 }
 
@@ -702,7 +705,12 @@ pub(crate) fn build_finding(
         },
     };
     let message = render_message(&mut raw, rule.as_deref());
-    let props = raw.properties.take().unwrap_or_default();
+    let mut props = raw.properties.take().unwrap_or_default();
+    let properties = std::mem::take(&mut props.scalars);
+    let ai_origin = properties
+        .iter()
+        .find(|(k, _)| AiOrigin::KEYS.contains(&k.as_str()))
+        .and_then(|(_, v)| AiOrigin::parse(v));
     let security_severity = props
         .security_severity
         .0
@@ -786,6 +794,7 @@ pub(crate) fn build_finding(
         suppressed,
         raw.baseline_state.as_deref(),
         &cwes,
+        &properties,
     );
 
     Ok(SarifFinding {
@@ -810,6 +819,8 @@ pub(crate) fn build_finding(
         fingerprint,
         fingerprint_source,
         content_hash,
+        properties,
+        ai_origin,
         guid: raw.guid,
         correlation_guid: raw.correlation_guid,
         suppressed,
@@ -985,6 +996,7 @@ fn content_hash(
     suppressed: bool,
     baseline: Option<&str>,
     cwes: &[u32],
+    properties: &[(String, String)],
 ) -> Fingerprint {
     let mut h = FieldHasher::new("haechi.sarif.content.v1");
     h.field(level.as_str().as_bytes());
@@ -1001,6 +1013,17 @@ fn content_hash(
     h.opt(baseline);
     for c in cwes {
         h.field(&c.to_le_bytes());
+    }
+    // Only a result with properties hashes them (so the hashes of results without any are
+    // those of earlier versions): a tool that adds "exploit confirmed" on a re-run changes the
+    // finding.
+    if !properties.is_empty() {
+        let mut sorted: Vec<&(String, String)> = properties.iter().collect();
+        sorted.sort();
+        for (k, v) in sorted {
+            h.field(k.as_bytes());
+            h.field(v.as_bytes());
+        }
     }
     h.finish()
 }
