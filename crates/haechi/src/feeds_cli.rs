@@ -391,6 +391,9 @@ async fn seed(svc: &Service, n: usize) -> anyhow::Result<i64> {
                 uploaded_by: "bench",
                 ai_model: None,
                 ai_model_version: None,
+                ai_origin: "conventional",
+                exploit_evidence: None,
+                ai_model_version: None,
                 resource_map: None,
             })
             .await?;

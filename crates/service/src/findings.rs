@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use haechi_core::{Actor, FieldError};
 use haechi_formats::io::{CountingReader, HashingReader};
 use haechi_formats::sarif::{
-    self, Level, ResultKind, ResultSink, RunInfo, SarifError, SarifFinding, SarifOptions, SinkError,
+    self, AiOrigin, AiProvenance, Level, ResultKind, ResultSink, RunInfo, SarifError, SarifFinding, SarifOptions, SinkError,
 };
 use haechi_policy::classification::{self, ResourceFacts};
 use haechi_policy::{DataKind, NetworkZone, Policy};
@@ -843,8 +843,16 @@ fn values_of(
     f: SarifFinding,
     fingerprint: Hash16,
     resource_id: Option<i64>,
-    ai_model: Option<Arc<str>>,
+    ai: &FindingAi,
+    policy: &Policy,
 ) -> FindingValues {
+    let exploit_evidence =
+        haechi_policy::weakness::tool_exploit(policy, &f.properties).map(|(k, v)| {
+            let mut e = format!("{k}={v}");
+            e.truncate(200);
+            e
+        });
+    let ai_origin = AiOrigin::effective(f.ai_origin, &ai.run).as_str();
     let primary = f.locations.first();
     let location = primary.and_then(|l| {
         let path = l.path.clone().or_else(|| l.uri.clone())?;
@@ -883,7 +891,10 @@ fn values_of(
         fingerprint,
         resource_id,
         tool_name: f.tool_name.to_string(),
-        ai_model: ai_model.map(|a| a.to_string()),
+        ai_model: ai.model.as_deref().map(str::to_string),
+        ai_model_version: ai.model_version.as_deref().map(str::to_string),
+        ai_origin,
+        exploit_evidence,
         rule_id: f.rule_id,
         level: f.level.as_str(),
         severity: severity_of(f.security_severity, f.level),
@@ -898,6 +909,29 @@ fn values_of(
     }
 }
 
+/// The AI provenance a run's findings get: the run's model (else the upload's) and the run's
+/// `ai/origin`, from which [`AiOrigin::effective`] decides each finding's origin.
+#[derive(Debug, Clone, Default)]
+struct FindingAi {
+    model: Option<Arc<str>>,
+    model_version: Option<Arc<str>>,
+    run: AiProvenance,
+}
+
+impl FindingAi {
+    /// Before a run announces itself: what the upload declared.
+    fn declared(upload: &(Option<Arc<str>>, Option<Arc<str>>)) -> FindingAi {
+        FindingAi {
+            model: upload.0.clone(),
+            model_version: upload.1.clone(),
+            run: AiProvenance {
+                model: upload.0.as_deref().map(str::to_string),
+                ..AiProvenance::default()
+            },
+        }
+    }
+}
+
 /// The parser side: turns results into batches for the writer.
 struct BatchSink {
     /// The upload's resource (or `None`: the institution) and its fingerprint scope.
@@ -906,8 +940,11 @@ struct BatchSink {
     /// The upload's mapping, longest key first, with each resource's fingerprint scope.
     map: Vec<MappedPrefix>,
     scopes: HashMap<i64, String>,
-    upload_ai_model: Option<Arc<str>>,
-    run_ai_model: Option<Arc<str>>,
+    /// The AI provenance the upload declared (model, version).
+    upload_ai: (Option<Arc<str>>, Option<Arc<str>>),
+    /// The current run's, with the upload's as fallback.
+    ai: FindingAi,
+    policy: Arc<Policy>,
     batch: Vec<Pending>,
     out: tokio::sync::mpsc::Sender<Vec<Pending>>,
     seen: HashSet<Hash16>,
@@ -1000,7 +1037,20 @@ impl BatchSink {
 
 impl ResultSink for BatchSink {
     fn run_started(&mut self, run: &RunInfo) -> Result<(), SinkError> {
-        self.run_ai_model = run.ai.model.as_deref().map(Arc::from);
+        let run_model = run.ai.model.as_deref().map(Arc::from);
+        let (model, model_version) = match run_model {
+            Some(m) => (Some(m), run.ai.model_version.as_deref().map(Arc::from)),
+            None => self.upload_ai.clone(),
+        };
+        let mut provenance = run.ai.clone();
+        if provenance.model.is_none() {
+            provenance.model = model.as_deref().map(str::to_string);
+        }
+        self.ai = FindingAi {
+            model,
+            model_version,
+            run: provenance,
+        };
         Ok(())
     }
 
@@ -1061,11 +1111,7 @@ impl ResultSink for BatchSink {
                 return Ok(());
             }
         }
-        let ai_model = self
-            .run_ai_model
-            .clone()
-            .or_else(|| self.upload_ai_model.clone());
-        let values = values_of(finding, fingerprint, resource, ai_model);
+        let values = values_of(finding, fingerprint, resource, &self.ai, &self.policy);
         self.batch.push(Pending { values });
         if self.batch.len() >= BATCH {
             self.flush()?;
@@ -1187,6 +1233,7 @@ fn prepare_new(
                 cves: &v.cves,
                 severity: v.severity,
                 created_on,
+                weakness: &v.weakness(),
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -1457,7 +1504,11 @@ impl Service {
             }
         }
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<Pending>>(CHANNEL_BATCHES);
-        let upload_ai = row.ai_model.clone();
+        let upload_ai: (Option<Arc<str>>, Option<Arc<str>>) = (
+            row.ai_model.as_deref().map(Arc::from),
+            row.ai_model_version.as_deref().map(Arc::from),
+        );
+        let policy = self.policy();
         let parse_progress = progress.clone();
         let (known_tx, known_rx) = std::sync::mpsc::sync_channel::<Arc<ScopeIndex>>(1);
         let institution_id = row.institution_id;
@@ -1479,8 +1530,9 @@ impl Service {
                 default_scope: scope_key(institution_id, default_resource),
                 map,
                 scopes,
-                upload_ai_model: upload_ai.as_deref().map(Arc::from),
-                run_ai_model: None,
+                ai: FindingAi::declared(&upload_ai),
+                upload_ai,
+                policy,
                 batch: Vec::with_capacity(BATCH),
                 out: sender,
                 seen: HashSet::new(),

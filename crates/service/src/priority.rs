@@ -24,6 +24,7 @@ use haechi_core::Actor;
 use haechi_policy::priority::{decide, exploitation_from, exposure_from_zone, PriorityInputs};
 use haechi_policy::{
     Automatable, Exploitation, Exposure, NetworkZone, Policy, Priority, ResourceClass, Severity,
+    WeaknessClass,
 };
 use haechi_store::{
     cve_key, CandidateFilter, DecisionWrite, FeedFacts, FeedImportRow, PriorityCandidate,
@@ -95,6 +96,8 @@ pub(crate) struct CveEvidence {
     authority_advisory: bool,
     exploitation: Exploitation,
     automatable: Automatable,
+    /// The automatable input came from a CVSS vector (else the weakness class may give it).
+    automatable_from_cvss: bool,
     /// `Some` when a CVE record gives a CVSS severity (the highest among the CVEs).
     severity: Option<Severity>,
     /// `"authority_advisory":…,"exploitation":…,"automatable":…` (and `"severity":…`).
@@ -225,18 +228,18 @@ impl Context {
             ),
         }
         json.push('}');
-        let automatable = match cvss
+        let (automatable, automatable_from_cvss) = match cvss
             .as_ref()
             .and_then(|(c, m, _)| m.automatable.map(|a| (c, m, a)))
         {
             Some((c, m, a)) => {
                 let value = if a { Automatable::Yes } else { Automatable::No };
                 let _ = write!(json, ",\"automatable\":{{\"value\":\"{}\",\"source\":\"CVSS\",\"cve\":{},\"version\":{},\"metric\":{}}}", snake(&value), js(c), js(&m.version), js(&m.source));
-                value
+                (value, true)
             }
             None => {
                 json.push_str(",\"automatable\":{\"value\":\"no\",\"source\":\"default\",\"note\":\"no CVSS vector says the attack can be automated\"}");
-                Automatable::No
+                (Automatable::No, false)
             }
         };
         let severity = cvss.as_ref().map(|(c, m, s)| {
@@ -248,6 +251,7 @@ impl Context {
             authority_advisory,
             exploitation,
             automatable,
+            automatable_from_cvss,
             severity,
             json,
             digest,
@@ -266,6 +270,9 @@ pub(crate) struct Subject<'a> {
     pub severity: &'a str,
     /// `YYYY-MM-DD`: the SLA clock starts there.
     pub created_on: &'a str,
+    /// `,78,89,` then `!` when the tool's exploit evidence counted
+    /// ([`haechi_store::weakness_facts`]).
+    pub weakness: &'a str,
 }
 
 impl<'a> From<&'a PriorityCandidate> for Subject<'a> {
@@ -276,6 +283,31 @@ impl<'a> From<&'a PriorityCandidate> for Subject<'a> {
             cves: &c.cves,
             severity: &c.severity,
             created_on: &c.created_on,
+            weakness: &c.weakness,
+        }
+    }
+}
+
+/// What the weakness input of one finding comes to: the class of its CWEs and whether the
+/// tool's exploit evidence counted.
+#[derive(Debug, Clone, Copy)]
+struct WeaknessFacts {
+    class: WeaknessClass,
+    automatable: Automatable,
+    exploit: bool,
+}
+
+impl WeaknessFacts {
+    fn of(policy: &Policy, weakness: &str) -> WeaknessFacts {
+        let (cwes, exploit) = match weakness.strip_suffix('!') {
+            Some(c) => (c, true),
+            None => (weakness, false),
+        };
+        let m = haechi_policy::weakness::classify(policy, &haechi_policy::weakness::parse_cwe_list(cwes));
+        WeaknessFacts {
+            class: m.class,
+            automatable: m.automatable,
+            exploit,
         }
     }
 }
@@ -303,6 +335,8 @@ pub(crate) struct Decider {
     /// Due date by SLA days and creation day.
     due_dates: HashMap<u32, HashMap<String, String>>,
     by_resource: HashMap<Option<i64>, (Exposure, ResourceClass)>,
+    /// The weakness facts per stored weakness text (a few distinct CWE sets per import).
+    by_weakness: HashMap<String, WeaknessFacts>,
     counts: [u64; 5],
 }
 
@@ -391,17 +425,29 @@ impl Decider {
         let severity = cv
             .severity
             .unwrap_or_else(|| parse_snake(c.severity).unwrap_or(Severity::None));
+        let policy = &self.ctx.policy;
+        let w = match self.by_weakness.get(c.weakness) {
+            Some(w) => *w,
+            None => {
+                let w = WeaknessFacts::of(policy, c.weakness);
+                self.by_weakness.insert(c.weakness.to_string(), w);
+                w
+            }
+        };
         let inputs = PriorityInputs {
             authority_advisory: cv.authority_advisory,
-            exploitation: cv.exploitation,
+            exploitation: combined_exploitation(cv.exploitation, w.exploit),
             exposure,
-            automatable: cv.automatable,
+            automatable: if cv.automatable_from_cvss {
+                cv.automatable
+            } else {
+                w.automatable
+            },
             class,
             severity,
-            weakness: haechi_policy::WeaknessClass::Unmapped,
+            weakness: w.class,
         };
         let key = inputs_key(&inputs);
-        let policy = &self.ctx.policy;
         let (priority, sla_days) = match self.decisions.get(&key) {
             Some(d) => *d,
             None => {
@@ -442,7 +488,7 @@ impl Decider {
                 due
             }
         };
-        let k = [key.0 as u8, key.1, key.2, key.3, key.4, key.5];
+        let k = [key.0 as u8, key.1, key.2, key.3, key.4, key.5, key.6];
         let mut h = fnv(FNV_START, &k);
         h = fnv(h, due.as_bytes());
         h = fnv(h, &policy.version.to_le_bytes());
@@ -507,7 +553,16 @@ fn resource_evidence(r: Option<&haechi_store::ResourceRow>) -> ResourceEvidence 
     }
 }
 
-type InputsKey = (bool, u8, u8, u8, u8, u8);
+type InputsKey = (bool, u8, u8, u8, u8, u8, u8);
+
+/// The exploitation input: the feeds' answer, raised to `poc` when the tool's own evidence of a
+/// working exploit counted (KEV's `active` stays).
+pub(crate) fn combined_exploitation(feeds: Exploitation, tool_exploit: bool) -> Exploitation {
+    match feeds {
+        Exploitation::None if tool_exploit => Exploitation::Poc,
+        e => e,
+    }
+}
 
 fn inputs_key(i: &PriorityInputs) -> InputsKey {
     (
@@ -517,11 +572,12 @@ fn inputs_key(i: &PriorityInputs) -> InputsKey {
         i.automatable as u8,
         i.class as u8,
         i.severity as u8,
+        i.weakness as u8,
     )
 }
 
-/// The stored code of a combination of inputs (`priority_decisions.decision`): the six inputs,
-/// four bits each.
+/// The stored code of a combination of inputs (`priority_decisions.decision`): the seven
+/// inputs, four bits each.
 fn decision_code(k: InputsKey) -> i64 {
     i64::from(k.0)
         | i64::from(k.1) << 4
@@ -529,6 +585,57 @@ fn decision_code(k: InputsKey) -> i64 {
         | i64::from(k.3) << 12
         | i64::from(k.4) << 16
         | i64::from(k.5) << 20
+        | i64::from(k.6) << 24
+}
+
+/// The explanation's weakness input, and the exploitation and automatable inputs where the
+/// finding's own facts (the tool's exploit evidence, the weakness class) decided them rather
+/// than the feeds. Each names its source as the feed inputs do.
+fn weakness_evidence(
+    policy: &Policy,
+    row: &haechi_store::FindingPriorityRow,
+) -> Vec<(&'static str, serde_json::Value)> {
+    use haechi_policy::weakness::{classify, parse_cwe_list};
+    let cwes = parse_cwe_list(&row.cwes);
+    let m = classify(policy, &cwes);
+    let mut out = vec![(
+        "weakness",
+        serde_json::json!({
+            "value": m.class,
+            "source": m.source.clone().unwrap_or_else(|| "policy".into()),
+            "cwes": cwes,
+            "cwe": m.cwe,
+            "matched": m.matched,
+            "path": m.path,
+            "label_ko": m.label_ko,
+            "label_en": m.label_en,
+        }),
+    )];
+    if let Some(ev) = &row.exploit_evidence {
+        let (property, value) = ev.split_once('=').unwrap_or((ev.as_str(), ""));
+        out.push((
+            "exploitation",
+            serde_json::json!({
+                "value": "poc",
+                "source": "tool",
+                "tool": row.tool_name,
+                "ai_model": row.ai_model,
+                "property": property,
+                "property_value": value,
+            }),
+        ));
+    }
+    if m.class != WeaknessClass::Unmapped {
+        out.push((
+            "automatable",
+            serde_json::json!({
+                "value": m.automatable,
+                "source": "weakness",
+                "cwe": m.matched,
+            }),
+        ));
+    }
+    out
 }
 
 /// Who may recompute: the regulator's feed managers anything, an institution's own staff their
@@ -749,6 +856,7 @@ impl Service {
             shared: Vec::new(),
             due_dates: HashMap::new(),
             by_resource: HashMap::new(),
+            by_weakness: HashMap::new(),
             counts: [0; 5],
         })
     }
@@ -822,6 +930,18 @@ impl Service {
         if let (Some(obj), Some(res)) = (evidence.as_object_mut(), res.as_object()) {
             for (k, v) in res {
                 obj.insert(k.clone(), v.clone());
+            }
+            let policy = self.policy();
+            for (k, v) in weakness_evidence(&policy, &row) {
+                // The finding's own facts stand in where the feeds had nothing to say.
+                let feeds_silent = obj
+                    .get(k)
+                    .and_then(|e| e.get("source"))
+                    .and_then(|s| s.as_str())
+                    .is_none_or(|s| s == "none" || s == "default");
+                if k == "weakness" || feeds_silent {
+                    obj.insert(k.into(), v);
+                }
             }
             if !obj.contains_key("severity") {
                 let sev = match row.security_severity {

@@ -767,13 +767,16 @@ pub struct PriorityCandidate {
     pub severity: String,
     /// `YYYY-MM-DD` of `created_at`: the SLA clock starts there.
     pub created_on: String,
+    /// `,78,89,` and `!` when the tool's exploit evidence counted ([`crate::weakness_facts`]).
+    pub weakness: String,
     pub digest: Option<i64>,
 }
 
 fn parse_candidate(line: &str) -> Result<PriorityCandidate> {
     let bad = || bad_agg("finding", line);
     let mut f = line.split('|');
-    let (Some(id), Some(res), Some(cves), Some(sev), Some(created), Some(digest), None) = (
+    let (Some(id), Some(res), Some(cves), Some(sev), Some(created), Some(weakness), Some(digest), None) = (
+        f.next(),
         f.next(),
         f.next(),
         f.next(),
@@ -794,6 +797,7 @@ fn parse_candidate(line: &str) -> Result<PriorityCandidate> {
         cves: cves.to_string(),
         severity: sev.to_string(),
         created_on: created.to_string(),
+        weakness: weakness.to_string(),
         digest: if digest.is_empty() {
             None
         } else {
@@ -820,7 +824,7 @@ pub enum CandidateFilter<'a> {
     Pending(Option<i64>),
 }
 
-/// One candidate as text: `id|resource|cves|severity|created_on|digest`. Without the digest
+/// One candidate as text: `id|resource|cves|severity|created_on|weakness|digest`. Without the digest
 /// (`with_digest` false, the field left empty) the read is answered by the covering index
 /// `finding_priorities_sets` alone, and every candidate counts as changed.
 fn candidate_line(pg: bool, with_digest: bool) -> String {
@@ -830,7 +834,7 @@ fn candidate_line(pg: bool, with_digest: bool) -> String {
     } else {
         String::new()
     };
-    format!("finding_id{text} || '|' || COALESCE(resource_id{text}, '') || '|' || cves || '|' || severity || '|' || created_on || '|'{digest}")
+    format!("finding_id{text} || '|' || COALESCE(resource_id{text}, '') || '|' || cves || '|' || severity || '|' || created_on || '|' || weakness || '|'{digest}")
 }
 
 fn aggregate(pg: bool, inner: &str) -> String {
@@ -1178,13 +1182,21 @@ pub struct FindingPriorityRow {
     pub decided_at: Option<String>,
     pub assignee_user_id: Option<i64>,
     pub created_at: String,
+    /// `,78,89,`.
+    pub cwes: String,
+    /// The tool's exploit evidence that counted (`property=value`).
+    pub exploit_evidence: Option<String>,
+    pub tool_name: String,
+    pub ai_model: Option<String>,
+    pub ai_model_version: Option<String>,
+    pub ai_origin: String,
 }
 
 pub async fn finding_priority<'e, E: Executor<'e, Database = Any>>(
     e: E,
     id: i64,
 ) -> Result<Option<FindingPriorityRow>> {
-    let r = sqlx::query("SELECT f.id, f.institution_id, f.resource_id, f.cves, f.severity, f.security_severity, f.status, p.priority, d.priority_row, p.due_date, d.inputs AS priority_inputs, p.policy_version AS priority_policy_version, p.decided_at AS priority_decided_at, f.assignee_user_id, f.created_at \
+    let r = sqlx::query("SELECT f.id, f.institution_id, f.resource_id, f.cves, f.severity, f.security_severity, f.status, p.priority, d.priority_row, p.due_date, d.inputs AS priority_inputs, p.policy_version AS priority_policy_version, p.decided_at AS priority_decided_at, f.assignee_user_id, f.created_at, f.cwes, f.exploit_evidence, f.tool_name, f.ai_model, f.ai_model_version, f.ai_origin \
                          FROM findings f LEFT JOIN finding_priorities p ON p.finding_id = f.id LEFT JOIN priority_decisions d ON d.policy_version = p.policy_version AND d.decision = p.decision WHERE f.id = $1")
         .bind(id)
         .fetch_optional(e)
@@ -1210,6 +1222,12 @@ pub async fn finding_priority<'e, E: Executor<'e, Database = Any>>(
         decided_at: r.try_get("priority_decided_at")?,
         assignee_user_id: r.try_get("assignee_user_id")?,
         created_at: r.try_get("created_at")?,
+        cwes: r.try_get("cwes")?,
+        exploit_evidence: r.try_get("exploit_evidence")?,
+        tool_name: r.try_get("tool_name")?,
+        ai_model: r.try_get("ai_model")?,
+        ai_model_version: r.try_get("ai_model_version")?,
+        ai_origin: r.try_get("ai_origin")?,
     }))
 }
 

@@ -485,6 +485,30 @@ pub struct FindingValues {
     pub snippet: Option<String>,
     pub code_flow: Option<String>,
     pub content_hash: Hash16,
+    /// The AI model's version (from the run's provenance).
+    pub ai_model_version: Option<String>,
+    /// `ai_generated`, `ai_annotated` or `conventional`.
+    pub ai_origin: &'static str,
+    /// The tool's evidence of a working exploit that counted under the policy
+    /// (`property=value`), if any.
+    pub exploit_evidence: Option<String>,
+}
+
+impl FindingValues {
+    /// The decision's weakness input as `finding_priorities.weakness` stores it: the CWE list,
+    /// then `!` when the tool's exploit evidence counted (the trigger of 0010 spells the same).
+    pub fn weakness(&self) -> String {
+        weakness_facts(&self.cwes, self.exploit_evidence.is_some())
+    }
+}
+
+/// `finding_priorities.weakness` from a CWE list and whether exploit evidence counted.
+pub fn weakness_facts(cwes: &str, exploit: bool) -> String {
+    if exploit {
+        format!("{cwes}!")
+    } else {
+        cwes.to_string()
+    }
 }
 
 /// What the bulk path needs to know of a stored finding.
@@ -696,7 +720,7 @@ fn unpack_entry(item: &str) -> Result<ScopeEntry> {
 }
 
 /// The columns an import's insert writes (all but the id).
-const INSERT_COLUMNS: &str = "institution_id, resource_id, fingerprint, tool_name, ai_model, rule_id, level, severity, severity_rank, security_severity, cwes, cves, message, location, snippet, code_flow, content_hash, status, first_seen_import_id, last_changed_import_id, seen_since_import_id, created_at, updated_at";
+const INSERT_COLUMNS: &str = "institution_id, resource_id, fingerprint, tool_name, ai_model, rule_id, level, severity, severity_rank, security_severity, cwes, cves, message, location, snippet, code_flow, content_hash, status, first_seen_import_id, last_changed_import_id, seen_since_import_id, created_at, updated_at, ai_model_version, ai_origin, exploit_evidence";
 
 /// Rows of the scope loaded per round trip (bounds the aggregated text to a few MB).
 const SCOPE_CHUNK: i64 = 50_000;
@@ -908,7 +932,8 @@ impl WriteTx {
                         .await?;
                 let sql = format!(
                     "UPDATE findings SET updated_at = $1, status = {status}, seen_since_import_id = COALESCE(seen_since_import_id, {imp}), last_changed_import_id = {imp}, \
-                     tool_name = $3, ai_model = $4, rule_id = $5, level = $6, severity = $7, security_severity = $8, cwes = $9, cves = $10, message = $11, location = $12, snippet = $13, code_flow = $14, content_hash = $15, severity_rank = $16 WHERE id = $17"
+                     tool_name = $3, ai_model = $4, rule_id = $5, level = $6, severity = $7, security_severity = $8, cwes = $9, cves = $10, message = $11, location = $12, snippet = $13, code_flow = $14, content_hash = $15, severity_rank = $16, \
+                     ai_model_version = $18, ai_origin = $19, exploit_evidence = $20 WHERE id = $17"
                 );
                 sqlx::query(&sql)
                     .bind(&scope.now)
@@ -928,6 +953,9 @@ impl WriteTx {
                     .bind(&f.content_hash[..])
                     .bind(severity_rank(f.severity))
                     .bind(id)
+                    .bind(f.ai_model_version.as_deref())
+                    .bind(f.ai_origin)
+                    .bind(f.exploit_evidence.as_deref())
                     .execute(self.conn())
                     .await?;
                 if old_cwes.as_deref() != Some(f.cwes.as_str()) {
@@ -1498,7 +1526,7 @@ impl FindingsWriter {
         let first = self.next_id;
         self.next_id += n as i64;
         let mut args = AnyArguments::default();
-        args.reserve(n * 25 + 2 * CWE_BATCH, 0);
+        args.reserve(n * 29 + 2 * CWE_BATCH, 0);
         for (i, f) in chunk.iter().enumerate() {
             arg(&mut args, first + i as i64)?;
             arg(&mut args, f.resource_id)?;
@@ -1517,11 +1545,15 @@ impl FindingsWriter {
             arg(&mut args, f.snippet.clone())?;
             arg(&mut args, f.code_flow.clone())?;
             arg(&mut args, f.content_hash.to_vec())?;
+            arg(&mut args, f.ai_model_version.clone())?;
+            arg(&mut args, f.ai_origin)?;
+            arg(&mut args, f.exploit_evidence.clone())?;
         }
         for (i, f) in chunk.iter().enumerate() {
             let w = decided.and_then(|(_, rows)| rows.get(i));
             arg(&mut args, first + i as i64)?;
             arg(&mut args, f.cves.clone())?;
+            arg(&mut args, f.weakness())?;
             arg(&mut args, f.resource_id)?;
             arg(&mut args, f.severity)?;
             arg(&mut args, w.map(|w| w.priority))?;
@@ -1547,12 +1579,12 @@ impl FindingsWriter {
             cwes,
         };
         let sql = self.text(shape, n, || {
-            let row = format!("(?, {inst}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', {imp}, {imp}, {imp}, {now}, {now})");
+            let row = format!("(?, {inst}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', {imp}, {imp}, {imp}, {now}, {now}, ?, ?, ?)");
             let mut sql = format!(
                 "INSERT INTO findings (id, {INSERT_COLUMNS}) VALUES {}; \
-                 INSERT INTO finding_priorities (finding_id, institution_id, status, cves, resource_id, severity, created_on, priority, due_date, decision, digest, policy_version, decided_at) VALUES {}",
+                 INSERT INTO finding_priorities (finding_id, institution_id, status, cves, weakness, resource_id, severity, created_on, priority, due_date, decision, digest, policy_version, decided_at) VALUES {}",
                 vec![row.as_str(); n].join(", "),
-                vec![format!("(?, {inst}, 'open', ?, ?, ?, {day}, ?, ?, ?, ?, {version}, {at})"); n].join(", ")
+                vec![format!("(?, {inst}, 'open', ?, ?, ?, ?, {day}, ?, ?, ?, ?, {version}, {at})"); n].join(", ")
             );
             if cwes {
                 sql.push_str("; ");
@@ -1607,6 +1639,11 @@ impl FindingsWriter {
                     w.map(|w| w.decision),
                     w.map(|w| w.digest),
                 ),
+                (
+                    f.ai_model_version.as_deref(),
+                    f.ai_origin,
+                    f.exploit_evidence.as_deref(),
+                ),
             );
             // Serialising into a String cannot fail for these types; map it anyway.
             let text = serde_json::to_string(&item)
@@ -1614,17 +1651,17 @@ impl FindingsWriter {
             json.push_str(&text);
         }
         json.push(']');
-        // Each item is `[[12 values], [8 values]]` (serde's tuples stop at 12).
+        // Each item is `[[12 values], [8 values], [3 values]]` (serde's tuples stop at 12).
         let shape = Shape::Postgres {
             decided: decided.is_some(),
         };
         let sql = self.text(shape, 0, || format!(
-            "WITH items AS (SELECT t->0 AS a, t->1 AS b FROM jsonb_array_elements($1::jsonb) AS t), \
-             ins AS (INSERT INTO findings ({INSERT_COLUMNS}) SELECT {inst}, CAST(a->>0 AS BIGINT), decode(a->>1, 'hex'), a->>2, a->>3, a->>4, a->>5, a->>6, CAST(a->>7 AS BIGINT), CAST(a->>8 AS DOUBLE PRECISION), a->>9, a->>10, a->>11, b->>0, b->>1, b->>2, decode(b->>3, 'hex'), 'open', {imp}, {imp}, {imp}, {now}, {now} \
-             FROM items RETURNING id, fingerprint, cwes, cves, resource_id, severity), \
+            "WITH items AS (SELECT t->0 AS a, t->1 AS b, t->2 AS c FROM jsonb_array_elements($1::jsonb) AS t), \
+             ins AS (INSERT INTO findings ({INSERT_COLUMNS}) SELECT {inst}, CAST(a->>0 AS BIGINT), decode(a->>1, 'hex'), a->>2, a->>3, a->>4, a->>5, a->>6, CAST(a->>7 AS BIGINT), CAST(a->>8 AS DOUBLE PRECISION), a->>9, a->>10, a->>11, b->>0, b->>1, b->>2, decode(b->>3, 'hex'), 'open', {imp}, {imp}, {imp}, {now}, {now}, c->>0, c->>1, c->>2 \
+             FROM items RETURNING id, fingerprint, cwes, cves, resource_id, severity, exploit_evidence), \
              cw AS (INSERT INTO finding_cwes (institution_id, cwe, finding_id) SELECT {inst}, CAST(c AS BIGINT), ins.id FROM ins, unnest(string_to_array(trim(both ',' from ins.cwes), ',')) AS c WHERE ins.cwes <> ','), \
-             pr AS (INSERT INTO finding_priorities (finding_id, institution_id, status, cves, resource_id, severity, created_on, priority, due_date, decision, digest, policy_version, decided_at) \
-             SELECT ins.id, {inst}, 'open', ins.cves, ins.resource_id, ins.severity, substr({now}, 1, 10), items.b->>4, items.b->>5, CAST(items.b->>6 AS BIGINT), CAST(items.b->>7 AS BIGINT), {version}, {at} \
+             pr AS (INSERT INTO finding_priorities (finding_id, institution_id, status, cves, weakness, resource_id, severity, created_on, priority, due_date, decision, digest, policy_version, decided_at) \
+             SELECT ins.id, {inst}, 'open', ins.cves, ins.cwes || CASE WHEN ins.exploit_evidence IS NULL THEN '' ELSE '!' END, ins.resource_id, ins.severity, substr({now}, 1, 10), items.b->>4, items.b->>5, CAST(items.b->>6 AS BIGINT), CAST(items.b->>7 AS BIGINT), {version}, {at} \
              FROM ins JOIN items ON decode(items.a->>1, 'hex') = ins.fingerprint) \
              SELECT COUNT(*) FROM ins"
         ));

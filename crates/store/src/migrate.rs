@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "finding_cwes_keyed",
         include_str!("../migrations/0009_finding_cwes_keyed.sql"),
     ),
+    (
+        10,
+        "weakness_and_ai_provenance",
+        include_str!("../migrations/0010_weakness_and_ai_provenance.sql"),
+    ),
 ];
 
 pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
@@ -66,6 +71,10 @@ pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
         .replace("{WITHOUT_ROWID}", without_rowid)
         .replace("{STATUS_TRIGGER}", status_trigger(dialect))
         .replace("{PRIORITY_TRIGGER}", &priority_trigger(dialect))
+        .replace(
+            "{PRIORITY_TRIGGER_WEAKNESS}",
+            &priority_trigger_weakness(dialect),
+        )
 }
 
 /// The trigger of 0007 that keeps `finding_priorities`' copies of a finding's status and
@@ -84,6 +93,31 @@ fn priority_trigger(dialect: Dialect) -> String {
         }
         Dialect::Postgres => format!(
             "CREATE FUNCTION findings_priority_facts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {UPDATE} RETURN NULL; END $$; \
+             CREATE TRIGGER findings_priority_facts {COLUMNS} FOR EACH ROW EXECUTE FUNCTION findings_priority_facts();"
+        ),
+    }
+}
+
+/// 0010's replacement of that trigger: the same, plus the weakness copy (CWE list, `!` when
+/// the tool's exploit evidence counted), whose change also marks the decision stale.
+fn priority_trigger_weakness(dialect: Dialect) -> String {
+    const WEAKNESS: &str = "NEW.cwes || CASE WHEN NEW.exploit_evidence IS NULL THEN '' ELSE '!' END";
+    let update = format!(
+        "UPDATE finding_priorities SET status = NEW.status, cves = NEW.cves, severity = NEW.severity, resource_id = NEW.resource_id, weakness = {WEAKNESS}, \
+         digest = CASE WHEN OLD.cves <> NEW.cves OR OLD.severity <> NEW.severity OR OLD.resource_id IS DISTINCT FROM NEW.resource_id \
+         OR weakness <> {WEAKNESS} \
+         OR (OLD.status NOT IN ('open', 'in_progress', 'risk_accepted') AND NEW.status IN ('open', 'in_progress', 'risk_accepted')) THEN NULL ELSE digest END \
+         WHERE finding_id = NEW.id;"
+    );
+    const COLUMNS: &str =
+        "AFTER UPDATE OF status, cves, severity, resource_id, cwes, exploit_evidence ON findings";
+    match dialect {
+        Dialect::Sqlite => format!(
+            "DROP TRIGGER findings_priority_facts; CREATE TRIGGER findings_priority_facts {COLUMNS} BEGIN {update} END;"
+        ),
+        Dialect::Postgres => format!(
+            "DROP TRIGGER findings_priority_facts ON findings; DROP FUNCTION findings_priority_facts(); \
+             CREATE FUNCTION findings_priority_facts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {update} RETURN NULL; END $$; \
              CREATE TRIGGER findings_priority_facts {COLUMNS} FOR EACH ROW EXECUTE FUNCTION findings_priority_facts();"
         ),
     }

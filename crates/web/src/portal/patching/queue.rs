@@ -482,8 +482,56 @@ fn detail_label(p: &Portal, source: &str, key: &str) -> String {
             .t("SARIF security-severity", "SARIF security-severity")
             .into(),
         "note" => p.t("비고", "Note").into(),
+        "cwes" => p.t("취약점의 CWE", "The finding's CWEs").into(),
+        "cwe" => p.t("분류를 정한 CWE", "CWE that decided").into(),
+        "matched" => p.t("정책 표에 등재된 CWE", "CWE listed in the policy table").into(),
+        "path" => p.t("상위 CWE 경로", "Inherited through").into(),
+        "label" => p.t("약점 분류", "Weakness class").into(),
+        "tool" => p.t("도구", "Tool").into(),
+        "ai_model" => p.t("AI 모델", "AI model").into(),
+        "property" => p.t("SARIF 결과 속성", "SARIF result property").into(),
+        "property_value" => p.t("속성 값", "Property value").into(),
         other => other.to_string(),
     }
+}
+
+/// One evidence detail as shown: CWE numbers as `CWE-n`, an inheritance path as a chain, the
+/// service's fixed notes in the page's language.
+fn detail_value(p: &Portal, key: &str, v: &Value) -> String {
+    let cwe = |v: &Value| v.as_u64().map(|n| format!("CWE-{n}"));
+    match (key, v) {
+        ("cwe" | "matched", v) if v.is_u64() => cwe(v).unwrap_or_default(),
+        ("cwes", Value::Array(items)) if items.is_empty() => p.t("없음", "none").into(),
+        ("cwes", Value::Array(items)) => items.iter().filter_map(cwe).collect::<Vec<_>>().join(", "),
+        ("path", Value::Array(items)) => items.iter().filter_map(cwe).collect::<Vec<_>>().join(" → "),
+        ("note", Value::String(s)) => note_label(p, s),
+        (_, v) => json_text(v),
+    }
+}
+
+/// The fixed notes the service writes into evidence, in the page's language (an unknown note
+/// is shown as stored).
+fn note_label(p: &Portal, note: &str) -> String {
+    match note {
+        "no CVSS vector says the attack can be automated" => p.t(
+            "공격 자동화 가능 여부를 알려 주는 CVSS 벡터가 없음",
+            "no CVSS vector says the attack can be automated",
+        ),
+        "not in KEV, no advisory, no EPSS score" => p.t(
+            "KEV 미등재, 당국 권고 없음, EPSS 점수 없음",
+            "not in KEV, no advisory, no EPSS score",
+        ),
+        "no resource linked: assumed internet-facing" => p.t(
+            "연결된 전산자원 없음: 인터넷 노출로 간주",
+            "no resource linked: assumed internet-facing",
+        ),
+        "no resource linked: assumed class C" => p.t(
+            "연결된 전산자원 없음: 기밀(C) 등급으로 간주",
+            "no resource linked: assumed class C",
+        ),
+        other => return other.to_string(),
+    }
+    .to_string()
 }
 
 fn json_text(v: &Value) -> String {
@@ -638,7 +686,7 @@ pub async fn explain(p: Portal, State(st): State<AppState>, Path(id): Path<Strin
                         th scope="col" { (p.t("근거 세부", "Evidence")) }
                     } }
                     tbody {
-                        @for key in ["authority_advisory", "exploitation", "exposure", "automatable", "class", "severity"] {
+                        @for key in ["authority_advisory", "exploitation", "weakness", "exposure", "automatable", "class", "severity"] {
                             @let item = inputs.get(key).cloned().unwrap_or(Value::Null);
                             tr {
                                 th scope="row" { (state_label(p.lang, key)) }
@@ -647,12 +695,15 @@ pub async fn explain(p: Portal, State(st): State<AppState>, Path(id): Path<Strin
                                 td {
                                     @if let Some(obj) = item.as_object() {
                                         ul class="small evidence" {
-                                            @for (k, v) in obj.iter().filter(|(k, _)| *k != "value" && *k != "source") {
+                                            @if let Some(label) = item.get(p.t("label_ko", "label_en")).and_then(Value::as_str) {
+                                                li { (detail_label(&p, "", "label")) ": " (label) }
+                                            }
+                                            @for (k, v) in obj.iter().filter(|(k, v)| !matches!(k.as_str(), "value" | "source" | "label_ko" | "label_en") && !v.is_null()) {
                                                 li {
                                                     (detail_label(&p, item.get("source").and_then(Value::as_str).unwrap_or(""), k)) ": "
                                                     @if k == "network_zone" { (zone_label(&p, &json_text(v))) }
                                                     @else if k == "advisory_id" { a href="/advisories" { "#" (json_text(v)) } }
-                                                    @else { (json_text(v)) }
+                                                    @else { (detail_value(&p, k, v)) }
                                                 }
                                             }
                                         }
