@@ -391,9 +391,6 @@ async fn seed(svc: &Service, n: usize) -> anyhow::Result<i64> {
                 uploaded_by: "bench",
                 ai_model: None,
                 ai_model_version: None,
-                ai_origin: "conventional",
-                exploit_evidence: None,
-                ai_model_version: None,
                 resource_map: None,
             })
             .await?;
@@ -421,6 +418,9 @@ async fn seed(svc: &Service, n: usize) -> anyhow::Result<i64> {
                 resource_id: Some(*rid),
                 tool_name: "bench-scanner".into(),
                 ai_model: None,
+                ai_model_version: None,
+                ai_origin: "conventional",
+                exploit_evidence: None,
                 rule_id: Some(format!("dep/{c}")),
                 level: "error",
                 severity: sev,

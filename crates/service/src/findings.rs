@@ -24,7 +24,8 @@ use std::sync::{Arc, Mutex};
 use haechi_core::{Actor, FieldError};
 use haechi_formats::io::{CountingReader, HashingReader};
 use haechi_formats::sarif::{
-    self, AiOrigin, AiProvenance, Level, ResultKind, ResultSink, RunInfo, SarifError, SarifFinding, SarifOptions, SinkError,
+    self, AiOrigin, AiProvenance, Level, ResultKind, ResultSink, RunInfo, SarifError, SarifFinding,
+    SarifOptions, SinkError,
 };
 use haechi_policy::classification::{self, ResourceFacts};
 use haechi_policy::{DataKind, NetworkZone, Policy};

@@ -303,7 +303,10 @@ impl WeaknessFacts {
             Some(c) => (c, true),
             None => (weakness, false),
         };
-        let m = haechi_policy::weakness::classify(policy, &haechi_policy::weakness::parse_cwe_list(cwes));
+        let m = haechi_policy::weakness::classify(
+            policy,
+            &haechi_policy::weakness::parse_cwe_list(cwes),
+        );
         WeaknessFacts {
             class: m.class,
             automatable: m.automatable,

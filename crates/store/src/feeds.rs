@@ -775,7 +775,16 @@ pub struct PriorityCandidate {
 fn parse_candidate(line: &str) -> Result<PriorityCandidate> {
     let bad = || bad_agg("finding", line);
     let mut f = line.split('|');
-    let (Some(id), Some(res), Some(cves), Some(sev), Some(created), Some(weakness), Some(digest), None) = (
+    let (
+        Some(id),
+        Some(res),
+        Some(cves),
+        Some(sev),
+        Some(created),
+        Some(weakness),
+        Some(digest),
+        None,
+    ) = (
         f.next(),
         f.next(),
         f.next(),
@@ -784,7 +793,8 @@ fn parse_candidate(line: &str) -> Result<PriorityCandidate> {
         f.next(),
         f.next(),
         f.next(),
-    ) else {
+    )
+    else {
         return Err(bad());
     };
     Ok(PriorityCandidate {

@@ -1136,6 +1136,11 @@ pub struct FindingRow {
     pub fingerprint: String,
     pub tool_name: String,
     pub ai_model: Option<String>,
+    pub ai_model_version: Option<String>,
+    /// `ai_generated`, `ai_annotated` or `conventional`.
+    pub ai_origin: String,
+    /// The tool's evidence of a working exploit that counted (`property=value`).
+    pub exploit_evidence: Option<String>,
     pub rule_id: Option<String>,
     pub level: String,
     pub severity: String,
@@ -1158,7 +1163,7 @@ pub struct FindingRow {
     pub updated_at: String,
 }
 
-pub(crate) const FINDING_COLUMNS: &str = "id, institution_id, resource_id, fingerprint, tool_name, ai_model, rule_id, level, severity, security_severity, cwes, cves, message, location, snippet, code_flow, status, status_reason, risk_accepted_until, first_seen_import_id, last_changed_import_id, seen_since_import_id, created_at, updated_at";
+pub(crate) const FINDING_COLUMNS: &str = "id, institution_id, resource_id, fingerprint, tool_name, ai_model, ai_model_version, ai_origin, exploit_evidence, rule_id, level, severity, security_severity, cwes, cves, message, location, snippet, code_flow, status, status_reason, risk_accepted_until, first_seen_import_id, last_changed_import_id, seen_since_import_id, created_at, updated_at";
 
 pub(crate) fn finding_row(r: &AnyRow) -> Result<FindingRow> {
     let fp: Vec<u8> = r.try_get("fingerprint")?;
@@ -1171,6 +1176,9 @@ pub(crate) fn finding_row(r: &AnyRow) -> Result<FindingRow> {
         fingerprint: hex::encode(fp),
         tool_name: r.try_get("tool_name")?,
         ai_model: r.try_get("ai_model")?,
+        ai_model_version: r.try_get("ai_model_version")?,
+        ai_origin: r.try_get("ai_origin")?,
+        exploit_evidence: r.try_get("exploit_evidence")?,
         rule_id: r.try_get("rule_id")?,
         level: r.try_get("level")?,
         severity: r.try_get("severity")?,

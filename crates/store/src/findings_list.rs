@@ -55,6 +55,8 @@ pub struct FindingFilter {
     pub resource_id: Option<i64>,
     pub tool: Option<String>,
     pub ai_model: Option<String>,
+    /// `ai_generated`, `ai_annotated` or `conventional`.
+    pub ai_origin: Option<String>,
     pub limit: i64,
     /// Rows skipped (page-number paging); with [`FindingFilter::after`] prefer 0.
     pub offset: i64,
@@ -165,6 +167,7 @@ pub async fn list_findings(
         ("status", &f.status),
         ("tool_name", &f.tool),
         ("ai_model", &f.ai_model),
+        ("ai_origin", &f.ai_origin),
     ] {
         if let Some(v) = v {
             binds.push(v.clone());

@@ -101,7 +101,8 @@ fn priority_trigger(dialect: Dialect) -> String {
 /// 0010's replacement of that trigger: the same, plus the weakness copy (CWE list, `!` when
 /// the tool's exploit evidence counted), whose change also marks the decision stale.
 fn priority_trigger_weakness(dialect: Dialect) -> String {
-    const WEAKNESS: &str = "NEW.cwes || CASE WHEN NEW.exploit_evidence IS NULL THEN '' ELSE '!' END";
+    const WEAKNESS: &str =
+        "NEW.cwes || CASE WHEN NEW.exploit_evidence IS NULL THEN '' ELSE '!' END";
     let update = format!(
         "UPDATE finding_priorities SET status = NEW.status, cves = NEW.cves, severity = NEW.severity, resource_id = NEW.resource_id, weakness = {WEAKNESS}, \
          digest = CASE WHEN OLD.cves <> NEW.cves OR OLD.severity <> NEW.severity OR OLD.resource_id IS DISTINCT FROM NEW.resource_id \

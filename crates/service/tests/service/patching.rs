@@ -1027,3 +1027,168 @@ async fn saas_story(url: String) {
 async fn saas_register_and_self_evaluations() {
     on_both(saas_story).await;
 }
+
+/// A code-scanning log of the same shell injection (CWE-78, level error) at `path`, as an AI
+/// tool reports it: `confirmed` adds its exploit confirmation; plus a low-severity note.
+fn code_log(tool: &str, ai_model: Option<&str>, confirmed: bool) -> Vec<u8> {
+    let mut cmd = serde_json::json!({"ruleId": "B605", "level": "error",
+        "message": {"text": "Starting a process with a shell: possible injection"},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": "gateway/run.py"}, "region": {"startLine": 42}}}]});
+    if confirmed {
+        cmd["properties"] = serde_json::json!({"exploitConfirmed": true, "confidence": 0.4});
+    } else {
+        // A tool's confidence is not exploit evidence.
+        cmd["properties"] = serde_json::json!({"confidence": 0.99});
+    }
+    let note = serde_json::json!({"ruleId": "B110", "level": "note",
+        "message": {"text": "Try, Except, Pass detected."},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": "gateway/util.py"}, "region": {"startLine": 7}}}]});
+    let mut run = serde_json::json!({"tool": {"driver": {"name": tool, "rules": [
+            {"id": "B605", "properties": {"tags": ["security", "external/cwe/cwe-78"]}},
+            {"id": "B110", "properties": {"tags": ["security", "external/cwe/cwe-703"]}}]}},
+        "results": [cmd, note]});
+    if let Some(m) = ai_model {
+        run["properties"] = serde_json::json!({"ai.model": m, "ai.modelVersion": "2026-09", "ai/origin": "ai-generated"});
+    }
+    serde_json::to_vec(&serde_json::json!({"version": "2.1.0", "runs": [run]})).unwrap()
+}
+
+/// (priority, deciding row, ai_origin, exploit evidence) per location of a resource's findings.
+async fn code_priorities(
+    svc: &Service,
+    res: i64,
+) -> Vec<(String, String, String, String, Option<String>)> {
+    sqlx::query_as::<_, (String, Option<String>, Option<String>, String, Option<String>)>(
+        "SELECT f.location, p.priority, d.priority_row, f.ai_origin, f.exploit_evidence FROM findings f JOIN finding_priorities p ON p.finding_id = f.id \
+         LEFT JOIN priority_decisions d ON d.policy_version = p.policy_version AND d.decision = p.decision WHERE f.resource_id = $1 ORDER BY f.location",
+    )
+    .bind(res)
+    .fetch_all(svc.store().pool())
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|(l, p, r, o, e)| (l, p.unwrap_or_default(), r.unwrap_or_default(), o, e))
+    .collect()
+}
+
+/// Issue 13: a finding with no CVE is judged on what it is. A shell injection (CWE-78) on a
+/// DMZ gateway is P2 within a week, P1 once the AI tool confirmed a working exploit; the same
+/// on an internal class-S resource P3, P2 when confirmed; a low-severity note stays P5. The
+/// import decides as a recompute would, each finding keeps its AI provenance, and the
+/// explanation names the CWE, the list it comes from and the property that confirmed.
+async fn ai_found_story(url: String) {
+    let (_store, svc) = open(&url).await;
+    let a = institution(&svc, "AIF").await;
+    let ca = ciso(a);
+    let dmz = resource(&svc, &ca, a, "partner-api-gateway", NetworkZone::Dmz).await;
+    let dmz_ai = resource(&svc, &ca, a, "partner-api-gateway-2", NetworkZone::Dmz).await;
+    let internal = resource(&svc, &ca, a, "batch-runner", NetworkZone::Internal).await;
+    let internal_ai = resource(&svc, &ca, a, "batch-runner-2", NetworkZone::Internal).await;
+    import(&svc, &ca, a, dmz, code_log("Bandit", None, false)).await;
+    import(
+        &svc,
+        &ca,
+        a,
+        dmz_ai,
+        code_log("DeepProbe", Some("sentinel-coder"), true),
+    )
+    .await;
+    import(&svc, &ca, a, internal, code_log("Bandit", None, false)).await;
+    import(
+        &svc,
+        &ca,
+        a,
+        internal_ai,
+        code_log("DeepProbe", Some("sentinel-coder"), true),
+    )
+    .await;
+    let row = |p: &str, r: &str, o: &str, e: Option<&str>| {
+        (
+            String::new(),
+            p.to_string(),
+            r.to_string(),
+            o.to_string(),
+            e.map(str::to_string),
+        )
+    };
+    let strip = |v: Vec<(String, String, String, String, Option<String>)>| {
+        v.into_iter()
+            .map(|(_, p, r, o, e)| (String::new(), p, r, o, e))
+            .collect::<Vec<_>>()
+    };
+    let ev = Some("exploitConfirmed=true");
+    let expected = [
+        (
+            dmz,
+            vec![
+                row("P2", "p2-direct-exposed", "conventional", None),
+                row("P5", "p5-catch-all", "conventional", None),
+            ],
+        ),
+        (
+            dmz_ai,
+            vec![
+                row("P1", "p1-direct-exploit-exposed", "ai_generated", ev),
+                row("P5", "p5-catch-all", "ai_generated", None),
+            ],
+        ),
+        (
+            internal,
+            vec![
+                row("P3", "p3-direct-severe", "conventional", None),
+                row("P5", "p5-catch-all", "conventional", None),
+            ],
+        ),
+        (
+            internal_ai,
+            vec![
+                row("P2", "p2-direct-exploit", "ai_generated", ev),
+                row("P5", "p5-catch-all", "ai_generated", None),
+            ],
+        ),
+    ];
+    for (res, want) in &expected {
+        assert_eq!(
+            strip(code_priorities(&svc, *res).await),
+            *want,
+            "resource {res}"
+        );
+    }
+    // The import decided what a recompute decides: nothing to write.
+    let r = svc.recompute_priorities(&ca, Some(a)).await.unwrap();
+    assert_eq!((r.findings_read, r.rows_written), (8, 0));
+
+    // The explanation of the confirmed DMZ finding.
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM findings WHERE resource_id = $1 AND rule_id = 'B605'")
+            .bind(dmz_ai)
+            .fetch_one(svc.store().pool())
+            .await
+            .unwrap();
+    let x = svc.finding_priority(&ca, id).await.unwrap();
+    let w = &x.evidence["weakness"];
+    assert_eq!(w["value"], "direct", "{w}");
+    assert_eq!(w["cwes"], serde_json::json!([78]));
+    assert_eq!(w["cwe"], 78);
+    assert!(
+        w["source"].as_str().is_some_and(|s| s.contains("CWE")),
+        "{w}"
+    );
+    assert!(w["label_ko"].as_str().is_some_and(|s| !s.is_empty()));
+    let e = &x.evidence["exploitation"];
+    assert_eq!(
+        (e["value"].as_str(), e["source"].as_str()),
+        (Some("poc"), Some("tool")),
+        "{e}"
+    );
+    assert_eq!(e["property"], "exploitConfirmed");
+    assert_eq!(e["ai_model"], "sentinel-coder");
+    assert_eq!(x.evidence["automatable"]["source"], "weakness");
+    assert_eq!(x.stored.row.as_deref(), Some("p1-direct-exploit-exposed"));
+    assert_eq!(x.stored.ai_model_version.as_deref(), Some("2026-09"));
+}
+
+#[tokio::test]
+async fn ai_found_code_findings_are_prioritised_on_what_they_are() {
+    on_both(ai_found_story).await;
+}

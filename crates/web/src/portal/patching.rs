@@ -86,9 +86,15 @@ pub fn state_label(lang: Lang, state: &str) -> &str {
         "severity" => lang.t("심각도", "Severity"),
         "weakness" => lang.t("약점 유형", "Weakness class"),
         // their values
-        "direct" => lang.t("직접 침해형(인젝션·코드 실행·인증 우회 등)", "Direct compromise (injection, code execution, auth bypass…)"),
+        "direct" => lang.t(
+            "직접 침해형(인젝션·코드 실행·인증 우회 등)",
+            "Direct compromise (injection, code execution, auth bypass…)",
+        ),
         "indirect" => lang.t("간접 침해형(XSS·SSRF·XXE 등)", "Indirect (XSS, SSRF, XXE…)"),
-        "hygiene" => lang.t("보안 위생(설정·정보 노출 등)", "Hygiene (configuration, information exposure…)"),
+        "hygiene" => lang.t(
+            "보안 위생(설정·정보 노출 등)",
+            "Hygiene (configuration, information exposure…)",
+        ),
         "unmapped" => lang.t("분류되지 않음", "Unmapped"),
         "active" => lang.t("실제 악용 중", "Active (exploited)"),
         "poc" => lang.t("공개 PoC·악용 가능성 높음", "Public PoC / likely"),
@@ -111,7 +117,10 @@ pub fn state_label(lang: Lang, state: &str) -> &str {
         "SARIF" => lang.t("SARIF 보안 심각도", "SARIF security-severity"),
         "SARIF level" => lang.t("SARIF 결과 수준", "SARIF result level"),
         "default" => lang.t("기본값(근거 없음)", "Default (no evidence)"),
-        "tool" => lang.t("분석 도구의 익스플로잇 확인", "The tool's exploit confirmation"),
+        "tool" => lang.t(
+            "분석 도구의 익스플로잇 확인",
+            "The tool's exploit confirmation",
+        ),
         "policy" => lang.t("정책 약점 표", "Policy weakness table"),
         // AI provenance of a finding
         "ai_generated" => lang.t("AI가 발견", "AI-generated"),

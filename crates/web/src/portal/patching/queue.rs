@@ -484,7 +484,9 @@ fn detail_label(p: &Portal, source: &str, key: &str) -> String {
         "note" => p.t("비고", "Note").into(),
         "cwes" => p.t("취약점의 CWE", "The finding's CWEs").into(),
         "cwe" => p.t("분류를 정한 CWE", "CWE that decided").into(),
-        "matched" => p.t("정책 표에 등재된 CWE", "CWE listed in the policy table").into(),
+        "matched" => p
+            .t("정책 표에 등재된 CWE", "CWE listed in the policy table")
+            .into(),
         "path" => p.t("상위 CWE 경로", "Inherited through").into(),
         "label" => p.t("약점 분류", "Weakness class").into(),
         "tool" => p.t("도구", "Tool").into(),
@@ -502,8 +504,12 @@ fn detail_value(p: &Portal, key: &str, v: &Value) -> String {
     match (key, v) {
         ("cwe" | "matched", v) if v.is_u64() => cwe(v).unwrap_or_default(),
         ("cwes", Value::Array(items)) if items.is_empty() => p.t("없음", "none").into(),
-        ("cwes", Value::Array(items)) => items.iter().filter_map(cwe).collect::<Vec<_>>().join(", "),
-        ("path", Value::Array(items)) => items.iter().filter_map(cwe).collect::<Vec<_>>().join(" → "),
+        ("cwes", Value::Array(items)) => {
+            items.iter().filter_map(cwe).collect::<Vec<_>>().join(", ")
+        }
+        ("path", Value::Array(items)) => {
+            items.iter().filter_map(cwe).collect::<Vec<_>>().join(" → ")
+        }
         ("note", Value::String(s)) => note_label(p, s),
         (_, v) => json_text(v),
     }
