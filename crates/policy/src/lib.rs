@@ -11,6 +11,7 @@
 //! its records into the input types here and stores the decisions as JSON.
 
 pub mod classification;
+pub mod cluster;
 pub mod cohort;
 pub mod eligibility;
 pub mod evaluation;

@@ -131,6 +131,7 @@ impl Policy {
         if let Err(message) = letter_format(&p.letter_number_format) {
             c.fail("program.letter_number_format", message);
         }
+        c.positive("program.renewal_window_days", p.renewal_window_days.into());
         let mut seen = HashSet::new();
         for (i, days) in p.expiry_reminder_days.iter().enumerate() {
             let path = format!("program.expiry_reminder_days[{i}]");
@@ -536,6 +537,17 @@ impl Policy {
                 "priority.tool_evidence.exploit_properties",
                 "a property name is empty",
             );
+        }
+        if let Some(k) = &self.priority.clustering {
+            if k.line_tolerance > 50 {
+                c.fail(
+                    "priority.clustering.line_tolerance",
+                    format!(
+                        "{} lines would group unrelated places of a file; use at most 50",
+                        k.line_tolerance
+                    ),
+                );
+            }
         }
     }
 

@@ -844,3 +844,89 @@ fn decisions_serialise_to_json_for_the_store() {
     let back: haechi_policy::classification::Classification = serde_json::from_value(json).unwrap();
     assert_eq!(back.decided_by, "c-personal-credit");
 }
+
+#[test]
+fn clustering() {
+    use haechi_policy::cluster::{cluster, split_location, ClusterCandidate};
+    type Row = (i64, i64, String, u32, Vec<u32>, String, String, u8);
+    #[derive(Deserialize)]
+    struct Case {
+        name: String,
+        findings: Vec<Row>,
+        clusters: Vec<Vec<i64>>,
+    }
+    #[derive(Deserialize)]
+    struct File {
+        case: Vec<Case>,
+    }
+    let p = policy();
+    for case in load::<File>("clusters.toml").case {
+        let candidates: Vec<ClusterCandidate> = case
+            .findings
+            .into_iter()
+            .map(
+                |(id, res, path, line, cwes, tool, rule, rank)| ClusterCandidate {
+                    finding_id: id,
+                    resource_id: Some(res),
+                    path,
+                    line,
+                    cwes,
+                    tool,
+                    rule_id: Some(rule),
+                    priority_rank: rank,
+                },
+            )
+            .collect();
+        let members = cluster(&p, &candidates);
+        let mut got: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for m in &members {
+            got.entry(m.cluster_id).or_default().push(m.finding_id);
+            // Every member but the anchor says why it is there.
+            if let Some(r) = &m.reason {
+                assert!(
+                    r.line.abs_diff(r.anchor_line) <= r.line_tolerance,
+                    "{}",
+                    case.name
+                );
+                assert!(weakness::related(&p, r.cwe, r.anchor_cwe), "{}", case.name);
+            }
+        }
+        let mut got: Vec<Vec<i64>> = got
+            .into_iter()
+            .map(|(leader, mut ids)| {
+                ids.retain(|i| *i != leader);
+                ids.insert(0, leader);
+                ids
+            })
+            .collect();
+        got.sort();
+        let mut want = case.clusters;
+        want.sort();
+        assert_eq!(got, want, "{}", case.name);
+    }
+    // Without [priority.clustering] nothing is grouped.
+    let mut off = p.clone();
+    off.priority.clustering = None;
+    let two = |id| ClusterCandidate {
+        finding_id: id,
+        resource_id: None,
+        path: "a.py".into(),
+        line: 1,
+        cwes: vec![78],
+        tool: format!("tool {id}"),
+        rule_id: None,
+        priority_rank: 2,
+    };
+    assert_eq!(cluster(&p, &[two(1), two(2)]).len(), 2);
+    assert!(cluster(&off, &[two(1), two(2)]).is_empty());
+
+    for (loc, want) in [
+        ("src/gw.py:21:5", Some(("src/gw.py", 21))),
+        ("src/gw.py:21", Some(("src/gw.py", 21))),
+        ("C:/src/gw.py:7:1", Some(("C:/src/gw.py", 7))),
+        ("src/gw.py", None),
+        (":4", None),
+    ] {
+        assert_eq!(split_location(loc), want, "{loc}");
+    }
+}
