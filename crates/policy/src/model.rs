@@ -48,6 +48,14 @@ pub struct Program {
     pub letter_number_format: String,
     /// Days before expiry on which reminders go out.
     pub expiry_reminder_days: Vec<u32>,
+    /// How many days before a letter ends its renewal may be drafted (a renewal is valid from
+    /// the day after the letter it renews ends). Policies stored before this field read as 90.
+    #[serde(default = "default_renewal_window_days")]
+    pub renewal_window_days: u32,
+}
+
+fn default_renewal_window_days() -> u32 {
+    90
 }
 
 /// `[eligibility]`: every rule must pass.
@@ -384,6 +392,21 @@ pub struct PriorityPolicy {
     /// Which properties of a tool's result count as evidence of a working exploit.
     #[serde(default)]
     pub tool_evidence: ToolEvidencePolicy,
+    /// How findings of several tools that report one real problem are grouped (absent in
+    /// versions before it existed: then no finding is grouped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clustering: Option<ClusteringPolicy>,
+}
+
+/// `[priority.clustering]`: when two findings of one institution are one real problem. Both
+/// must be on the same resource and file, start within `line_tolerance` lines of the cluster's
+/// first finding, name related CWEs (the same, or one an ancestor of the other in
+/// `[priority.weakness].parents`), and not be the same rule of the same tool (a tool that reports
+/// its own rule twice means two places).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClusteringPolicy {
+    pub line_tolerance: u32,
 }
 
 /// `[priority.weakness]`: CWE ids mapped to an exploitability class, with the CWE hierarchy so
