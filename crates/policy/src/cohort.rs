@@ -2,6 +2,7 @@
 //! was or was not included. The officer confirms the proposal; this module only proposes.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,9 @@ pub enum CohortReason {
     AlreadyInCohort,
     /// Decided after the phase window closed: belongs to a later phase.
     DecidedAfterWindow,
+    /// Approved after this phase's cohort was confirmed: the officer may add it to the confirmed
+    /// cohort while the window is open, or it goes to the next phase.
+    ApprovedAfterConfirmation,
 }
 
 impl CohortReason {
@@ -47,6 +51,7 @@ impl CohortReason {
             CohortReason::EvaluationNotPassed => "evaluation_not_passed",
             CohortReason::AlreadyInCohort => "already_in_cohort",
             CohortReason::DecidedAfterWindow => "decided_after_window",
+            CohortReason::ApprovedAfterConfirmation => "approved_after_confirmation",
         }
     }
 }
@@ -62,6 +67,26 @@ pub struct CandidateOutcome {
     pub included: bool,
     pub code: CohortReason,
     pub reason: Reason,
+    /// The officer's reason for approving against a failed evaluation (issue #14): such an
+    /// approval is ranked like any other, and this reason is shown with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_reason: Option<String>,
+    /// A late approval that may be added to the confirmed cohort now (window open, capacity left).
+    #[serde(default)]
+    pub can_add: bool,
+}
+
+/// What the planner knows besides the candidates.
+#[derive(Debug, Clone, Default)]
+pub struct PlanContext {
+    /// The phase's cohort is already confirmed: a candidate that is not a member was approved
+    /// after the confirmation.
+    pub confirmed: bool,
+    /// The day of the plan: a late approval may join a confirmed cohort only while the phase's
+    /// window is open. `None`: no late addition is offered.
+    pub today: Option<NaiveDate>,
+    /// Approvals against a failed evaluation, by application id, with the officer's reason.
+    pub overrides: BTreeMap<i64, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -78,6 +103,9 @@ pub struct CohortPlan {
     /// Ranked candidates first, in rank order, then the others by application id.
     pub candidates: Vec<CandidateOutcome>,
     pub policy_version: i64,
+    /// The cohort is confirmed and its window is still open: late approvals may be added.
+    #[serde(default)]
+    pub late_additions_open: bool,
 }
 
 /// Proposes the cohort of `phase_id`. Ranking: score (highest first), then the earlier
@@ -87,6 +115,17 @@ pub fn plan(
     phase_id: &str,
     candidates: &[Candidate],
 ) -> Result<CohortPlan, DecisionError> {
+    plan_with(policy, phase_id, candidates, &PlanContext::default())
+}
+
+/// [`plan`] with what the service knows besides the candidates: whether the cohort is
+/// confirmed, today's date, and the approvals that override a failed evaluation.
+pub fn plan_with(
+    policy: &Policy,
+    phase_id: &str,
+    candidates: &[Candidate],
+    ctx: &PlanContext,
+) -> Result<CohortPlan, DecisionError> {
     let phase = policy
         .phase(phase_id)
         .ok_or_else(|| DecisionError::UnknownPhase(phase_id.to_string()))?;
@@ -94,12 +133,15 @@ pub fn plan(
 
     let mut ranked: Vec<&Candidate> = Vec::new();
     let mut others: Vec<(&Candidate, CohortReason)> = Vec::new();
+    let mut late: Vec<&Candidate> = Vec::new();
     for c in candidates {
+        let overridden = ctx.overrides.contains_key(&c.application_id);
         match c.already_in_cohort.as_deref() {
             Some(id) if id == phase.id => ranked.push(c),
             Some(_) => others.push((c, CohortReason::AlreadyInCohort)),
-            None if !c.passed => others.push((c, CohortReason::EvaluationNotPassed)),
+            None if !c.passed && !overridden => others.push((c, CohortReason::EvaluationNotPassed)),
             None if c.decided_on > phase.end => others.push((c, CohortReason::DecidedAfterWindow)),
+            None if ctx.confirmed => late.push(c),
             None => ranked.push(c),
         }
     }
@@ -113,7 +155,19 @@ pub fn plan(
             .then(a.application_id.cmp(&b.application_id))
     });
     others.sort_by_key(|(c, _)| c.application_id);
+    late.sort_by(|a, b| {
+        b.score
+            .partial_cmp(&a.score)
+            .unwrap_or(Ordering::Equal)
+            .then(a.decided_on.cmp(&b.decided_on))
+            .then(a.application_id.cmp(&b.application_id))
+    });
+    let window_open = ctx.today.is_some_and(|d| d <= phase.end);
+    let room = ranked.len() < capacity;
 
+    let outcome = |c: &Candidate, rank: Option<u32>, code: CohortReason| {
+        outcome(policy, c, rank, code, phase, ctx, window_open && room)
+    };
     let mut out = Vec::with_capacity(candidates.len());
     for (i, c) in ranked.iter().enumerate() {
         let rank = i + 1;
@@ -124,10 +178,13 @@ pub fn plan(
         } else {
             CohortReason::OverCapacity
         };
-        out.push(outcome(c, Some(rank as u32), code, phase));
+        out.push(outcome(c, Some(rank as u32), code));
+    }
+    for c in late {
+        out.push(outcome(c, None, CohortReason::ApprovedAfterConfirmation));
     }
     for (c, code) in others {
-        out.push(outcome(c, None, code, phase));
+        out.push(outcome(c, None, code));
     }
 
     let included_count = out.iter().filter(|o| o.included).count() as u32;
@@ -141,52 +198,96 @@ pub fn plan(
         below_minimum: included_count < phase.min,
         candidates: out,
         policy_version: policy.version,
+        late_additions_open: ctx.confirmed && window_open,
     })
 }
 
+/// The phase's label in both languages (its id only if the policy no longer has it).
+fn phase_labels(policy: &Policy, id: &str) -> (String, String) {
+    policy.phase(id).map_or_else(
+        || (id.to_string(), id.to_string()),
+        |p| (p.label_ko.clone(), p.label_en.clone()),
+    )
+}
+
 fn outcome(
+    policy: &Policy,
     c: &Candidate,
     rank: Option<u32>,
     code: CohortReason,
     phase: &crate::Phase,
+    ctx: &PlanContext,
+    may_add: bool,
 ) -> CandidateOutcome {
     let place = rank.unwrap_or_default();
-    let max = phase.max.map_or_else(|| "∞".to_string(), |m| m.to_string());
-    let other = c.already_in_cohort.clone().unwrap_or_default();
+    let (cap_ko, cap_en) = phase.max.map_or_else(
+        || {
+            (
+                "정원 제한 없음".to_string(),
+                "no capacity limit".to_string(),
+            )
+        },
+        |m| (format!("정원 {m}"), format!("capacity {m}")),
+    );
+    let override_reason = ctx.overrides.get(&c.application_id).cloned();
     let (ko, en) = match code {
         CohortReason::AlreadyInThisCohort => (
-            "이 차수 참여기관으로 이미 확정됨".to_string(),
+            "이 단계 대상 기관으로 이미 확정됨".to_string(),
             "Already confirmed in this phase's cohort".to_string(),
         ),
         CohortReason::RankedWithinCapacity => (
-            format!("평가점수 {:.2}, 순위 {place} (정원 {max} 이내)", c.score),
-            format!(
-                "Score {:.2}, rank {place} within the capacity of {max}",
-                c.score
-            ),
+            format!("평가점수 {:.2}, 순위 {place} ({cap_ko} 이내)", c.score),
+            format!("Score {:.2}, rank {place}, within {cap_en}", c.score),
         ),
         CohortReason::OverCapacity => (
-            format!("평가점수 {:.2}, 순위 {place}: 정원 {max} 초과", c.score),
-            format!(
-                "Score {:.2}, rank {place}: beyond the capacity of {max}",
-                c.score
-            ),
+            format!("평가점수 {:.2}, 순위 {place}: {cap_ko} 초과", c.score),
+            format!("Score {:.2}, rank {place}: beyond {cap_en}", c.score),
         ),
         CohortReason::EvaluationNotPassed => (
             "전문가 평가 미통과".to_string(),
             "The evaluation did not pass".to_string(),
         ),
-        CohortReason::AlreadyInCohort => (
-            format!("이미 `{other}` 참여기관으로 확정됨"),
-            format!("Already in the `{other}` cohort"),
-        ),
+        CohortReason::AlreadyInCohort => {
+            let (lko, len) = phase_labels(policy, c.already_in_cohort.as_deref().unwrap_or(""));
+            (
+                format!("이미 {lko} 대상 기관으로 확정됨"),
+                format!("Already in the cohort of {len}"),
+            )
+        }
         CohortReason::DecidedAfterWindow => (
-            format!("결정일 {}이 차수 기간(~{}) 이후", c.decided_on, phase.end),
+            format!("결정일 {}이 단계 기간(~{}) 이후", c.decided_on, phase.end),
             format!(
                 "Decided on {}, after the phase window closed on {}",
                 c.decided_on, phase.end
             ),
         ),
+        CohortReason::ApprovedAfterConfirmation if may_add => (
+            format!(
+                "평가점수 {:.2}, 대상 기관 확정 후 {} 승인: 단계 기간(~{}) 중이므로 확정된 대상에 추가할 수 있음",
+                c.score, c.decided_on, phase.end
+            ),
+            format!(
+                "Score {:.2}, approved on {} after the cohort was confirmed: it can be added to the confirmed cohort while the window is open (until {})",
+                c.score, c.decided_on, phase.end
+            ),
+        ),
+        CohortReason::ApprovedAfterConfirmation => (
+            format!(
+                "평가점수 {:.2}, 대상 기관 확정 후 {} 승인: 단계 기간이 끝났거나 정원이 차서 이 단계에 추가할 수 없음, 다음 단계 대상으로 제안됨",
+                c.score, c.decided_on
+            ),
+            format!(
+                "Score {:.2}, approved on {} after the cohort was confirmed: the window has closed or the cohort is full, so it is proposed for the next phase",
+                c.score, c.decided_on
+            ),
+        ),
+    };
+    let (ko, en) = match &override_reason {
+        Some(why) if !c.passed => (
+            format!("{ko} · 평가 미달이나 예외 승인됨 (사유: {why})"),
+            format!("{en} · approved despite the failed evaluation (override: {why})"),
+        ),
+        _ => (ko, en),
     };
     CandidateOutcome {
         application_id: c.application_id,
@@ -200,5 +301,7 @@ fn outcome(
         ),
         code,
         reason: Reason::new(code.as_str(), ko, en),
+        override_reason: override_reason.filter(|_| !c.passed),
+        can_add: code == CohortReason::ApprovedAfterConfirmation && may_add,
     }
 }

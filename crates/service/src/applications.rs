@@ -22,6 +22,12 @@ pub struct ApplicationView {
     pub assignments: Option<Vec<Assignment>>,
     pub evaluation: Option<EvaluationRecord>,
     pub decision: Option<DecisionRecord>,
+    /// The officer's reason for approving against a failed evaluation, if it was such an
+    /// approval.
+    pub override_reason: Option<String>,
+    /// Advisors an officer removed from the application, with the reason (officers and
+    /// auditors only).
+    pub removed_assignments: Option<Vec<Assignment>>,
 }
 
 impl Service {
@@ -105,6 +111,12 @@ impl Service {
                 None
             },
             decision: haechi_store::get_decision(pool, id).await?,
+            override_reason: haechi_store::decision_override(pool, id).await?,
+            removed_assignments: if regulator {
+                Some(haechi_store::removed_assignments_for_application(pool, id).await?)
+            } else {
+                None
+            },
             application,
         })
     }
@@ -272,7 +284,24 @@ impl Service {
         action: ApplicationAction,
         comment: Option<&str>,
     ) -> Result<Application> {
+        self.transition_with_override(actor, id, action, comment, None)
+            .await
+    }
+
+    /// [`Service::transition`] with the officer's explicit override reason, which approving an
+    /// application whose evaluation failed requires (issue #14): the reason is stored with the
+    /// decision, audited, and shown on the application and to the cohort planner, which then
+    /// ranks the application like a passed one.
+    pub async fn transition_with_override(
+        &self,
+        actor: &Actor,
+        id: i64,
+        action: ApplicationAction,
+        comment: Option<&str>,
+        override_reason: Option<&str>,
+    ) -> Result<Application> {
         use ApplicationAction as A;
+        let override_reason = override_reason.map(str::trim).filter(|c| !c.is_empty());
         let needed = match action {
             A::Submit | A::Withdraw => Action::SignApplication,
             _ => Action::ManageApplications,
@@ -282,6 +311,7 @@ impl Service {
         let comment = comment.map(str::trim).filter(|c| !c.is_empty());
         let mut tx = self.store.begin().await?;
         let policy = self.policy_in(&mut tx).await?;
+        let mut stored_override = None;
         match action {
             A::Submit => {
                 let criteria: Vec<String> = policy
@@ -336,6 +366,13 @@ impl Service {
                     )]));
                 };
                 let evaluation = haechi_store::get_evaluation(tx.conn(), id).await?;
+                let failed = evaluation.as_ref().is_some_and(|e| !e.passed);
+                if action == A::Approve && failed && override_reason.is_none() {
+                    return Err(ServiceError::invalid(vec![haechi_core::FieldError::new(
+                        "override_reason",
+                        "the evaluation did not pass the policy's marks: approving it needs an explicit override reason",
+                    )]));
+                }
                 let follows = match (&evaluation, action) {
                     (Some(e), A::Approve) => e.passed,
                     (Some(e), _) => !e.passed,
@@ -352,6 +389,10 @@ impl Service {
                     decided_at: self.clock_text().unwrap_or_else(haechi_store::now_text),
                 })
                 .await?;
+                if let (A::Approve, true, Some(why)) = (action, failed, override_reason) {
+                    tx.set_decision_override(id, why).await?;
+                    stored_override = Some(why);
+                }
             }
             _ => {}
         }
@@ -372,7 +413,10 @@ impl Service {
             &id.to_string(),
             Some(app.institution_id),
             Some(serde_json::json!({"state": app.state})),
-            Some(serde_json::json!({"state": to, "comment": comment, "policy_version": policy.version})),
+            Some(match stored_override {
+                Some(why) => serde_json::json!({"state": to, "comment": comment, "override_reason": why, "policy_version": policy.version}),
+                None => serde_json::json!({"state": to, "comment": comment, "policy_version": policy.version}),
+            }),
         ))
         .await?;
         let out = haechi_store::get_application(tx.conn(), id)

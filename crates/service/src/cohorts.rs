@@ -2,9 +2,9 @@
 //! inclusion and exclusion; the officer confirms it.
 
 use chrono::NaiveDate;
-use haechi_core::Actor;
-use haechi_policy::cohort::{self, Candidate, CohortPlan};
-use haechi_store::CohortRecord;
+use haechi_core::{Actor, FieldError};
+use haechi_policy::cohort::{self, Candidate, CohortPlan, CohortReason, PlanContext};
+use haechi_store::{CohortAddition, CohortRecord};
 
 use crate::authz::{self, Action};
 use crate::{record, to_json, Result, Service, ServiceError};
@@ -13,6 +13,15 @@ impl Service {
     async fn plan_in(&self, tx: &mut haechi_store::WriteTx, phase_id: &str) -> Result<CohortPlan> {
         let policy = self.policy_in(tx).await?;
         let rows = haechi_store::approved_applications(tx.conn()).await?;
+        let confirmed = haechi_store::cohort_confirmed(tx.conn(), phase_id).await?;
+        let ctx = PlanContext {
+            confirmed,
+            today: Some(self.today()),
+            overrides: rows
+                .iter()
+                .filter_map(|r| Some((r.application_id, r.override_reason.clone()?)))
+                .collect(),
+        };
         let candidates: Vec<Candidate> = rows
             .into_iter()
             .map(|r| Candidate {
@@ -26,7 +35,7 @@ impl Service {
                 already_in_cohort: r.cohort_phase,
             })
             .collect();
-        cohort::plan(&policy, phase_id, &candidates).map_err(|e| match e {
+        cohort::plan_with(&policy, phase_id, &candidates, &ctx).map_err(|e| match e {
             haechi_policy::DecisionError::UnknownPhase(_) => ServiceError::NotFound,
             other => ServiceError::rule(other.code(), other.to_string()),
         })
@@ -94,6 +103,96 @@ impl Service {
             .into_iter()
             .find(|c| c.phase_id == phase_id)
             .ok_or(ServiceError::NotFound)
+    }
+
+    /// Adds an application approved after its phase's cohort was confirmed to that cohort, while
+    /// the phase's window is open and the cohort has room; its letter is drafted like the other
+    /// members'. A closed window or a full cohort is refused: the application then goes to the
+    /// next phase's plan.
+    pub async fn add_to_cohort(
+        &self,
+        actor: &Actor,
+        phase_id: &str,
+        application_id: i64,
+        reason: &str,
+    ) -> Result<CohortRecord> {
+        authz::authorize(actor, Action::PlanCohorts)?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(ServiceError::invalid(vec![FieldError::new(
+                "reason",
+                "say why the application joins the confirmed cohort",
+            )]));
+        }
+        let mut tx = self.store.begin().await?;
+        let plan = self.plan_in(&mut tx, phase_id).await?;
+        if !haechi_store::cohort_confirmed(tx.conn(), phase_id).await? {
+            return Err(ServiceError::rule(
+                "cohort_not_confirmed",
+                "this phase's cohort is not confirmed yet: confirm the proposed cohort instead",
+            ));
+        }
+        let Some(c) = plan
+            .candidates
+            .iter()
+            .find(|c| c.application_id == application_id)
+        else {
+            return Err(ServiceError::rule(
+                "not_a_candidate",
+                "only an approved application can join a cohort",
+            ));
+        };
+        if c.code != CohortReason::ApprovedAfterConfirmation {
+            return Err(ServiceError::rule(
+                "not_a_late_approval",
+                format!(
+                    "this application cannot be added to the confirmed cohort: {}",
+                    c.reason.en
+                ),
+            ));
+        }
+        if self.today() > plan.window_end {
+            return Err(ServiceError::rule(
+                "window_closed",
+                format!(
+                    "the phase's window closed on {}; the application is proposed for the next phase",
+                    plan.window_end
+                ),
+            ));
+        }
+        if !c.can_add {
+            return Err(ServiceError::rule(
+                "cohort_full",
+                "the confirmed cohort has reached the phase's capacity; the application is proposed for the next phase",
+            ));
+        }
+        let at = self.clock_text().unwrap_or_else(haechi_store::now_text);
+        tx.add_cohort_member(phase_id, application_id, reason, &actor.username, &at)
+            .await?;
+        tx.audit(record(
+            actor,
+            "cohort.add_member",
+            "cohort",
+            phase_id,
+            Some(c.institution_id),
+            None,
+            Some(serde_json::json!({"application_id": application_id, "reason": reason, "policy_version": plan.policy_version})),
+        ))
+        .await?;
+        self.draft_letters_in(&mut tx, actor, phase_id, &[application_id])
+            .await?;
+        tx.commit().await?;
+        haechi_store::list_cohorts(self.store.pool())
+            .await?
+            .into_iter()
+            .find(|c| c.phase_id == phase_id)
+            .ok_or(ServiceError::NotFound)
+    }
+
+    /// Members added to confirmed cohorts after confirmation, with who added them and why.
+    pub async fn cohort_additions(&self, actor: &Actor) -> Result<Vec<CohortAddition>> {
+        authz::authorize(actor, Action::ReadProgram)?;
+        Ok(haechi_store::cohort_additions(self.store.pool()).await?)
     }
 
     pub async fn list_cohorts(&self, actor: &Actor) -> Result<Vec<CohortRecord>> {

@@ -52,28 +52,13 @@ impl Service {
                 ),
             ));
         }
-        let advisor = haechi_store::get_user(tx.conn(), advisor_id).await?;
-        match advisor {
-            Some(u) if u.role == Role::Advisor && !u.disabled => {}
-            _ => {
-                return Err(ServiceError::invalid(vec![FieldError::new(
-                    "advisor_id",
-                    "is not an active advisor",
-                )]))
-            }
-        }
-        let id = tx
-            .insert_assignment(application_id, advisor_id, &actor.username)
-            .await?;
-        tx.audit(record(
+        let id = assign_in(
+            &mut tx,
             actor,
-            "review.assign",
-            "application",
-            &application_id.to_string(),
-            Some(app.institution_id),
-            None,
-            Some(serde_json::json!({"assignment_id": id, "advisor_id": advisor_id})),
-        ))
+            (application_id, app.institution_id),
+            advisor_id,
+            "advisor_id",
+        )
         .await?;
         let a = haechi_store::assignments_for_application(tx.conn(), application_id)
             .await?
@@ -82,6 +67,85 @@ impl Service {
             .ok_or(ServiceError::NotFound)?;
         tx.commit().await?;
         Ok(a)
+    }
+
+    /// Removes an advisor from an application (officer), with a reason, and optionally assigns a
+    /// replacement in the same step. The removed advisor no longer sees the application and
+    /// their scores no longer count; the assignment stays on record with who removed it and why.
+    pub async fn remove_reviewer(
+        &self,
+        actor: &Actor,
+        application_id: i64,
+        advisor_id: i64,
+        reason: &str,
+        replacement: Option<i64>,
+    ) -> Result<Option<Assignment>> {
+        authz::authorize(actor, Action::ManageApplications)?;
+        let reason = reason.trim();
+        let mut tx = self.store.begin().await?;
+        let app = haechi_store::get_application(tx.conn(), application_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if !matches!(
+            app.state,
+            ApplicationState::Screening | ApplicationState::UnderReview
+        ) {
+            return Err(ServiceError::rule(
+                "illegal_transition",
+                format!(
+                    "reviewers are changed during screening or review; this application is {}",
+                    app.state
+                ),
+            ));
+        }
+        let Some(current) = haechi_store::assignments_for_application(tx.conn(), application_id)
+            .await?
+            .into_iter()
+            .find(|a| a.advisor_id == advisor_id)
+        else {
+            return Err(ServiceError::invalid(vec![FieldError::new(
+                "advisor_id",
+                "is not assigned to this application",
+            )]));
+        };
+        if reason.is_empty() {
+            return Err(ServiceError::invalid(vec![FieldError::new(
+                "reason",
+                "say why the advisor is removed",
+            )]));
+        }
+        let at = self.clock_text().unwrap_or_else(haechi_store::now_text);
+        tx.remove_assignment(current.id, &actor.username, reason, &at)
+            .await?;
+        tx.audit(record(
+            actor,
+            "review.remove",
+            "application",
+            &application_id.to_string(),
+            Some(app.institution_id),
+            Some(serde_json::json!({"assignment_id": current.id, "advisor_id": advisor_id, "conflict": current.conflict, "submitted_at": current.submitted_at})),
+            Some(serde_json::json!({"reason": reason, "replacement": replacement})),
+        ))
+        .await?;
+        let added = match replacement {
+            Some(r) => {
+                let id = assign_in(
+                    &mut tx,
+                    actor,
+                    (application_id, app.institution_id),
+                    r,
+                    "replacement",
+                )
+                .await?;
+                haechi_store::assignments_for_application(tx.conn(), application_id)
+                    .await?
+                    .into_iter()
+                    .find(|a| a.id == id)
+            }
+            None => None,
+        };
+        tx.commit().await?;
+        Ok(added)
     }
 
     /// The advisor's own assignments (institution name and state only until they declare).
@@ -299,6 +363,40 @@ impl Service {
             computed_at: self.clock_text().unwrap_or_else(haechi_store::now_text),
         })
     }
+}
+
+/// Assigns an active advisor inside the caller's transaction, with its audit entry.
+async fn assign_in(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    (application_id, institution_id): (i64, i64),
+    advisor_id: i64,
+    field: &str,
+) -> Result<i64> {
+    let advisor = haechi_store::get_user(tx.conn(), advisor_id).await?;
+    match advisor {
+        Some(u) if u.role == Role::Advisor && !u.disabled => {}
+        _ => {
+            return Err(ServiceError::invalid(vec![FieldError::new(
+                field,
+                "is not an active advisor",
+            )]))
+        }
+    }
+    let id = tx
+        .insert_assignment(application_id, advisor_id, &actor.username)
+        .await?;
+    tx.audit(record(
+        actor,
+        "review.assign",
+        "application",
+        &application_id.to_string(),
+        Some(institution_id),
+        None,
+        Some(serde_json::json!({"assignment_id": id, "advisor_id": advisor_id})),
+    ))
+    .await?;
+    Ok(id)
 }
 
 fn check_scores(policy: &Policy, scores: &[ScoreInput], submit: bool) -> Vec<FieldError> {

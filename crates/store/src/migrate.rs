@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "weakness_and_ai_provenance",
         include_str!("../migrations/0010_weakness_and_ai_provenance.sql"),
     ),
+    (
+        13,
+        "program_administration",
+        include_str!("../migrations/0013_program_administration.sql"),
+    ),
 ];
 
 pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {

@@ -488,7 +488,7 @@ pub async fn list_applications(
     f: &ApplicationFilter,
 ) -> Result<(Vec<Application>, i64)> {
     let where_sql = " WHERE ($1 = 0 OR a.institution_id = $1) AND ($2 = '' OR a.state = $2) \
-                     AND ($3 = 0 OR EXISTS (SELECT 1 FROM review_assignments r WHERE r.application_id = a.id AND r.advisor_id = $3))";
+                     AND ($3 = 0 OR EXISTS (SELECT 1 FROM review_assignments r WHERE r.application_id = a.id AND r.advisor_id = $3 AND r.removed_at IS NULL))";
     let inst = f.institution_id.unwrap_or(0);
     let state = f.state.map(|s| s.as_str()).unwrap_or("");
     let adv = f.advisor_id.unwrap_or(0);
@@ -737,9 +737,15 @@ pub struct Assignment {
     pub conflict_note: Option<String>,
     pub declared_at: Option<String>,
     pub submitted_at: Option<String>,
+    /// Set when an officer removed the advisor from the application (issue #14): the row stays
+    /// for the record, but the advisor no longer sees the application and the scores no
+    /// longer count.
+    pub removed_at: Option<String>,
+    pub removed_by: Option<String>,
+    pub removed_reason: Option<String>,
 }
 
-const ASSIGNMENT_SELECT: &str = "SELECT r.id, r.application_id, r.advisor_id, u.display_name AS advisor_name, r.assigned_by, r.assigned_at, r.conflict, r.conflict_note, r.declared_at, r.submitted_at FROM review_assignments r JOIN users u ON u.id = r.advisor_id";
+const ASSIGNMENT_SELECT: &str = "SELECT r.id, r.application_id, r.advisor_id, u.display_name AS advisor_name, r.assigned_by, r.assigned_at, r.conflict, r.conflict_note, r.declared_at, r.submitted_at, r.removed_at, r.removed_by, r.removed_reason FROM review_assignments r JOIN users u ON u.id = r.advisor_id";
 
 fn assignment_row(r: &sqlx::any::AnyRow) -> Result<Assignment> {
     let conflict: Option<i64> = r.try_get("conflict")?;
@@ -754,6 +760,9 @@ fn assignment_row(r: &sqlx::any::AnyRow) -> Result<Assignment> {
         conflict_note: r.try_get("conflict_note")?,
         declared_at: r.try_get("declared_at")?,
         submitted_at: r.try_get("submitted_at")?,
+        removed_at: r.try_get("removed_at")?,
+        removed_by: r.try_get("removed_by")?,
+        removed_reason: r.try_get("removed_reason")?,
     })
 }
 
@@ -762,7 +771,21 @@ pub async fn assignments_for_application<'e, E: Executor<'e, Database = Any>>(
     application_id: i64,
 ) -> Result<Vec<Assignment>> {
     let rs = sqlx::query(&format!(
-        "{ASSIGNMENT_SELECT} WHERE r.application_id = $1 ORDER BY r.id"
+        "{ASSIGNMENT_SELECT} WHERE r.application_id = $1 AND r.removed_at IS NULL ORDER BY r.id"
+    ))
+    .bind(application_id)
+    .fetch_all(e)
+    .await?;
+    rs.iter().map(assignment_row).collect()
+}
+
+/// The advisors an officer removed from the application, for the record.
+pub async fn removed_assignments_for_application<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    application_id: i64,
+) -> Result<Vec<Assignment>> {
+    let rs = sqlx::query(&format!(
+        "{ASSIGNMENT_SELECT} WHERE r.application_id = $1 AND r.removed_at IS NOT NULL ORDER BY r.id"
     ))
     .bind(application_id)
     .fetch_all(e)
@@ -775,7 +798,7 @@ pub async fn assignments_for_advisor<'e, E: Executor<'e, Database = Any>>(
     advisor_id: i64,
 ) -> Result<Vec<Assignment>> {
     let rs = sqlx::query(&format!(
-        "{ASSIGNMENT_SELECT} WHERE r.advisor_id = $1 ORDER BY r.id DESC"
+        "{ASSIGNMENT_SELECT} WHERE r.advisor_id = $1 AND r.removed_at IS NULL ORDER BY r.id DESC"
     ))
     .bind(advisor_id)
     .fetch_all(e)
@@ -798,7 +821,7 @@ pub async fn submitted_scores<'e, E: Executor<'e, Database = Any>>(
 ) -> Result<Vec<ScoreRow>> {
     let rs = sqlx::query(
         "SELECT r.advisor_id, s.criterion, s.score, s.justification FROM review_scores s JOIN review_assignments r ON r.id = s.assignment_id \
-         WHERE r.application_id = $1 AND r.submitted_at IS NOT NULL AND r.conflict = 0 ORDER BY r.advisor_id, s.criterion",
+         WHERE r.application_id = $1 AND r.submitted_at IS NOT NULL AND r.conflict = 0 AND r.removed_at IS NULL ORDER BY r.advisor_id, s.criterion",
     )
     .bind(application_id)
     .fetch_all(e)
@@ -880,6 +903,21 @@ pub struct DecisionRecord {
     pub decided_by: String,
     pub decided_on: String,
     pub decided_at: String,
+}
+
+/// The officer's reason for approving against a failed evaluation, if the decision was one.
+pub async fn decision_override<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    application_id: i64,
+) -> Result<Option<String>> {
+    let r = sqlx::query("SELECT override_reason FROM decisions WHERE application_id = $1")
+        .bind(application_id)
+        .fetch_optional(e)
+        .await?;
+    Ok(match r {
+        Some(r) => r.try_get("override_reason")?,
+        None => None,
+    })
 }
 
 pub async fn get_decision<'e, E: Executor<'e, Database = Any>>(
@@ -987,6 +1025,34 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Records why an approval overrides a failed evaluation (same transaction as the decision).
+    pub async fn set_decision_override(&mut self, application_id: i64, reason: &str) -> Result<()> {
+        sqlx::query("UPDATE decisions SET override_reason = $1 WHERE application_id = $2")
+            .bind(reason)
+            .bind(application_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Removes an advisor from an application, keeping the row for the record.
+    pub async fn remove_assignment(
+        &mut self,
+        assignment_id: i64,
+        removed_by: &str,
+        reason: &str,
+        at: &str,
+    ) -> Result<()> {
+        sqlx::query("UPDATE review_assignments SET removed_at = $1, removed_by = $2, removed_reason = $3 WHERE id = $4 AND removed_at IS NULL")
+            .bind(at)
+            .bind(removed_by)
+            .bind(reason)
+            .bind(assignment_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
     pub async fn insert_decision(&mut self, d: &DecisionRecord) -> Result<()> {
         sqlx::query("INSERT INTO decisions (application_id, outcome, rationale, follows_evaluation, policy_version, decided_by, decided_on, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(d.application_id)
@@ -1016,13 +1082,15 @@ pub struct CohortCandidateRow {
     pub passed: bool,
     pub decided_on: String,
     pub cohort_phase: Option<String>,
+    /// The officer's reason for approving against a failed evaluation.
+    pub override_reason: Option<String>,
 }
 
 pub async fn approved_applications<'e, E: Executor<'e, Database = Any>>(
     e: E,
 ) -> Result<Vec<CohortCandidateRow>> {
     let rs = sqlx::query(
-        "SELECT a.id, a.institution_id, i.name_ko, e.score, e.passed, d.decided_on, a.cohort_phase FROM applications a \
+        "SELECT a.id, a.institution_id, i.name_ko, e.score, e.passed, d.decided_on, d.override_reason, a.cohort_phase FROM applications a \
          JOIN institutions i ON i.id = a.institution_id JOIN evaluations e ON e.application_id = a.id JOIN decisions d ON d.application_id = a.id \
          WHERE a.state = 'approved' ORDER BY a.id",
     )
@@ -1038,6 +1106,7 @@ pub async fn approved_applications<'e, E: Executor<'e, Database = Any>>(
                 passed: r.try_get::<i64, _>("passed")? != 0,
                 decided_on: r.try_get("decided_on")?,
                 cohort_phase: r.try_get("cohort_phase")?,
+                override_reason: r.try_get("override_reason")?,
             })
         })
         .collect()
@@ -1083,7 +1152,83 @@ pub async fn list_cohorts<'e, E: Executor<'e, Database = Any> + Copy>(
         .collect()
 }
 
+/// Whether the phase's cohort is confirmed.
+pub async fn cohort_confirmed<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    phase_id: &str,
+) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cohorts WHERE phase_id = $1")
+        .bind(phase_id)
+        .fetch_one(e)
+        .await?;
+    Ok(n > 0)
+}
+
+/// A member added to a confirmed cohort after its confirmation (an application approved late).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CohortAddition {
+    pub phase_id: String,
+    pub application_id: i64,
+    pub rank: i64,
+    pub reason: String,
+    pub added_by: String,
+    pub added_at: String,
+}
+
+pub async fn cohort_additions<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+) -> Result<Vec<CohortAddition>> {
+    let rs = sqlx::query("SELECT phase_id, application_id, rank, added_reason, added_by, added_at FROM cohort_members WHERE added_at IS NOT NULL ORDER BY phase_id, rank")
+        .fetch_all(e)
+        .await?;
+    rs.iter()
+        .map(|r| {
+            Ok(CohortAddition {
+                phase_id: r.try_get("phase_id")?,
+                application_id: r.try_get("application_id")?,
+                rank: r.try_get("rank")?,
+                reason: r
+                    .try_get::<Option<String>, _>("added_reason")?
+                    .unwrap_or_default(),
+                added_by: r
+                    .try_get::<Option<String>, _>("added_by")?
+                    .unwrap_or_default(),
+                added_at: r
+                    .try_get::<Option<String>, _>("added_at")?
+                    .unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
 impl WriteTx {
+    /// Adds a late member to a confirmed cohort, after its last member.
+    pub async fn add_cohort_member(
+        &mut self,
+        phase_id: &str,
+        application_id: i64,
+        reason: &str,
+        added_by: &str,
+        at: &str,
+    ) -> Result<()> {
+        let max: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(rank) FROM cohort_members WHERE phase_id = $1")
+                .bind(phase_id)
+                .fetch_one(self.conn())
+                .await?;
+        sqlx::query("INSERT INTO cohort_members (phase_id, application_id, rank, added_reason, added_by, added_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(phase_id)
+            .bind(application_id)
+            .bind(max.unwrap_or(0) + 1)
+            .bind(reason)
+            .bind(added_by)
+            .bind(at)
+            .execute(self.conn())
+            .await
+            .map_err(|e| StoreError::from_write(e, "this application in the cohort"))?;
+        self.set_cohort_phase(application_id, phase_id).await
+    }
+
     pub async fn insert_cohort(
         &mut self,
         phase_id: &str,
