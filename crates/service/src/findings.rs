@@ -1443,6 +1443,11 @@ impl Service {
                     self.refresh_pending_priorities(actor, row.institution_id)
                         .await;
                 }
+                // New, reopened or changed findings may form or leave cross-tool clusters
+                // (after their priorities: a cluster is led by its most urgent member).
+                if report.findings_new + report.findings_updated + report.findings_closed > 0 {
+                    self.refresh_clusters(row.institution_id).await;
+                }
                 // A large import changes the table's shape; fresh planner statistics keep the
                 // findings list on its indexes without waiting for autovacuum.
                 if report.findings_new >= 10_000 {

@@ -7,6 +7,7 @@
 
 pub mod applications;
 pub mod authz;
+pub mod clusters;
 pub mod cohorts;
 pub mod demo;
 pub mod demo_patching;

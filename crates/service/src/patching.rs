@@ -292,6 +292,11 @@ impl Service {
                 ),
             ));
         }
+        // A patch that fixes one finding of a cross-tool cluster fixes the problem every member
+        // reports: the open members come along.
+        let ids = self
+            .with_open_cluster_members(input.institution_id, ids)
+            .await?;
         let now = self.now_text();
         let mut tx = self.store.begin().await?;
         let (id, moved) = tx

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod audit;
+mod clusters;
 mod copy;
 mod feeds;
 mod findings;
@@ -31,6 +32,7 @@ use tokio::sync::Notify;
 
 pub use accounts::*;
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditVerification};
+pub use clusters::*;
 pub use copy::CopyReport;
 pub use feeds::*;
 pub use findings::*;

@@ -49,6 +49,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0010_weakness_and_ai_provenance.sql"),
     ),
     (
+        11,
+        "finding_clusters",
+        include_str!("../migrations/0011_finding_clusters.sql"),
+    ),
+    (
         13,
         "program_administration",
         include_str!("../migrations/0013_program_administration.sql"),
@@ -226,6 +231,7 @@ pub(crate) const TABLES: &[&str] = &[
     "finding_cwes",
     "priority_decisions",
     "finding_priorities",
+    "finding_clusters",
     "feed_imports",
     "epss_scores",
     "kev_entries",

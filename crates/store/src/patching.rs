@@ -37,11 +37,18 @@ pub struct QueueItem {
     pub resource_name: Option<String>,
     pub assignee_user_id: Option<i64>,
     pub created_at: String,
+    /// When the finding leads a cross-tool cluster: how many findings, tools and AI models
+    /// report the problem (0 when it leads none).
+    pub cluster_size: i64,
+    pub cluster_tools: i64,
+    pub cluster_ai_models: i64,
 }
 
 /// The queue of one institution: open and in-progress findings that have a priority, by
 /// priority, due date and id, after `after`. The predicate repeats the partial index's
-/// `status IN (…)` verbatim so that both planners pick `finding_priorities_queue`.
+/// `status IN (…)` verbatim so that both planners pick `finding_priorities_queue`. A member of a
+/// cross-tool cluster whose leader is itself in the queue is left out: the leader stands for the
+/// problem and carries the cluster's counts.
 pub async fn patch_queue<'e, E: Executor<'e, Database = Any>>(
     e: E,
     institution_id: i64,
@@ -52,15 +59,13 @@ pub async fn patch_queue<'e, E: Executor<'e, Database = Any>>(
         Some(c) => (c.priority.as_str(), c.due_date.as_str(), c.id),
         None => ("", "", 0),
     };
-    let rs = sqlx::query(
-        "SELECT f.id, q.priority, q.due_date, d.priority_row, f.status, f.severity, f.rule_id, f.tool_name, f.cves, substr(f.message, 1, 300) AS message, f.location, f.resource_id, r.name AS resource_name, f.assignee_user_id, f.created_at \
-         FROM (SELECT finding_id, priority, due_date, decision, policy_version FROM finding_priorities WHERE institution_id = $1 AND status IN ('open', 'in_progress') AND priority IS NOT NULL \
-               AND (priority, due_date, finding_id) > ($2, $3, $4) \
-               ORDER BY priority, due_date, finding_id LIMIT $5) AS q \
-         JOIN findings f ON f.id = q.finding_id \
-         LEFT JOIN priority_decisions d ON d.policy_version = q.policy_version AND d.decision = q.decision \
-         LEFT JOIN resources r ON r.id = f.resource_id ORDER BY q.priority, q.due_date, q.finding_id",
-    )
+    let rs = sqlx::query(&format!(
+        "SELECT {QUEUE_COLUMNS} \
+         FROM (SELECT p.finding_id, p.priority, p.due_date, p.decision, p.policy_version FROM finding_priorities p WHERE p.institution_id = $1 AND p.status IN ('open', 'in_progress') AND p.priority IS NOT NULL \
+               AND (p.priority, p.due_date, p.finding_id) > ($2, $3, $4) AND {NOT_HIDDEN_BY_CLUSTER} \
+               ORDER BY p.priority, p.due_date, p.finding_id LIMIT $5) AS q \
+         {QUEUE_JOINS}"
+    ))
     .bind(institution_id)
     .bind(p)
     .bind(d)
@@ -68,32 +73,50 @@ pub async fn patch_queue<'e, E: Executor<'e, Database = Any>>(
     .bind(limit)
     .fetch_all(e)
     .await?;
-    rs.iter()
-        .map(|r| {
-            let cves: String = r.try_get("cves")?;
-            Ok(QueueItem {
-                id: r.try_get("id")?,
-                priority: r.try_get("priority")?,
-                due_date: r.try_get("due_date")?,
-                priority_row: r.try_get("priority_row")?,
-                status: r.try_get("status")?,
-                severity: r.try_get("severity")?,
-                rule_id: r.try_get("rule_id")?,
-                tool_name: r.try_get("tool_name")?,
-                cves: cves
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                message: r.try_get("message")?,
-                location: r.try_get("location")?,
-                resource_id: r.try_get("resource_id")?,
-                resource_name: r.try_get("resource_name")?,
-                assignee_user_id: r.try_get("assignee_user_id")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
+    rs.iter().map(queue_item).collect()
+}
+
+/// The columns of a [`QueueItem`], over the page's priorities `q` joined by [`QUEUE_JOINS`].
+pub(crate) const QUEUE_COLUMNS: &str = "f.id, q.priority, q.due_date, d.priority_row, f.status, f.severity, f.rule_id, f.tool_name, f.cves, substr(f.message, 1, 300) AS message, f.location, f.resource_id, r.name AS resource_name, f.assignee_user_id, f.created_at, \
+    (SELECT COUNT(*) FROM finding_clusters c WHERE c.cluster_id = f.id) AS cluster_size, \
+    (SELECT COUNT(DISTINCT m.tool_name) FROM finding_clusters c JOIN findings m ON m.id = c.finding_id WHERE c.cluster_id = f.id) AS cluster_tools, \
+    (SELECT COUNT(DISTINCT m.ai_model) FROM finding_clusters c JOIN findings m ON m.id = c.finding_id WHERE c.cluster_id = f.id) AS cluster_ai_models";
+
+pub(crate) const QUEUE_JOINS: &str = "JOIN findings f ON f.id = q.finding_id \
+    LEFT JOIN priority_decisions d ON d.policy_version = q.policy_version AND d.decision = q.decision \
+    LEFT JOIN resources r ON r.id = f.resource_id ORDER BY q.priority, q.due_date, q.finding_id";
+
+/// A queue predicate over `finding_priorities p`: the finding is not a member of a cross-tool
+/// cluster whose leader is itself in the queue (the leader stands for the problem).
+pub(crate) const NOT_HIDDEN_BY_CLUSTER: &str = "NOT EXISTS (SELECT 1 FROM finding_clusters c JOIN finding_priorities lp ON lp.finding_id = c.cluster_id \
+    WHERE c.finding_id = p.finding_id AND c.cluster_id <> c.finding_id AND lp.status IN ('open', 'in_progress') AND lp.priority IS NOT NULL)";
+
+pub(crate) fn queue_item(r: &AnyRow) -> Result<QueueItem> {
+    let cves: String = r.try_get("cves")?;
+    Ok(QueueItem {
+        id: r.try_get("id")?,
+        priority: r.try_get("priority")?,
+        due_date: r.try_get("due_date")?,
+        priority_row: r.try_get("priority_row")?,
+        status: r.try_get("status")?,
+        severity: r.try_get("severity")?,
+        rule_id: r.try_get("rule_id")?,
+        tool_name: r.try_get("tool_name")?,
+        cves: cves
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        message: r.try_get("message")?,
+        location: r.try_get("location")?,
+        resource_id: r.try_get("resource_id")?,
+        resource_name: r.try_get("resource_name")?,
+        assignee_user_id: r.try_get("assignee_user_id")?,
+        created_at: r.try_get("created_at")?,
+        cluster_size: r.try_get("cluster_size")?,
+        cluster_tools: r.try_get("cluster_tools")?,
+        cluster_ai_models: r.try_get("cluster_ai_models")?,
+    })
 }
 
 /// (finding id, institution id, status) of the given findings that exist.

@@ -7,6 +7,7 @@
 use serde::Serialize;
 use sqlx::{Any, Executor, Row};
 
+use crate::patching::{queue_item, NOT_HIDDEN_BY_CLUSTER, QUEUE_COLUMNS, QUEUE_JOINS};
 use crate::{QueueItem, Result};
 
 /// Who a filtered queue keeps by assignee.
@@ -60,19 +61,17 @@ pub async fn queue_filtered<'e, E: Executor<'e, Database = Any>>(
         AssigneeFilter::Unassigned => (1, 0),
         AssigneeFilter::User(u) => (2, u),
     };
-    let rs = sqlx::query(
-        "SELECT f.id, q.priority, q.due_date, d.priority_row, f.status, f.severity, f.rule_id, f.tool_name, f.cves, substr(f.message, 1, 300) AS message, f.location, f.resource_id, r.name AS resource_name, f.assignee_user_id, f.created_at \
+    let rs = sqlx::query(&format!(
+        "SELECT {QUEUE_COLUMNS} \
          FROM (SELECT p.finding_id, p.priority, p.due_date, p.decision, p.policy_version FROM finding_priorities p JOIN findings a ON a.id = p.finding_id \
                WHERE p.institution_id = $1 AND p.status IN ('open', 'in_progress') AND p.priority IS NOT NULL \
                AND ($2 = '' OR p.priority = $2) \
                AND ($3 = 0 OR p.resource_id = $3) \
                AND ($4 = 0 OR ($4 = 1 AND a.assignee_user_id IS NULL) OR ($4 = 2 AND a.assignee_user_id = $5)) \
-               AND ($6 = '' OR p.due_date < $6) \
+               AND ($6 = '' OR p.due_date < $6) AND {NOT_HIDDEN_BY_CLUSTER} \
                ORDER BY p.priority, p.due_date, p.finding_id LIMIT $7 OFFSET $8) AS q \
-         JOIN findings f ON f.id = q.finding_id \
-         LEFT JOIN priority_decisions d ON d.policy_version = q.policy_version AND d.decision = q.decision \
-         LEFT JOIN resources r ON r.id = f.resource_id ORDER BY q.priority, q.due_date, q.finding_id",
-    )
+         {QUEUE_JOINS}"
+    ))
     .bind(institution_id)
     .bind(f.priority.as_deref().unwrap_or(""))
     .bind(f.resource_id.unwrap_or(0))
@@ -83,32 +82,7 @@ pub async fn queue_filtered<'e, E: Executor<'e, Database = Any>>(
     .bind(f.offset)
     .fetch_all(e)
     .await?;
-    rs.iter()
-        .map(|r| {
-            let cves: String = r.try_get("cves")?;
-            Ok(QueueItem {
-                id: r.try_get("id")?,
-                priority: r.try_get("priority")?,
-                due_date: r.try_get("due_date")?,
-                priority_row: r.try_get("priority_row")?,
-                status: r.try_get("status")?,
-                severity: r.try_get("severity")?,
-                rule_id: r.try_get("rule_id")?,
-                tool_name: r.try_get("tool_name")?,
-                cves: cves
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                message: r.try_get("message")?,
-                location: r.try_get("location")?,
-                resource_id: r.try_get("resource_id")?,
-                resource_name: r.try_get("resource_name")?,
-                assignee_user_id: r.try_get("assignee_user_id")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
+    rs.iter().map(queue_item).collect()
 }
 
 /// Counts of the queue summary stop here (a count above it is shown as "more than"), so that the

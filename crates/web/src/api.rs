@@ -617,6 +617,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
                 "resource_id",
                 "tool",
                 "ai_model",
+                "ai_origin",
                 "page",
                 "per_page"
             ],
@@ -1667,6 +1668,7 @@ struct FindingQuery {
     resource_id: Option<i64>,
     tool: Option<String>,
     ai_model: Option<String>,
+    ai_origin: Option<String>,
     page: Option<i64>,
     per_page: Option<i64>,
 }
@@ -1702,6 +1704,18 @@ async fn findings_list(
         resource_id: q.resource_id,
         tool: q.tool.filter(|s| !s.is_empty()),
         ai_model: q.ai_model.filter(|s| !s.is_empty()),
+        ai_origin: match q.ai_origin.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(o @ ("ai_generated" | "ai_annotated" | "conventional")) => Some(o.to_string()),
+            Some(o) => {
+                return Err(ApiError(ServiceError::invalid(vec![
+                    haechi_core::FieldError::new(
+                        "ai_origin",
+                        format!("'{o}' is not one of ai_generated, ai_annotated, conventional"),
+                    ),
+                ])))
+            }
+        },
         limit,
         offset,
         ..Default::default()

@@ -12,6 +12,7 @@
 //! Uploads are spooled to a temporary file while they are read (hashing and counting on the
 //! way, within the configured import limit), so nothing is recorded for a refused upload.
 
+pub mod cluster;
 mod imports;
 mod list;
 mod resources;
@@ -93,7 +94,8 @@ pub fn state_label(lang: Lang, state: &str) -> &str {
         "logs_backups" => lang.t("로그·백업", "Logs and backups"),
         "public" => lang.t("공개정보", "Public data"),
         "pseudonymised" => lang.t("가명정보", "Pseudonymised data"),
-        other => other,
+        // the rest (AI origins, priorities, decision inputs) as the patching pages say them
+        other => super::patching::state_label(lang, other),
     }
 }
 

@@ -35,8 +35,13 @@ pub struct ListQuery {
     #[serde(default)]
     ai_model: String,
     #[serde(default)]
+    ai_origin: String,
+    #[serde(default)]
     page: String,
 }
+
+/// The draft SARIF AI profile's `ai/origin` values, as stored.
+const AI_ORIGINS: [&str; 3] = ["ai_generated", "ai_annotated", "conventional"];
 
 /// Keeps a message short for a table cell.
 fn clip(s: &str, max: usize) -> String {
@@ -115,6 +120,20 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
     };
     let tool = Some(q.tool.trim().to_string()).filter(|s| !s.is_empty());
     let ai_model = Some(q.ai_model.trim().to_string()).filter(|s| !s.is_empty());
+    let ai_origin = match q.ai_origin.trim() {
+        "" => None,
+        o if AI_ORIGINS.contains(&o) => Some(o.to_string()),
+        _ => {
+            errors.push(FieldError::new(
+                "ai_origin",
+                p.t(
+                    "발견 방식을 목록에서 고르십시오.",
+                    "Choose how the finding was found from the list.",
+                ),
+            ));
+            None
+        }
+    };
     let page = q
         .page
         .trim()
@@ -134,6 +153,7 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
             resource_id: resource,
             tool,
             ai_model,
+            ai_origin,
             limit: i64::from(PER_PAGE) + 1,
             offset: i64::from(page - 1) * i64::from(PER_PAGE),
             ..Default::default()
@@ -156,6 +176,7 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
         ("resource", &q.resource),
         ("tool", &q.tool),
         ("ai_model", &q.ai_model),
+        ("ai_origin", &q.ai_origin),
     ] {
         if !v.trim().is_empty() {
             params.push(format!("{k}={}", url_encode(v.trim())));
@@ -210,6 +231,12 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
                 input type="text" id="ai_model" name="ai_model" value=(q.ai_model) list="ai-model-choices";
             }))
             datalist id="ai-model-choices" { @for m in &choices.ai_models { option value=(m) {} } }
+            (control(p.t("발견 방식", "Found by"), "ai_origin", &errors, html! {
+                select id="ai_origin" name="ai_origin" {
+                    option value="" { (p.t("전체", "All")) }
+                    @for o in AI_ORIGINS { option value=(o) selected[q.ai_origin.trim() == o] { (state_label(p.lang, o)) } }
+                }
+            }))
             button type="submit" { (p.t("적용", "Apply")) }
             a href="/findings" { (p.t("초기화", "Reset")) }
         }
@@ -238,6 +265,7 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
                         th scope="col" { (p.t("전산자원", "Resource")) }
                         th scope="col" { (p.t("도구", "Tool")) }
                         th scope="col" { (p.t("AI 모델", "AI model")) }
+                        th scope="col" { (p.t("발견 방식", "Found by")) }
                         th scope="col" { "CWE" }
                     } }
                     tbody {
@@ -256,6 +284,10 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
                                 }
                                 td { (f.tool_name) }
                                 td { (f.ai_model.as_deref().unwrap_or("")) }
+                                td {
+                                    (state_label(p.lang, &f.ai_origin))
+                                    @if f.exploit_evidence.is_some() { " " span class="badge bad" title=[f.exploit_evidence.as_deref()] { (p.t("익스플로잇 확인", "Exploit confirmed")) } }
+                                }
                                 td { (cwe_list(&f.cwes)) }
                             }
                         }
@@ -383,7 +415,12 @@ async fn detail_page(
                     @for (i, c) in f.cves.iter().enumerate() { @if i > 0 { ", " } code { (c) } }
                 }
                 dt { (p.t("도구", "Tool")) } dd { (f.tool_name) }
-                dt { (p.t("AI 모델", "AI model")) } dd { (f.ai_model.as_deref().unwrap_or("—")) }
+                dt { (p.t("AI 모델", "AI model")) } dd {
+                    (f.ai_model.as_deref().unwrap_or("—"))
+                    @if let Some(v) = &f.ai_model_version { " (" (p.t("버전 ", "version ")) (v) ")" }
+                }
+                dt { (p.t("발견 방식", "Found by")) } dd { (state_label(p.lang, &f.ai_origin)) }
+                dt { (p.t("도구의 익스플로잇 확인", "Tool's exploit confirmation")) } dd { (f.exploit_evidence.as_deref().unwrap_or("—")) }
                 dt { (p.t("지문", "Fingerprint")) } dd { code class="small" { (f.fingerprint) } }
                 dt { (p.t("최초 발견", "First seen")) } dd { (date_of(&f.created_at)) }
             }

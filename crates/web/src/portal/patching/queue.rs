@@ -342,6 +342,7 @@ async fn render(
                                         a href={ "/queue/" (f.id) } { "#" (f.id) } " "
                                         (clip(&f.message, 90))
                                         @if let Some(r) = &f.rule_id { br; span class="muted small" { (r) } }
+                                        @if f.cluster_size > 1 { br; a href={ "/queue/" (f.id) "#cluster" } { (crate::portal::findings::cluster::reported_by(p.lang, f.cluster_size, f.cluster_tools, f.cluster_ai_models)) } }
                                     }
                                     td { @for c in &f.cves { (c) br; } }
                                     td { (f.resource_name.as_deref().unwrap_or("—")) }
@@ -606,6 +607,10 @@ pub async fn explain(p: Portal, State(st): State<AppState>, Path(id): Path<Strin
         Ok(f) => f.finding,
         Err(e) => return p.error(e),
     };
+    let cluster = match st.svc.finding_cluster(&p.actor, id).await {
+        Ok(c) => c,
+        Err(e) => return p.error(e),
+    };
     // The decision table of the version that decided (old versions stay readable).
     let policy = match why.policy_version {
         Some(v) if v == st.svc.policy().version => Some(st.svc.policy()),
@@ -679,6 +684,7 @@ pub async fn explain(p: Portal, State(st): State<AppState>, Path(id): Path<Strin
             a href={ "/findings/" (id) } { (p.t("취약점 상세", "Finding details")) }
             a href="/queue" { (p.t("대기열로", "Back to the queue")) }
         }
+        (crate::portal::findings::cluster::section(p.lang, id, &cluster))
         h2 { (p.t("입력값과 근거", "Inputs and their evidence")) }
         @if inputs.as_object().is_none_or(|o| o.is_empty()) {
             p class="muted" { (p.t("아직 입력값이 기록되지 않았습니다.", "No inputs have been recorded yet.")) }

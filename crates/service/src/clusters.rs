@@ -1,0 +1,105 @@
+//! Cross-tool clusters (issue #13): after an import adds or changes findings, the institution's
+//! open findings are grouped by `haechi_policy::cluster` and the result replaces the stored
+//! clusters. The queue then shows one item per real problem, and a patch record that fixes one
+//! member fixes the cluster.
+
+use haechi_core::Actor;
+use haechi_policy::cluster::{cluster, split_location, ClusterCandidate};
+use haechi_policy::weakness::parse_cwe_list;
+use haechi_store::{ClusterMember, ClusterRow};
+
+use crate::authz::{self, Action, Owner};
+use crate::{Result, Service, ServiceError};
+
+impl Service {
+    /// Regroups the open findings of an institution. Runs after the change that made it
+    /// necessary has committed: a failure is logged, and the next import retries.
+    pub(crate) async fn refresh_clusters(&self, institution_id: i64) {
+        if let Err(e) = self.regroup(institution_id).await {
+            tracing::warn!(institution_id, error = %e, "grouping findings into clusters failed; the next import retries");
+        }
+    }
+
+    async fn regroup(&self, institution_id: i64) -> Result<bool> {
+        let policy = self.policy();
+        let rows = haechi_store::cluster_candidates(self.store.pool(), institution_id).await?;
+        let candidates: Vec<ClusterCandidate> = rows
+            .into_iter()
+            .filter_map(|r| {
+                let (path, line) = split_location(&r.location)?;
+                Some(ClusterCandidate {
+                    finding_id: r.id,
+                    resource_id: r.resource_id,
+                    path: path.to_string(),
+                    line,
+                    cwes: parse_cwe_list(&r.cwes),
+                    tool: r.tool_name,
+                    rule_id: r.rule_id,
+                    priority_rank: r
+                        .priority
+                        .as_deref()
+                        .and_then(|p| p.strip_prefix('P'))
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(9),
+                })
+            })
+            .collect();
+        let members = cluster(&policy, &candidates);
+        let rows: Vec<ClusterRow> = members
+            .into_iter()
+            .map(|m| {
+                let reason = m.reason.map(|r| {
+                    let mut v = serde_json::to_value(r).unwrap_or_default();
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("policy_version".into(), policy.version.into());
+                    }
+                    v.to_string()
+                });
+                (m.finding_id, m.cluster_id, reason)
+            })
+            .collect();
+        let mut tx = self.store.begin().await?;
+        let changed = tx.replace_clusters(institution_id, &rows).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Every finding of the cross-tool cluster a finding is in, leader first, each with why it
+    /// was grouped; empty when the finding is in none.
+    pub async fn finding_cluster(
+        &self,
+        actor: &Actor,
+        finding_id: i64,
+    ) -> Result<Vec<ClusterMember>> {
+        authz::authorize(actor, Action::ReadFindings)?;
+        let owner = haechi_store::findings_owner(self.store.pool(), &[finding_id])
+            .await?
+            .first()
+            .map(|(_, inst, _)| *inst)
+            .ok_or(ServiceError::NotFound)?;
+        authz::authorize_record(actor, Action::ReadFindings, Owner::Institution(owner))?;
+        Ok(haechi_store::cluster_of(self.store.pool(), finding_id).await?)
+    }
+
+    /// `ids` with the open members of their clusters.
+    pub(crate) async fn with_open_cluster_members(
+        &self,
+        institution_id: i64,
+        ids: Vec<i64>,
+    ) -> Result<Vec<i64>> {
+        let all =
+            haechi_store::with_cluster_members(self.store.pool(), institution_id, &ids).await?;
+        if all.len() == ids.len() {
+            return Ok(ids);
+        }
+        let extra: Vec<i64> = all.into_iter().filter(|i| !ids.contains(i)).collect();
+        let mut out = ids;
+        for (id, inst, status) in haechi_store::findings_owner(self.store.pool(), &extra).await? {
+            if inst == institution_id && matches!(status.as_str(), "open" | "in_progress") {
+                out.push(id);
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+}

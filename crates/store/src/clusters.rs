@@ -1,0 +1,176 @@
+//! Cross-tool clusters of findings (issue #13): what the clustering reads, its stored result
+//! (`finding_clusters`, migration 0011) and the reads that pages and patch records need.
+
+use serde::Serialize;
+use sqlx::{Any, Executor, Row};
+
+use crate::{Result, WriteTx};
+
+/// What the clustering reads of one open finding with a location and a CWE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterCandidateRow {
+    pub id: i64,
+    pub resource_id: Option<i64>,
+    pub location: String,
+    pub cwes: String,
+    pub tool_name: String,
+    pub rule_id: Option<String>,
+    pub priority: Option<String>,
+}
+
+/// The open and in-progress findings of an institution that could be grouped: those with a
+/// location and at least one CWE.
+pub async fn cluster_candidates<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: i64,
+) -> Result<Vec<ClusterCandidateRow>> {
+    let rs = sqlx::query(
+        "SELECT f.id, f.resource_id, f.location, f.cwes, f.tool_name, f.rule_id, p.priority \
+         FROM findings f LEFT JOIN finding_priorities p ON p.finding_id = f.id \
+         WHERE f.institution_id = $1 AND f.status IN ('open', 'in_progress') \
+         AND f.location IS NOT NULL AND f.cwes <> ','",
+    )
+    .bind(institution_id)
+    .fetch_all(e)
+    .await?;
+    rs.iter()
+        .map(|r| {
+            Ok(ClusterCandidateRow {
+                id: r.try_get("id")?,
+                resource_id: r.try_get("resource_id")?,
+                location: r.try_get("location")?,
+                cwes: r.try_get("cwes")?,
+                tool_name: r.try_get("tool_name")?,
+                rule_id: r.try_get("rule_id")?,
+                priority: r.try_get("priority")?,
+            })
+        })
+        .collect()
+}
+
+/// One stored membership: (finding, cluster leader, reason JSON).
+pub type ClusterRow = (i64, i64, Option<String>);
+
+impl WriteTx {
+    /// Replaces the clusters of an institution; returns whether anything changed.
+    pub async fn replace_clusters(
+        &mut self,
+        institution_id: i64,
+        rows: &[ClusterRow],
+    ) -> Result<bool> {
+        let old: Vec<(i64, i64, Option<String>)> = sqlx::query(
+            "SELECT finding_id, cluster_id, reason FROM finding_clusters WHERE institution_id = $1 ORDER BY finding_id",
+        )
+        .bind(institution_id)
+        .fetch_all(self.conn())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect::<Result<_>>()?;
+        let mut new = rows.to_vec();
+        new.sort_by_key(|r| r.0);
+        if old == new {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM finding_clusters WHERE institution_id = $1")
+            .bind(institution_id)
+            .execute(self.conn())
+            .await?;
+        for chunk in new.chunks(500) {
+            let mut sql = String::from(
+                "INSERT INTO finding_clusters (finding_id, institution_id, cluster_id, reason) VALUES ",
+            );
+            for (i, _) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                let b = i * 4;
+                sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
+            }
+            let mut q = sqlx::query(&sql);
+            for (f, c, reason) in chunk {
+                q = q
+                    .bind(*f)
+                    .bind(institution_id)
+                    .bind(*c)
+                    .bind(reason.clone());
+            }
+            q.execute(self.conn()).await?;
+        }
+        Ok(true)
+    }
+}
+
+/// One finding of a cluster, as its page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClusterMember {
+    pub finding_id: i64,
+    pub cluster_id: i64,
+    pub tool_name: String,
+    pub ai_model: Option<String>,
+    pub ai_origin: String,
+    pub rule_id: Option<String>,
+    pub location: Option<String>,
+    pub cwes: String,
+    pub status: String,
+    pub priority: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Every member of the cluster `finding_id` is in (leader first, then by id); empty when it is
+/// in none.
+pub async fn cluster_of<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    finding_id: i64,
+) -> Result<Vec<ClusterMember>> {
+    let rs = sqlx::query(
+        "SELECT c.finding_id, c.cluster_id, c.reason, f.tool_name, f.ai_model, f.ai_origin, f.rule_id, f.location, f.cwes, f.status, p.priority \
+         FROM finding_clusters c JOIN findings f ON f.id = c.finding_id LEFT JOIN finding_priorities p ON p.finding_id = c.finding_id \
+         WHERE c.cluster_id = (SELECT cluster_id FROM finding_clusters WHERE finding_id = $1) \
+         ORDER BY CASE WHEN c.finding_id = c.cluster_id THEN 0 ELSE 1 END, c.finding_id",
+    )
+    .bind(finding_id)
+    .fetch_all(e)
+    .await?;
+    rs.iter()
+        .map(|r| {
+            Ok(ClusterMember {
+                finding_id: r.try_get("finding_id")?,
+                cluster_id: r.try_get("cluster_id")?,
+                tool_name: r.try_get("tool_name")?,
+                ai_model: r.try_get("ai_model")?,
+                ai_origin: r.try_get("ai_origin")?,
+                rule_id: r.try_get("rule_id")?,
+                location: r.try_get("location")?,
+                cwes: r.try_get("cwes")?,
+                status: r.try_get("status")?,
+                priority: r.try_get("priority")?,
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect()
+}
+
+/// `ids` with every other member of their clusters (sorted, without repeats).
+pub async fn with_cluster_members<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: i64,
+    ids: &[i64],
+) -> Result<Vec<i64>> {
+    let mut out = ids.to_vec();
+    if !ids.is_empty() {
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let more: Vec<i64> = sqlx::query_scalar(&format!(
+            "SELECT finding_id FROM finding_clusters WHERE institution_id = $1 AND cluster_id IN \
+             (SELECT cluster_id FROM finding_clusters WHERE institution_id = $1 AND finding_id IN ({}))",
+            list.join(", ")
+        ))
+        .bind(institution_id)
+        .fetch_all(e)
+        .await?;
+        out.extend(more);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
