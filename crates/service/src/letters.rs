@@ -27,6 +27,17 @@ pub struct ObligationView {
     #[serde(flatten)]
     pub row: ObligationRow,
     pub state: String,
+    /// Past its due date and still owed ([`obligation_overdue`]): also a returned report.
+    pub overdue: bool,
+}
+
+/// Whether an obligation is overdue on `today`: its report is still owed — never submitted
+/// (`open`) or returned for correction (`returned`) — and its due date has passed. The one rule
+/// behind every overdue count, list, badge and compliance flag.
+pub fn obligation_overdue(row: &ObligationRow, today: NaiveDate) -> bool {
+    matches!(row.status.as_str(), "open" | "returned")
+        && NaiveDate::parse_from_str(row.due_on.get(..10).unwrap_or(&row.due_on), "%Y-%m-%d")
+            .is_ok_and(|due| today > due)
 }
 
 /// An institution with overdue obligations.
@@ -125,7 +136,7 @@ fn obligation_state(row: &ObligationRow, today: NaiveDate) -> String {
         return row.status.clone();
     }
     let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or(NaiveDate::MAX);
-    if today > parse(&row.due_on) {
+    if obligation_overdue(row, today) {
         "overdue".into()
     } else if today > parse(&row.period_end) {
         "due".into()
@@ -678,6 +689,7 @@ impl Service {
                 .into_iter()
                 .map(|row| ObligationView {
                     state: obligation_state(&row, today),
+                    overdue: obligation_overdue(&row, today),
                     row,
                 })
                 .collect(),
@@ -692,7 +704,7 @@ impl Service {
             .obligations(actor, None)
             .await?
             .into_iter()
-            .filter(|o| o.state == "overdue")
+            .filter(|o| o.overdue)
         {
             match flags
                 .iter_mut()

@@ -155,7 +155,7 @@ impl Service {
         let mut overdue: Vec<OverdueObligation> = haechi_store::list_obligations(pool, None, None)
             .await?
             .into_iter()
-            .filter(|o| o.status == "open" && date(Some(&o.due_on)).is_some_and(|d| d < today))
+            .filter(|o| crate::letters::obligation_overdue(o, today))
             .map(|o| OverdueObligation {
                 obligation_id: o.id,
                 letter_id: o.letter_id,

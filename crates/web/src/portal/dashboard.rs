@@ -18,7 +18,7 @@ use haechi_store::ApplicationFilter;
 use maud::{html, Markup};
 
 use super::letters::{
-    expiry_window, letter_badge, letter_status, obligation_badge, obligation_kind_label,
+    expiry_window, letter_badge, letter_status, obligation_badges, obligation_kind_label,
 };
 use super::registry::{day, inst_name, thousands};
 use super::{role_name, Lang, PageRoute, Portal};
@@ -558,7 +558,7 @@ async fn institution(st: &AppState, p: &Portal) -> Response {
                 span class="label" { (p.t("유효한 비조치의견서", "Letters in force")) }
             }
             li class="card" {
-                span class="figure" { (obligations.iter().filter(|o| o.state == "overdue").count()) }
+                span class="figure" { (obligations.iter().filter(|o| o.overdue).count()) }
                 span class="label" { (p.t("기한 경과 의무", "Overdue obligations")) }
             }
         }
@@ -639,7 +639,7 @@ async fn institution(st: &AppState, p: &Portal) -> Response {
                                     td { a href={ "/letters/" (o.row.letter_id) } { (obligation_kind_label(lang, &o.row.kind)) " " (o.row.sequence) } }
                                     td { (day(&o.row.period_start)) " – " (day(&o.row.period_end)) }
                                     td { (day(&o.row.due_on)) }
-                                    td { (obligation_badge(lang, &o.state)) }
+                                    td { (obligation_badges(lang, o)) }
                                 }
                             }
                         }

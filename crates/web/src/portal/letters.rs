@@ -88,6 +88,15 @@ pub fn obligation_badge(lang: Lang, state: &str) -> Markup {
     html! { span class=(badge_class(state)) { (obligation_state_label(lang, state)) } }
 }
 
+/// An obligation's state badge, and the overdue one beside it when a report still owed in
+/// another state (returned for correction) is past its due date.
+pub fn obligation_badges(lang: Lang, o: &ObligationView) -> Markup {
+    html! {
+        (obligation_badge(lang, &o.state))
+        @if o.overdue && o.state != "overdue" { " " (obligation_badge(lang, "overdue")) }
+    }
+}
+
 fn parse_day(s: Option<&str>) -> Option<NaiveDate> {
     s.and_then(|s| NaiveDate::parse_from_str(day(s), "%Y-%m-%d").ok())
 }
@@ -411,7 +420,7 @@ fn obligations_table(p: &Portal, obligations: &[ObligationView]) -> Markup {
                                 td class="num" { (o.row.sequence) }
                                 td { (day(&o.row.period_start)) " – " (day(&o.row.period_end)) }
                                 td { (day(&o.row.due_on)) }
-                                td { (obligation_badge(lang, &o.state)) }
+                                td { (obligation_badges(lang, o)) }
                                 td { (o.row.submitted_at.as_deref().map(day).unwrap_or("—")) }
                                 td { (o.row.decided_at.as_deref().map(day).unwrap_or("—")) }
                                 td { (o.row.note.as_deref().unwrap_or("")) }

@@ -475,3 +475,62 @@ async fn screening_shows_every_rule_and_runs_for_officers_only() {
         decisions
     );
 }
+
+/// Issue #14 item 11: a report returned for correction and past its due date is overdue on the
+/// CISO's dashboard, on the letter's page and in the officer's list, counted by one rule.
+#[tokio::test]
+async fn a_returned_report_past_its_due_date_is_overdue_everywhere() {
+    let app = App::demo().await;
+    let hanbit = institution_id(&app, "BNK-001").await;
+    let pool = app.svc.store().pool();
+    let (oid, letter_id, due): (i64, i64, String) = sqlx::query_as(&format!(
+        "SELECT id, letter_id, due_on FROM obligations WHERE institution_id = {hanbit} AND kind = 'quarterly_report' ORDER BY due_on LIMIT 1"
+    ))
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE obligations SET status = 'returned', note = '보완 요청 사유' WHERE id = $1",
+    )
+    .bind(oid)
+    .execute(pool)
+    .await
+    .unwrap();
+    let due_day = chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d").unwrap();
+    let today = due_day + chrono::Duration::days(44);
+    app.svc.set_clock(Some(today.and_hms_opt(9, 0, 0).unwrap()));
+    let expected = scalar(
+        &app,
+        &format!("SELECT COUNT(*) FROM obligations WHERE institution_id = {hanbit} AND status IN ('open', 'returned') AND due_on < '{today}'"),
+    )
+    .await;
+    assert!(expected >= 1);
+
+    let ciso = app.login("ciso.hanbit").await;
+    let home = ciso.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(
+        home.has_text(&format!(
+            "<span class=\"figure\">{expected}</span><span class=\"label\">기한 경과 의무</span>"
+        )),
+        "{}",
+        home.body
+    );
+    // The returned one says both: returned, and overdue.
+    let letter = ciso.get(&format!("/letters/{letter_id}")).await;
+    let row_start = letter.body.find("보완 요청 사유").unwrap();
+    let row = &letter.body[letter.body[..row_start].rfind("<tr>").unwrap()..row_start];
+    assert!(row.contains("보완 요청"), "{row}");
+    assert!(row.contains("기한 경과"), "{row}");
+
+    // The officer's list carries it too.
+    let officer = app.login("officer").await;
+    let dash = officer.get("/").await;
+    let start = dash.body.find("id=\"overdue-h\"").unwrap();
+    let end = dash.body[start..].find("</section>").unwrap() + start;
+    assert!(
+        dash.body[start..end].contains(&due),
+        "{}",
+        &dash.body[start..end]
+    );
+}
