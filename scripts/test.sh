@@ -58,6 +58,11 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -d /usr/s
   apt-get install -y -qq chromium chromium-driver fonts-nanum >/dev/null
 fi
 
+# Two real, independent SARIF producers (Bandit and Semgrep from PyPI, in a virtual environment)
+# run over a fixture source; the service tests import their output (issue #13).
+bash scripts/producers.sh
+export HAECHI_TEST_PRODUCERS_DIR="$PWD/target/producers"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

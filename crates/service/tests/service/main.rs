@@ -12,6 +12,7 @@ mod findings;
 mod letters;
 mod mail;
 mod patching;
+mod producers;
 
 use std::future::Future;
 

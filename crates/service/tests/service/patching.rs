@@ -25,7 +25,7 @@ fn officer() -> Actor {
     }
 }
 
-fn ciso(institution_id: i64) -> Actor {
+pub(crate) fn ciso(institution_id: i64) -> Actor {
     Actor {
         user_id: 1000 + institution_id,
         username: format!("ciso{institution_id}"),
@@ -34,7 +34,7 @@ fn ciso(institution_id: i64) -> Actor {
     }
 }
 
-async fn institution(svc: &Service, code: &str) -> i64 {
+pub(crate) async fn institution(svc: &Service, code: &str) -> i64 {
     let day = NaiveDate::from_ymd_opt(2026, 6, 30).unwrap();
     svc.create_institution(
         &Actor::system(),
@@ -346,7 +346,13 @@ fn sarif(results: &[(&str, &str, &str)]) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "depscan", "version": "1.0", "rules": []}}, "results": results}]})).unwrap()
 }
 
-async fn resource(svc: &Service, who: &Actor, inst: i64, name: &str, zone: NetworkZone) -> i64 {
+pub(crate) async fn resource(
+    svc: &Service,
+    who: &Actor,
+    inst: i64,
+    name: &str,
+    zone: NetworkZone,
+) -> i64 {
     svc.create_resource(
         who,
         inst,
@@ -366,7 +372,7 @@ async fn resource(svc: &Service, who: &Actor, inst: i64, name: &str, zone: Netwo
     .id
 }
 
-async fn import(svc: &Service, who: &Actor, inst: i64, res: i64, log: Vec<u8>) {
+pub(crate) async fn import(svc: &Service, who: &Actor, inst: i64, res: i64, log: Vec<u8>) {
     let up = FindingsUpload {
         institution_id: inst,
         resource_id: Some(res),
