@@ -951,3 +951,58 @@ async fn another_institutions_records_answer_not_found() {
         imports
     );
 }
+
+/// Issue #14 item 15: the auditor's findings list names each finding's institution and filters
+/// by it; an unknown institution is explained next to the filter.
+#[tokio::test]
+async fn the_auditors_findings_list_shows_and_filters_by_institution() {
+    let app = App::demo().await;
+    let pool = app.svc.store().pool();
+    let (a, a_ko): (i64, String) = sqlx::query_as(
+        "SELECT i.id, i.name_ko FROM institutions i WHERE EXISTS (SELECT 1 FROM findings f WHERE f.institution_id = i.id) ORDER BY i.id LIMIT 1",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let s = app.login("auditor").await;
+    let all = s.get("/findings").await;
+    assert_eq!(all.status, StatusCode::OK);
+    assert!(all.has_text("<th scope=\"col\">기관</th>"), "{}", all.body);
+    assert!(all.has_text("<select id=\"institution\" name=\"institution\">"));
+
+    let one = s.get(&format!("/findings?institution={a}")).await;
+    assert_eq!(one.status, StatusCode::OK);
+    let expected = count(
+        &app,
+        &format!("SELECT COUNT(*) FROM findings WHERE institution_id = {a}"),
+    )
+    .await;
+    assert!(
+        one.has_text(&format!("<strong>{}</strong>", expected.min(10_000))) || expected > 10_000,
+        "{}",
+        one.body
+    );
+    assert!(one.has_text(&format!("<option value=\"{a}\" selected>{a_ko}</option>")));
+    let tbody = &one.body[one.body.find("<tbody>").unwrap()..one.body.find("</tbody>").unwrap()];
+    assert_eq!(
+        tbody.matches(&format!(">{a_ko}</a>")).count(),
+        tbody.matches("<tr>").count(),
+        "every row is the chosen institution's"
+    );
+    let en = s.get(&format!("/findings?institution={a}&lang=en")).await;
+    assert!(en.has_text("<th scope=\"col\">Institution</th>"));
+    assert!(
+        !en.has_text(&format!(">{a_ko}</a>")),
+        "names in English mode"
+    );
+
+    let bad = s.get("/findings?institution=abc").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.has_text("기관을 목록에서 고르십시오."));
+
+    // An institution's own users see no institution column or filter.
+    let staff = app.login("staff.hanbit").await;
+    let own = staff.get("/findings").await;
+    assert!(!own.has_text("<th scope=\"col\">기관</th>"));
+    assert!(!own.has_text("name=\"institution\""));
+}

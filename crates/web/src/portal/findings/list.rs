@@ -36,6 +36,9 @@ pub struct ListQuery {
     ai_model: String,
     #[serde(default)]
     ai_origin: String,
+    /// Read-everything roles (the auditor): one institution's findings.
+    #[serde(default)]
+    institution: String,
     #[serde(default)]
     page: String,
 }
@@ -134,6 +137,39 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
             None
         }
     };
+    // Roles that read every institution's findings choose one and see whose each finding is.
+    let across = !p.actor.role.is_institution_role();
+    let institutions = if across {
+        st.svc
+            .finding_institution_names(&p.actor)
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let institution = match q.institution.trim() {
+        "" => None,
+        i => match i.parse::<i64>() {
+            Ok(n) if institutions.iter().any(|(id, ..)| *id == n) => Some(n),
+            _ => {
+                errors.push(FieldError::new(
+                    "institution",
+                    p.t(
+                        "기관을 목록에서 고르십시오.",
+                        "Choose an institution from the list.",
+                    ),
+                ));
+                None
+            }
+        },
+    };
+    let institution_name = |id: i64| -> String {
+        institutions
+            .iter()
+            .find(|(i, ..)| *i == id)
+            .map(|(_, ko, en)| p.t(ko, en).to_string())
+            .unwrap_or_else(|| "—".into())
+    };
     let page = q
         .page
         .trim()
@@ -141,12 +177,13 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
         .ok()
         .filter(|p| *p >= 1)
         .unwrap_or(1);
-    let choices = match st.svc.finding_filter_choices(&p.actor, None).await {
+    let choices = match st.svc.finding_filter_choices(&p.actor, institution).await {
         Ok(c) => c,
         Err(e) => return p.error(e),
     };
     let (rows, total) = if errors.is_empty() {
         let filter = FindingFilter {
+            institution_id: institution,
             severity,
             status,
             cwe,
@@ -177,6 +214,7 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
         ("tool", &q.tool),
         ("ai_model", &q.ai_model),
         ("ai_origin", &q.ai_origin),
+        ("institution", &q.institution),
     ] {
         if !v.trim().is_empty() {
             params.push(format!("{k}={}", url_encode(v.trim())));
@@ -200,6 +238,16 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
         }
         (error_summary(p.lang, &errors))
         form method="get" action="/findings" class="filters" {
+            @if across {
+                (control(p.t("기관", "Institution"), "institution", &errors, html! {
+                    select id="institution" name="institution" {
+                        option value="" { (p.t("전체", "All")) }
+                        @for (id, ko, en) in &institutions {
+                            option value=(id) selected[q.institution.trim() == id.to_string()] { (p.t(ko, en)) }
+                        }
+                    }
+                }))
+            }
             (control(p.t("심각도", "Severity"), "severity", &errors, html! {
                 select id="severity" name="severity" {
                     option value="" { (p.t("전체", "All")) }
@@ -257,6 +305,7 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
                     caption class="visually-hidden" { (title) }
                     thead { tr {
                         th scope="col" class="num" { "#" }
+                        @if across { th scope="col" { (p.t("기관", "Institution")) } }
                         th scope="col" { (p.t("심각도", "Severity")) }
                         th scope="col" { (p.t("상태", "Status")) }
                         th scope="col" { (p.t("규칙", "Rule")) }
@@ -272,6 +321,9 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
                         @for f in rows {
                             tr {
                                 td class="num" { a href={ "/findings/" (f.id) } { (f.id) } }
+                                @if across {
+                                    td { a href={ "/findings?institution=" (f.institution_id) } { (institution_name(f.institution_id)) } }
+                                }
                                 td { span class=(severity_badge(&f.severity)) { (state_label(p.lang, &f.severity)) } }
                                 td { span class=(state_badge(&f.status)) { (state_label(p.lang, &f.status)) } }
                                 td { code { (f.rule_id.as_deref().unwrap_or("—")) } }
