@@ -122,9 +122,9 @@ pub fn day(ts: &str) -> &str {
     ts.get(..10).unwrap_or(ts)
 }
 
-/// `YYYY-MM-DD HH:MM` of a stored timestamp.
+/// `YYYY-MM-DD HH:MM KST` of a stored timestamp.
 pub fn minute(ts: &str) -> String {
-    ts.get(..16).unwrap_or(ts).replace('T', " ")
+    super::kst_minute(ts)
 }
 
 /// A short notice after a redirect (`?notice=`), in the page's language.

@@ -37,6 +37,193 @@ pub struct AuditQuery {
     lang: String,
 }
 
+/// Audit action codes with their labels: the log shows "로그인", not `session.login`.
+const ACTIONS: &[(&str, &str, &str)] = &[
+    ("session.login", "로그인", "Signed in"),
+    ("session.login_failed", "로그인 실패", "Sign-in failed"),
+    ("session.logout", "로그아웃", "Signed out"),
+    ("token.issue", "API 토큰 발급", "API token issued"),
+    ("token.revoke", "API 토큰 폐기", "API token revoked"),
+    ("user.create", "사용자 등록", "User created"),
+    ("user.update", "사용자 정보 변경", "User changed"),
+    ("user.disable", "사용자 비활성화", "User disabled"),
+    ("user.enable", "사용자 활성화", "User enabled"),
+    ("user.password_set", "비밀번호 설정", "Password set"),
+    ("user.password_change", "비밀번호 변경", "Password changed"),
+    ("user.password_reset", "비밀번호 초기화", "Password reset"),
+    ("policy.load", "정책 적용", "Policy loaded"),
+    ("institution.create", "기관 등록", "Institution registered"),
+    (
+        "institution.update",
+        "기관 정보 변경",
+        "Institution changed",
+    ),
+    (
+        "institution.import",
+        "기관 일괄 등록",
+        "Institutions imported",
+    ),
+    ("eligibility.screen", "적격성 심사", "Eligibility screened"),
+    (
+        "application.create",
+        "신청서 작성 시작",
+        "Application started",
+    ),
+    ("application.update", "신청서 수정", "Application edited"),
+    ("application.attach", "첨부 파일 등록", "File attached"),
+    ("review.assign", "평가위원 배정", "Advisor assigned"),
+    ("review.remove", "평가위원 제외", "Advisor removed"),
+    ("review.declare", "이해충돌 신고", "Conflict declared"),
+    ("review.save", "평가 임시 저장", "Scores saved"),
+    ("review.submit", "평가 제출", "Scores submitted"),
+    ("cohort.confirm", "허용 대상 확정", "Cohort confirmed"),
+    ("cohort.add_member", "허용 대상 추가", "Cohort member added"),
+    ("letter.draft", "의견서 초안 작성", "Letter drafted"),
+    ("letter.issue", "의견서 발급", "Letter issued"),
+    ("letter.revoke", "의견서 취소", "Letter revoked"),
+    ("letter.renew", "의견서 갱신", "Letter renewed"),
+    (
+        "letter.hand_over",
+        "전면 해제 트랙 이관",
+        "Handed over to full removal",
+    ),
+    (
+        "letter.reminders",
+        "만료 알림 발송",
+        "Expiry reminders sent",
+    ),
+    ("letter.key_added", "서명 키 등록", "Signing key added"),
+    (
+        "letter.bad_signature",
+        "서명 불일치 의견서 확인",
+        "Letter with a bad signature checked",
+    ),
+    (
+        "letter.unknown_key",
+        "알 수 없는 키의 의견서 확인",
+        "Letter of an unknown key checked",
+    ),
+    ("resource.create", "전산자원 등록", "Resource registered"),
+    ("resource.update", "전산자원 변경", "Resource changed"),
+    (
+        "resource.import",
+        "전산자원 일괄 등록",
+        "Resources imported",
+    ),
+    (
+        "resource.reclassify",
+        "전산자원 재분류",
+        "Resources reclassified",
+    ),
+    (
+        "resource.components",
+        "구성요소(SBOM) 등록",
+        "Components imported",
+    ),
+    (
+        "findings.upload",
+        "취약점 파일 업로드",
+        "Findings file uploaded",
+    ),
+    ("findings.import", "취약점 가져오기", "Findings imported"),
+    (
+        "findings.import_failed",
+        "취약점 가져오기 실패",
+        "Findings import failed",
+    ),
+    ("findings.assign", "취약점 담당자 지정", "Findings assigned"),
+    (
+        "finding.transition",
+        "취약점 상태 변경",
+        "Finding status changed",
+    ),
+    (
+        "finding.acceptance_expired",
+        "위험 수용 만료",
+        "Risk acceptance expired",
+    ),
+    (
+        "priorities.recompute",
+        "패치 우선순위 재계산",
+        "Priorities recomputed",
+    ),
+    ("patch.record", "패치 기록", "Patch recorded"),
+    ("feeds.import", "위협 피드 가져오기", "Threat feed imported"),
+    (
+        "advisory.publish",
+        "긴급 패치 권고 게시",
+        "Advisory published",
+    ),
+    (
+        "advisory.withdraw",
+        "긴급 패치 권고 철회",
+        "Advisory withdrawn",
+    ),
+    ("saas.create", "보안 SaaS 등록", "Security SaaS registered"),
+    ("saas.update", "보안 SaaS 변경", "Security SaaS changed"),
+    ("saas.delete", "보안 SaaS 삭제", "Security SaaS removed"),
+    (
+        "saas.evaluate",
+        "보안 SaaS 자체 점검",
+        "Security SaaS self-evaluation",
+    ),
+];
+
+/// Entity kinds of the log with their labels.
+const ENTITIES: &[(&str, &str, &str)] = &[
+    ("institution", "기관", "Institution"),
+    ("application", "신청", "Application"),
+    ("letter", "의견서", "Letter"),
+    ("obligation", "보고 의무", "Obligation"),
+    ("cohort", "허용 대상", "Cohort"),
+    ("user", "사용자", "User"),
+    ("session", "세션", "Session"),
+    ("token", "API 토큰", "API token"),
+    ("policy", "정책", "Policy"),
+    ("eligibility", "적격성 심사", "Eligibility"),
+    ("resource", "전산자원", "Resource"),
+    ("finding", "취약점", "Finding"),
+    ("finding_import", "취약점 가져오기", "Findings import"),
+    ("patch_record", "패치 기록", "Patch record"),
+    ("feed", "위협 피드", "Threat feed"),
+    ("feed_import", "위협 피드", "Threat feed"),
+    ("advisory", "긴급 패치 권고", "Advisory"),
+    ("saas", "보안 SaaS", "Security SaaS"),
+    ("review", "평가", "Review"),
+    ("signing_key", "서명 키", "Signing key"),
+];
+
+/// The label of an audit action code; a code the table does not know is shown as it is.
+pub fn action_label(lang: Lang, code: &str) -> String {
+    if let Some((_, ko, en)) = ACTIONS.iter().find(|(c, ..)| *c == code) {
+        return lang.t(ko, en).to_string();
+    }
+    if let Some(step) = code.strip_prefix("application.") {
+        return format!(
+            "{} — {}",
+            lang.t("신청", "Application"),
+            super::applications::action_label(lang, step)
+        );
+    }
+    if let Some(to) = code.strip_prefix("obligation.") {
+        return format!(
+            "{} — {}",
+            lang.t("보고 의무", "Obligation"),
+            super::letters::obligation_state_label(lang, to)
+        );
+    }
+    code.to_string()
+}
+
+/// The label of an entity kind; an unknown kind as it is.
+pub fn entity_label(lang: Lang, entity: &str) -> String {
+    ENTITIES
+        .iter()
+        .find(|(c, ..)| *c == entity)
+        .map(|(_, ko, en)| lang.t(ko, en).to_string())
+        .unwrap_or_else(|| entity.to_string())
+}
+
 fn some(s: &str) -> Option<String> {
     Some(s.trim().to_string()).filter(|s| !s.is_empty())
 }
@@ -175,10 +362,26 @@ async fn log(State(st): State<AppState>, p: Portal, Query(q): Query<AuditQuery>)
                 input type="text" id="actor" name="actor" value=(q.actor) autocomplete="off";
             }))
             (control(p.t("동작", "Action"), "action", &[], html! {
-                input type="text" id="action" name="action" value=(q.action) placeholder="letter.issue" autocomplete="off";
+                select id="action" name="action" {
+                    option value="" selected[q.action.trim().is_empty()] { (p.t("전체", "All")) }
+                    @for (code, ko, en) in ACTIONS {
+                        option value=(code) selected[q.action.trim() == *code] { (p.t(ko, en)) }
+                    }
+                    @if !q.action.trim().is_empty() && !ACTIONS.iter().any(|(c, ..)| *c == q.action.trim()) {
+                        option value=(q.action.trim()) selected { (action_label(lang, q.action.trim())) }
+                    }
+                }
             }))
             (control(p.t("대상 종류", "Entity"), "entity", &[], html! {
-                input type="text" id="entity" name="entity" value=(q.entity) placeholder="institution" autocomplete="off";
+                select id="entity" name="entity" {
+                    option value="" selected[q.entity.trim().is_empty()] { (p.t("전체", "All")) }
+                    @for (code, ko, en) in ENTITIES {
+                        option value=(code) selected[q.entity.trim() == *code] { (p.t(ko, en)) }
+                    }
+                    @if !q.entity.trim().is_empty() && !ENTITIES.iter().any(|(c, ..)| *c == q.entity.trim()) {
+                        option value=(q.entity.trim()) selected { (q.entity.trim()) }
+                    }
+                }
             }))
             (control(p.t("대상 ID", "Entity id"), "entity_id", &[], html! {
                 input type="text" id="entity_id" name="entity_id" value=(q.entity_id) autocomplete="off";
@@ -206,7 +409,7 @@ async fn log(State(st): State<AppState>, p: Portal, Query(q): Query<AuditQuery>)
                     caption class="visually-hidden" { (title) }
                     thead { tr {
                         th scope="col" class="num" { "#" }
-                        th scope="col" { (p.t("일시(UTC)", "At (UTC)")) }
+                        th scope="col" { (p.t("일시", "At")) }
                         th scope="col" { (p.t("사용자", "Actor")) }
                         th scope="col" { (p.t("동작", "Action")) }
                         th scope="col" { (p.t("대상", "Entity")) }
@@ -228,9 +431,9 @@ async fn log(State(st): State<AppState>, p: Portal, Query(q): Query<AuditQuery>)
                                         }
                                     }
                                 }
-                                td { code { (e.action) } }
+                                td { a href={ "/audit?action=" (url_encode(&e.action)) } title=(e.action) { (action_label(lang, &e.action)) } }
                                 td {
-                                    (e.entity) " "
+                                    (entity_label(lang, &e.entity)) " "
                                     @match entity_link(&e.entity, &e.entity_id) {
                                         Some(href) => { a href=(href) { (e.entity_id) } },
                                         None => { code { (e.entity_id) } },

@@ -16,11 +16,16 @@ pub mod applications;
 pub mod audit;
 pub mod cohorts;
 pub mod dashboard;
+pub mod fields;
 pub mod findings;
 pub mod letters;
 pub mod patching;
 pub mod registry;
 pub mod reviews;
+pub mod users;
+pub mod when;
+
+pub use when::{days_ago, kst_day, kst_minute, kst_second, money};
 
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
 use axum::http::request::Parts;
@@ -109,6 +114,7 @@ pub fn portal_routes() -> Vec<PageRoute> {
     routes.extend(audit::routes());
     routes.extend(findings::routes());
     routes.extend(patching::routes());
+    routes.extend(users::routes());
     routes
 }
 
@@ -149,7 +155,8 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 
 /// Security headers on every page: no framing, no inline script or style, no sniffing.
 pub async fn security_headers(req: Request, next: axum::middleware::Next) -> Response {
-    let mut resp = next.run(req).await;
+    let lang = Lang::of_request(req.uri(), req.headers());
+    let mut resp = PAGE_LANG.scope(lang, next.run(req)).await;
     let h = resp.headers_mut();
     let is_html = h
         .get(header::CONTENT_TYPE)
@@ -210,17 +217,68 @@ impl Lang {
         }
     }
 
-    /// `?lang=` first, then the cookie, then Korean.
+    /// `?lang=` first, then the cookie (the user's choice), then the browser's
+    /// `Accept-Language`, then Korean.
     pub fn of(parts: &Parts) -> Lang {
-        let from_query = parts.uri.query().and_then(|q| {
+        Lang::of_request(&parts.uri, &parts.headers)
+    }
+
+    /// [`Lang::of`] over a request's URI and headers.
+    pub fn of_request(uri: &axum::http::Uri, headers: &HeaderMap) -> Lang {
+        let from_query = uri.query().and_then(|q| {
             q.split('&')
                 .find_map(|kv| kv.strip_prefix("lang="))
                 .and_then(Lang::parse)
         });
         from_query
-            .or_else(|| cookie(&parts.headers, LANG_COOKIE).and_then(|v| Lang::parse(&v)))
+            .or_else(|| cookie(headers, LANG_COOKIE).and_then(|v| Lang::parse(&v)))
+            .or_else(|| {
+                headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(Lang::from_accept_language)
+            })
             .unwrap_or_default()
     }
+
+    /// The language a browser prefers among Korean and English (`Accept-Language`, by weight,
+    /// then by order); `None` when it names neither.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut best: Option<(u32, usize, Lang)> = None;
+        for (i, item) in header.split(',').enumerate() {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let lang = match tag.split('-').next().unwrap_or("") {
+                "ko" => Lang::Ko,
+                "en" => Lang::En,
+                _ => continue,
+            };
+            // Weights in thousandths, so they compare exactly.
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f64>().ok())
+                .map_or(1000, |q| (q.clamp(0.0, 1.0) * 1000.0).round() as u32);
+            if q == 0 {
+                continue;
+            }
+            if best.is_none_or(|(bq, _, _)| q > bq) {
+                best = Some((q, i, lang));
+            }
+        }
+        best.map(|(_, _, l)| l)
+    }
+
+    /// The language of the page being answered (set for every request by
+    /// [`security_headers`]); Korean outside a request.
+    pub fn current() -> Lang {
+        PAGE_LANG.try_with(|l| *l).unwrap_or_default()
+    }
+}
+
+tokio::task_local! {
+    /// The language of the request being answered, so that shared helpers (field errors) speak
+    /// it without every page passing it down.
+    static PAGE_LANG: Lang;
 }
 
 /// The value of one cookie of the request.
@@ -590,12 +648,32 @@ impl FromRequest<AppState> for CsrfMultipart {
     }
 }
 
-/// The error of one field, if any, for display next to it.
-pub fn field_error<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
+/// The error of one field, if any, for display next to it, in the page's language
+/// ([`fields`] translates the service's messages).
+pub fn field_error(errors: &[FieldError], field: &str) -> Option<String> {
     errors
         .iter()
         .find(|e| e.field == field)
-        .map(|e| e.message.as_str())
+        .map(|e| fields::localized(Lang::current(), e))
+}
+
+/// A service error as one sentence in the page's language: field errors by label (never a raw
+/// field path), other errors as the service words them.
+pub fn error_text(lang: Lang, e: &ServiceError) -> String {
+    if e.field_errors().is_empty() {
+        return fields::message(lang, &e.to_string());
+    }
+    e.field_errors()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}: {}",
+                fields::field_label(lang, &f.field),
+                fields::localized(lang, f)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A labelled form control with its error message next to it (`aria-describedby`).
@@ -622,7 +700,7 @@ pub fn error_summary(lang: Lang, errors: &[FieldError]) -> Markup {
                     @for e in errors {
                         li {
                             @if let Some(r) = e.row { (lang.t("행 ", "row ")) (r) " · " }
-                            a href={ "#" (e.field) } { (e.field) } ": " (e.message)
+                            a href={ "#" (e.field) } { (fields::field_label(lang, &e.field)) } ": " (fields::localized(lang, e))
                         }
                     }
                 }
@@ -732,6 +810,12 @@ const NAV: &[NavItem] = &[
         ko: "위협 피드",
         en: "Threat feeds",
         shown: |r| allows(r, Action::ReadFeeds) && r != Role::Advisor,
+    },
+    NavItem {
+        path: "/users",
+        ko: "사용자",
+        en: "Users",
+        shown: |r| allows(r, Action::ManageUsers),
     },
     NavItem {
         path: "/audit",
@@ -864,12 +948,23 @@ pub fn error_response(lang: Lang, portal: Option<&Portal>, e: ServiceError) -> R
                 .to_string(),
             )
         }
+        other if !other.field_errors().is_empty() => (
+            lang.t(
+                "요청을 처리할 수 없습니다",
+                "The request could not be completed",
+            ),
+            lang.t(
+                "입력을 확인하십시오. 아무것도 변경하지 않았습니다.",
+                "Please check the input. Nothing was changed.",
+            )
+            .to_string(),
+        ),
         other => (
             lang.t(
                 "요청을 처리할 수 없습니다",
                 "The request could not be completed",
             ),
-            other.to_string(),
+            error_text(lang, other),
         ),
     };
     let body = html! {

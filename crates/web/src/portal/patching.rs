@@ -171,12 +171,9 @@ pub fn date_of(at: &str) -> &str {
     at.get(..10).unwrap_or(at)
 }
 
-/// `YYYY-MM-DD HH:MM UTC` of a stored RFC 3339 time.
+/// `YYYY-MM-DD HH:MM KST` of a stored RFC 3339 time.
 pub fn minute_of(at: &str) -> String {
-    match (at.get(..10), at.get(11..16)) {
-        (Some(d), Some(t)) => format!("{d} {t} UTC"),
-        _ => at.to_string(),
-    }
+    super::kst_minute(at)
 }
 
 /// Keeps a text short for a table cell.

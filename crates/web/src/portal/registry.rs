@@ -62,12 +62,9 @@ pub fn day(s: &str) -> &str {
     s.get(..10).unwrap_or(s)
 }
 
-/// A stored RFC 3339 timestamp as `YYYY-MM-DD HH:MM:SS` (UTC).
+/// A stored RFC 3339 timestamp as `YYYY-MM-DD HH:MM:SS KST`.
 pub fn moment(s: &str) -> String {
-    match (s.get(..10), s.get(11..19)) {
-        (Some(d), Some(t)) => format!("{d} {t}"),
-        _ => s.to_string(),
-    }
+    super::kst_second(s)
 }
 
 /// The institution's name in the page's language.

@@ -21,7 +21,7 @@ fn age_text(p: &Portal, days: Option<i64>) -> Markup {
         None => html! { span class="muted" { "—" } },
         Some(d) => {
             let css = if d > 7 { "badge warn" } else { "badge ok" };
-            html! { span class=(css) { (d) (p.t("일 전", " days old")) } }
+            html! { span class=(css) { (super::super::days_ago(p.lang, d)) } }
         }
     }
 }
