@@ -22,7 +22,6 @@ pub mod letters;
 pub mod patching;
 pub mod registry;
 pub mod reviews;
-pub mod users;
 pub mod when;
 
 pub use when::{days_ago, kst_day, kst_minute, kst_second, money};
@@ -114,7 +113,6 @@ pub fn portal_routes() -> Vec<PageRoute> {
     routes.extend(audit::routes());
     routes.extend(findings::routes());
     routes.extend(patching::routes());
-    routes.extend(users::routes());
     routes
 }
 
