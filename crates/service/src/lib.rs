@@ -10,6 +10,7 @@ pub mod authz;
 pub mod clusters;
 pub mod cohorts;
 pub mod demo;
+pub mod demo_ai;
 pub mod demo_patching;
 pub mod feeds;
 pub mod findings;

@@ -174,3 +174,19 @@ pub async fn with_cluster_members<'e, E: Executor<'e, Database = Any>>(
     out.dedup();
     Ok(out)
 }
+
+/// Ids of an institution's open findings whose location contains `file` (the demo's way of
+/// naming a flaw).
+pub async fn open_finding_ids_at<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: i64,
+    file: &str,
+) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM findings WHERE institution_id = $1 AND status = 'open' AND location LIKE $2 ORDER BY id",
+    )
+    .bind(institution_id)
+    .bind(format!("%{file}%"))
+    .fetch_all(e)
+    .await?)
+}

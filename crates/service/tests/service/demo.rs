@@ -241,6 +241,32 @@ async fn demo_story(url: &str) {
     assert!(returned, "no application was returned for correction");
     assert!(partial_review, "no review is partly submitted");
 
+    // Issue #13: the AI model's assessment puts AI-found flaws at the top of the queue, several
+    // of them reported by the conventional scanner too (one cluster each).
+    let by_origin: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT f.ai_origin, p.priority, COUNT(*) FROM findings f JOIN finding_priorities p ON p.finding_id = f.id \
+         WHERE f.status IN ('open', 'in_progress') AND f.cwes <> ',' GROUP BY f.ai_origin, p.priority ORDER BY 1, 2",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    eprintln!("open code findings by origin and priority: {by_origin:?}");
+    let count = |o: &str, p: &str| {
+        by_origin
+            .iter()
+            .find(|(a, b, _)| a == o && b == p)
+            .map_or(0, |r| r.2)
+    };
+    assert!(count("ai_generated", "P1") >= 2, "{by_origin:?}");
+    assert!(count("ai_generated", "P2") >= 2, "{by_origin:?}");
+    assert!(count("conventional", "P5") >= 1, "{by_origin:?}");
+    let clusters: i64 =
+        sqlx::query_scalar("SELECT COUNT(DISTINCT cluster_id) FROM finding_clusters")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert!(clusters >= 8, "{clusters} clusters");
+
     // The audit log is intact.
     let check = svc.verify_audit(&system).await.unwrap();
     assert!(check.intact, "{:?}", check.first_bad);

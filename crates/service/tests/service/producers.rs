@@ -222,7 +222,7 @@ async fn producers_story(url: String) {
                 institution_id: a,
                 resource_id: Some(gw),
                 applied: "subprocess.run([...], shell=False) in ping_partner".into(),
-                applied_at: chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1),
+                applied_at: (chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1)).into(),
                 applied_by: "gateway team".into(),
                 work_plan: Default::default(),
                 notes: None,
