@@ -66,6 +66,8 @@ ol li { margin-bottom: 2mm; }
 footer { margin-top: 8mm; border-top: 1px solid #111; padding-top: 2mm; font-size: 9pt; }
 code { font-family: "NanumGothicCoding", monospace; word-break: break-all; }
 tr, li, dl { page-break-inside: avoid; break-inside: avoid; }
+.verify { display: flex; gap: 4mm; align-items: center; margin-top: 3mm; }
+.verify svg { flex: none; width: 28mm; height: 28mm; }
 @media print { .no-print { display: none; } }
 "#;
 
@@ -108,18 +110,47 @@ fn condition_label(kind: ConditionKind) -> LocalizedText {
     }
 }
 
+/// The page's stylesheet, for a caller that serves it as a file (a Content-Security-Policy
+/// without `'unsafe-inline'` blocks the inline copy).
+pub fn print_css() -> &'static str {
+    CSS
+}
+
+/// How [`render_html_with`] renders the page.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HtmlOptions<'a> {
+    /// Link this stylesheet (serving [`print_css`]) instead of inlining it.
+    pub stylesheet: Option<&'a str>,
+    /// The public verification URL of the letter, printed with its QR code.
+    pub verify_url: Option<&'a str>,
+}
+
 /// Render the letter as a complete HTML document.
 ///
 /// `signature` is the letter's signature block; `None` renders a draft marked "not signed".
 pub fn render_html(letter: &NoActionLetter, signature: Option<&Signature>, lang: Lang) -> String {
+    render_html_with(letter, signature, lang, &HtmlOptions::default())
+}
+
+/// [`render_html`] with a linked stylesheet and the verification URL and QR code, if given.
+pub fn render_html_with(
+    letter: &NoActionLetter,
+    signature: Option<&Signature>,
+    lang: Lang,
+    options: &HtmlOptions<'_>,
+) -> String {
     let mut out = String::with_capacity(16 * 1024);
+    let style = match options.stylesheet {
+        Some(href) => format!("<link rel=\"stylesheet\" href=\"{}\">", escape(href)),
+        None => format!("<style>{CSS}</style>"),
+    };
     let title = match lang {
         Lang::Ko => "비조치의견서 No-Action Letter",
         Lang::En => "No-Action Letter 비조치의견서",
     };
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{} {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{} {}</title>\n{style}\n</head>\n<body>\n",
         lang.tag(),
         escape(title),
         escape(&letter.letter_number)
@@ -292,6 +323,18 @@ pub fn render_html(letter: &NoActionLetter, signature: Option<&Signature>, lang:
                 escape(&sig.key_id),
                 escape(&sig.fingerprint())
             );
+            if let Some(url) = options.verify_url {
+                p.out.push_str("<div class=\"verify\">");
+                if let Some(qr) = crate::qr::QrModules::encode(url) {
+                    p.out.push_str(&qr.to_svg("QR"));
+                }
+                p.out.push_str("<p>");
+                p.label(
+                    "진위 확인: 아래 주소에 접속하거나 QR 코드를 읽으십시오. 취소 여부까지 확인됩니다.",
+                    "Verify: open this address or scan the QR code; it also tells whether the letter was revoked.",
+                );
+                let _ = write!(p.out, "<br><code>{}</code></p></div>", escape(url));
+            }
         }
         None => p.label("서명 없음", "Not signed"),
     }

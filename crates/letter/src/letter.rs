@@ -129,6 +129,9 @@ pub enum ReportKind {
     Periodic,
     /// Final report at expiry.
     Final,
+    /// The six-monthly SaaS compliance self-evaluation (reported to the CISO, on the letter's
+    /// schedule like the reports to the regulator).
+    SaasSelfEvaluation,
 }
 
 impl ReportKind {
@@ -137,6 +140,9 @@ impl ReportKind {
         match self {
             ReportKind::Periodic => LocalizedText::new("정기 보고", "Periodic report"),
             ReportKind::Final => LocalizedText::new("최종 보고", "Final report"),
+            ReportKind::SaasSelfEvaluation => {
+                LocalizedText::new("SaaS 자체 점검", "SaaS self-evaluation")
+            }
         }
     }
 }
@@ -145,7 +151,7 @@ impl ReportKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportingObligation {
-    /// Periodic or final.
+    /// Periodic, final or SaaS self-evaluation.
     pub kind: ReportKind,
     /// First day of the period covered.
     pub period_start: NaiveDate,

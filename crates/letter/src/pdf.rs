@@ -5,7 +5,8 @@
 //! are embedded (subset), written as a CID-keyed TrueType font with a `/ToUnicode` map so the
 //! text (including the Korean title) can be searched and extracted.
 //!
-//! This module lays out plain text only: no images, no links, no scripts. It does no I/O: the
+//! This module lays out plain text, rules and filled rectangles (the verification QR code) only:
+//! no images, no links, no scripts. It does no I/O: the
 //! PDF comes back as bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -149,6 +150,13 @@ enum Mark {
         y: f32,
         width: f32,
     },
+    /// A filled black rectangle (a run of QR-code modules).
+    Block {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+    },
 }
 
 struct Layout<'a> {
@@ -252,7 +260,44 @@ fn condition_label(kind: ConditionKind) -> (&'static str, &'static str) {
     }
 }
 
-fn lay_out(signed: &SignedLetter, layout: &mut Layout<'_>) {
+/// The verification address and its QR code, side by side, never split across pages.
+fn verification(layout: &mut Layout<'_>, url: &str) {
+    const SIDE: f32 = 84.0;
+    layout.ensure(SIDE + 12.0);
+    layout.gap(6.0);
+    let top = layout.y;
+    if let Some(qr) = crate::qr::QrModules::encode(url) {
+        // A four-module quiet zone on each side, inside SIDE.
+        let m = SIDE / (qr.width + 8) as f32;
+        for (x, y, len) in qr.runs() {
+            layout.push(Mark::Block {
+                x: MARGIN_X + (x + 4) as f32 * m,
+                y: top - (y + 5) as f32 * m,
+                w: len as f32 * m,
+                h: m,
+            });
+        }
+    }
+    let indent = SIDE + 10.0;
+    layout.gap(8.0);
+    layout.text("진위 확인 (Verify)", 10.0, true, indent);
+    layout.text(url, 9.0, false, indent);
+    layout.text(
+        "이 주소에 접속하거나 QR 코드를 읽으면 서명과 취소 여부를 확인할 수 있습니다.",
+        9.0,
+        false,
+        indent,
+    );
+    layout.text(
+        "Open this address or scan the QR code to check the signature and whether the letter was revoked.",
+        9.0,
+        false,
+        indent,
+    );
+    layout.y = layout.y.min(top - SIDE);
+}
+
+fn lay_out(signed: &SignedLetter, options: &PdfOptions<'_>, layout: &mut Layout<'_>) {
     let l = &signed.letter;
     layout.centered("비조치의견서", 24.0, true);
     layout.centered("No-Action Letter", 13.0, false);
@@ -360,10 +405,51 @@ fn lay_out(signed: &SignedLetter, layout: &mut Layout<'_>) {
         "Signature fingerprint",
         &signed.signature.fingerprint(),
     );
+    if let Some(url) = options.verify_url {
+        verification(layout, url);
+    }
+}
+
+/// The document-information key under which the PDF carries its letter number.
+const NUMBER_KEY: &[u8] = b"HaechiLetterNumber";
+
+/// The letter number a PDF rendered here carries, if these bytes are such a PDF. The PDF is not
+/// the signed original: a caller may look the number up in its register, never trust the rest.
+pub fn letter_number_of_pdf(bytes: &[u8]) -> Option<String> {
+    if !bytes.starts_with(b"%PDF-") {
+        return None;
+    }
+    let mut key = b"/".to_vec();
+    key.extend_from_slice(NUMBER_KEY);
+    key.extend_from_slice(b" (");
+    let at = bytes.windows(key.len()).position(|w| w == key.as_slice())? + key.len();
+    let rest = bytes.get(at..)?;
+    let end = rest.iter().take(64).position(|b| *b == b')')?;
+    let number = std::str::from_utf8(rest.get(..end)?).ok()?;
+    (!number.is_empty()
+        && number
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    .then(|| number.to_string())
+}
+
+/// How [`render_pdf_with`] renders the letter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PdfOptions<'a> {
+    /// The public verification URL of the letter, printed with its QR code.
+    pub verify_url: Option<&'a str>,
 }
 
 /// Render a signed letter as a PDF document.
 pub fn render_pdf(signed: &SignedLetter) -> Result<Vec<u8>, RenderError> {
+    render_pdf_with(signed, &PdfOptions::default())
+}
+
+/// [`render_pdf`] with the verification URL and its QR code, if given.
+pub fn render_pdf_with(
+    signed: &SignedLetter,
+    options: &PdfOptions<'_>,
+) -> Result<Vec<u8>, RenderError> {
     let face = ttf_parser::Face::parse(FONT, 0).map_err(|e| RenderError::Font {
         reason: e.to_string(),
     })?;
@@ -372,7 +458,7 @@ pub fn render_pdf(signed: &SignedLetter) -> Result<Vec<u8>, RenderError> {
         fallback: '?',
     };
     let mut layout = Layout::new(&metrics);
-    lay_out(signed, &mut layout);
+    lay_out(signed, options, &mut layout);
 
     // Collect the glyphs used, in a stable order, so the same letter gives the same PDF bytes.
     let total = layout.pages.len();
@@ -431,9 +517,18 @@ pub fn render_pdf(signed: &SignedLetter) -> Result<Vec<u8>, RenderError> {
         .kids(page_ids.iter().map(|(p, _)| *p))
         .count(i32::try_from(page_ids.len()).unwrap_or(i32::MAX));
     let title = format!("비조치의견서 {}", signed.letter.letter_number);
+    // The number as plain ASCII too, so a verification page can find it in an uploaded PDF
+    // (see [`letter_number_of_pdf`]); the text itself is in subset glyph codes.
+    let number_ascii: String = signed
+        .letter
+        .letter_number
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
     pdf.document_info(info_id)
         .title(TextStr(&title))
-        .producer(TextStr("Haechi"));
+        .producer(TextStr("Haechi"))
+        .pair(Name(NUMBER_KEY), Str(number_ascii.as_bytes()));
 
     // A subset tag derived from the glyph set, so different subsets never share a name.
     let tag: String = Sha256::digest(new_gid.keys().collect::<String>().as_bytes())
@@ -549,6 +644,10 @@ pub fn render_pdf(signed: &SignedLetter) -> Result<Vec<u8>, RenderError> {
                     content.move_to(MARGIN_X, *y);
                     content.line_to(PAGE_W - MARGIN_X, *y);
                     content.stroke();
+                }
+                Mark::Block { x, y, w, h } => {
+                    content.rect(*x, *y, *w, *h);
+                    content.fill_nonzero();
                 }
             }
         }

@@ -533,3 +533,64 @@ fn pdf_has_extractable_korean_text_and_stays_small() {
     assert!(haechi_letter::embedded_font().starts_with(&[0, 1, 0, 0]));
     check(&small, &["비조치의견서", "FSC-NAL-2026-0002", "가나은행"]);
 }
+
+#[test]
+fn pdf_and_print_page_carry_the_verification_address_and_its_qr_code() {
+    let signed = signed_fixture();
+    let url = "https://haechi.example/verify?number=FSC-NAL-2026-0001";
+    let options = haechi_letter::PdfOptions {
+        verify_url: Some(url),
+    };
+    let pdf = haechi_letter::render_pdf_with(&signed, &options).unwrap();
+    let text = pdf_extract::extract_text_from_mem(&pdf).unwrap();
+    assert!(text.contains(url), "{text}");
+    assert!(text.contains("진위 확인"), "{text}");
+    // The QR code is drawn: the page with it is bigger than the one without.
+    assert!(pdf.len() > render_pdf(&signed).unwrap().len());
+    // The number is where a verification page finds it; other bytes carry none.
+    assert_eq!(
+        haechi_letter::letter_number_of_pdf(&pdf).as_deref(),
+        Some("FSC-NAL-2026-0001")
+    );
+    assert_eq!(
+        haechi_letter::letter_number_of_pdf(b"{\"letter\": 1}"),
+        None
+    );
+    assert_eq!(
+        haechi_letter::letter_number_of_pdf(b"%PDF-1.7 nothing"),
+        None
+    );
+
+    let html = haechi_letter::render_html_with(
+        &signed.letter,
+        Some(&signed.signature),
+        Lang::Ko,
+        &haechi_letter::HtmlOptions {
+            stylesheet: Some("/assets/letter-print.css"),
+            verify_url: Some(url),
+        },
+    );
+    assert!(!html.contains("<style"));
+    assert!(html.contains("<link rel=\"stylesheet\" href=\"/assets/letter-print.css\">"));
+    assert!(html.contains("<svg") && html.contains(&haechi_letter::html::escape(url)));
+    assert!(haechi_letter::print_css().contains("@page"));
+}
+
+#[test]
+fn saas_self_evaluations_are_a_kind_of_report_in_the_schedule() {
+    let mut l = letter("small");
+    l.reporting.push(haechi_letter::ReportingObligation {
+        kind: haechi_letter::ReportKind::SaasSelfEvaluation,
+        period_start: l.valid_from,
+        period_end: l.valid_from,
+        due_on: l.valid_from,
+    });
+    l.validate().unwrap();
+    let json = serde_json::to_value(&l).unwrap();
+    assert_eq!(
+        json["reporting"].as_array().unwrap().last().unwrap()["kind"],
+        "saas_self_evaluation"
+    );
+    let html = render_html(&l, None, Lang::Ko);
+    assert!(html.contains("SaaS 자체 점검"));
+}
