@@ -10,6 +10,7 @@
 //! This crate must not do I/O, know about storage, HTTP or other Haechi crates: the service maps
 //! its records into the input types here and stores the decisions as JSON.
 
+pub mod anonymity;
 pub mod classification;
 pub mod cluster;
 pub mod cohort;

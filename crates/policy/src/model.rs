@@ -597,8 +597,29 @@ pub enum Severity {
 #[serde(deny_unknown_fields)]
 pub struct SharingPolicy {
     pub anonymity_k: u32,
+    /// Dominance rule of published statistics: a cell is withheld when its largest
+    /// `dominance_top_n` contributors make up more than `dominance_max_percent` of its value.
+    #[serde(default)]
+    pub dominance: DominanceRule,
     /// Bulletin kind -> default marking.
     pub default_tlp: BTreeMap<String, Tlp>,
+}
+
+/// `[sharing.dominance]`: the (n, p) dominance rule of statistical disclosure control.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DominanceRule {
+    pub top_n: u32,
+    pub max_percent: f64,
+}
+
+impl Default for DominanceRule {
+    fn default() -> Self {
+        DominanceRule {
+            top_n: 2,
+            max_percent: 90.0,
+        }
+    }
 }
 
 /// TLP 2.0 markings.

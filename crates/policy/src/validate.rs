@@ -562,6 +562,21 @@ impl Policy {
                 ),
             );
         }
+        if s.dominance.top_n < 1 {
+            c.fail(
+                "sharing.dominance.top_n",
+                "the dominance rule counts at least the largest contributor (1 or more)",
+            );
+        }
+        if !(s.dominance.max_percent > 0.0 && s.dominance.max_percent <= 100.0) {
+            c.fail(
+                "sharing.dominance.max_percent",
+                format!(
+                    "{} is not a share of a cell; use a percentage above 0 and at most 100",
+                    s.dominance.max_percent
+                ),
+            );
+        }
         let kinds: BTreeSet<&String> = s.default_tlp.keys().collect();
         for kind in kinds {
             let snake = !kind.is_empty()

@@ -20,6 +20,7 @@ mod patching;
 mod patching_views;
 mod program;
 mod regulator_views;
+mod reports;
 mod rows;
 
 use std::str::FromStr;
@@ -43,6 +44,7 @@ pub use patching::*;
 pub use patching_views::*;
 pub use program::*;
 pub use regulator_views::*;
+pub use reports::*;
 
 /// Which SQL dialect the URL selected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

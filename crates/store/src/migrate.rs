@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "program_administration",
         include_str!("../migrations/0013_program_administration.sql"),
     ),
+    (
+        16,
+        "reports",
+        include_str!("../migrations/0016_reports.sql"),
+    ),
 ];
 
 pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
@@ -85,6 +90,7 @@ pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
             "{PRIORITY_TRIGGER_WEAKNESS}",
             &priority_trigger_weakness(dialect),
         )
+        .replace("{REPORT_FROZEN_TRIGGER}", report_frozen_trigger(dialect))
 }
 
 /// The trigger of 0007 that keeps `finding_priorities`' copies of a finding's status and
@@ -149,6 +155,27 @@ fn status_trigger(dialect: Dialect) -> &'static str {
              VALUES (NEW.id, NEW.institution_id, OLD.status, NEW.status, NEW.updated_at); RETURN NULL; END $$; \
              CREATE TRIGGER findings_status_log AFTER UPDATE OF status ON findings FOR EACH ROW \
              WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION findings_status_log();"
+        }
+    }
+}
+
+/// 0016's guard of submitted reports: once a version carries its content hash, its content
+/// (figures, narrative, hash, version, owner) can no longer change by any path; only the
+/// officer's decision (state, comments) may be written.
+fn report_frozen_trigger(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "CREATE TRIGGER reports_frozen BEFORE UPDATE OF figures_json, previous_figures_json, compiled_at, narrative_json, content_hash, version, obligation_id, institution_id, submitted_by, submitted_at ON reports \
+             WHEN OLD.content_hash IS NOT NULL BEGIN SELECT RAISE(ABORT, 'report_frozen'); END;"
+        }
+        Dialect::Postgres => {
+            "CREATE FUNCTION reports_frozen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF OLD.content_hash IS NOT NULL AND (NEW.figures_json IS DISTINCT FROM OLD.figures_json OR NEW.previous_figures_json IS DISTINCT FROM OLD.previous_figures_json \
+             OR NEW.compiled_at IS DISTINCT FROM OLD.compiled_at OR NEW.narrative_json IS DISTINCT FROM OLD.narrative_json OR NEW.content_hash IS DISTINCT FROM OLD.content_hash \
+             OR NEW.version IS DISTINCT FROM OLD.version OR NEW.obligation_id IS DISTINCT FROM OLD.obligation_id OR NEW.institution_id IS DISTINCT FROM OLD.institution_id \
+             OR NEW.submitted_by IS DISTINCT FROM OLD.submitted_by OR NEW.submitted_at IS DISTINCT FROM OLD.submitted_at) \
+             THEN RAISE EXCEPTION 'report_frozen'; END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER reports_frozen BEFORE UPDATE ON reports FOR EACH ROW EXECUTE FUNCTION reports_frozen();"
         }
     }
 }
@@ -245,6 +272,7 @@ pub(crate) const TABLES: &[&str] = &[
     "patch_record_findings",
     "saas_services",
     "saas_evaluations",
+    "reports",
 ];
 
 /// Tables whose `id` column is generated and needs its sequence moved after a copy.
@@ -270,4 +298,5 @@ pub(crate) const IDENTITY_TABLES: &[&str] = &[
     "patch_records",
     "saas_services",
     "saas_evaluations",
+    "reports",
 ];

@@ -1,0 +1,389 @@
+//! Reports of institutions under relief (C7) and the reads behind sector insight (C9): the
+//! versions of each obligation's report, the writes of their lifecycle (each refuses a version
+//! in the wrong state, and migration 0016's trigger refuses any change of a frozen version's
+//! content whatever the path), and the aggregates a report is compiled from — an institution's
+//! findings, imports, remediation, patch records of one period — read with `GROUP BY` so that a
+//! compile reads counts, not finding rows.
+
+use serde::Serialize;
+use sqlx::{Any, Executor, Row};
+
+use crate::{Result, StoreError, WriteTx};
+
+/// One version of an obligation's report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportRow {
+    pub id: i64,
+    pub obligation_id: i64,
+    pub institution_id: i64,
+    pub version: i64,
+    /// `draft`, `submitted`, `accepted` or `returned`.
+    pub state: String,
+    pub figures_json: String,
+    /// The figures of the compile before the current one (what a recompile changed).
+    pub previous_figures_json: Option<String>,
+    pub compiled_at: String,
+    pub narrative_json: String,
+    /// SHA-256 of the canonical content, set when the version is submitted (frozen).
+    pub content_hash: Option<String>,
+    pub submitted_by: Option<String>,
+    pub submitted_at: Option<String>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    /// The officer's comments per section (JSON), when returned or accepted with remarks.
+    pub review_json: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const COLUMNS: &str = "id, obligation_id, institution_id, version, state, figures_json, previous_figures_json, compiled_at, narrative_json, content_hash, submitted_by, submitted_at, decided_by, decided_at, review_json, created_by, created_at, updated_at";
+
+fn report_of(r: &sqlx::any::AnyRow) -> Result<ReportRow> {
+    Ok(ReportRow {
+        id: r.try_get("id")?,
+        obligation_id: r.try_get("obligation_id")?,
+        institution_id: r.try_get("institution_id")?,
+        version: r.try_get("version")?,
+        state: r.try_get("state")?,
+        figures_json: r.try_get("figures_json")?,
+        previous_figures_json: r.try_get("previous_figures_json")?,
+        compiled_at: r.try_get("compiled_at")?,
+        narrative_json: r.try_get("narrative_json")?,
+        content_hash: r.try_get("content_hash")?,
+        submitted_by: r.try_get("submitted_by")?,
+        submitted_at: r.try_get("submitted_at")?,
+        decided_by: r.try_get("decided_by")?,
+        decided_at: r.try_get("decided_at")?,
+        review_json: r.try_get("review_json")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// Every version of an obligation's report, oldest first.
+pub async fn report_versions<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    obligation_id: i64,
+) -> Result<Vec<ReportRow>> {
+    let rs = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM reports WHERE obligation_id = $1 ORDER BY version"
+    ))
+    .bind(obligation_id)
+    .fetch_all(e)
+    .await?;
+    rs.iter().map(report_of).collect()
+}
+
+/// The latest submitted or accepted version of every report (of one institution, or all), the
+/// material of sector insight: (report, institution sector).
+pub async fn delivered_reports<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: Option<i64>,
+) -> Result<Vec<(ReportRow, String)>> {
+    let rs = sqlx::query(
+        "SELECT r.id, r.obligation_id, r.institution_id, r.version, r.state, r.figures_json, r.previous_figures_json, r.compiled_at, r.narrative_json, r.content_hash, r.submitted_by, r.submitted_at, r.decided_by, r.decided_at, r.review_json, r.created_by, r.created_at, r.updated_at, i.sector \
+         FROM reports r JOIN institutions i ON i.id = r.institution_id \
+         WHERE r.state IN ('submitted', 'accepted') AND ($1 = 0 OR r.institution_id = $1) \
+         AND r.version = (SELECT MAX(x.version) FROM reports x WHERE x.obligation_id = r.obligation_id AND x.state IN ('submitted', 'accepted')) \
+         ORDER BY r.institution_id, r.obligation_id",
+    )
+    .bind(institution_id.unwrap_or(0))
+    .fetch_all(e)
+    .await?;
+    rs.iter()
+        .map(|r| Ok((report_of(r)?, r.try_get("sector")?)))
+        .collect()
+}
+
+/// What a new version stores.
+#[derive(Debug, Clone)]
+pub struct NewReport<'a> {
+    pub obligation_id: i64,
+    pub institution_id: i64,
+    pub version: i64,
+    pub figures_json: &'a str,
+    pub previous_figures_json: Option<&'a str>,
+    pub narrative_json: &'a str,
+    pub by: &'a str,
+    pub at: &'a str,
+}
+
+impl WriteTx {
+    pub async fn insert_report(&mut self, r: &NewReport<'_>) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO reports (obligation_id, institution_id, version, state, figures_json, previous_figures_json, compiled_at, narrative_json, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $6, $6) RETURNING id",
+        )
+        .bind(r.obligation_id)
+        .bind(r.institution_id)
+        .bind(r.version)
+        .bind(r.figures_json)
+        .bind(r.previous_figures_json)
+        .bind(r.at)
+        .bind(r.narrative_json)
+        .bind(r.by)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// Replaces a draft's figures (keeping the ones before); `NotFound` unless it is a draft.
+    pub async fn recompile_report(
+        &mut self,
+        id: i64,
+        figures_json: &str,
+        previous_figures_json: &str,
+        at: &str,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE reports SET figures_json = $1, previous_figures_json = $2, compiled_at = $3, updated_at = $3 WHERE id = $4 AND state = 'draft' AND content_hash IS NULL",
+        )
+        .bind(figures_json)
+        .bind(previous_figures_json)
+        .bind(at)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        one(done.rows_affected())
+    }
+
+    /// Replaces a draft's narrative; `NotFound` unless it is a draft.
+    pub async fn write_report_narrative(
+        &mut self,
+        id: i64,
+        narrative_json: &str,
+        at: &str,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE reports SET narrative_json = $1, updated_at = $2 WHERE id = $3 AND state = 'draft' AND content_hash IS NULL",
+        )
+        .bind(narrative_json)
+        .bind(at)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        one(done.rows_affected())
+    }
+
+    /// Freezes a draft as submitted with its content hash; `NotFound` unless it is a draft.
+    pub async fn freeze_report(
+        &mut self,
+        id: i64,
+        content_hash: &str,
+        by: &str,
+        at: &str,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE reports SET state = 'submitted', content_hash = $1, submitted_by = $2, submitted_at = $3, updated_at = $3 WHERE id = $4 AND state = 'draft' AND content_hash IS NULL",
+        )
+        .bind(content_hash)
+        .bind(by)
+        .bind(at)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        one(done.rows_affected())
+    }
+
+    /// The officer's decision on a submitted version (`accepted` or `returned`).
+    pub async fn decide_report(
+        &mut self,
+        id: i64,
+        to: &str,
+        review_json: Option<&str>,
+        by: &str,
+        at: &str,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE reports SET state = $1, review_json = $2, decided_by = $3, decided_at = $4, updated_at = $4 WHERE id = $5 AND state = 'submitted'",
+        )
+        .bind(to)
+        .bind(review_json)
+        .bind(by)
+        .bind(at)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        one(done.rows_affected())
+    }
+}
+
+fn one(rows: u64) -> Result<()> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+// ---------------------------------------------------------------- what a report is compiled from
+
+/// A count per key (or pair of keys).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyCount {
+    pub key: String,
+    pub sub: String,
+    pub n: i64,
+}
+
+/// A finding fixed in the period: its priority, when it was created, when it was first fixed
+/// and its due date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixedFinding {
+    pub priority: Option<String>,
+    pub created_at: String,
+    pub fixed_at: String,
+    pub due_date: Option<String>,
+}
+
+/// The AI testing runs and imports of a period, per tool and model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportSummary {
+    pub tool: String,
+    pub tool_version: Option<String>,
+    pub ai_model: Option<String>,
+    pub ai_model_version: Option<String>,
+    pub runs: i64,
+    pub results: i64,
+}
+
+/// Patch records of a period with how many had each safeguard of the work plan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PatchSummary {
+    pub records: i64,
+    pub pre_testing_done: i64,
+    pub rollback_ready: i64,
+    pub kill_switch_ready: i64,
+    pub isolation_ready: i64,
+    pub continuity_plan: i64,
+    pub customers_notified_in_advance: i64,
+    pub findings_fixed: i64,
+}
+
+/// The raw aggregates of one institution's period, `[from, until)` as stored timestamps compare.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportSource {
+    pub by_severity: Vec<KeyCount>,
+    pub by_status: Vec<KeyCount>,
+    pub by_priority: Vec<KeyCount>,
+    pub by_origin: Vec<KeyCount>,
+    /// (CWE number, count), most frequent first.
+    pub by_cwe: Vec<KeyCount>,
+    /// (tool, AI model or ``) counts of findings.
+    pub by_tool: Vec<KeyCount>,
+    /// (month `YYYY-MM`, origin) counts.
+    pub by_month: Vec<KeyCount>,
+    pub fixed: Vec<FixedFinding>,
+    /// Still open (open, in progress) at compile time and due before the period's end, per priority.
+    pub open_breached: Vec<KeyCount>,
+    pub imports: Vec<ImportSummary>,
+    pub patches: PatchSummary,
+}
+
+async fn key_counts<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    sql: &str,
+    institution_id: i64,
+    from: &str,
+    until: &str,
+) -> Result<Vec<KeyCount>> {
+    let rs = sqlx::query(sql)
+        .bind(institution_id)
+        .bind(from)
+        .bind(until)
+        .fetch_all(e)
+        .await?;
+    rs.iter()
+        .map(|r| {
+            Ok(KeyCount {
+                key: r.try_get::<Option<String>, _>("k")?.unwrap_or_default(),
+                sub: r.try_get::<Option<String>, _>("s")?.unwrap_or_default(),
+                n: r.try_get("n")?,
+            })
+        })
+        .collect()
+}
+
+/// Reads everything a report's figures are computed from, for one institution and period.
+pub async fn report_source<'e, E>(
+    e: E,
+    institution_id: i64,
+    from: &str,
+    until: &str,
+) -> Result<ReportSource>
+where
+    E: Executor<'e, Database = Any> + Copy,
+{
+    const IN_PERIOD: &str = "f.institution_id = $1 AND f.created_at >= $2 AND f.created_at < $3";
+    let mut s = ReportSource {
+        by_severity: key_counts(e, &format!("SELECT f.severity AS k, '' AS s, COUNT(*) AS n FROM findings f WHERE {IN_PERIOD} GROUP BY f.severity"), institution_id, from, until).await?,
+        by_status: key_counts(e, &format!("SELECT f.status AS k, '' AS s, COUNT(*) AS n FROM findings f WHERE {IN_PERIOD} GROUP BY f.status"), institution_id, from, until).await?,
+        by_priority: key_counts(e, &format!("SELECT p.priority AS k, '' AS s, COUNT(*) AS n FROM findings f LEFT JOIN finding_priorities p ON p.finding_id = f.id WHERE {IN_PERIOD} GROUP BY p.priority"), institution_id, from, until).await?,
+        by_origin: key_counts(e, &format!("SELECT f.ai_origin AS k, '' AS s, COUNT(*) AS n FROM findings f WHERE {IN_PERIOD} GROUP BY f.ai_origin"), institution_id, from, until).await?,
+        by_cwe: key_counts(e, &format!("SELECT CAST(c.cwe AS TEXT) AS k, '' AS s, COUNT(*) AS n FROM finding_cwes c JOIN findings f ON f.id = c.finding_id WHERE c.institution_id = $1 AND {IN_PERIOD} GROUP BY c.cwe ORDER BY COUNT(*) DESC, c.cwe LIMIT 15"), institution_id, from, until).await?,
+        by_tool: key_counts(e, &format!("SELECT f.tool_name AS k, COALESCE(f.ai_model, '') AS s, COUNT(*) AS n FROM findings f WHERE {IN_PERIOD} GROUP BY f.tool_name, COALESCE(f.ai_model, '')"), institution_id, from, until).await?,
+        by_month: key_counts(e, &format!("SELECT substr(f.created_at, 1, 7) AS k, f.ai_origin AS s, COUNT(*) AS n FROM findings f WHERE {IN_PERIOD} GROUP BY substr(f.created_at, 1, 7), f.ai_origin"), institution_id, from, until).await?,
+        open_breached: key_counts(e, "SELECT p.priority AS k, '' AS s, COUNT(*) AS n FROM finding_priorities p WHERE p.institution_id = $1 AND p.status IN ('open', 'in_progress') AND p.priority IS NOT NULL AND p.due_date >= $2 AND p.due_date < substr($3, 1, 10) GROUP BY p.priority", institution_id, "0000", until).await?,
+        ..ReportSource::default()
+    };
+    let rs = sqlx::query(
+        "SELECT p.priority, f.created_at, x.fixed_at, p.due_date FROM (SELECT finding_id, MIN(changed_at) AS fixed_at FROM finding_status_changes WHERE institution_id = $1 AND to_status IN ('fixed', 'verified') GROUP BY finding_id) x \
+         JOIN findings f ON f.id = x.finding_id LEFT JOIN finding_priorities p ON p.finding_id = x.finding_id WHERE x.fixed_at >= $2 AND x.fixed_at < $3",
+    )
+    .bind(institution_id)
+    .bind(from)
+    .bind(until)
+    .fetch_all(e)
+    .await?;
+    for r in &rs {
+        s.fixed.push(FixedFinding {
+            priority: r.try_get("priority")?,
+            created_at: r.try_get("created_at")?,
+            fixed_at: r.try_get("fixed_at")?,
+            due_date: r.try_get("due_date")?,
+        });
+    }
+    let rs = sqlx::query(
+        "SELECT COALESCE(tool_name, '') AS tool, tool_version, ai_model, ai_model_version, COUNT(*) AS runs, CAST(SUM(results_processed) AS BIGINT) AS results FROM finding_imports \
+         WHERE institution_id = $1 AND state = 'succeeded' AND uploaded_at >= $2 AND uploaded_at < $3 GROUP BY COALESCE(tool_name, ''), tool_version, ai_model, ai_model_version ORDER BY COUNT(*) DESC",
+    )
+    .bind(institution_id)
+    .bind(from)
+    .bind(until)
+    .fetch_all(e)
+    .await?;
+    for r in &rs {
+        s.imports.push(ImportSummary {
+            tool: r.try_get("tool")?,
+            tool_version: r.try_get("tool_version")?,
+            ai_model: r.try_get("ai_model")?,
+            ai_model_version: r.try_get("ai_model_version")?,
+            runs: r.try_get("runs")?,
+            results: r.try_get::<Option<i64>, _>("results")?.unwrap_or(0),
+        });
+    }
+    let r = sqlx::query(
+        "SELECT COUNT(*) AS records, CAST(SUM(pre_testing_done) AS BIGINT) AS a, CAST(SUM(rollback_ready) AS BIGINT) AS b, CAST(SUM(kill_switch_ready) AS BIGINT) AS c, CAST(SUM(isolation_ready) AS BIGINT) AS d, CAST(SUM(continuity_plan) AS BIGINT) AS e, CAST(SUM(customers_notified_in_advance) AS BIGINT) AS f, \
+         (SELECT COUNT(*) FROM patch_record_findings pf JOIN patch_records q ON q.id = pf.patch_id WHERE q.institution_id = $1 AND q.applied_at >= $2 AND q.applied_at < $3) AS g \
+         FROM patch_records WHERE institution_id = $1 AND applied_at >= $2 AND applied_at < $3",
+    )
+    .bind(institution_id)
+    .bind(from)
+    .bind(until)
+    .fetch_one(e)
+    .await?;
+    let opt = |k: &str| -> Result<i64> { Ok(r.try_get::<Option<i64>, _>(k)?.unwrap_or(0)) };
+    s.patches = PatchSummary {
+        records: opt("records")?,
+        pre_testing_done: opt("a")?,
+        rollback_ready: opt("b")?,
+        kill_switch_ready: opt("c")?,
+        isolation_ready: opt("d")?,
+        continuity_plan: opt("e")?,
+        customers_notified_in_advance: opt("f")?,
+        findings_fixed: opt("g")?,
+    };
+    Ok(s)
+}
