@@ -15,3 +15,4 @@ pub mod cyclonedx;
 pub mod feeds;
 pub mod io;
 pub mod sarif;
+pub mod stix;
