@@ -25,6 +25,8 @@ pub struct FindingHistoryEntry {
     pub reason: Option<String>,
     /// Last day of a risk acceptance.
     pub until: Option<String>,
+    /// The patch record whose saving fixed the finding (then `actor_name` is who recorded it).
+    pub patch_id: Option<i64>,
 }
 
 /// Choices the findings list offers for its tool and AI model filters.
@@ -78,6 +80,7 @@ pub fn merge_history(
                 actor_role: Some(t.actor_role),
                 reason: text(&t.after, "reason"),
                 until: text(&t.after, "until"),
+                patch_id: None,
             },
             None => FindingHistoryEntry {
                 at: c.changed_at,
@@ -89,6 +92,7 @@ pub fn merge_history(
                     .then(|| current_reason.map(str::to_string))
                     .flatten(),
                 until: None,
+                patch_id: None,
             },
         };
         out.push(entry);
@@ -174,11 +178,22 @@ impl Service {
         )?;
         let changes = haechi_store::finding_status_changes(pool, id).await?;
         let transitions = haechi_store::finding_transition_audits(pool, id).await?;
-        Ok(merge_history(
-            changes,
-            transitions,
-            finding.status_reason.as_deref(),
-        ))
+        let mut history = merge_history(changes, transitions, finding.status_reason.as_deref());
+        // A patch record moves the findings it fixes with one audit entry of its own: the change
+        // to `fixed` made when it was saved is the recording user's.
+        for patch_id in haechi_store::patches_of_finding(pool, id).await? {
+            let Some(patch) = haechi_store::get_patch_record(pool, patch_id).await? else {
+                continue;
+            };
+            if let Some(h) = history.iter_mut().find(|h| {
+                h.actor_name.is_none() && h.to_status == "fixed" && h.at == patch.created_at
+            }) {
+                h.actor_name = Some(patch.recorded_by);
+                h.patch_id = Some(patch.id);
+                h.reason = None;
+            }
+        }
+        Ok(history)
     }
 
     /// Tools, AI models and resources the findings list can filter by.
@@ -197,6 +212,18 @@ impl Service {
             ai_models,
             resources,
         })
+    }
+
+    /// Findings by priority and AI origin (AI-generated, AI-annotated, conventional), open and in
+    /// all: the "AI-found vs conventionally found" chart.
+    pub async fn findings_by_origin(
+        &self,
+        actor: &Actor,
+        institution_id: Option<i64>,
+    ) -> Result<Vec<haechi_store::OriginCount>> {
+        authz::authorize(actor, Action::ReadFindings)?;
+        let scope = own_scope(actor, institution_id)?;
+        Ok(haechi_store::findings_by_origin(self.store.pool(), scope).await?)
     }
 
     /// Names (Korean, English) of the institutions whose records the actor may read: their own

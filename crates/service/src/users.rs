@@ -2,7 +2,9 @@
 //! high-entropy, so a fast hash suffices).
 
 use haechi_core::{Actor, FieldError, Role};
-use haechi_store::{NewUser, User};
+use haechi_store::{NewUser, User, WriteTx};
+use rand::Rng;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::authz::{self, Action};
@@ -12,7 +14,236 @@ pub fn token_sha256(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// An account as the administration page lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserAccount {
+    pub user: User,
+    /// The institution's Korean and English names, for institution roles.
+    pub institution_name: Option<(String, String)>,
+    /// The last portal sign-in, if any (from the audit log).
+    pub last_sign_in: Option<String>,
+}
+
+/// A password handed out once (new account or reset): 16 characters without look-alikes.
+fn initial_password() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+    let mut rng = rand::thread_rng();
+    (0..16)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// A role's institution rule: institution roles need one, the others must not have one; the
+/// institution must exist.
+async fn check_role_institution(
+    tx: &mut WriteTx,
+    role: Role,
+    institution_id: Option<i64>,
+) -> Result<()> {
+    if role.is_institution_role() != institution_id.is_some() {
+        return Err(ServiceError::invalid(vec![FieldError::new(
+            "institution_id",
+            "required for institution roles (ciso, security_staff) and only for them",
+        )]));
+    }
+    if let Some(i) = institution_id {
+        haechi_store::get_institution(tx.conn(), i)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::invalid(vec![FieldError::new(
+                    "institution_id",
+                    "no such institution",
+                )])
+            })?;
+    }
+    Ok(())
+}
+
 impl Service {
+    /// Every account with its institution and last sign-in (regulator admin).
+    pub async fn list_user_accounts(&self, actor: &Actor) -> Result<Vec<UserAccount>> {
+        authz::authorize(actor, Action::ManageUsers)?;
+        let pool = self.store.pool();
+        let users = haechi_store::list_users(pool, None).await?;
+        let last = haechi_store::last_sign_ins(pool).await?;
+        let institutions = haechi_store::all_institutions(pool).await?;
+        Ok(users
+            .into_iter()
+            .map(|user| UserAccount {
+                institution_name: user.institution_id.and_then(|id| {
+                    institutions
+                        .iter()
+                        .find(|i| i.id == id)
+                        .map(|i| (i.input.name_ko.clone(), i.input.name_en.clone()))
+                }),
+                last_sign_in: last
+                    .iter()
+                    .find(|(id, _)| *id == user.id)
+                    .map(|(_, at)| at.clone()),
+                user,
+            })
+            .collect())
+    }
+
+    /// One account (regulator admin).
+    pub async fn user_account(&self, actor: &Actor, user_id: i64) -> Result<UserAccount> {
+        self.list_user_accounts(actor)
+            .await?
+            .into_iter()
+            .find(|a| a.user.id == user_id)
+            .ok_or(ServiceError::NotFound)
+    }
+
+    /// Creates an account with a random initial password, returned once (never stored in clear).
+    pub async fn create_user_with_password(
+        &self,
+        actor: &Actor,
+        username: &str,
+        display_name: &str,
+        role: Role,
+        institution_id: Option<i64>,
+    ) -> Result<(User, String)> {
+        authz::authorize(actor, Action::ManageUsers)?;
+        let username = username.trim();
+        let display_name = display_name.trim();
+        let mut errors = username_errors(username);
+        if display_name.is_empty() || display_name.chars().count() > 100 {
+            errors.push(FieldError::new("display_name", "1 to 100 characters"));
+        }
+        if !errors.is_empty() {
+            return Err(ServiceError::invalid(errors));
+        }
+        let password = initial_password();
+        let hash = {
+            let p = password.clone();
+            tokio::task::spawn_blocking(move || crate::sessions::hash_password(&p))
+                .await
+                .map_err(|e| ServiceError::rule("password_hash", e.to_string()))??
+        };
+        let mut tx = self.store.begin().await?;
+        check_role_institution(&mut tx, role, institution_id).await?;
+        if haechi_store::get_user_by_username(tx.conn(), username)
+            .await?
+            .is_some()
+        {
+            return Err(ServiceError::invalid(vec![FieldError::new(
+                "username",
+                "is already taken",
+            )]));
+        }
+        let id = tx
+            .insert_user(&NewUser {
+                username: username.into(),
+                display_name: display_name.into(),
+                role,
+                institution_id,
+                password_hash: Some(hash),
+            })
+            .await?;
+        tx.audit(record(
+            actor,
+            "user.create",
+            "user",
+            &id.to_string(),
+            institution_id,
+            None,
+            Some(serde_json::json!({"username": username, "display_name": display_name, "role": role, "institution_id": institution_id, "initial_password": "set"})),
+        ))
+        .await?;
+        let u = haechi_store::get_user(tx.conn(), id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        tx.commit().await?;
+        Ok((u, password))
+    }
+
+    /// Disables or enables an account; disabling ends its sessions. An admin cannot disable
+    /// their own account.
+    pub async fn set_user_active(&self, actor: &Actor, user_id: i64, active: bool) -> Result<User> {
+        authz::authorize(actor, Action::ManageUsers)?;
+        if user_id == actor.user_id && !active {
+            return Err(ServiceError::rule(
+                "own_account",
+                "you cannot disable your own account",
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        let user = haechi_store::get_user(tx.conn(), user_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        tx.set_user_disabled(user_id, !active).await?;
+        if !active {
+            haechi_store::delete_sessions_of_user(tx.conn(), user_id, None).await?;
+        }
+        tx.audit(record(
+            actor,
+            if active {
+                "user.enable"
+            } else {
+                "user.disable"
+            },
+            "user",
+            &user_id.to_string(),
+            user.institution_id,
+            Some(serde_json::json!({"disabled": user.disabled})),
+            Some(serde_json::json!({"disabled": !active})),
+        ))
+        .await?;
+        let u = haechi_store::get_user(tx.conn(), user_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        tx.commit().await?;
+        Ok(u)
+    }
+
+    /// Sets a new random password for an account, returned once; the account's sessions end.
+    pub async fn reset_password(&self, actor: &Actor, user_id: i64) -> Result<String> {
+        authz::authorize(actor, Action::ManageUsers)?;
+        let password = initial_password();
+        self.set_password(actor, user_id, &password).await?;
+        Ok(password)
+    }
+
+    /// Changes an account's role and institution; the account's sessions end so that the next
+    /// sign-in starts with the new role. An admin cannot change their own role.
+    pub async fn change_user_role(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        role: Role,
+        institution_id: Option<i64>,
+    ) -> Result<User> {
+        authz::authorize(actor, Action::ManageUsers)?;
+        if user_id == actor.user_id {
+            return Err(ServiceError::rule(
+                "own_account",
+                "you cannot change your own role",
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        let user = haechi_store::get_user(tx.conn(), user_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        check_role_institution(&mut tx, role, institution_id).await?;
+        tx.set_user_role(user_id, role, institution_id).await?;
+        haechi_store::delete_sessions_of_user(tx.conn(), user_id, None).await?;
+        tx.audit(record(
+            actor,
+            "user.role_change",
+            "user",
+            &user_id.to_string(),
+            institution_id.or(user.institution_id),
+            Some(serde_json::json!({"role": user.role, "institution_id": user.institution_id})),
+            Some(serde_json::json!({"role": role, "institution_id": institution_id})),
+        ))
+        .await?;
+        let u = haechi_store::get_user(tx.conn(), user_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        tx.commit().await?;
+        Ok(u)
+    }
+
     /// Resolves a bearer token to its user.
     pub async fn actor_for_token(&self, token: &str) -> Result<Actor> {
         let user = haechi_store::user_by_token_sha256(self.store.pool(), &token_sha256(token))
@@ -35,17 +266,7 @@ impl Service {
         institution_id: Option<i64>,
     ) -> Result<User> {
         authz::authorize(actor, Action::ManageUsers)?;
-        let mut errors = Vec::new();
-        if username.len() < 3
-            || !username
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-        {
-            errors.push(FieldError::new(
-                "username",
-                "3 or more letters, digits, '.', '_' or '-'",
-            ));
-        }
+        let mut errors = username_errors(username);
         if role.is_institution_role() != institution_id.is_some() {
             errors.push(FieldError::new(
                 "institution_id",
@@ -138,4 +359,20 @@ impl Service {
         authz::authorize(actor, Action::ManageApplications)?;
         Ok(haechi_store::list_users(self.store.pool(), Some(Role::Advisor)).await?)
     }
+}
+
+fn username_errors(username: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if username.len() < 3
+        || username.len() > 64
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        errors.push(FieldError::new(
+            "username",
+            "3 to 64 letters, digits, '.', '_' or '-'",
+        ));
+    }
+    errors
 }

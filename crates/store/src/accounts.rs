@@ -248,3 +248,46 @@ impl WriteTx {
         Ok(r.rows_affected() > 0)
     }
 }
+
+/// When each user last signed in through the portal (from the audit log, which keeps every
+/// sign-in), by user id.
+pub async fn last_sign_ins<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+) -> Result<Vec<(i64, String)>> {
+    let rs = sqlx::query(
+        "SELECT actor_id, MAX(at) AS last_at FROM audit_log WHERE action = 'session.login' GROUP BY actor_id",
+    )
+    .fetch_all(e)
+    .await?;
+    rs.iter()
+        .map(|r| Ok((r.try_get("actor_id")?, r.try_get("last_at")?)))
+        .collect()
+}
+
+impl WriteTx {
+    /// Disables or enables an account (a disabled user's sessions and tokens stop working).
+    pub async fn set_user_disabled(&mut self, user_id: i64, disabled: bool) -> Result<()> {
+        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(i64::from(disabled))
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Changes an account's role and institution.
+    pub async fn set_user_role(
+        &mut self,
+        user_id: i64,
+        role: haechi_core::Role,
+        institution_id: Option<i64>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE users SET role = $1, institution_id = $2 WHERE id = $3")
+            .bind(role.as_str())
+            .bind(institution_id)
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+}

@@ -156,3 +156,40 @@ pub async fn institution_names<'e, E: Executor<'e, Database = Any>>(
         })
         .collect()
 }
+
+/// Findings of one priority and AI origin: how many are open (or in progress) and how many in
+/// all. For the "AI-found vs conventionally found" chart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OriginCount {
+    /// `P1`…`P5`, or empty for findings not decided yet.
+    pub priority: String,
+    pub ai_origin: String,
+    pub open: i64,
+    pub total: i64,
+}
+
+/// [`OriginCount`]s of one institution (`Some`) or of all, by priority and origin.
+pub async fn findings_by_origin<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: Option<i64>,
+) -> Result<Vec<OriginCount>> {
+    let rs = sqlx::query(
+        "SELECT COALESCE(p.priority, '') AS priority, f.ai_origin, \
+         SUM(CASE WHEN f.status IN ('open', 'in_progress') THEN 1 ELSE 0 END) AS open, COUNT(*) AS total \
+         FROM findings f LEFT JOIN finding_priorities p ON p.finding_id = f.id \
+         WHERE ($1 = 0 OR f.institution_id = $1) GROUP BY COALESCE(p.priority, ''), f.ai_origin ORDER BY 1, 2",
+    )
+    .bind(institution_id.unwrap_or(0))
+    .fetch_all(e)
+    .await?;
+    rs.iter()
+        .map(|r| {
+            Ok(OriginCount {
+                priority: r.try_get("priority")?,
+                ai_origin: r.try_get("ai_origin")?,
+                open: r.try_get("open")?,
+                total: r.try_get("total")?,
+            })
+        })
+        .collect()
+}

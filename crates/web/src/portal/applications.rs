@@ -146,6 +146,23 @@ pub fn notice_text(lang: Lang, code: &str) -> Option<&'static str> {
         ),
         "scores_saved" => lang.t("점수를 임시 저장했습니다.", "Your scores were saved."),
         "scores_submitted" => lang.t("평가를 제출했습니다.", "Your review was submitted."),
+        "user_enabled" => lang.t("사용자를 다시 사용하게 했습니다.", "The user was enabled."),
+        "user_disabled" => lang.t(
+            "사용자를 사용 중지하고 로그인 세션을 종료했습니다.",
+            "The user was disabled and their sessions ended.",
+        ),
+        "role_changed" => lang.t(
+            "역할과 소속을 바꾸고 로그인 세션을 종료했습니다.",
+            "The role and institution were changed and the user's sessions ended.",
+        ),
+        "reviewer_removed" => lang.t(
+            "평가위원을 배정에서 제외했습니다.",
+            "The advisor was removed from the application.",
+        ),
+        "member_added" => lang.t(
+            "확정된 대상 기관에 추가하고 비조치의견서 초안을 작성했습니다.",
+            "The application was added to the confirmed cohort and its letter drafted.",
+        ),
         "confirmed" => lang.t(
             "대상 기관을 확정했습니다. 각 기관의 비조치의견서 초안이 작성되었습니다.",
             "The cohort was confirmed. A draft no-action letter was written for each member.",
@@ -1006,7 +1023,7 @@ fn view_page(
         @if let Some(d) = &view.decision {
             section {
                 h2 { (p.t("결정", "Decision")) }
-                (decision_facts(p.lang, d))
+                (decision_facts(p.lang, d, view.override_reason.as_deref()))
             }
         }
         (history_section(p.lang, &view.events))
@@ -1014,7 +1031,11 @@ fn view_page(
     p.page_with(status, &title, body)
 }
 
-pub fn decision_facts(lang: Lang, d: &haechi_store::DecisionRecord) -> Markup {
+pub fn decision_facts(
+    lang: Lang,
+    d: &haechi_store::DecisionRecord,
+    override_reason: Option<&str>,
+) -> Markup {
     let outcome = ApplicationState::parse(&d.outcome);
     html! {
         dl class="facts" {
@@ -1023,6 +1044,10 @@ pub fn decision_facts(lang: Lang, d: &haechi_store::DecisionRecord) -> Markup {
             dt { (lang.t("사유", "Rationale")) } dd class="prewrap" { (d.rationale) }
             dt { (lang.t("평가 결과와 일치", "Follows the evaluation")) }
             dd { @if d.follows_evaluation { (lang.t("예", "Yes")) } @else { span class="badge warn" { (lang.t("아니오", "No")) } } }
+            @if let Some(why) = override_reason {
+                dt { (lang.t("평가 미달 승인 사유", "Override of the failed evaluation")) }
+                dd class="prewrap" data-override="true" { span class="badge warn" { (lang.t("예외 승인", "Override")) } " " (why) }
+            }
             dt { (lang.t("결정", "Decided")) } dd { (d.decided_on) " · " (d.decided_by) }
             dt { (lang.t("정책 버전", "Policy version")) } dd { (d.policy_version) }
         }
@@ -1122,32 +1147,7 @@ fn attachments_section(
     html! {
         section id="attachments" {
             h2 { (p.t("증빙 자료", "Evidence")) }
-            @if attachments.is_empty() {
-                p class="muted" { (p.t("올린 파일이 없습니다.", "No files attached.")) }
-            } @else {
-                div class="table-wrap" {
-                    table {
-                        thead { tr {
-                            th scope="col" { (p.t("파일", "File")) }
-                            th scope="col" class="num" { (p.t("크기(바이트)", "Size (bytes)")) }
-                            th scope="col" { "SHA-256" }
-                            th scope="col" { (p.t("올린 사람", "Uploaded by")) }
-                            th scope="col" { (p.t("올린 날", "Uploaded")) }
-                        } }
-                        tbody {
-                            @for a in attachments {
-                                tr {
-                                    td { a href={ "/attachments/" (a.id) } download { (a.filename) } }
-                                    td class="num" { (a.size_bytes) }
-                                    td { code class="hash" { (a.sha256) } }
-                                    td { (a.uploaded_by) }
-                                    td { (day(&a.uploaded_at)) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            (attachments_table(p.lang, attachments))
             @if !state.is_final() && p.may(Action::DraftApplication) {
                 form method="post" action={ "/applications/" (id) "/attachments" } enctype="multipart/form-data" class="row" {
                     (p.csrf_field())
@@ -1156,6 +1156,38 @@ fn attachments_section(
                         input type="file" id="file" name="file" required;
                     }
                     button type="submit" { (p.t("올리기", "Upload")) }
+                }
+            }
+        }
+    }
+}
+
+/// The evidence files of an application, each a link to the file.
+pub fn attachments_table(lang: Lang, attachments: &[haechi_store::AttachmentMeta]) -> Markup {
+    html! {
+        @if attachments.is_empty() {
+            p class="muted" { (lang.t("올린 파일이 없습니다.", "No files attached.")) }
+        } @else {
+            div class="table-wrap" {
+                table {
+                    thead { tr {
+                        th scope="col" { (lang.t("파일", "File")) }
+                        th scope="col" class="num" { (lang.t("크기(바이트)", "Size (bytes)")) }
+                        th scope="col" { "SHA-256" }
+                        th scope="col" { (lang.t("올린 사람", "Uploaded by")) }
+                        th scope="col" { (lang.t("올린 날", "Uploaded")) }
+                    } }
+                    tbody {
+                        @for a in attachments {
+                            tr {
+                                td { a href={ "/attachments/" (a.id) } { (a.filename) } }
+                                td class="num" { (a.size_bytes) }
+                                td { code class="hash" { (a.sha256) } }
+                                td { (a.uploaded_by) }
+                                td { (day(&a.uploaded_at)) }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -1284,24 +1316,110 @@ async fn download(State(st): State<AppState>, p: Portal, Path(id): Path<String>)
             }
         })
         .collect();
+    let served = served_type(&meta.filename, &meta.content_type);
     let disposition = format!(
-        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        "{}; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        if shown_inline(&served) {
+            "inline"
+        } else {
+            "attachment"
+        },
         url_encode(&meta.filename)
     );
     let mut resp = data.into_response();
     let h = resp.headers_mut();
-    // Served as bytes to download, never rendered: an uploaded HTML file cannot run here.
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
+        HeaderValue::from_str(&served)
+            .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
     );
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    // Whatever the file is, it runs nothing here: no script, no plugin, no same-origin access
+    // (a PDF is left to the browser's viewer, which a sandbox would block).
+    if !served.starts_with("application/pdf") {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+            ),
+        );
     }
     if let Ok(v) = HeaderValue::from_str(&meta.sha256) {
         h.insert("x-content-sha256", v);
     }
     resp
+}
+
+/// Types a browser shows in place without running anything; every other file is downloaded.
+fn shown_inline(served: &str) -> bool {
+    let essence = served.split(';').next().unwrap_or("").trim();
+    matches!(
+        essence,
+        "application/pdf" | "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "text/plain"
+    )
+}
+
+/// The type of a file by its name's extension, for files stored without a useful type.
+fn type_of_name(filename: &str) -> Option<&'static str> {
+    let ext = filename.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "txt" | "log" => "text/plain; charset=utf-8",
+        "md" => "text/markdown; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "html" | "htm" => "text/html; charset=utf-8",
+        "json" => "application/json",
+        "sarif" => "application/sarif+json",
+        "xml" => "application/xml",
+        "zip" => "application/zip",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "ppt" => "application/vnd.ms-powerpoint",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "hwp" => "application/x-hwp",
+        "hwpx" => "application/hwp+zip",
+        _ => return None,
+    })
+}
+
+/// The content type an evidence file is served with: the type it was uploaded with when that
+/// is a well-formed media type, else the one its name says, else `application/octet-stream`.
+/// Text keeps its charset (UTF-8 unless the upload said otherwise).
+pub fn served_type(filename: &str, stored: &str) -> String {
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
+    };
+    let mut parts = stored.split(';');
+    let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let well_formed = essence
+        .split_once('/')
+        .is_some_and(|(t, sub)| token(t) && token(sub));
+    if !well_formed || essence == "application/octet-stream" {
+        return type_of_name(filename)
+            .unwrap_or("application/octet-stream")
+            .to_string();
+    }
+    if essence.starts_with("text/") {
+        let charset = parts
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+            .map(|(_, v)| v.trim().trim_matches('"').to_ascii_lowercase())
+            .filter(|v| token(v))
+            .unwrap_or_else(|| "utf-8".to_string());
+        return format!("{essence}; charset={charset}");
+    }
+    essence
 }
 
 // ================================================================================ lifecycle
@@ -1331,6 +1449,9 @@ pub struct TransitionForm {
     pub comment: String,
     #[serde(default)]
     pub rationale: String,
+    /// Approving against a failed evaluation: the officer's explicit override reason.
+    #[serde(default)]
+    pub override_reason: String,
 }
 
 /// Every lifecycle step: the institution's submit and withdraw, the officer's steps and
@@ -1362,9 +1483,10 @@ async fn transition(
         _ => form.comment.clone(),
     };
     let comment = (!comment.trim().is_empty()).then_some(comment);
+    let override_reason = Some(form.override_reason.as_str()).filter(|o| !o.trim().is_empty());
     match st
         .svc
-        .transition(&p.actor, id, action, comment.as_deref())
+        .transition_with_override(&p.actor, id, action, comment.as_deref(), override_reason)
         .await
     {
         Ok(_) => {
@@ -1424,9 +1546,23 @@ async fn transition(
                 &p,
                 &view,
                 super::reviews::OfficerPage {
-                    errors: e.field_errors().to_vec(),
+                    errors: e
+                        .field_errors()
+                        .iter()
+                        .map(|f| match f.field.as_str() {
+                            "override_reason" => FieldError::new(
+                                "override_reason",
+                                p.t(
+                                    "전문가 평가가 통과 기준에 미달했습니다. 승인하려면 예외 승인 사유를 쓰십시오.",
+                                    "the evaluation did not pass: approving it needs an explicit override reason",
+                                ),
+                            ),
+                            _ => f.clone(),
+                        })
+                        .collect(),
                     alert: e.field_errors().is_empty().then(|| rule_message(&p, &e)),
                     form: Some((action, comment.unwrap_or_default())),
+                    override_typed: form.override_reason.clone(),
                     status: crate::error::status_of(&e),
                     notice: None,
                 },

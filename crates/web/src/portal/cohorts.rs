@@ -11,21 +11,23 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
-use haechi_policy::cohort::{CandidateOutcome, CohortPlan};
+use haechi_core::FieldError;
+use haechi_policy::cohort::{CandidateOutcome, CohortPlan, CohortReason};
 use haechi_service::authz::Action;
 use haechi_service::ServiceError;
-use haechi_store::CohortRecord;
+use haechi_store::{CohortAddition, CohortRecord};
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::applications::{day, notice};
-use super::{url_encode, CsrfForm, Lang, PageRoute, Portal};
+use super::{field_error, url_encode, CsrfForm, Lang, PageRoute, Portal};
 use crate::{page_get, page_post, AppState};
 
 pub fn routes() -> Vec<PageRoute> {
     vec![
         page_get!("/cohorts", cohorts),
         page_post!("/cohorts/{phase}/confirm", confirm),
+        page_post!("/cohorts/{phase}/add", add),
     ]
 }
 
@@ -42,15 +44,34 @@ fn reason_text(lang: Lang, c: &CandidateOutcome) -> String {
     lang.t(&c.reason.ko, &c.reason.en).to_string()
 }
 
-fn included_badge(lang: Lang, included: bool) -> Markup {
+fn included_badge(lang: Lang, c: &CandidateOutcome) -> Markup {
     html! {
-        @if included { span class="badge ok" { (lang.t("포함", "Included")) } }
+        @if c.included { span class="badge ok" { (lang.t("포함", "Included")) } }
+        @else if c.code == CohortReason::ApprovedAfterConfirmation { span class="badge warn" { (lang.t("확정 후 승인", "Approved after confirmation")) } }
         @else { span class="badge" { (lang.t("제외", "Not included")) } }
+        @if c.override_reason.is_some() { " " span class="badge warn" { (lang.t("예외 승인", "Override")) } }
     }
 }
 
+/// A late approval's addition form as typed, with its errors, when it is shown again.
+#[derive(Default)]
+struct AddAgain {
+    application_id: i64,
+    reason: String,
+    errors: Vec<FieldError>,
+}
+
 async fn cohorts(State(st): State<AppState>, p: Portal, Query(q): Query<CohortQuery>) -> Response {
-    render(&st, &p, &q.phase, Some(&q.notice), None, StatusCode::OK).await
+    render(
+        &st,
+        &p,
+        &q.phase,
+        Some(&q.notice),
+        None,
+        StatusCode::OK,
+        None,
+    )
+    .await
 }
 
 async fn render(
@@ -60,9 +81,14 @@ async fn render(
     notice_code: Option<&str>,
     alert: Option<String>,
     status: StatusCode,
+    again: Option<AddAgain>,
 ) -> Response {
     let confirmed = match st.svc.list_cohorts(&p.actor).await {
         Ok(c) => c,
+        Err(e) => return p.error(e),
+    };
+    let additions = match st.svc.cohort_additions(&p.actor).await {
+        Ok(a) => a,
         Err(e) => return p.error(e),
     };
     let policy = st.svc.policy();
@@ -129,18 +155,29 @@ async fn render(
             }
         }
         @if let Some(plan) = &plan {
-            (plan_section(p, &selected_label, plan, already))
+            (plan_section(p, &selected_label, plan, already, again.as_ref()))
         } @else if !p.may(Action::PlanCohorts) {
             p class="muted" { (p.t("대상 기관 제안과 확정은 감독당국 담당자가 합니다.", "Proposals and confirmations are made by regulator officers.")) }
         }
         @for c in &confirmed {
-            (cohort_section(st, p, c))
+            (cohort_section(st, p, c, &additions))
         }
     };
     p.page_with(status, title, body)
 }
 
-fn plan_section(p: &Portal, label: &str, plan: &CohortPlan, already: bool) -> Markup {
+fn plan_section(
+    p: &Portal,
+    label: &str,
+    plan: &CohortPlan,
+    already: bool,
+    again: Option<&AddAgain>,
+) -> Markup {
+    let late: Vec<&CandidateOutcome> = plan
+        .candidates
+        .iter()
+        .filter(|c| c.code == CohortReason::ApprovedAfterConfirmation)
+        .collect();
     let included: Vec<i64> = plan
         .candidates
         .iter()
@@ -190,7 +227,7 @@ fn plan_section(p: &Portal, label: &str, plan: &CohortPlan, already: bool) -> Ma
                                     td { (c.institution_name) }
                                     td class="num" { a href={ "/applications/" (c.application_id) } { "#" (c.application_id) } }
                                     td class="num" { (format!("{:.2}", c.score)) }
-                                    td { (included_badge(p.lang, c.included)) }
+                                    td { (included_badge(p.lang, c)) }
                                     td { (reason_text(p.lang, c)) }
                                 }
                             }
@@ -200,6 +237,9 @@ fn plan_section(p: &Portal, label: &str, plan: &CohortPlan, already: bool) -> Ma
             }
             @if already {
                 p class="alert ok" role="status" { (p.t("이 단계의 대상 기관은 이미 확정되었습니다.", "This phase's cohort is already confirmed.")) }
+                @if !late.is_empty() {
+                    (late_section(p, plan, &late, again))
+                }
             } @else if p.may(Action::PlanCohorts) && !included.is_empty() {
                 form method="post" action={ "/cohorts/" (url_encode(&plan.phase)) "/confirm" } class="stack" data-confirm=(p.t("제안된 대상 기관을 확정하고 비조치의견서 초안을 작성하시겠습니까?", "Confirm the proposed cohort and draft its no-action letters?")) {
                     (p.csrf_field())
@@ -215,7 +255,64 @@ fn plan_section(p: &Portal, label: &str, plan: &CohortPlan, already: bool) -> Ma
     }
 }
 
-fn cohort_section(st: &AppState, p: &Portal, c: &CohortRecord) -> Markup {
+/// The applications approved after the cohort was confirmed: each with a form to add it to the
+/// confirmed cohort while the window is open, or the reason it goes to the next phase.
+fn late_section(
+    p: &Portal,
+    plan: &CohortPlan,
+    late: &[&CandidateOutcome],
+    again: Option<&AddAgain>,
+) -> Markup {
+    html! {
+        section id="late" {
+            h3 { (p.t("확정 후 승인된 신청", "Approved after the cohort was confirmed")) }
+            @if plan.late_additions_open {
+                p class="muted" { (p.t(
+                    "단계 기간이 끝나기 전까지 확정된 대상 기관에 추가할 수 있습니다. 추가 사유는 기록되고, 비조치의견서 초안이 다른 기관과 같이 작성됩니다.",
+                    "Until the phase's window closes, these can be added to the confirmed cohort. The reason is recorded and the letter is drafted like the other members'.",
+                )) }
+            } @else {
+                p class="alert warn" role="status" { (p.t(
+                    "이 단계의 기간이 끝나 확정된 대상 기관에 추가할 수 없습니다. 다음 단계의 대상 기관 제안에 포함됩니다.",
+                    "This phase's window has closed, so these cannot join its confirmed cohort; they are proposed for the next phase.",
+                )) }
+            }
+            ul class="stack" {
+                @for c in late {
+                    @let typed = again.filter(|a| a.application_id == c.application_id);
+                    @let errors = typed.map(|a| a.errors.as_slice()).unwrap_or(&[]);
+                    @let field = format!("reason-{}", c.application_id);
+                    li data-late=(c.application_id) {
+                        strong { (c.institution_name) } " " a href={ "/applications/" (c.application_id) } { "#" (c.application_id) }
+                        " · " (p.t(&c.reason.ko, &c.reason.en))
+                        @if c.can_add && p.may(Action::PlanCohorts) {
+                            form method="post" action={ "/cohorts/" (url_encode(&plan.phase)) "/add" } class="stack" data-confirm=(p.t("이 신청을 확정된 대상 기관에 추가하고 비조치의견서 초안을 작성하시겠습니까?", "Add this application to the confirmed cohort and draft its letter?")) {
+                                (p.csrf_field())
+                                input type="hidden" name="application_id" value=(c.application_id);
+                                @let err = field_error(errors, "reason");
+                                div class={ "field" @if err.is_some() { " invalid" } } {
+                                    label for=(field) { (p.t("추가 사유", "Reason for the addition")) }
+                                    textarea id=(field) name="reason" rows="2" maxlength="2000" { @if let Some(a) = typed { (a.reason) } }
+                                    @if let Some(m) = err { p class="field-error" role="alert" { (m) } }
+                                }
+                                div class="actions" {
+                                    button type="submit" class="primary" { (p.t("확정된 대상에 추가", "Add to the confirmed cohort")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn cohort_section(
+    st: &AppState,
+    p: &Portal,
+    c: &CohortRecord,
+    additions: &[CohortAddition],
+) -> Markup {
     let policy = st.svc.policy();
     let label = policy
         .phase(&c.phase_id)
@@ -237,15 +334,25 @@ fn cohort_section(st: &AppState, p: &Portal, c: &CohortRecord) -> Markup {
                         th scope="col" { (p.t("기관", "Institution")) }
                         th scope="col" class="num" { (p.t("신청", "Application")) }
                         th scope="col" class="num" { (p.t("점수", "Score")) }
+                        th scope="col" { (p.t("비고", "Note")) }
                     } }
                     tbody {
                         @for (i, id) in c.members.iter().enumerate() {
                             @let cand = plan.as_ref().and_then(|pl| pl.candidates.iter().find(|x| x.application_id == *id));
+                            @let added = additions.iter().find(|a| a.phase_id == c.phase_id && a.application_id == *id);
                             tr {
                                 td class="num" { (i + 1) }
-                                td { @if let Some(x) = cand { (x.institution_name) } @else { "—" } }
+                                td { @if let Some(x) = cand { (x.institution_name) } @else if added.is_some() { (p.t("확정 후 추가", "Added after confirmation")) } @else { "—" } }
                                 td class="num" { a href={ "/applications/" (id) } { "#" (id) } }
                                 td class="num" { @if let Some(x) = cand { (format!("{:.2}", x.score)) } @else { "—" } }
+                                td {
+                                    @if let Some(a) = added {
+                                        span class="badge warn" { (p.t("확정 후 추가", "Added after confirmation")) }
+                                        " " (day(&a.added_at)) " · " (a.added_by) " — " span class="prewrap" { (a.reason) }
+                                    } @else if let Some(why) = cand.and_then(|x| x.override_reason.as_deref()) {
+                                        span class="badge warn" { (p.t("예외 승인", "Override")) } " " (why)
+                                    }
+                                }
                             }
                         }
                     }
@@ -355,6 +462,7 @@ async fn confirm(
                         .to_string(),
                     ),
                     StatusCode::UNPROCESSABLE_ENTITY,
+                    None,
                 )
                 .await,
             }
@@ -376,8 +484,130 @@ async fn confirm(
                 "{} {e}",
                 p.t("확정하지 못했습니다:", "The cohort was not confirmed:")
             );
-            render(&st, &p, &phase, None, Some(msg), status).await
+            render(&st, &p, &phase, None, Some(msg), status, None).await
         }
         Err(e) => p.error(e),
     }
+}
+
+#[derive(Deserialize, Default)]
+pub struct AddForm {
+    #[serde(default)]
+    application_id: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Adds a late approval to the phase's confirmed cohort (the service decides whether it may).
+async fn add(
+    State(st): State<AppState>,
+    Path(phase): Path<String>,
+    f: CsrfForm<AddForm>,
+) -> Response {
+    let p = f.portal;
+    let form = f.form;
+    // Who may add (and whether the phase exists) is the planner's answer, before the form's.
+    if let Err(e) = st.svc.plan_cohort(&p.actor, &phase).await {
+        return p.error(e);
+    }
+    let Ok(application_id) = form.application_id.trim().parse::<i64>() else {
+        let msg = p
+            .t(
+                "추가할 신청이 올바르지 않습니다. 아무것도 변경하지 않았습니다.",
+                "The application to add is invalid. Nothing was changed.",
+            )
+            .to_string();
+        return render(
+            &st,
+            &p,
+            &phase,
+            None,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+        )
+        .await;
+    };
+    let again = |errors: Vec<FieldError>| AddAgain {
+        application_id,
+        reason: form.reason.clone(),
+        errors,
+    };
+    if form.reason.trim().is_empty() {
+        let e = FieldError::new(
+            "reason",
+            p.t(
+                "확정된 대상 기관에 추가하는 사유를 쓰십시오.",
+                "say why the application joins the confirmed cohort",
+            ),
+        );
+        return render(
+            &st,
+            &p,
+            &phase,
+            None,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(again(vec![e])),
+        )
+        .await;
+    }
+    match st
+        .svc
+        .add_to_cohort(&p.actor, &phase, application_id, &form.reason)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!(
+            "/cohorts?phase={}&notice=member_added",
+            url_encode(&phase)
+        ))
+        .into_response(),
+        Err(e @ (ServiceError::Rule { .. } | ServiceError::Domain(_))) => {
+            let status = crate::error::status_of(&e);
+            let msg = add_refusal(p.lang, &e);
+            let errors = e.field_errors().to_vec();
+            render(
+                &st,
+                &p,
+                &phase,
+                None,
+                Some(msg),
+                status,
+                Some(again(errors)),
+            )
+            .await
+        }
+        Err(e) => p.error(e),
+    }
+}
+
+/// Why a late approval was not added, in the page's language.
+fn add_refusal(lang: Lang, e: &ServiceError) -> String {
+    let what = match e {
+        ServiceError::Rule { code, .. } => match *code {
+            "window_closed" => lang.t(
+                "이 단계의 기간이 끝나 확정된 대상 기관에 추가할 수 없습니다. 다음 단계의 대상 기관 제안에 포함됩니다.",
+                "this phase's window has closed; the application is proposed for the next phase.",
+            ),
+            "cohort_full" => lang.t(
+                "확정된 대상 기관이 이 단계의 정원에 이르렀습니다. 다음 단계의 대상 기관 제안에 포함됩니다.",
+                "the confirmed cohort has reached the phase's capacity; the application is proposed for the next phase.",
+            ),
+            "cohort_not_confirmed" => lang.t(
+                "이 단계의 대상 기관이 아직 확정되지 않았습니다. 제안된 대상 기관을 확정하십시오.",
+                "this phase's cohort is not confirmed yet; confirm the proposed cohort instead.",
+            ),
+            "not_a_candidate" | "not_a_late_approval" => lang.t(
+                "확정 후 승인된 신청만 추가할 수 있습니다.",
+                "only an application approved after the confirmation can be added.",
+            ),
+            _ => return e.to_string(),
+        },
+        _ if !e.field_errors().is_empty() => lang.t("입력을 확인하십시오.", "check the form."),
+        _ => return e.to_string(),
+    };
+    format!(
+        "{} {what}",
+        lang.t("추가하지 못했습니다:", "The application was not added:")
+    )
 }

@@ -22,6 +22,7 @@ pub mod letters;
 pub mod patching;
 pub mod registry;
 pub mod reviews;
+pub mod users;
 pub mod when;
 
 pub use when::{days_ago, kst_day, kst_minute, kst_second, money};
@@ -113,6 +114,7 @@ pub fn portal_routes() -> Vec<PageRoute> {
     routes.extend(audit::routes());
     routes.extend(findings::routes());
     routes.extend(patching::routes());
+    routes.extend(users::routes());
     routes
 }
 
@@ -161,12 +163,15 @@ pub async fn security_headers(req: Request, next: axum::middleware::Next) -> Res
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     if is_html {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-            ),
-        );
+        // A response that set its own policy keeps it (an evidence file is served sandboxed).
+        if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+                ),
+            );
+        }
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     h.insert(

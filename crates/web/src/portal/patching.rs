@@ -12,6 +12,7 @@
 
 mod charts;
 mod feeds;
+mod origin;
 mod patches;
 mod queue;
 mod saas;

@@ -23,7 +23,8 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::applications::{
-    content_section, day, decision_facts, notice, rubric_label, state_badge, ViewQuery,
+    attachments_table, content_section, day, decision_facts, notice, rubric_label, state_badge,
+    ViewQuery,
 };
 use super::{control, error_summary, field_error, CsrfForm, Lang, PageRoute, Portal};
 use crate::{page_get, page_post, AppState};
@@ -36,6 +37,7 @@ pub fn routes() -> Vec<PageRoute> {
         page_post!("/reviews/{id}/scores", score),
         page_get!("/applications/{id}/review", officer_review),
         page_post!("/applications/{id}/reviewers", assign),
+        page_post!("/applications/{id}/reviewers/remove", remove),
     ]
 }
 
@@ -237,6 +239,10 @@ async fn advisor_page(
         }
         @if let Some(v) = &content {
             (content_section(st, p.lang, &v.application.content))
+            section id="attachments" {
+                h2 { (p.t("증빙 자료", "Evidence")) }
+                (attachments_table(p.lang, &v.attachments))
+            }
         }
         @if a.conflict == Some(false) {
             section id="scoring" {
@@ -492,6 +498,8 @@ pub struct OfficerPage {
     pub form: Option<(ApplicationAction, String)>,
     pub status: StatusCode,
     pub notice: Option<String>,
+    /// The override reason as typed, when a refused approval is shown again.
+    pub override_typed: String,
 }
 
 async fn officer_review(
@@ -518,6 +526,7 @@ async fn officer_review(
             form: None,
             status: StatusCode::OK,
             notice: Some(q.notice_code().to_string()),
+            override_typed: String::new(),
         },
     )
     .await
@@ -559,10 +568,18 @@ pub async fn officer_page(
         Some((ApplicationAction::Approve | ApplicationAction::Reject, c)) => c.clone(),
         _ => String::new(),
     };
+    // Counted from the declarations: an assigned advisor counts once they declared no conflict.
     let cleared = assignments
         .iter()
-        .filter(|a| a.conflict != Some(true))
+        .filter(|a| a.conflict == Some(false))
         .count();
+    let undeclared = assignments.iter().filter(|a| a.conflict.is_none()).count();
+    let changeable = manage
+        && matches!(
+            app.state,
+            ApplicationState::Screening | ApplicationState::UnderReview
+        );
+    let failed = view.evaluation.as_ref().is_some_and(|e| !e.passed);
     let need = policy.evaluation.reviewers_per_application;
     let title = format!(
         "{} #{} · {}",
@@ -582,7 +599,11 @@ pub async fn officer_page(
         (error_summary(p.lang, errors))
         dl class="facts" {
             dt { (p.t("상태", "State")) } dd { (state_badge(p.lang, app.state)) }
-            dt { (p.t("평가위원", "Reviewers")) } dd { (cleared) " / " (need) " " (p.t("(이해충돌 없는 위원 / 정책상 인원)", "(without conflict / required by policy)")) }
+            dt { (p.t("평가위원", "Reviewers")) }
+            dd data-cleared=(cleared) {
+                (cleared) " / " (need) " " (p.t("(이해충돌 없음을 신고한 위원 / 정책상 인원)", "(declared no conflict / required by policy)"))
+                @if undeclared > 0 { " · " (p.t("신고 전 ", "not yet declared: ")) (undeclared) (p.t("명", "")) }
+            }
             @if let Some(e) = &view.evaluation {
                 dt { (p.t("평가 결과", "Evaluation")) }
                 dd {
@@ -653,9 +674,22 @@ pub async fn officer_page(
                         (control(p.t("결정 사유", "Rationale"), "rationale", errors, html! {
                             textarea id="rationale" name="rationale" rows="4" maxlength="10000" { (decision_typed) }
                         }))
+                        @if failed && can(ApplicationAction::Approve) {
+                            p class="alert warn" role="status" id="override-warning" { (p.t(
+                                "전문가 평가가 정책의 통과 기준에 미달했습니다. 그래도 승인하려면 예외 승인 사유를 쓰십시오. 사유는 결정과 함께 기록되고 감사 로그, 신청서, 단계별 허용 대상 제안에 표시됩니다.",
+                                "The evaluation did not meet the policy's pass marks. To approve it anyway, write the reason for the override: it is recorded with the decision and shown in the audit log, on the application and to the cohort planner.",
+                            )) }
+                            (control(p.t("평가 미달 승인 사유 (승인할 때만)", "Override reason (to approve only)"), "override_reason", errors, html! {
+                                textarea id="override_reason" name="override_reason" rows="3" maxlength="10000" { (page.override_typed) }
+                            }))
+                        }
                         div class="actions" {
                             @if can(ApplicationAction::Approve) {
-                                button type="submit" name="action" value="approve" class="primary" data-confirm=(p.t("승인하시겠습니까?", "Approve the application?")) { (p.t("승인", "Approve")) }
+                                @if failed {
+                                    button type="submit" name="action" value="approve" class="primary" data-confirm=(p.t("평가 미달인 신청을 예외로 승인하시겠습니까?", "Approve this application although its evaluation failed?")) { (p.t("예외 승인", "Approve with override")) }
+                                } @else {
+                                    button type="submit" name="action" value="approve" class="primary" data-confirm=(p.t("승인하시겠습니까?", "Approve the application?")) { (p.t("승인", "Approve")) }
+                                }
                             }
                             button type="submit" name="action" value="reject" class="danger" data-confirm=(p.t("거절하시겠습니까?", "Reject the application?")) { (p.t("거절", "Reject")) }
                         }
@@ -686,6 +720,7 @@ pub async fn officer_page(
                             th scope="col" { (p.t("배정", "Assigned")) }
                             th scope="col" { (p.t("이해충돌", "Conflict of interest")) }
                             th scope="col" { (p.t("평가 제출", "Submitted")) }
+                            @if changeable { th scope="col" { (p.t("제외·교체", "Remove or replace")) } }
                         } }
                         tbody {
                             @for a in assignments {
@@ -694,8 +729,25 @@ pub async fn officer_page(
                                     td { (day(&a.assigned_at)) " · " (a.assigned_by) }
                                     td { (declaration_label(p.lang, a)) @if let Some(n) = &a.conflict_note { " " span class="small" { (n) } } }
                                     td { @if let Some(s) = &a.submitted_at { (day(s)) } @else { "—" } }
+                                    @if changeable {
+                                        td { (remove_form(p, app.id, a, &unassigned, errors)) }
+                                    }
                                 }
                             }
+                        }
+                    }
+                }
+            }
+            @if let Some(removed) = view.removed_assignments.as_ref().filter(|r| !r.is_empty()) {
+                h3 { (p.t("제외된 평가위원", "Removed advisors")) }
+                p class="muted" { (p.t("제외된 평가위원의 점수는 집계되지 않고, 해당 위원은 이 신청을 더 이상 볼 수 없습니다.", "A removed advisor's scores do not count, and the advisor no longer sees this application.")) }
+                ul id="removed-reviewers" {
+                    @for a in removed {
+                        li {
+                            (a.advisor_name) " · "
+                            @if let Some(at) = &a.removed_at { (day(at)) " " }
+                            @if let Some(by) = &a.removed_by { (by) }
+                            @if let Some(why) = &a.removed_reason { " — " span class="prewrap" { (why) } }
                         }
                     }
                 }
@@ -704,7 +756,7 @@ pub async fn officer_page(
         @if let Some(d) = &view.decision {
             section id="decision" {
                 h2 { (p.t("결정", "Decision")) }
-                (decision_facts(p.lang, d))
+                (decision_facts(p.lang, d, view.override_reason.as_deref()))
             }
         }
     };
@@ -899,6 +951,152 @@ async fn assign(
             form: None,
             status,
             notice: None,
+            override_typed: String::new(),
+        },
+    )
+    .await
+}
+
+/// The officer's form to remove an advisor from the application, with a reason and an optional
+/// replacement chosen from the advisors not yet assigned.
+fn remove_form(
+    p: &Portal,
+    application_id: i64,
+    a: &Assignment,
+    unassigned: &[&haechi_store::User],
+    errors: &[FieldError],
+) -> Markup {
+    let reason_id = format!("reason-{}", a.advisor_id);
+    let replacement_id = format!("replacement-{}", a.advisor_id);
+    html! {
+        details class="remove-reviewer" {
+            summary { (p.t("제외 또는 교체", "Remove or replace")) }
+            form method="post" action={ "/applications/" (application_id) "/reviewers/remove" } class="stack" data-confirm=(p.t("이 평가위원을 배정에서 제외하시겠습니까? 제출한 점수는 집계되지 않습니다.", "Remove this advisor? Their scores will no longer count.")) {
+                (p.csrf_field())
+                input type="hidden" name="advisor_id" value=(a.advisor_id);
+                div class={ "field" @if field_error(errors, "reason").is_some() { " invalid" } } {
+                    label for=(reason_id) { (p.t("사유", "Reason")) }
+                    textarea id=(reason_id) name="reason" rows="2" maxlength="2000" required {}
+                }
+                div class="field" {
+                    label for=(replacement_id) { (p.t("교체할 평가위원 (선택)", "Replacement advisor (optional)")) }
+                    select id=(replacement_id) name="replacement" {
+                        option value="" { (p.t("교체하지 않음", "No replacement")) }
+                        @for u in unassigned {
+                            option value=(u.id) { (u.display_name) }
+                        }
+                    }
+                }
+                div class="actions" { button type="submit" class="danger" { (p.t("제외", "Remove")) } }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct RemoveForm {
+    #[serde(default)]
+    advisor_id: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    replacement: String,
+}
+
+async fn remove(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    f: CsrfForm<RemoveForm>,
+) -> Response {
+    let p = f.portal;
+    let form = f.form;
+    let Ok(id) = parse_id(&id) else {
+        return p.error(ServiceError::NotFound);
+    };
+    // A role that may not change reviewers stops here, before the form is read.
+    if let Err(e) = st.svc.list_advisors(&p.actor).await {
+        return p.error(e);
+    }
+    let mut errors = Vec::new();
+    let advisor = form.advisor_id.trim().parse::<i64>().ok();
+    if advisor.is_none() {
+        errors.push(FieldError::new(
+            "advisor_id",
+            p.t(
+                "제외할 평가위원을 고르십시오.",
+                "choose the advisor to remove",
+            ),
+        ));
+    }
+    let replacement = match form.replacement.trim() {
+        "" => None,
+        r => match r.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "replacement",
+                    p.t(
+                        "교체할 평가위원 선택이 올바르지 않습니다.",
+                        "the replacement choice is invalid",
+                    ),
+                ));
+                None
+            }
+        },
+    };
+    if form.reason.trim().is_empty() {
+        errors.push(FieldError::new(
+            "reason",
+            p.t(
+                "평가위원을 제외하는 사유를 쓰십시오.",
+                "say why the advisor is removed",
+            ),
+        ));
+    }
+    let mut alert = None;
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    if let (Some(advisor), true) = (advisor, errors.is_empty()) {
+        match st
+            .svc
+            .remove_reviewer(&p.actor, id, advisor, &form.reason, replacement)
+            .await
+        {
+            Ok(_) => {
+                return Redirect::to(&format!(
+                    "/applications/{id}/review?notice=reviewer_removed#reviewers"
+                ))
+                .into_response()
+            }
+            Err(
+                e @ (ServiceError::NotFound | ServiceError::Forbidden(_) | ServiceError::Store(_)),
+            ) => return p.error(e),
+            Err(e) => {
+                status = crate::error::status_of(&e);
+                if e.field_errors().is_empty() {
+                    alert = Some(format!(
+                        "{} {e}",
+                        p.t("제외하지 못했습니다:", "The advisor was not removed:")
+                    ));
+                }
+                errors.extend(e.field_errors().iter().cloned());
+            }
+        }
+    }
+    let view = match st.svc.get_application(&p.actor, id).await {
+        Ok(v) => v,
+        Err(e) => return p.error(e),
+    };
+    officer_page(
+        &st,
+        &p,
+        &view,
+        OfficerPage {
+            errors,
+            alert,
+            form: None,
+            status,
+            notice: None,
+            override_typed: String::new(),
         },
     )
     .await

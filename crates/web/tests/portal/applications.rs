@@ -179,7 +179,11 @@ async fn invalid_form_shows_errors_next_to_the_fields_and_saves_nothing() {
         "{}",
         page.body
     );
-    assert!(page.has_text("must not be empty"));
+    assert!(page.has_text("비워 둘 수 없습니다."), "{}", page.body);
+    assert!(
+        !page.has_text("must not be empty"),
+        "no English on a Korean page"
+    );
     assert!(!page.has_text("id=\"services[0].vendor-error\""));
     assert!(
         page.has_text("value=\"해솔 보안관제 SaaS\""),
@@ -459,17 +463,26 @@ async fn evidence_upload_download_and_size_limit() {
     let file = s.get(&format!("/attachments/{}", att.id)).await;
     assert_eq!(file.status, StatusCode::OK);
     assert_eq!(file.body.as_bytes(), data.as_slice());
+    // Uploaded without a type: served as what its name says, shown in place, sandboxed.
     assert_eq!(
         file.headers.get(header::CONTENT_TYPE).unwrap(),
-        "application/octet-stream"
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(
+        file.headers
+            .get(header::CONTENT_DISPOSITION)
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        "inline; filename=\"____.txt\"; filename*=UTF-8''%ED%86%B5%EC%A0%9C%EA%B3%84%ED%9A%8D.txt"
     );
     assert!(file
         .headers
-        .get(header::CONTENT_DISPOSITION)
+        .get(header::CONTENT_SECURITY_POLICY)
         .unwrap()
         .to_str()
         .unwrap()
-        .starts_with("attachment;"));
+        .contains("sandbox"));
 
     // Over the limit: 413 with a clear message, nothing stored.
     let big = vec![b'x'; 2048];
@@ -586,4 +599,61 @@ async fn officer_lists_every_application_with_a_state_filter() {
     let one = &items[0];
     let page = s.get(&format!("/applications/{}", one.id)).await;
     assert!(page.has_text(&format!("/applications/{}/review", one.id)));
+}
+
+#[tokio::test]
+async fn evidence_is_served_with_its_real_type_and_a_safe_disposition() {
+    let app = App::demo().await;
+    let ciso = actor(&app, "ciso.hanbit").await;
+    let s = app.login("ciso.hanbit").await;
+    let fields = complete_form(&criteria(&app));
+    let mut post = as_refs(&fields);
+    post.push(("intent", "save"));
+    let id = id_in(&s.post("/applications/new", &post).await.location.unwrap());
+    // The test client uploads every file as application/octet-stream: the name decides.
+    for (name, served, disposition) in [
+        ("보고서.pdf", "application/pdf", "inline"),
+        ("page.html", "text/html; charset=utf-8", "attachment"),
+        ("payload.bin", "application/octet-stream", "attachment"),
+        ("chart.PNG", "image/png", "inline"),
+    ] {
+        let up = s
+            .post_multipart(
+                &format!("/applications/{id}/attachments"),
+                &[],
+                &[("file", name, b"<script>alert(1)</script>".to_vec())],
+            )
+            .await;
+        assert_eq!(up.status, StatusCode::SEE_OTHER, "{}", up.body);
+        let view = app.svc.get_application(&ciso, id).await.unwrap();
+        let att = view
+            .attachments
+            .iter()
+            .find(|a| a.filename == name)
+            .unwrap();
+        let file = s.get(&format!("/attachments/{}", att.id)).await;
+        assert_eq!(file.status, StatusCode::OK);
+        assert_eq!(
+            file.headers.get(header::CONTENT_TYPE).unwrap(),
+            served,
+            "{name}"
+        );
+        let d = file
+            .headers
+            .get(header::CONTENT_DISPOSITION)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(d.starts_with(&format!("{disposition};")), "{name}: {d}");
+        assert!(d.contains("filename*=UTF-8''"), "{d}");
+        assert_eq!(
+            file.headers.get("x-content-type-options").unwrap(),
+            "nosniff"
+        );
+        if served != "application/pdf" {
+            let csp = file.headers.get(header::CONTENT_SECURITY_POLICY).unwrap();
+            assert!(csp.to_str().unwrap().contains("sandbox"), "{name}");
+        }
+    }
 }

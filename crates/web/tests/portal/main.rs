@@ -12,14 +12,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod account;
+mod ai_findings;
 mod applications;
 mod audit;
 mod dashboard;
 mod findings;
+mod letters;
 mod matrix;
 mod patching;
 mod registry;
 mod reviews;
+mod users;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -229,6 +229,14 @@ const PAGES: &[Row] = &[
         false,
         Form(&[("action", "approve")]),
     ),
+    // Removing or replacing an advisor is the officer's; an empty form is refused (422).
+    r(
+        "POST",
+        "/applications/{id}/reviewers/remove",
+        "AO",
+        false,
+        Form(&[("advisor_id", "0")]),
+    ),
     r("GET", "/attachments/{id}", "AOUCTV", true, Empty),
     r("GET", "/reviews", "V", false, Empty),
     r("GET", "/reviews/{id}", "V", true, Empty),
@@ -243,6 +251,22 @@ const PAGES: &[Row] = &[
         false,
         Form(&[("expected", "0")]),
     ),
+    // A late approval joins a confirmed cohort by the officer's hand; without a reason, 422.
+    r(
+        "POST",
+        "/cohorts/{phase}/add",
+        "AO",
+        false,
+        Form(&[("application_id", "0")]),
+    ),
+    // Accounts and roles: the regulator admin's. Every probe form lacks its required field
+    // (or names the admin's own account), so nothing changes.
+    r("GET", "/users", "A", false, Empty),
+    r("POST", "/users", "A", false, Form(&[])),
+    r("GET", "/users/{id}", "A", false, Empty),
+    r("POST", "/users/{id}/active", "A", false, Form(&[])),
+    r("POST", "/users/{id}/password", "A", false, Form(&[])),
+    r("POST", "/users/{id}/role", "A", false, Form(&[])),
     // Letters (C6).
     r("GET", "/letters", "AONUCT", false, Empty),
     r("GET", "/letters/{id}", "AONUCT", true, Empty),

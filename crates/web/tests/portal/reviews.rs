@@ -610,3 +610,350 @@ async fn refused_roles_are_refused_before_their_form_is_read() {
         "nothing changed"
     );
 }
+
+/// The demo's evaluated applications: (passed, failed).
+async fn evaluated_pair(app: &App) -> (ApplicationView, ApplicationView) {
+    let evaluated = in_state(app, ApplicationState::Evaluated).await;
+    let passed = evaluated
+        .iter()
+        .find(|v| v.evaluation.as_ref().unwrap().passed)
+        .cloned()
+        .expect("the demo has an evaluated application that passed");
+    let failed = evaluated
+        .iter()
+        .find(|v| !v.evaluation.as_ref().unwrap().passed)
+        .cloned()
+        .expect("the demo has an evaluated application that failed");
+    (passed, failed)
+}
+
+fn kst(y: i32, m: u32, d: u32) -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(y, m, d)
+        .unwrap()
+        .and_hms_opt(1, 0, 0)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn approving_a_failed_evaluation_needs_an_override_reason_shown_to_the_planner() {
+    let app = App::demo().await;
+    let sys = Actor::system();
+    let (_, failed) = evaluated_pair(&app).await;
+    let id = failed.application.id;
+    let s = app.login("officer").await;
+    let page = s.get(&format!("/applications/{id}/review")).await;
+    assert!(page.has_text("id=\"override-warning\""), "{}", page.body);
+    assert!(page.has_text("name=\"override_reason\""));
+    assert!(page.has_text("예외 승인"));
+
+    // A rationale alone does not approve a failed evaluation: said next to the field.
+    let path = format!("/applications/{id}/transition");
+    let rationale = "내부통제 보완 계획을 검토하여 승인함.";
+    let bad = s
+        .post(&path, &[("action", "approve"), ("rationale", rationale)])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.has_text("id=\"override_reason-error\""), "{}", bad.body);
+    assert!(bad.has_text("예외 승인 사유를 쓰십시오"));
+    let now = app.svc.get_application(&sys, id).await.unwrap();
+    assert_eq!(now.application.state, ApplicationState::Evaluated);
+    assert!(now.decision.is_none());
+
+    let why = "보안관리 평균이 기준에 0.1 못 미치나 3개월 내 보완 조건으로 예외 승인";
+    let ok = s
+        .post(
+            &path,
+            &[
+                ("action", "approve"),
+                ("rationale", rationale),
+                ("override_reason", why),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let now = app.svc.get_application(&sys, id).await.unwrap();
+    assert_eq!(now.application.state, ApplicationState::Approved);
+    assert_eq!(now.override_reason.as_deref(), Some(why));
+    assert!(!now.decision.unwrap().follows_evaluation);
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'application.approve' AND entity_id = '{id}' AND after_json LIKE '%override_reason%'")
+        )
+        .await,
+        1,
+        "the override is audited"
+    );
+    // Shown on the application, and to the planner, which ranks it with its reason.
+    let view = s.get(&format!("/applications/{id}")).await;
+    assert!(view.has_text("data-override=\"true\"") && view.has_text(why));
+    let plan = app.svc.plan_cohort(&sys, "phase-3").await.unwrap();
+    let c = plan
+        .candidates
+        .iter()
+        .find(|c| c.application_id == id)
+        .unwrap();
+    assert!(c.included, "{c:?}");
+    assert_eq!(c.override_reason.as_deref(), Some(why));
+    let page = s.get("/cohorts?phase=phase-3").await;
+    assert!(page.has_text(&c.reason.ko) && c.reason.ko.contains(why));
+}
+
+#[tokio::test]
+async fn a_late_approval_joins_the_confirmed_cohort_while_the_window_is_open() {
+    let app = App::demo().await;
+    let sys = Actor::system();
+    let (passed, _) = evaluated_pair(&app).await;
+    let id = passed.application.id;
+    app.svc.set_clock(Some(kst(2026, 12, 1)));
+    app.svc.confirm_cohort(&sys, "phase-3", None).await.unwrap();
+    app.svc.set_clock(Some(kst(2026, 12, 10)));
+    app.svc
+        .transition(
+            &sys,
+            id,
+            haechi_core::ApplicationAction::Approve,
+            Some("평가 통과, 승인"),
+        )
+        .await
+        .unwrap();
+
+    let s = app.login("officer").await;
+    let page = s.get("/cohorts?phase=phase-3").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.has_text("확정 후 승인된 신청"), "{}", page.body);
+    assert!(page.has_text(&format!("data-late=\"{id}\"")));
+    assert!(page.has_text("action=\"/cohorts/phase-3/add\""));
+    assert!(page.has_text("확정된 대상에 추가할 수 있음"));
+
+    // After the window closed: refused with a clear message, nothing added.
+    app.svc.set_clock(Some(kst(2027, 1, 5)));
+    let id_s = id.to_string();
+    let closed = s
+        .post(
+            "/cohorts/phase-3/add",
+            &[("application_id", id_s.as_str()), ("reason", "늦은 승인")],
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::CONFLICT, "{}", closed.body);
+    assert!(closed.has_text("기간이 끝나"), "{}", closed.body);
+    let letters_before = count(
+        &app,
+        &format!("SELECT COUNT(*) FROM letters WHERE application_id = {id}"),
+    )
+    .await;
+    assert_eq!(letters_before, 0);
+
+    // While open: a reason is required, then it joins and its letter is drafted.
+    app.svc.set_clock(Some(kst(2026, 12, 11)));
+    let bad = s
+        .post("/cohorts/phase-3/add", &[("application_id", id_s.as_str())])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.has_text("추가하는 사유를 쓰십시오"));
+    let why = "확정 이후 평가가 끝나 같은 단계 기간 안에 승인됨";
+    let ok = s
+        .post(
+            "/cohorts/phase-3/add",
+            &[("application_id", id_s.as_str()), ("reason", why)],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let cohorts = app.svc.list_cohorts(&sys).await.unwrap();
+    let c = cohorts.iter().find(|c| c.phase_id == "phase-3").unwrap();
+    assert!(c.members.contains(&id));
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM letters WHERE application_id = {id}"),
+        )
+        .await,
+        1,
+        "its letter is drafted"
+    );
+    let page = s.get(ok.location.as_deref().unwrap()).await;
+    assert!(
+        page.has_text("확정된 대상 기관에 추가하고"),
+        "{}",
+        page.body
+    );
+    assert!(page.has_text("확정 후 추가") && page.has_text(why));
+    assert!(!page.has_text(&format!("data-late=\"{id}\"")));
+    // An analyst may read but not add.
+    let analyst = app.login("analyst").await;
+    let refused = analyst
+        .post(
+            "/cohorts/phase-3/add",
+            &[("application_id", id_s.as_str()), ("reason", why)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn cohort_reasons_name_phases_and_capacity_in_the_page_language() {
+    let app = App::demo().await;
+    let s = app.login("officer").await;
+    for (lang, label, none) in [
+        ("ko", "1차 (6~7월)", "정원 제한 없음"),
+        ("en", "Phase 1 (June-July)", "no capacity limit"),
+    ] {
+        let page = s.get(&format!("/cohorts?phase=phase-3&lang={lang}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(!page.has_text("∞"), "{lang}: {}", page.body);
+        assert!(!page.has_text("`phase-"), "{lang}: raw phase id");
+        assert!(page.has_text(label), "{lang}: {}", page.body);
+        assert!(page.has_text(none), "{lang}: {}", page.body);
+    }
+    let en = s.get("/cohorts?phase=phase-3&lang=en").await;
+    assert!(!en.has_text("대상 기관으로 확정됨") && !en.has_text("평가점수"));
+}
+
+#[tokio::test]
+async fn reviewer_count_is_of_declarations_and_a_removed_advisor_neither_sees_nor_counts() {
+    let app = App::demo().await;
+    let sys = Actor::system();
+    let s = app.login("officer").await;
+    // An application with advisors assigned who have not declared: they do not count.
+    let (undeclared_view, _, _) = undeclared(&app).await;
+    let assigned = undeclared_view.assignments.clone().unwrap();
+    let declared = assigned
+        .iter()
+        .filter(|a| a.conflict == Some(false))
+        .count();
+    assert!(declared < assigned.len());
+    let page = s
+        .get(&format!(
+            "/applications/{}/review",
+            undeclared_view.application.id
+        ))
+        .await;
+    assert!(
+        page.has_text(&format!("data-cleared=\"{declared}\"")),
+        "{}",
+        page.body
+    );
+    assert!(page.has_text("신고 전 "));
+
+    // An application under review with a submitted review: its advisor is removed and replaced.
+    let v = in_state(&app, ApplicationState::UnderReview)
+        .await
+        .into_iter()
+        .find(|v| {
+            v.assignments
+                .as_ref()
+                .unwrap()
+                .iter()
+                .any(|a| a.submitted_at.is_some())
+        })
+        .expect("the demo has a submitted review under way");
+    let id = v.application.id;
+    let gone = v
+        .assignments
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|a| a.submitted_at.is_some())
+        .unwrap()
+        .clone();
+    let gone_name = username_of(&app, gone.advisor_id).await;
+    let replacement = advisors(&app)
+        .await
+        .into_iter()
+        .find(|u| {
+            v.assignments
+                .as_ref()
+                .unwrap()
+                .iter()
+                .all(|a| a.advisor_id != u.id)
+        })
+        .unwrap();
+    let adv = app.login(&gone_name).await;
+    assert_eq!(
+        adv.get(&format!("/reviews/{id}")).await.status,
+        StatusCode::OK
+    );
+
+    let page = s.get(&format!("/applications/{id}/review")).await;
+    assert!(page.has_text("/reviewers/remove\""), "{}", page.body);
+    let path = format!("/applications/{id}/reviewers/remove");
+    let gone_id = gone.advisor_id.to_string();
+    let bad = s.post(&path, &[("advisor_id", gone_id.as_str())]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.has_text("제외하는 사유를 쓰십시오"));
+    assert_eq!(
+        app.svc.get_application(&sys, id).await.unwrap().assignments,
+        v.assignments
+    );
+
+    let why = "신청 기관과의 자문 계약이 뒤늦게 확인됨";
+    let rep = replacement.id.to_string();
+    let ok = s
+        .post(
+            &path,
+            &[
+                ("advisor_id", gone_id.as_str()),
+                ("reason", why),
+                ("replacement", rep.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let now = app.svc.get_application(&sys, id).await.unwrap();
+    let active = now.assignments.unwrap();
+    assert!(active.iter().all(|a| a.advisor_id != gone.advisor_id));
+    assert!(active.iter().any(|a| a.advisor_id == replacement.id));
+    let removed = now.removed_assignments.unwrap();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0].removed_reason.as_deref(), Some(why));
+    // The removed advisor's scores no longer count.
+    let scored = haechi_store::submitted_scores(app.svc.store().pool(), id)
+        .await
+        .unwrap();
+    assert!(scored.iter().all(|r| r.advisor_id != gone.advisor_id));
+    // The removed advisor no longer sees it; the page shows the removal with its reason.
+    assert_eq!(
+        adv.get(&format!("/reviews/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(!adv
+        .get("/reviews")
+        .await
+        .has_text(&format!("/reviews/{id}\"")));
+    let page = s.get(ok.location.as_deref().unwrap()).await;
+    assert!(page.has_text("평가위원을 배정에서 제외했습니다."));
+    assert!(page.has_text("id=\"removed-reviewers\"") && page.has_text(why));
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'review.remove' AND entity_id = '{id}'")
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_advisor_sees_evidence_links_once_declared() {
+    let app = App::demo().await;
+    let (v, advisor, _) = undeclared(&app).await;
+    let id = v.application.id;
+    let att = v.attachments.first().expect("demo evidence").clone();
+    let s = app.login(&advisor).await;
+    let link = format!("href=\"/attachments/{}\"", att.id);
+    let before = s.get(&format!("/reviews/{id}")).await;
+    assert!(!before.has_text(&link), "{}", before.body);
+    let ok = s
+        .post(&format!("/reviews/{id}/conflict"), &[("conflict", "no")])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let after = s.get(&format!("/reviews/{id}")).await;
+    assert!(after.has_text(&link), "{}", after.body);
+    assert!(after.has_text(&att.filename));
+    let file = s.get(&format!("/attachments/{}", att.id)).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert_eq!(
+        file.headers.get(header::CONTENT_TYPE).unwrap(),
+        "text/plain; charset=utf-8"
+    );
+}

@@ -1,10 +1,14 @@
-//! The burn-down chart (open findings per priority over time, stacked areas) and the
-//! SLA-compliance chart (per priority: fixed in time, fixed late, open and breached, open within
-//! the SLA), as inline SVG, each with the same numbers in a table.
+//! The burn-down chart (open findings per priority over time, stacked areas, with the findings
+//! closed in the range as a line) and the SLA chart (per priority: fixed in time, fixed late, open
+//! and breached, open within the SLA), as inline SVG, each with the same numbers in a table.
+//!
+//! No single "compliance rate" is shown: a rate over closed findings alone says 100% while most
+//! findings are still open. The table gives the four outcomes with the total, and the share of
+//! all findings that were closed in time.
 
 use axum::extract::{Query, State};
 use axum::response::Response;
-use chrono::Days;
+use chrono::{Days, NaiveDate};
 use haechi_service::patching::{BurnDownDay, SlaCompliance};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -95,8 +99,19 @@ pub async fn page(p: Portal, State(st): State<AppState>, Query(q): Query<ChartQu
     });
     let keep = usize::try_from(days).unwrap_or(burn.len()).min(burn.len());
     burn.drain(..burn.len() - keep);
+    let closed = match (burn.first(), burn.last()) {
+        (Some(a), Some(b)) => match st.svc.closed_by_day(&p.actor, inst, a.date, b.date).await {
+            Ok(c) => c,
+            Err(e) => return p.error(e),
+        },
+        _ => Vec::new(),
+    };
     let sla = match st.svc.sla_compliance(&p.actor, inst).await {
         Ok(s) => s,
+        Err(e) => return p.error(e),
+    };
+    let origins = match st.svc.findings_by_origin(&p.actor, Some(inst)).await {
+        Ok(o) => o,
         Err(e) => return p.error(e),
     };
     let inst_q = institution_param(&p, inst);
@@ -115,9 +130,11 @@ pub async fn page(p: Portal, State(st): State<AppState>, Query(q): Query<ChartQu
             a href={ "/queue" @if !inst_q.is_empty() { "?" (inst_q) } } { (p.t("패치 대기열", "Patch queue")) }
         }
         h2 { (p.t("미조치 취약점 번다운", "Burn-down of open findings")) }
-        (burn_down_chart(&p, &burn))
+        (burn_down_chart(&p, &burn, &closed))
         h2 { (p.t("우선순위별 SLA 준수", "SLA compliance by priority")) }
         (sla_chart(&p, &sla))
+        h2 { (p.t("AI가 발견한 취약점과 기존 도구가 발견한 취약점", "AI-found vs conventionally found")) }
+        (super::origin::origin_chart(&p, &origins))
     };
     p.page(title, body)
 }
@@ -140,18 +157,12 @@ fn nice_max(max: i64) -> i64 {
     }
 }
 
-fn legend(p: &Portal) -> Markup {
-    html! {
-        ul class="legend" {
-            @for pr in PRIORITIES {
-                li { span class={ "swatch " (pr.to_lowercase()) } {} (state_label(p.lang, pr)) }
-            }
-        }
-    }
-}
+/// Colour of the line of findings closed in the range.
+const CLOSED_STROKE: &str = "#1b1f24";
 
-/// Stacked areas of open findings per priority (P1 at the bottom), one point per day.
-fn burn_down_chart(p: &Portal, days: &[BurnDownDay]) -> Markup {
+/// Stacked areas of open findings per priority (P1 at the bottom), one point per day, and the
+/// findings closed since the range's first day as a line.
+fn burn_down_chart(p: &Portal, days: &[BurnDownDay], closed: &[(NaiveDate, i64)]) -> Markup {
     const W: f64 = 720.0;
     const H: f64 = 300.0;
     const L: f64 = 48.0;
@@ -164,7 +175,25 @@ fn burn_down_chart(p: &Portal, days: &[BurnDownDay]) -> Markup {
         .iter()
         .map(|d| PRIORITIES.iter().map(|pr| open_of(d, pr)).sum())
         .collect();
-    let top = nice_max(totals.iter().copied().max().unwrap_or(0));
+    // Closed since the first day of the range, at the end of each day.
+    let closed_cum: Vec<i64> = days
+        .iter()
+        .scan(0_i64, |acc, d| {
+            *acc += closed
+                .iter()
+                .find(|(day, _)| *day == d.date)
+                .map_or(0, |(_, n)| *n);
+            Some(*acc)
+        })
+        .collect();
+    let top = nice_max(
+        totals
+            .iter()
+            .chain(closed_cum.iter())
+            .copied()
+            .max()
+            .unwrap_or(0),
+    );
     let n = days.len().max(1);
     let x = |i: usize| {
         if n <= 1 {
@@ -213,15 +242,23 @@ fn burn_down_chart(p: &Portal, days: &[BurnDownDay]) -> Markup {
         v.dedup();
         v
     };
+    let closed_line: String = closed_cum
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{}{:.1},{:.1}", if i == 0 { 'M' } else { 'L' }, x(i), y(*v)))
+        .collect::<Vec<_>>()
+        .join(" ");
     let last = days.last();
     let summary = match (days.first(), last) {
         (Some(a), Some(b)) => format!(
-            "{} {} → {}: {} → {}",
+            "{} {} → {}: {} → {}; {} {}",
             p.t("미조치 취약점", "Open findings"),
             a.date,
             b.date,
             totals.first().copied().unwrap_or(0),
-            totals.last().copied().unwrap_or(0)
+            totals.last().copied().unwrap_or(0),
+            p.t("같은 기간 조치 완료", "closed in the period"),
+            closed_cum.last().copied().unwrap_or(0)
         ),
         _ => p.t("데이터 없음", "No data").to_string(),
     };
@@ -241,6 +278,7 @@ fn burn_down_chart(p: &Portal, days: &[BurnDownDay]) -> Markup {
                     @for k in (0..PRIORITIES.len()).rev() {
                         path d=(area(k)) fill=(PRIORITY_FILL[k]) fill-opacity="0.85" stroke=(PRIORITY_FILL[k]) stroke-width="1" {}
                     }
+                    path d=(closed_line) fill="none" stroke=(CLOSED_STROKE) stroke-width="2" stroke-dasharray="6 3" {}
                     @for i in &label_days {
                         text x=(x(*i)) y=(H - 12.0) text-anchor=(if *i == 0 { "start" } else if *i + 1 == days.len() { "end" } else { "middle" }) font-size="11" fill="#59636e" { (days[*i].date) }
                     }
@@ -248,10 +286,15 @@ fn burn_down_chart(p: &Portal, days: &[BurnDownDay]) -> Markup {
                 line x1=(L) x2=(W - R) y1=(y(0)) y2=(y(0)) stroke="#59636e" stroke-width="1" {}
             }
             figcaption {
-                (p.t("일자별 미조치(미조치·조치 중) 취약점 수를 우선순위별로 쌓아 표시합니다. ", "Open (open or in-progress) findings at the end of each day, stacked by priority. "))
+                (p.t("일자별 미조치(미조치·조치 중) 취약점 수를 우선순위별로 쌓아 표시하고, 점선은 기간 첫날부터 조치 완료한 취약점의 누적 수입니다. ", "Open (open or in-progress) findings at the end of each day, stacked by priority; the dashed line counts the findings closed since the first day shown. "))
                 (summary)
             }
-            (legend(p))
+            ul class="legend" {
+                @for pr in PRIORITIES {
+                    li { span class={ "swatch " (pr.to_lowercase()) } {} (state_label(p.lang, pr)) }
+                }
+                li { span class="swatch closed-line" {} (p.t("조치 완료(누적)", "Closed (cumulative)")) }
+            }
         }
         div class="table-wrap" {
             table class="small" {
@@ -259,14 +302,16 @@ fn burn_down_chart(p: &Portal, days: &[BurnDownDay]) -> Markup {
                 thead { tr {
                     th scope="col" { (p.t("일자", "Date")) }
                     @for pr in PRIORITIES { th scope="col" class="num" { (pr) } }
-                    th scope="col" class="num" { (p.t("합계", "Total")) }
+                    th scope="col" class="num" { (p.t("미조치 합계", "Open, total")) }
+                    th scope="col" class="num" { (p.t("조치 완료(누적)", "Closed (cumulative)")) }
                 } }
                 tbody {
                     @for i in &sampled {
                         tr {
-                            th scope="row" { (days[*i].date) }
+                            th scope="row" class="nowrap" { (days[*i].date) }
                             @for pr in PRIORITIES { td class="num" { (open_of(&days[*i], pr)) } }
                             td class="num" { (totals[*i]) }
+                            td class="num" { (closed_cum[*i]) }
                         }
                     }
                 }
@@ -322,11 +367,13 @@ fn sla_chart(p: &Portal, rows: &[SlaCompliance]) -> Markup {
     let total_breached: i64 = rows.iter().map(|r| r.open_breached).sum();
     let total_late: i64 = rows.iter().map(|r| r.fixed_late).sum();
     let total_in_time: i64 = rows.iter().map(|r| r.fixed_within_sla).sum();
+    let total_open_in_time: i64 = rows.iter().map(|r| r.open_within_sla).sum();
     let summary = format!(
-        "{} {total_in_time}, {} {total_late}, {} {total_breached}",
+        "{} {total_in_time}, {} {total_late}, {} {total_breached}, {} {total_open_in_time}",
         p.t("기한 내 조치", "fixed in time"),
         p.t("기한 후 조치", "fixed late"),
         p.t("기한 초과 미조치", "open and breached"),
+        p.t("기한 내 미조치", "open within the SLA"),
     );
     html! {
         figure class="chart patching" {
@@ -361,17 +408,22 @@ fn sla_chart(p: &Portal, rows: &[SlaCompliance]) -> Markup {
                 thead { tr {
                     th scope="col" { (p.t("우선순위", "Priority")) }
                     @for (_, _, ko, en) in SLA_PARTS { th scope="col" class="num" { (p.t(ko, en)) } }
-                    th scope="col" class="num" { (p.t("준수율", "In time")) }
+                    th scope="col" class="num" { (p.t("전체", "Total")) }
+                    th scope="col" class="num" { (p.t("미조치", "Still open")) }
+                    th scope="col" class="num" { (p.t("기한 내 조치 (전체 대비)", "Closed in time (of all)")) }
                 } }
                 tbody {
                     @for r in rows {
-                        @let fixed = r.fixed_within_sla + r.fixed_late;
-                        tr {
+                        @let total = SLA_PARTS.iter().map(|(k, ..)| part(r, k)).sum::<i64>();
+                        @let open = part(r, "open_breached") + part(r, "open_within_sla");
+                        tr data-priority=(r.priority) {
                             th scope="row" { (state_label(p.lang, &r.priority)) }
-                            @for (key, ..) in SLA_PARTS { td class="num" { (part(r, key)) } }
-                            td class="num" {
-                                @if fixed + r.open_breached > 0 {
-                                    (format!("{:.0}%", 100.0 * r.fixed_within_sla as f64 / (fixed + r.open_breached) as f64))
+                            @for (key, ..) in SLA_PARTS { td class="num" data-part=(key) { (part(r, key)) } }
+                            td class="num" data-part="total" { (total) }
+                            td class="num" data-part="open" { (open) " / " (total) }
+                            td class="num" data-part="in_time_share" {
+                                @if total > 0 {
+                                    (format!("{:.0}%", 100.0 * part(r, "fixed_within_sla") as f64 / total as f64))
                                 } @else { "—" }
                             }
                         }
