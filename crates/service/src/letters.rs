@@ -131,6 +131,10 @@ fn text(ko: &str, en: &str) -> LocalizedText {
     }
 }
 
+fn parse_date(s: Option<&str>) -> Option<NaiveDate> {
+    s.and_then(|s| NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok())
+}
+
 fn obligation_state(row: &ObligationRow, today: NaiveDate) -> String {
     if row.status != "open" {
         return row.status.clone();
@@ -162,6 +166,13 @@ async fn letter_in_state(
         ));
     }
     Ok(row)
+}
+
+/// The first day a renewal of `row` may be drafted under `policy` (`None` when the letter has no
+/// end date on record).
+pub fn renewal_opens_on(policy: &haechi_policy::Policy, row: &LetterRow) -> Option<NaiveDate> {
+    parse_date(row.valid_until.as_deref())
+        .map(|until| haechi_policy::program::renewal_opens(policy, until))
 }
 
 impl Service {
@@ -268,15 +279,22 @@ impl Service {
         let inst = haechi_store::get_institution(tx.conn(), row.institution_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        let valid_until = haechi_policy::program::letter_expiry(&policy, issued_on);
-        let schedule = reporting::schedule(&policy, issued_on, valid_until)
-            .map_err(|e| ServiceError::rule(e.code(), e.to_string()))?;
-        let renews = match row.renews_letter_id {
-            Some(old) => haechi_store::get_letter(tx.conn(), old)
-                .await?
-                .and_then(|l| l.letter_number),
+        let renewed = match row.renews_letter_id {
+            Some(old) => haechi_store::get_letter(tx.conn(), old).await?,
             None => None,
         };
+        // A renewal takes over the day after the letter it renews ends: the two never overlap.
+        let valid_from = match renewed
+            .as_ref()
+            .and_then(|l| parse_date(l.valid_until.as_deref()))
+        {
+            Some(until) => haechi_policy::program::renewal_starts(until, issued_on),
+            None => issued_on,
+        };
+        let valid_until = haechi_policy::program::letter_expiry(&policy, valid_from);
+        let schedule = reporting::schedule(&policy, valid_from, valid_until)
+            .map_err(|e| ServiceError::rule(e.code(), e.to_string()))?;
+        let renews = renewed.and_then(|l| l.letter_number);
         let mut conditions = vec![
             Condition { kind: ConditionKind::InternalControl, text: text(&format!("신청서에 기재한 내부통제 방안을 유지한다: {}", app.content.internal_controls), &format!("Maintain the internal-control measures stated in the application: {}", app.content.internal_controls)) },
             Condition { kind: ConditionKind::CertifiedServicesOnly, text: text("인증을 받은 고성능 AI·보안 SaaS만 이용하며, 허용된 데이터 등급 외의 정보는 전송하지 않는다.", "Use only the certified AI services and security SaaS listed here, and send them no data outside the permitted classes.") },
@@ -292,7 +310,7 @@ impl Service {
             issuer: Issuer { id: "FSC".into(), name: text("금융위원회", "Financial Services Commission") },
             holder: Holder { institution_id: inst.input.code.clone(), name: text(&inst.input.name_ko, &inst.input.name_en) },
             issued_on,
-            valid_from: issued_on,
+            valid_from,
             valid_until,
             scope: PermittedScope {
                 services: app
@@ -309,11 +327,15 @@ impl Service {
                     .collect(),
             },
             conditions,
+            // Every obligation issuing creates is printed: the schedule is the letter's promise.
             reporting: schedule
                 .iter()
-                .filter(|o| o.kind != ObligationKind::SaasSelfEvaluation)
                 .map(|o| ReportingObligation {
-                    kind: if o.kind == ObligationKind::FinalReport { ReportKind::Final } else { ReportKind::Periodic },
+                    kind: match o.kind {
+                        ObligationKind::QuarterlyReport => ReportKind::Periodic,
+                        ObligationKind::FinalReport => ReportKind::Final,
+                        ObligationKind::SaasSelfEvaluation => ReportKind::SaasSelfEvaluation,
+                    },
                     period_start: o.period_start,
                     period_end: o.period_end,
                     due_on: o.due,
@@ -407,11 +429,11 @@ impl Service {
         }
         let subject_ko = format!(
             "비조치의견서 {number}가 발급되었습니다 (유효기간 {} ~ {}).",
-            issued_on, letter.valid_until
+            letter.valid_from, letter.valid_until
         );
         let subject_en = format!(
             "No-action letter {number} was issued (valid {} to {}).",
-            issued_on, letter.valid_until
+            letter.valid_from, letter.valid_until
         );
         tx.notify(&NewNotification {
             institution_id: Some(row.institution_id),
@@ -472,7 +494,7 @@ impl Service {
             .await?;
         let cancelled = tx.cancel_open_obligations(letter_id).await?;
         let number = row.letter_number.clone().unwrap_or_default();
-        let subject_ko = format!("비조치의견서 {number}가 철회되었습니다. 사유: {reason}");
+        let subject_ko = format!("비조치의견서 {number}가 취소되었습니다. 사유: {reason}");
         let subject_en = format!("No-action letter {number} was revoked. Reason: {reason}");
         tx.notify(&NewNotification {
             institution_id: Some(row.institution_id),
@@ -516,6 +538,18 @@ impl Service {
                 "a renewal of this letter already exists",
             ));
         }
+        let policy = self.policy_in(&mut tx).await?;
+        if let Some(opens) = renewal_opens_on(&policy, &row) {
+            if self.today() < opens {
+                return Err(ServiceError::rule(
+                    "renewal_not_open",
+                    format!(
+                        "renewal opens {} days before the letter ends, on {opens}",
+                        policy.program.renewal_window_days
+                    ),
+                ));
+            }
+        }
         let id = tx
             .insert_letter_draft(
                 row.application_id,
@@ -550,6 +584,12 @@ impl Service {
         note: &str,
     ) -> Result<()> {
         authz::authorize(actor, Action::ManageLetters)?;
+        if note.trim().is_empty() {
+            return Err(ServiceError::invalid(vec![haechi_core::FieldError::new(
+                "note",
+                "say why the holder is handed over",
+            )]));
+        }
         let mut tx = self.store.begin().await?;
         let row = haechi_store::get_letter(tx.conn(), letter_id)
             .await?
@@ -574,6 +614,21 @@ impl Service {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The hand-over of the letter's holder to the full-removal track, if it was handed over with
+    /// this letter: the note and when. Regulator roles only (it is the regulator's list).
+    pub async fn hand_over_of(
+        &self,
+        actor: &Actor,
+        letter_id: i64,
+    ) -> Result<Option<(String, String)>> {
+        authz::authorize(actor, Action::ReadProgram)?;
+        Ok(haechi_store::removal_candidates(self.store.pool())
+            .await?
+            .into_iter()
+            .find(|(_, letter, _, _)| *letter == letter_id)
+            .map(|(_, _, note, at)| (note, at)))
     }
 
     pub async fn list_letters(&self, actor: &Actor) -> Result<Vec<LetterRow>> {

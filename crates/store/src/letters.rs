@@ -31,6 +31,19 @@ pub struct LetterRow {
     pub created_at: String,
 }
 
+impl LetterRow {
+    /// The first day of validity of an issued letter, as signed (a renewal starts after the
+    /// letter it renews ends, so this can be later than `issued_on`); the issue day when the
+    /// stored content does not say.
+    pub fn valid_from(&self) -> Option<String> {
+        serde_json::from_str::<serde_json::Value>(&self.draft_json)
+            .ok()
+            .and_then(|v| v["valid_from"].as_str().map(str::to_string))
+            .or_else(|| self.issued_on.clone())
+            .filter(|_| self.state != "draft")
+    }
+}
+
 const LETTER_SELECT: &str = "SELECT l.id, l.letter_number, l.application_id, l.institution_id, i.name_ko AS institution_name, l.phase_id, l.state, l.draft_json, l.signed_file, l.content_sha256, l.key_id, l.issued_on, l.valid_until, l.renews_letter_id, l.revoked_on, l.revoked_reason, l.revoked_by, l.created_at FROM letters l JOIN institutions i ON i.id = l.institution_id";
 
 fn letter_row(r: &sqlx::any::AnyRow) -> Result<LetterRow> {

@@ -193,9 +193,10 @@ async fn letters_story(url: String) {
             && kinds.contains(&"saas_self_evaluation"),
         "{kinds:?}"
     );
-    // Two phase-1 institutions did not report their first quarter: flagged.
+    // Two phase-1 institutions did not report their first quarter, and a third's report was
+    // returned and is still owed past its due date: all three are flagged.
     let flags = svc.compliance_flags(&officer).await.unwrap();
-    assert_eq!(flags.len(), 2, "{flags:?}");
+    assert_eq!(flags.len(), 3, "{flags:?}");
     assert!(flags
         .iter()
         .all(|f| f.overdue >= 1 && f.oldest_due_on.as_str() < "2026-11-25"));
@@ -212,7 +213,7 @@ async fn letters_story(url: String) {
     svc.submit_obligation(&ciso, overdue.row.id, Some("late report"))
         .await
         .unwrap();
-    assert_eq!(svc.compliance_flags(&officer).await.unwrap().len(), 1);
+    assert_eq!(svc.compliance_flags(&officer).await.unwrap().len(), 2);
     svc.decide_obligation(&officer, overdue.row.id, true, None)
         .await
         .unwrap();
@@ -247,7 +248,15 @@ async fn letters_story(url: String) {
     );
     assert_eq!(svc.run_expiry_reminders().await.unwrap(), 0);
 
-    // Renewal: a draft referencing the old letter, issued with the next number.
+    // Renewal (once its window before expiry opened): a draft referencing the old letter,
+    // issued with the next number.
+    let genuine_until =
+        NaiveDate::parse_from_str(genuine.valid_until.as_deref().unwrap(), "%Y-%m-%d").unwrap();
+    svc.set_clock(Some(
+        (genuine_until - chrono::Duration::days(10))
+            .and_hms_opt(9, 0, 0)
+            .unwrap(),
+    ));
     let renewal = svc.renew_letter(&officer, genuine.id).await.unwrap();
     assert_eq!(renewal.state, "draft");
     assert_eq!(renewal.renews_letter_id, Some(genuine.id));
@@ -294,10 +303,23 @@ async fn letters_story(url: String) {
         .iter()
         .find(|l| l.state == "issued" && l.id != genuine.id)
         .unwrap();
+    let second_until =
+        NaiveDate::parse_from_str(second.valid_until.as_deref().unwrap(), "%Y-%m-%d").unwrap();
+    rotated.set_clock(Some(
+        (second_until - chrono::Duration::days(10))
+            .and_hms_opt(9, 0, 0)
+            .unwrap(),
+    ));
     let again = rotated.renew_letter(&officer, second.id).await.unwrap();
     let reissued = rotated.issue_letter(&officer, again.id).await.unwrap();
     assert_ne!(reissued.key_id, genuine.key_id);
     let (_, _, new_file) = rotated.signed_letter(&officer, again.id).await.unwrap();
+    // The renewal takes effect the day after the renewed letter ends.
+    svc.set_clock(Some(
+        (second_until + chrono::Duration::days(1))
+            .and_hms_opt(9, 0, 0)
+            .unwrap(),
+    ));
     assert_eq!(
         svc.verify_letter_file(new_file.as_bytes())
             .await
@@ -330,4 +352,113 @@ async fn issuing_needs_a_signing_key() {
     assert!(!svc.has_signer());
     let err = svc.issue_letter(&Actor::system(), 1).await.unwrap_err();
     assert_eq!(err.code(), "no_signing_key");
+}
+
+/// Issue #14 items 9 and 10: a renewal opens only within the policy's window before expiry (and
+/// says from when), is valid from the day after the renewed letter ends, and every letter prints
+/// exactly the obligations issuing it creates.
+async fn renewal_story(url: String) {
+    let (store, svc) = open(&url).await;
+    haechi_service::demo::seed(&svc).await.expect("seed");
+    let officer = actor_of(&svc, Role::RegulatorOfficer, None).await;
+    let letters = svc.list_letters(&officer).await.unwrap();
+    let old = letters
+        .iter()
+        .find(|l| l.state == "issued" && l.valid_until.as_deref() == Some("2027-06-22"))
+        .expect("a phase-1 letter in force");
+    let window = svc.policy().program.renewal_window_days;
+    assert_eq!(window, 90, "the default policy's renewal window");
+
+    // A day before the window: refused, naming the day it opens; nothing is drafted.
+    svc.set_clock(Some(day(2027, 3, 23)));
+    match svc.renew_letter(&officer, old.id).await {
+        Err(ServiceError::Rule {
+            code: "renewal_not_open",
+            message,
+        }) => assert!(message.contains("2027-03-24"), "{message}"),
+        other => panic!("expected renewal_not_open, got {other:?}"),
+    }
+    assert_eq!(
+        svc.list_letters(&officer).await.unwrap().len(),
+        letters.len()
+    );
+
+    // The first day of the window: drafted; its preview already starts after the old letter.
+    svc.set_clock(Some(day(2027, 3, 24)));
+    let draft = svc.renew_letter(&officer, old.id).await.unwrap();
+    let preview = svc.letter_content(&officer, draft.id).await.unwrap();
+    assert_eq!(
+        preview.valid_from,
+        NaiveDate::from_ymd_opt(2027, 6, 23).unwrap()
+    );
+
+    // Issued in April: valid from the day after the old one ends, for the policy's 12 months,
+    // with its reporting counted from that day.
+    svc.set_clock(Some(day(2027, 4, 10)));
+    let issued = svc.issue_letter(&officer, draft.id).await.unwrap();
+    let (_, signed, _) = svc.signed_letter(&officer, issued.id).await.unwrap();
+    let l = &signed.letter;
+    assert_eq!(l.issued_on, NaiveDate::from_ymd_opt(2027, 4, 10).unwrap());
+    assert_eq!(l.valid_from, NaiveDate::from_ymd_opt(2027, 6, 23).unwrap());
+    assert_eq!(l.valid_until, NaiveDate::from_ymd_opt(2028, 6, 22).unwrap());
+    assert_eq!(issued.valid_until.as_deref(), Some("2028-06-22"));
+    assert!(l.reporting.iter().all(|r| r.period_start >= l.valid_from));
+
+    // The printed schedule is the obligations created: same count, kinds and dates.
+    let obligations = svc.obligations(&officer, Some(issued.id)).await.unwrap();
+    assert_eq!(l.reporting.len(), obligations.len());
+    let kind = |k: haechi_letter::ReportKind| match k {
+        haechi_letter::ReportKind::Periodic => "quarterly_report",
+        haechi_letter::ReportKind::Final => "final_report",
+        haechi_letter::ReportKind::SaasSelfEvaluation => "saas_self_evaluation",
+    };
+    let mut printed: Vec<(String, String, String)> = l
+        .reporting
+        .iter()
+        .map(|r| {
+            (
+                kind(r.kind).to_string(),
+                r.period_start.to_string(),
+                r.due_on.to_string(),
+            )
+        })
+        .collect();
+    let mut created: Vec<(String, String, String)> = obligations
+        .iter()
+        .map(|o| {
+            (
+                o.row.kind.clone(),
+                o.row.period_start.clone(),
+                o.row.due_on.clone(),
+            )
+        })
+        .collect();
+    printed.sort();
+    created.sort();
+    assert_eq!(printed, created);
+    assert_eq!(
+        printed
+            .iter()
+            .filter(|p| p.0 == "saas_self_evaluation")
+            .count(),
+        2,
+        "two six-monthly SaaS self-evaluations in a year"
+    );
+
+    // A letter whose end is recorded more than the window away, renewed once: the second try
+    // is "already renewed", not a window refusal.
+    assert!(matches!(
+        svc.renew_letter(&officer, old.id).await,
+        Err(ServiceError::Rule {
+            code: "already_renewed",
+            ..
+        })
+    ));
+    svc.set_clock(None);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn renewal_window_and_validity() {
+    on_both(renewal_story).await;
 }

@@ -76,6 +76,15 @@ async fn letters_are_mailed_to_the_holder() {
     let system = Actor::system();
     let letters = svc.list_letters(&system).await.unwrap();
     let issued = letters.iter().find(|l| l.state == "issued").unwrap();
+    // Renewal opens within the policy's window before the letter ends.
+    let until =
+        chrono::NaiveDate::parse_from_str(issued.valid_until.as_deref().unwrap(), "%Y-%m-%d")
+            .unwrap();
+    svc.set_clock(Some(
+        (until - chrono::Duration::days(30))
+            .and_hms_opt(9, 0, 0)
+            .unwrap(),
+    ));
     let renewal = svc.renew_letter(&system, issued.id).await.unwrap();
     let renewed = svc.issue_letter(&system, renewal.id).await.unwrap();
     svc.revoke_letter(&system, renewed.id, "test revocation reason")
