@@ -84,6 +84,35 @@ impl Service {
         .await?)
     }
 
+    /// Findings of an institution closed (fixed or verified) per day from `from` to `to`, one
+    /// entry per day (zero on days without one): the burn-down's outflow beside its open count.
+    pub async fn closed_by_day(
+        &self,
+        actor: &Actor,
+        institution_id: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(NaiveDate, i64)>> {
+        authz::authorize_record(
+            actor,
+            Action::ReadFindings,
+            Owner::Institution(institution_id),
+        )?;
+        let rows =
+            haechi_store::closed_by_day(self.store.pool(), institution_id, &from.to_string())
+                .await?;
+        let mut out = Vec::new();
+        let mut day = from;
+        while day <= to {
+            let key = day.to_string();
+            let n = rows.iter().find(|(d, _)| *d == key).map_or(0, |(_, n)| *n);
+            out.push((day, n));
+            let Some(next) = day.succ_opt() else { break };
+            day = next;
+        }
+        Ok(out)
+    }
+
     /// The users of an institution: who its findings can be assigned to.
     pub async fn institution_users(
         &self,

@@ -142,3 +142,24 @@ pub async fn institution_users<'e, E: Executor<'e, Database = Any>>(
         })
         .collect()
 }
+
+/// Findings of an institution closed (moved from open or in progress to fixed or verified) per
+/// day from `from` (`YYYY-MM-DD`) on: the burn-down's outflow, as (day, count) by day.
+pub async fn closed_by_day<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    institution_id: i64,
+    from: &str,
+) -> Result<Vec<(String, i64)>> {
+    let rs = sqlx::query(
+        "SELECT substr(changed_at, 1, 10) AS day, COUNT(*) AS n FROM finding_status_changes \
+         WHERE institution_id = $1 AND from_status IN ('open', 'in_progress') AND to_status IN ('fixed', 'verified') \
+         AND changed_at >= $2 GROUP BY substr(changed_at, 1, 10) ORDER BY day",
+    )
+    .bind(institution_id)
+    .bind(from)
+    .fetch_all(e)
+    .await?;
+    rs.iter()
+        .map(|r| Ok((r.try_get("day")?, r.try_get("n")?)))
+        .collect()
+}

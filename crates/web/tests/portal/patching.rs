@@ -896,3 +896,247 @@ async fn saas_register_entries_and_self_evaluations() {
     assert_eq!(other.get(&to).await.status, StatusCode::NOT_FOUND);
     assert!(!other.get("/saas").await.has_text("CodeGuard"));
 }
+
+/// Issue #14 item 14: the findings a patch record fixes show who recorded it (not "system"), a
+/// patch saved without a time says "time not given" (not midnight UTC), and a work plan lacking
+/// what the immunity rules require is named in a warning, in the page's language.
+#[tokio::test]
+async fn a_patch_record_names_its_recorder_the_missing_time_and_work_plan_gaps() {
+    let app = App::demo().await;
+    let s = seed(&app).await;
+    let staff = app.login("staff.hanbit").await;
+    let today = Utc::now().date_naive().to_string();
+    let page = staff
+        .post(
+            "/patches",
+            &[
+                ("applied", "openssl 3.0.15"),
+                ("applied_at", &today),
+                ("applied_time", ""),
+                ("applied_by", "보안팀 김하늘"),
+                ("finding_ids", &s.p1.to_string()),
+                ("kill_switch_ready", "1"),
+                ("continuity_plan", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let to = page.location.unwrap();
+    let detail = staff.get(&to).await;
+    assert!(
+        detail.has_text(&format!("{today} (시각 미입력)")),
+        "{}",
+        detail.body
+    );
+    assert!(!detail.has_text(&format!("{today} 00:00")));
+    // Pre-testing and the customer notice are missing; spread prevention (a kill switch) and
+    // continuity are there.
+    assert!(detail.has_text("면책 기준이 요구하는 항목이 빠져 있습니다"));
+    let warning = &detail.body[detail.body.find("alert warn").unwrap()..];
+    let warning = &warning[..warning.find("</div>").unwrap()];
+    assert!(warning.contains("<li>사전 테스트</li>"), "{warning}");
+    assert!(warning.contains("<li>작업 시기·범위 고객 사전 안내</li>"));
+    assert!(!warning.contains("피해확산 방지"));
+    assert!(!warning.contains("서비스 연속성"));
+    let en = staff.get(&format!("{to}&lang=en")).await;
+    assert!(en.has_text(&format!("{today} (time not given)")));
+    assert!(en.has_text("<li>Pre-testing</li>"));
+    assert!(!en.has_text("사전 테스트"));
+
+    // The finding's history: fixed by the recording user, through the patch record.
+    let pid = to
+        .trim_start_matches("/patches/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let finding = staff.get(&format!("/findings/{}", s.p1)).await;
+    let history = &finding.body[finding.body.find("상태 이력").unwrap()..];
+    let row = &history[history
+        .find(&format!("href=\"/patches/{pid}\""))
+        .unwrap()
+        .saturating_sub(400)..];
+    assert!(
+        row.contains("staff.hanbit") || row.contains("보안담당"),
+        "{row}"
+    );
+    assert!(!history.contains(">시스템<"), "{history}");
+
+    // A complete work plan gets no warning.
+    let full = staff
+        .post(
+            "/patches",
+            &[
+                ("applied", "nginx 1.27.1"),
+                ("applied_at", &today),
+                ("applied_time", "08:00"),
+                ("applied_by", "보안팀"),
+                ("finding_ids", &s.p3.to_string()),
+                ("pre_testing_done", "1"),
+                ("rollback_ready", "1"),
+                ("continuity_plan", "1"),
+                ("customers_notified_in_advance", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(full.status, StatusCode::SEE_OTHER, "{}", full.body);
+    let detail = staff.get(&full.location.unwrap()).await;
+    assert!(!detail.has_text("alert warn"));
+    assert!(detail.has_text(&format!("{today} 08:00 KST")));
+}
+
+/// The number in a cell `data-part="{part}"` of the SLA table's row of `priority`.
+fn sla_cell(body: &str, priority: &str, part: &str) -> String {
+    let row_at = body
+        .find(&format!("<tr data-priority=\"{priority}\">"))
+        .unwrap_or_else(|| panic!("no SLA row for {priority}"));
+    let row = &body[row_at..row_at + body[row_at..].find("</tr>").unwrap()];
+    let cell = format!("data-part=\"{part}\">");
+    let at = row.find(&cell).unwrap_or_else(|| panic!("no {part} cell")) + cell.len();
+    row[at..at + row[at..].find('<').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn sla_chart_counts_open_findings_instead_of_a_rate_over_closed_ones() {
+    let app = App::demo().await;
+    let ciso = app.login("ciso.hanbit").await;
+    let page = ciso.get("/patches/charts").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.has_text("준수율"),
+        "no rate over closed findings only"
+    );
+    let n = |p: &str, part: &str| sla_cell(&page.body, p, part).parse::<i64>().unwrap();
+    let mut open_somewhere = false;
+    for p in ["P1", "P2", "P3", "P4", "P5"] {
+        let parts = n(p, "fixed_within_sla")
+            + n(p, "fixed_late")
+            + n(p, "open_breached")
+            + n(p, "open_within_sla");
+        assert_eq!(
+            parts,
+            n(p, "total"),
+            "{p}: the four outcomes make the total"
+        );
+        let open = n(p, "open_breached") + n(p, "open_within_sla");
+        assert_eq!(
+            sla_cell(&page.body, p, "open"),
+            format!("{open} / {parts}"),
+            "{p}: open of all"
+        );
+        if parts > 0 {
+            let share = sla_cell(&page.body, p, "in_time_share");
+            let expected = format!(
+                "{:.0}%",
+                100.0 * n(p, "fixed_within_sla") as f64 / parts as f64
+            );
+            assert_eq!(share, expected, "{p}: closed in time of all findings");
+        }
+        open_somewhere |= open > 0;
+    }
+    assert!(open_somewhere, "the demo leaves findings open");
+    // The demo's history reaches every outcome.
+    let sum = |part: &str| -> i64 {
+        ["P1", "P2", "P3", "P4", "P5"]
+            .iter()
+            .map(|p| n(p, part))
+            .sum()
+    };
+    for part in [
+        "fixed_within_sla",
+        "fixed_late",
+        "open_breached",
+        "open_within_sla",
+    ] {
+        assert!(sum(part) > 0, "no finding is {part}: {}", page.body);
+    }
+    let en = ciso.get("/patches/charts?lang=en").await;
+    assert!(en.has_text("Closed in time (of all)") && en.has_text("Still open"));
+}
+
+#[tokio::test]
+async fn demo_findings_have_months_of_consistent_history_and_the_burn_down_shows_it() {
+    let app = App::demo().await;
+    let inst: i64 =
+        sqlx::query_scalar("SELECT institution_id FROM users WHERE username = 'ciso.hanbit'")
+            .fetch_one(app.svc.store().pool())
+            .await
+            .unwrap();
+    let today = app.svc.today().to_string();
+    let days = count(
+        &app,
+        &format!("SELECT COUNT(DISTINCT created_on) FROM finding_priorities WHERE institution_id = {inst}"),
+    )
+    .await;
+    assert!(days >= 6, "findings were found on {days} days only");
+    let (first, last): (String, String) = sqlx::query_as(&format!(
+        "SELECT MIN(created_on), MAX(created_on) FROM finding_priorities WHERE institution_id = {inst}"
+    ))
+    .fetch_one(app.svc.store().pool())
+    .await
+    .unwrap();
+    assert!(
+        first.as_str() >= "2026-06-01",
+        "found before the program: {first}"
+    );
+    assert!(last <= today, "found in the future: {last}");
+    // Nothing is fixed before it was found, nor after today.
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM finding_status_changes c JOIN findings f ON f.id = c.finding_id \
+             WHERE c.changed_at < f.created_at",
+        )
+        .await,
+        0
+    );
+    let fixed_days = count(
+        &app,
+        &format!("SELECT COUNT(DISTINCT substr(changed_at, 1, 10)) FROM finding_status_changes WHERE institution_id = {inst} AND to_status = 'fixed'"),
+    )
+    .await;
+    assert!(
+        fixed_days >= 8,
+        "findings were fixed on {fixed_days} days only"
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM finding_status_changes WHERE substr(changed_at, 1, 10) > '{today}'"),
+        )
+        .await,
+        0
+    );
+    // Patch records are dated when they were applied, not on the seeding day.
+    assert!(
+        count(
+            &app,
+            &format!("SELECT COUNT(DISTINCT substr(applied_at, 1, 10)) FROM patch_records WHERE institution_id = {inst}"),
+        )
+        .await
+            >= 8
+    );
+
+    // The burn-down over a year: the open total moves (a curve, not a step on one day), and the
+    // findings closed in the range are counted.
+    let ciso = app.login("ciso.hanbit").await;
+    let page = ciso.get("/patches/charts?days=365").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.has_text("조치 완료(누적)"));
+    let start = page.body.find("번다운 데이터").unwrap();
+    let table = &page.body[start..start + page.body[start..].find("</table>").unwrap()];
+    let rows: Vec<Vec<i64>> = table
+        .split("<tr>")
+        .skip(2)
+        .map(|r| {
+            r.split("<td class=\"num\">")
+                .skip(1)
+                .map(|c| c.split('<').next().unwrap().parse::<i64>().unwrap())
+                .collect()
+        })
+        .collect();
+    let totals: std::collections::BTreeSet<i64> = rows.iter().map(|r| r[5]).collect();
+    assert!(totals.len() >= 5, "the open total takes {totals:?} only");
+    let closed = rows.last().unwrap()[6];
+    assert!(closed > 20, "closed in the range: {closed}");
+}
