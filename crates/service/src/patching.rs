@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Months, NaiveDate, NaiveDateTime};
 use haechi_core::{Actor, FieldError};
+use haechi_policy::{Policy, Safeguard, SafeguardItem};
 use haechi_store::{
     NewPatchRecord, PatchRecordRow, QueueCursor, QueueItem, SaasEvaluationRow, SaasRow, SaasWrite,
     WorkPlan,
@@ -42,6 +43,63 @@ pub struct QueuePage {
     pub next: Option<QueueCursor>,
 }
 
+/// When a patch was applied: a moment (UTC), or only its day when the time was not given (stored
+/// as the bare date, and shown as "time not given" rather than as midnight).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AppliedAt {
+    At(NaiveDateTime),
+    On(NaiveDate),
+}
+
+impl From<NaiveDateTime> for AppliedAt {
+    fn from(t: NaiveDateTime) -> AppliedAt {
+        AppliedAt::At(t)
+    }
+}
+
+impl AppliedAt {
+    /// As stored: RFC 3339 for a moment, `YYYY-MM-DD` for a day.
+    fn stored(self) -> String {
+        match self {
+            AppliedAt::At(t) => timestamp(t),
+            AppliedAt::On(d) => d.to_string(),
+        }
+    }
+
+    fn is_after(self, now: NaiveDateTime) -> bool {
+        match self {
+            AppliedAt::At(t) => t > now,
+            AppliedAt::On(d) => d > now.date(),
+        }
+    }
+}
+
+/// Whether a patch record's work plan shows a safeguard the immunity rules ask for. Spread
+/// prevention is rollback, kill switch or isolation (any of them); what is done after a
+/// disruption (recovery, consumer protection) is no part of a plan made beforehand.
+fn work_plan_shows(w: &WorkPlan, item: Safeguard) -> bool {
+    match item {
+        Safeguard::PreTesting => w.pre_testing_done,
+        Safeguard::SpreadPrevention => w.rollback_ready || w.kill_switch_ready || w.isolation_ready,
+        Safeguard::ServiceContinuity => w.continuity_plan,
+        Safeguard::CustomerAdvanceNotice => w.customers_notified_in_advance,
+        Safeguard::PromptRecovery | Safeguard::ConsumerProtection => true,
+    }
+}
+
+/// The policy's work-plan items (`[[immunity.work_plan]]`) that `w` does not show: without them
+/// a disruption the patch causes would not be immune (C8).
+pub fn work_plan_gaps(policy: &Policy, w: &WorkPlan) -> Vec<SafeguardItem> {
+    policy
+        .immunity
+        .work_plan
+        .iter()
+        .filter(|item| !work_plan_shows(w, item.id))
+        .cloned()
+        .collect()
+}
+
 /// A patch as recorded by the institution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PatchInput {
@@ -50,7 +108,7 @@ pub struct PatchInput {
     pub resource_id: Option<i64>,
     /// What was applied (package and version, vendor advisory, configuration change).
     pub applied: String,
-    pub applied_at: NaiveDateTime,
+    pub applied_at: AppliedAt,
     /// Who applied it.
     pub applied_by: String,
     #[serde(default)]
@@ -66,6 +124,8 @@ pub struct PatchInput {
 pub struct PatchOutcome {
     pub patch: PatchRecordRow,
     pub findings_fixed: u64,
+    /// The immunity rules' work-plan items the record lacks (saved anyway; a warning).
+    pub work_plan_missing: Vec<SafeguardItem>,
 }
 
 /// Open findings per priority on one day.
@@ -265,7 +325,7 @@ impl Service {
         if ids.len() != input.finding_ids.len() {
             errors.push(FieldError::new("finding_ids", "a finding is listed twice"));
         }
-        if input.applied_at > self.now() {
+        if input.applied_at.is_after(self.now()) {
             errors.push(FieldError::new("applied_at", "is in the future"));
         }
         if !errors.is_empty() {
@@ -305,7 +365,7 @@ impl Service {
                     institution_id: input.institution_id,
                     resource_id: input.resource_id,
                     applied: input.applied.trim(),
-                    applied_at: &timestamp(input.applied_at),
+                    applied_at: &input.applied_at.stored(),
                     applied_by: input.applied_by.trim(),
                     work_plan: &input.work_plan,
                     notes: input.notes.as_deref(),
@@ -330,6 +390,7 @@ impl Service {
             .await?
             .ok_or(ServiceError::NotFound)?;
         Ok(PatchOutcome {
+            work_plan_missing: work_plan_gaps(&self.policy(), &patch.work_plan),
             patch,
             findings_fixed: moved,
         })
@@ -346,6 +407,11 @@ impl Service {
             Owner::Institution(institution_id),
         )?;
         Ok(haechi_store::list_patch_records(self.store.pool(), institution_id, 1000).await?)
+    }
+
+    /// The work-plan items the immunity rules ask for that `w` lacks, under the policy in force.
+    pub fn patch_work_plan_gaps(&self, w: &WorkPlan) -> Vec<SafeguardItem> {
+        work_plan_gaps(&self.policy(), w)
     }
 
     pub async fn patch_record(&self, actor: &Actor, id: i64) -> Result<PatchRecordRow> {
@@ -653,5 +719,61 @@ impl Service {
         .await?;
         tx.commit().await?;
         self.get_saas(actor, saas_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn applied_at_takes_a_moment_or_a_bare_day() {
+        let at: AppliedAt = serde_json::from_str("\"2026-11-01T08:30:00\"").unwrap();
+        assert_eq!(at.stored(), "2026-11-01T08:30:00.000000Z");
+        let on: AppliedAt = serde_json::from_str("\"2026-11-01\"").unwrap();
+        assert_eq!(
+            on,
+            AppliedAt::On(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap())
+        );
+        assert_eq!(on.stored(), "2026-11-01");
+        assert!(serde_json::from_str::<AppliedAt>("\"yesterday\"").is_err());
+    }
+
+    #[test]
+    fn work_plan_gaps_name_the_policy_items_missing() {
+        let policy = haechi_policy::Policy::default_policy();
+        let ids = |w: &WorkPlan| -> Vec<&'static str> {
+            work_plan_gaps(&policy, w)
+                .iter()
+                .map(|i| i.id.as_str())
+                .collect()
+        };
+        let none = WorkPlan::default();
+        assert_eq!(
+            ids(&none),
+            [
+                "pre_testing",
+                "spread_prevention",
+                "service_continuity",
+                "customer_advance_notice"
+            ]
+        );
+        let kill_switch_only = WorkPlan {
+            kill_switch_ready: true,
+            continuity_plan: true,
+            ..WorkPlan::default()
+        };
+        assert_eq!(
+            ids(&kill_switch_only),
+            ["pre_testing", "customer_advance_notice"]
+        );
+        let full = WorkPlan {
+            pre_testing_done: true,
+            isolation_ready: true,
+            continuity_plan: true,
+            customers_notified_in_advance: true,
+            ..WorkPlan::default()
+        };
+        assert!(ids(&full).is_empty());
     }
 }

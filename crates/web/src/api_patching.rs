@@ -102,7 +102,7 @@ pub fn schemas() -> Value {
         }},
         "PatchInput": {"type": "object", "required": ["institution_id", "applied", "applied_at", "applied_by", "finding_ids"], "properties": {
             "institution_id": int, "resource_id": int, "applied": string,
-            "applied_at": {"type": "string", "description": "YYYY-MM-DDTHH:MM:SS (UTC)"}, "applied_by": string, "notes": string,
+            "applied_at": {"type": "string", "description": "YYYY-MM-DDTHH:MM:SS (UTC), or YYYY-MM-DD when the time is not known"}, "applied_by": string, "notes": string,
             "finding_ids": {"type": "array", "items": int},
             "work_plan": {"type": "object", "properties": {
                 "pre_testing_done": boolean, "rollback_ready": boolean, "kill_switch_ready": boolean,

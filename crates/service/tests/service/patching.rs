@@ -658,7 +658,7 @@ async fn priority_story(url: String) {
                 institution_id: a,
                 resource_id: Some(web),
                 applied: "log4j-core 2.17.1".into(),
-                applied_at: Utc::now().naive_utc() - chrono::Duration::minutes(5),
+                applied_at: (Utc::now().naive_utc() - chrono::Duration::minutes(5)).into(),
                 applied_by: "ops team".into(),
                 work_plan: WorkPlan {
                     pre_testing_done: true,
@@ -752,7 +752,7 @@ fn done_input(inst: i64, res: i64) -> PatchInput {
         institution_id: inst,
         resource_id: Some(res),
         applied: "patch".into(),
-        applied_at: Utc::now().naive_utc() - chrono::Duration::minutes(1),
+        applied_at: (Utc::now().naive_utc() - chrono::Duration::minutes(1)).into(),
         applied_by: "ops".into(),
         work_plan: WorkPlan::default(),
         notes: None,

@@ -529,6 +529,9 @@ async fn detail_page(
                                 td { (state_label(p.lang, &h.from_status)) " → " (state_label(p.lang, &h.to_status)) }
                                 td { (h.actor_name.as_deref().unwrap_or(p.t("시스템", "System"))) }
                                 td {
+                                    @if let Some(pid) = h.patch_id {
+                                        a href={ "/patches/" (pid) } { (p.t("패치 기록 ", "Patch record ")) "#" (pid) }
+                                    }
                                     (h.reason.as_deref().unwrap_or(""))
                                     @if let Some(u) = &h.until { " (" (p.t("기한 ", "until ")) (u) ")" }
                                 }

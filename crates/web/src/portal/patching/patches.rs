@@ -6,16 +6,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, NaiveTime};
 use haechi_core::FieldError;
-use haechi_service::patching::PatchInput;
+use haechi_service::patching::{AppliedAt, PatchInput};
 use haechi_service::{Action, ServiceError};
 use haechi_store::{PatchRecordRow, WorkPlan};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::super::{control, error_summary, pager, CsrfForm, Portal, PER_PAGE};
+use super::super::{control, error_summary, kst_day, pager, CsrfForm, Portal, PER_PAGE};
 use super::{
-    clip, date_of, institution_chooser, institution_param, minute_of, priority_tag, scope,
-    state_label,
+    clip, institution_chooser, institution_param, minute_of, priority_tag, scope, state_label,
 };
 use crate::AppState;
 
@@ -209,7 +208,7 @@ async fn render_form(
                     input type="date" id="applied_at" name="applied_at" value=(form.applied_at) required
                         aria-describedby=[super::super::field_error(errors, "applied_at").map(|_| "applied_at-error")];
                 }))
-                (control(p.t("적용 시각 (UTC, 선택)", "Time (UTC, optional)"), "applied_time", errors, html! {
+                (control(p.t("적용 시각 (KST, 선택)", "Time (KST, optional)"), "applied_time", errors, html! {
                     input type="time" id="applied_time" name="applied_time" value=(form.applied_time);
                 }))
             }
@@ -304,12 +303,13 @@ pub async fn create(State(st): State<AppState>, f: CsrfForm<PatchForm>) -> Respo
             }
         },
     };
+    // No time: only the day is recorded (shown as "time not given", never as midnight).
     let time = match form.applied_time.trim() {
-        "" => Some(NaiveTime::MIN),
+        "" => Some(None),
         t => match NaiveTime::parse_from_str(t, "%H:%M")
             .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M:%S"))
         {
-            Ok(t) => Some(t),
+            Ok(t) => Some(Some(t)),
             Err(_) => {
                 errors.push(FieldError::new(
                     "applied_time",
@@ -383,7 +383,11 @@ pub async fn create(State(st): State<AppState>, f: CsrfForm<PatchForm>) -> Respo
         institution_id,
         resource_id,
         applied: form.applied.trim().to_string(),
-        applied_at: date.and_time(time),
+        applied_at: match time {
+            // Typed in Korea Standard Time (UTC+9), stored in UTC.
+            Some(t) => AppliedAt::At(date.and_time(t) - chrono::Duration::hours(9)),
+            None => AppliedAt::On(date),
+        },
         applied_by: form.applied_by.trim().to_string(),
         work_plan: form.work_plan(),
         notes,
@@ -500,7 +504,7 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
                         @for r in shown {
                             tr {
                                 td class="num" { a href={ "/patches/" (r.id) } { (r.id) } }
-                                td { (date_of(&r.applied_at)) }
+                                td { (kst_day(&r.applied_at)) }
                                 td { (clip(&r.applied, 80)) }
                                 td { (r.resource_id.map(|id| resource_label(&resources, id)).unwrap_or_else(|| "—".into())) }
                                 td { (r.applied_by) }
@@ -515,6 +519,15 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
         (pager(p.lang, &base, page, has_next))
     };
     p.page(title, body)
+}
+
+/// When a patch was applied: the moment, or the day with "time not given" when only the day was.
+fn applied_at_text(p: &Portal, at: &str) -> String {
+    if at.len() == 10 {
+        format!("{at} ({})", p.t("시각 미입력", "time not given"))
+    } else {
+        minute_of(at)
+    }
 }
 
 fn resource_label(resources: &[haechi_store::ResourceRow], id: i64) -> String {
@@ -565,6 +578,7 @@ pub async fn detail(
             findings.push(why.stored);
         }
     }
+    let gaps = st.svc.patch_work_plan_gaps(&r.work_plan);
     let title = format!("{} #{}", p.t("패치 기록", "Patch record"), r.id);
     let body = html! {
         h1 { (title) }
@@ -573,13 +587,22 @@ pub async fn detail(
                 (p.t("패치를 기록했습니다. 조치 완료로 바뀐 취약점: ", "The patch was recorded. Findings now fixed: ")) (n)
             }
         }
+        @if !gaps.is_empty() {
+            div class="alert warn" role="alert" {
+                p {
+                    (p.t("작업계획서에 면책 기준이 요구하는 항목이 빠져 있습니다. 이 패치로 장애가 나면 면책 대상이 되지 않을 수 있습니다:",
+                         "The work plan lacks items the immunity rules require; a disruption this patch causes may not be immune:"))
+                }
+                ul { @for g in &gaps { li { (p.t(&g.label_ko, &g.label_en)) } } }
+            }
+        }
         dl class="facts" {
             dt { (p.t("적용 내용", "Applied")) }
             dd { (r.applied) }
             dt { (p.t("전산자원", "Resource")) }
             dd { (r.resource_id.map(|id| resource_label(&resources, id)).unwrap_or_else(|| "—".into())) }
             dt { (p.t("적용 시각", "Applied at")) }
-            dd { (minute_of(&r.applied_at)) }
+            dd { (applied_at_text(&p, &r.applied_at)) }
             dt { (p.t("적용한 사람", "Applied by")) }
             dd { (r.applied_by) }
             dt { (p.t("기록한 사용자", "Recorded by")) }
