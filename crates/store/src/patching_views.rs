@@ -33,7 +33,7 @@ pub struct QueueFilter {
     pub offset: i64,
 }
 
-/// The open queue of one priority.
+/// The open queue of one priority (items as the queue shows them: a cross-tool cluster once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct QueueSummaryRow {
     pub priority: String,
@@ -100,8 +100,8 @@ pub async fn queue_summary<'e, E: Executor<'e, Database = Any> + Copy>(
     for priority in ["P1", "P2", "P3", "P4", "P5"] {
         let count = |breached: bool| async move {
             sqlx::query_scalar::<_, i64>(&format!(
-                "SELECT COUNT(*) FROM (SELECT finding_id FROM finding_priorities WHERE institution_id = $1 AND status IN ('open', 'in_progress') \
-                 AND priority = $2 AND ($3 = '' OR due_date < $3) LIMIT {}) AS t",
+                "SELECT COUNT(*) FROM (SELECT finding_id FROM finding_priorities p WHERE institution_id = $1 AND status IN ('open', 'in_progress') \
+                 AND priority = $2 AND ($3 = '' OR due_date < $3) AND {NOT_HIDDEN_BY_CLUSTER} LIMIT {}) AS t",
                 QUEUE_COUNT_CAP + 1
             ))
             .bind(institution_id)
