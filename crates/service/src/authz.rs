@@ -50,6 +50,16 @@ pub enum Action {
     ReadFeeds,
     /// Publish or withdraw an emergency patch advisory (C10, C13).
     PublishAdvisory,
+    /// Compile a report and write its narrative (C7; an institution's own).
+    DraftReport,
+    /// Sign off and submit a report (the CISO).
+    SubmitReport,
+    /// Accept or return a submitted report.
+    ReviewReport,
+    /// Sector insight over every institution's reports (C9, regulator side).
+    ReadSectorInsight,
+    /// The anonymised sector view beside the institution's own figures (C9).
+    ReadSectorView,
 }
 
 impl Action {
@@ -79,6 +89,11 @@ impl Action {
             Action::ManageFeeds => "import threat feeds",
             Action::ReadFeeds => "read threat feeds and advisories",
             Action::PublishAdvisory => "publish emergency patch advisories",
+            Action::DraftReport => "compile and write reports",
+            Action::SubmitReport => "sign off and submit reports",
+            Action::ReviewReport => "accept or return reports",
+            Action::ReadSectorInsight => "read sector insight",
+            Action::ReadSectorView => "read the anonymised sector view",
         }
     }
 }
@@ -142,6 +157,14 @@ pub fn allows(role: Role, action: Action) -> bool {
             matches!(role, R::RegulatorAdmin | R::RegulatorOfficer)
         }
         A::ReadFeeds => true,
+        A::DraftReport => matches!(role, R::Ciso | R::SecurityStaff),
+        A::SubmitReport => matches!(role, R::Ciso),
+        A::ReviewReport => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer),
+        A::ReadSectorInsight => matches!(
+            role,
+            R::RegulatorAdmin | R::RegulatorOfficer | R::Analyst | R::Auditor
+        ),
+        A::ReadSectorView => matches!(role, R::Ciso | R::SecurityStaff),
     }
 }
 

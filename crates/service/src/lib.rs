@@ -22,6 +22,7 @@ pub mod patching;
 pub mod patching_views;
 pub mod priority;
 pub mod regulator_views;
+pub mod reports;
 pub mod reviews;
 pub mod sessions;
 pub mod users;

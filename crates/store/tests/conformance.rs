@@ -183,6 +183,7 @@ stories!(
     rolled_back_write_leaves_no_trace,
     audit_chain_detects_tampering,
     bulk_insert_in_batches,
+    report_lifecycle,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -2710,4 +2711,188 @@ fn urls_name_their_backend_and_hide_passwords() {
         chrono::DateTime::parse_from_rfc3339(&now).is_ok() && now.ends_with('Z') && now.len() == 27,
         "{now}"
     );
+}
+
+// ---------------------------------------------------------------- reports (issue #15)
+
+/// A report's versions: compile -> recompile keeps the figures before -> submit freezes it (no
+/// path changes a frozen version: the store's draft writes answer "not found" and a raw UPDATE
+/// of its content is refused by the database) -> return -> a new version, the old one kept ->
+/// accept; only the latest delivered version counts for sector insight.
+async fn report_lifecycle(store: &Store) {
+    policy_version(store).await;
+    let inst = add_institution(
+        store,
+        &institution(
+            "RPT-001",
+            "보고은행",
+            "Report Bank",
+            Sector::Bank,
+            20_000_000_000_000,
+            2_000,
+            true,
+        ),
+    )
+    .await;
+    let application = add_application(store, inst).await;
+    let mut tx = store.begin().await.unwrap();
+    let letter = tx
+        .insert_letter_draft(application, inst, Some("phase-1"), "{}", None)
+        .await
+        .unwrap();
+    let obligation = tx
+        .insert_obligation(
+            letter,
+            inst,
+            "quarterly",
+            1,
+            "2026-07-01",
+            "2026-09-30",
+            "2026-10-30",
+        )
+        .await
+        .unwrap();
+    let at = haechi_store::now_text();
+    let first = tx
+        .insert_report(&haechi_store::NewReport {
+            obligation_id: obligation,
+            institution_id: inst,
+            version: 1,
+            figures_json: r#"{"findings":1}"#,
+            previous_figures_json: None,
+            narrative_json: "{}",
+            by: "ciso",
+            at: &at,
+        })
+        .await
+        .unwrap();
+    tx.recompile_report(first, r#"{"findings":2}"#, r#"{"findings":1}"#, &at)
+        .await
+        .unwrap();
+    tx.write_report_narrative(first, r#"{"risk_ko":"위험"}"#, &at)
+        .await
+        .unwrap();
+    tx.freeze_report(first, &"ab".repeat(32), "ciso", &at)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    // Frozen: no store path and no raw UPDATE changes its content.
+    let mut tx = store.begin().await.unwrap();
+    assert!(matches!(
+        tx.write_report_narrative(first, "{}", &at).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        tx.recompile_report(first, "{}", "{}", &at).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        tx.freeze_report(first, &"cd".repeat(32), "ciso", &at).await,
+        Err(StoreError::NotFound)
+    ));
+    drop(tx);
+    for sql in [
+        "UPDATE reports SET figures_json = '{}' WHERE id = $1",
+        "UPDATE reports SET narrative_json = '{}' WHERE id = $1",
+        "UPDATE reports SET content_hash = NULL WHERE id = $1",
+    ] {
+        let mut tx = store.begin().await.unwrap();
+        let r = sqlx::query(sql).bind(first).execute(tx.conn()).await;
+        assert!(r.is_err(), "the database let a frozen report change: {sql}");
+    }
+    let v = haechi_store::report_versions(store.pool(), obligation)
+        .await
+        .unwrap();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].state, "submitted");
+    assert_eq!(v[0].figures_json, r#"{"findings":2}"#);
+    assert_eq!(
+        v[0].previous_figures_json.as_deref(),
+        Some(r#"{"findings":1}"#)
+    );
+    assert_eq!(v[0].content_hash.as_deref(), Some("ab".repeat(32).as_str()));
+    assert_eq!(
+        haechi_store::delivered_reports(store.pool(), None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Returned with comments, then a new version is accepted; the old one stays.
+    let mut tx = store.begin().await.unwrap();
+    tx.decide_report(
+        first,
+        "returned",
+        Some(r#"{"general":"보완"}"#),
+        "officer",
+        &at,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        tx.decide_report(first, "accepted", None, "officer", &at)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let second = tx
+        .insert_report(&haechi_store::NewReport {
+            obligation_id: obligation,
+            institution_id: inst,
+            version: 2,
+            figures_json: r#"{"findings":3}"#,
+            previous_figures_json: Some(r#"{"findings":2}"#),
+            narrative_json: r#"{"risk_ko":"위험 보완"}"#,
+            by: "ciso",
+            at: &at,
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // On its own transaction: a failed statement ends a PostgreSQL transaction.
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.insert_report(&haechi_store::NewReport {
+            obligation_id: obligation,
+            institution_id: inst,
+            version: 2,
+            figures_json: "{}",
+            previous_figures_json: None,
+            narrative_json: "{}",
+            by: "ciso",
+            at: &at,
+        })
+        .await
+        .is_err(),
+        "two versions 2 of one report"
+    );
+    drop(tx);
+    let mut tx = store.begin().await.unwrap();
+    tx.freeze_report(second, &"cd".repeat(32), "ciso", &at)
+        .await
+        .unwrap();
+    tx.decide_report(second, "accepted", None, "officer", &at)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let v = haechi_store::report_versions(store.pool(), obligation)
+        .await
+        .unwrap();
+    let states: Vec<(i64, &str)> = v.iter().map(|r| (r.version, r.state.as_str())).collect();
+    assert_eq!(states, vec![(1, "returned"), (2, "accepted")]);
+    assert_eq!(v[0].review_json.as_deref(), Some(r#"{"general":"보완"}"#));
+    let delivered = haechi_store::delivered_reports(store.pool(), Some(inst))
+        .await
+        .unwrap();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].0.version, 2);
+    assert_eq!(delivered[0].1, "bank");
+
+    // The aggregates of an institution with nothing in the period read as zeros.
+    let src = haechi_store::report_source(store.pool(), inst, "2026-07-01", "2026-10-01")
+        .await
+        .unwrap();
+    assert!(src.by_severity.is_empty() && src.fixed.is_empty() && src.imports.is_empty());
+    assert_eq!(src.patches.records, 0);
 }

@@ -1,0 +1,871 @@
+//! Reports of institutions under relief (C7): what an obligation of a letter is answered with.
+//!
+//! A report is compiled from the institution's own data for the obligation's period (findings by
+//! severity, CWE, priority, status and AI-found vs conventional, time to remediate, SLA
+//! compliance, AI testing runs with tool and model, patch records, the security-SaaS register
+//! with its self-evaluations, and the letter's scope against that register); the numbers are
+//! stored with the report and a recompile keeps the figures before, so the page shows what
+//! changed. Staff write the three narrative sections the FSC asks for (risk characteristics
+//! found; risks if such AI were used offensively; defences that worked) in Korean, optionally
+//! English. The CISO signs off and submits: the version is frozen with the SHA-256 of its RFC 8785
+//! canonical content (in the audit entry too) and nothing can change it; the officer accepts it,
+//! or returns it with comments per section, and the next compile starts a new version while the
+//! old one stays readable.
+//!
+//! What it must not do: change an obligation's status other than through the store's
+//! `set_obligation_status`, in the same transaction as the report's change.
+
+use std::collections::BTreeMap;
+
+use chrono::{Days, NaiveDate, NaiveDateTime};
+use haechi_core::{Actor, FieldError};
+use haechi_letter::{NoActionLetter, ServiceKind};
+use haechi_store::{ImportSummary, NewReport, ObligationRow, PatchSummary, ReportRow, WriteTx};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::authz::{self, Action, Owner};
+use crate::{record, Result, Service, ServiceError};
+
+/// Priorities in order, for the per-priority figures.
+pub const PRIORITIES: [&str; 5] = ["P1", "P2", "P3", "P4", "P5"];
+
+/// The three narrative sections, by key.
+pub const SECTIONS: [&str; 3] = ["risk", "offensive", "defences"];
+
+/// Longest narrative section accepted, in characters.
+pub const MAX_SECTION_CHARS: usize = 20_000;
+
+/// A count of one key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Count {
+    pub key: String,
+    pub n: i64,
+}
+
+/// Findings of one tool (and AI model, when one ran it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolCount {
+    pub tool: String,
+    pub ai_model: Option<String>,
+    pub n: i64,
+}
+
+/// Findings first seen in one month, AI-found and conventional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MonthCount {
+    pub month: String,
+    pub ai: i64,
+    pub conventional: i64,
+}
+
+/// Time to remediate the findings of one priority fixed in the period, in days.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Remediation {
+    pub priority: String,
+    pub fixed: i64,
+    pub median_days: Option<f64>,
+    pub p90_days: Option<f64>,
+}
+
+/// SLA outcome of one priority: fixed in the period in time or late, and still open past due.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sla {
+    pub priority: String,
+    pub fixed_in_time: i64,
+    pub fixed_late: i64,
+    pub open_breached: i64,
+}
+
+impl Sla {
+    /// Share handled in time, in percent, when anything was due.
+    pub fn rate(&self) -> Option<f64> {
+        let all = self.fixed_in_time + self.fixed_late + self.open_breached;
+        (all > 0).then(|| 100.0 * self.fixed_in_time as f64 / all as f64)
+    }
+}
+
+/// An AI testing run or import summary of the period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub tool: String,
+    pub tool_version: Option<String>,
+    pub ai_model: Option<String>,
+    pub ai_model_version: Option<String>,
+    pub runs: i64,
+    pub results: i64,
+}
+
+/// Patch records of the period and their safeguards.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Patches {
+    pub records: i64,
+    pub pre_testing_done: i64,
+    pub rollback_ready: i64,
+    pub kill_switch_ready: i64,
+    pub isolation_ready: i64,
+    pub continuity_plan: i64,
+    pub customers_notified_in_advance: i64,
+    pub findings_fixed: i64,
+}
+
+/// A security SaaS of the register, its latest self-evaluation and whether the letter permits it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SaasUse {
+    pub product: String,
+    pub vendor: String,
+    pub certifications: Vec<String>,
+    pub data_classes: Vec<String>,
+    pub last_evaluated_on: Option<String>,
+    pub last_result: Option<String>,
+    pub evaluated_in_period: bool,
+    pub in_letter_scope: bool,
+}
+
+/// The numbers of a report, computed at compile time and stored with it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    pub period_start: String,
+    pub period_end: String,
+    pub findings: i64,
+    pub ai_found: i64,
+    pub conventional: i64,
+    pub by_severity: Vec<Count>,
+    pub by_priority: Vec<Count>,
+    pub by_status: Vec<Count>,
+    pub by_cwe: Vec<Count>,
+    pub by_tool: Vec<ToolCount>,
+    pub by_month: Vec<MonthCount>,
+    pub remediation: Vec<Remediation>,
+    pub sla: Vec<Sla>,
+    pub runs: Vec<Run>,
+    pub patches: Patches,
+    pub saas: Vec<SaasUse>,
+    /// SaaS products the letter permits that the register does not list.
+    pub scope_not_in_register: Vec<String>,
+}
+
+/// One figure that a recompile changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FigureChange {
+    pub figure: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// The narrative sections: Korean required at submission, English optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Narrative {
+    #[serde(default)]
+    pub risk_ko: String,
+    #[serde(default)]
+    pub risk_en: String,
+    #[serde(default)]
+    pub offensive_ko: String,
+    #[serde(default)]
+    pub offensive_en: String,
+    #[serde(default)]
+    pub defences_ko: String,
+    #[serde(default)]
+    pub defences_en: String,
+}
+
+impl Narrative {
+    /// (Korean, English) of a section by key.
+    pub fn section(&self, key: &str) -> (&str, &str) {
+        match key {
+            "risk" => (&self.risk_ko, &self.risk_en),
+            "offensive" => (&self.offensive_ko, &self.offensive_en),
+            _ => (&self.defences_ko, &self.defences_en),
+        }
+    }
+
+    fn fields(&self) -> [(&'static str, &str); 6] {
+        [
+            ("risk_ko", &self.risk_ko),
+            ("risk_en", &self.risk_en),
+            ("offensive_ko", &self.offensive_ko),
+            ("offensive_en", &self.offensive_en),
+            ("defences_ko", &self.defences_ko),
+            ("defences_en", &self.defences_en),
+        ]
+    }
+}
+
+/// The officer's decision: a comment per section (`figures` and the narrative keys) and overall.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Review {
+    #[serde(default)]
+    pub general: String,
+    #[serde(default)]
+    pub sections: BTreeMap<String, String>,
+}
+
+impl Review {
+    fn is_empty(&self) -> bool {
+        self.general.trim().is_empty() && self.sections.values().all(|c| c.trim().is_empty())
+    }
+}
+
+/// One version of a report, read.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportVersion {
+    #[serde(flatten)]
+    pub row: ReportRow,
+    pub figures: Figures,
+    pub narrative: Narrative,
+    pub review: Option<Review>,
+    /// What the last recompile changed (empty when nothing or never recompiled).
+    pub changes: Vec<FigureChange>,
+}
+
+impl ReportVersion {
+    pub fn frozen(&self) -> bool {
+        self.row.content_hash.is_some()
+    }
+}
+
+/// An obligation with every version of its report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub obligation: crate::letters::ObligationView,
+    pub versions: Vec<ReportVersion>,
+}
+
+impl Report {
+    pub fn latest(&self) -> Option<&ReportVersion> {
+        self.versions.last()
+    }
+}
+
+/// An obligation with the state of its latest report version, for the lists.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportListItem {
+    pub obligation: crate::letters::ObligationView,
+    pub version: Option<i64>,
+    pub report_state: Option<String>,
+}
+
+fn read_version(row: ReportRow) -> Result<ReportVersion> {
+    let figures: Figures = serde_json::from_str(&row.figures_json)
+        .map_err(|e| ServiceError::rule("corrupt_report", e.to_string()))?;
+    let narrative: Narrative = serde_json::from_str(&row.narrative_json)
+        .map_err(|e| ServiceError::rule("corrupt_report", e.to_string()))?;
+    let review = row
+        .review_json
+        .as_deref()
+        .and_then(|j| serde_json::from_str(j).ok());
+    let changes = row
+        .previous_figures_json
+        .as_deref()
+        .and_then(|j| serde_json::from_str::<Figures>(j).ok())
+        .map(|before| figure_changes(&before, &figures))
+        .unwrap_or_default();
+    Ok(ReportVersion {
+        row,
+        figures,
+        narrative,
+        review,
+        changes,
+    })
+}
+
+/// The figures that differ between two compiles, flattened to `path = value` pairs.
+pub fn figure_changes(before: &Figures, after: &Figures) -> Vec<FigureChange> {
+    let flat = |f: &Figures| {
+        let mut out = BTreeMap::new();
+        flatten("", &crate::to_json(f), &mut out);
+        out
+    };
+    let (a, b) = (flat(before), flat(after));
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| FigureChange {
+            figure: k.clone(),
+            before: a.get(k).cloned().unwrap_or_else(|| "—".into()),
+            after: b.get(k).cloned().unwrap_or_else(|| "—".into()),
+        })
+        .collect()
+}
+
+fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&p, v, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                // Items with a natural key are named by it, so a reordering is no change.
+                let name = ["key", "priority", "month", "product", "tool"]
+                    .iter()
+                    .find_map(|k| item.get(*k).and_then(Value::as_str))
+                    .map(|s| {
+                        let model = item
+                            .get("ai_model")
+                            .and_then(Value::as_str)
+                            .map(|m| format!("/{m}"))
+                            .unwrap_or_default();
+                        format!("{s}{model}")
+                    })
+                    .unwrap_or_else(|| i.to_string());
+                flatten(&format!("{prefix}[{name}]"), item, out);
+            }
+        }
+        Value::Null => {
+            out.insert(prefix.to_string(), "—".into());
+        }
+        Value::String(s) => {
+            out.insert(prefix.to_string(), s.clone());
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
+}
+
+/// The `p`-quantile (0..=1) of sorted values, by linear interpolation.
+fn quantile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let pos = p * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    let (a, b) = (sorted[lo], sorted[hi.min(sorted.len() - 1)]);
+    Some(((a + (b - a) * (pos - lo as f64)) * 10.0).round() / 10.0)
+}
+
+fn parse_time(s: &str) -> Option<NaiveDateTime> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.naive_utc())
+        .or_else(|| {
+            NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
+}
+
+fn counts(rows: &[haechi_store::KeyCount], none: &str) -> Vec<Count> {
+    let mut out: Vec<Count> = rows
+        .iter()
+        .map(|r| Count {
+            key: if r.key.is_empty() {
+                none.to_string()
+            } else {
+                r.key.clone()
+            },
+            n: r.n,
+        })
+        .collect();
+    out.sort_by(|a, b| b.n.cmp(&a.n).then(a.key.cmp(&b.key)));
+    out
+}
+
+/// The canonical content a submitted version's hash covers.
+pub fn content_hash(row: &ReportRow, figures: &Figures, narrative: &Narrative) -> Result<String> {
+    let doc = serde_json::json!({
+        "schema": "haechi-report-v1",
+        "obligation_id": row.obligation_id,
+        "institution_id": row.institution_id,
+        "version": row.version,
+        "compiled_at": row.compiled_at,
+        "figures": figures,
+        "narrative": narrative,
+    });
+    let bytes = haechi_letter::jcs::canonicalize(&doc)
+        .map_err(|e| ServiceError::rule("corrupt_report", e.to_string()))?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+impl Service {
+    /// The obligation behind a report, authorised for `action` on its institution.
+    async fn report_obligation(
+        &self,
+        tx: &mut WriteTx,
+        actor: &Actor,
+        action: Action,
+        obligation_id: i64,
+    ) -> Result<ObligationRow> {
+        authz::authorize(actor, action)?;
+        let o = haechi_store::list_obligations(tx.conn(), None, None)
+            .await?
+            .into_iter()
+            .find(|o| o.id == obligation_id)
+            .ok_or(ServiceError::NotFound)?;
+        authz::authorize_record(actor, action, Owner::Institution(o.institution_id))?;
+        Ok(o)
+    }
+
+    fn stamp(&self) -> String {
+        self.clock_text().unwrap_or_else(haechi_store::now_text)
+    }
+
+    /// Computes a report's figures from the institution's own data for the obligation's period.
+    pub(crate) async fn compile_figures(&self, o: &ObligationRow) -> Result<Figures> {
+        let pool = self.store.pool();
+        let start = o.period_start.get(..10).unwrap_or(&o.period_start);
+        let end = o.period_end.get(..10).unwrap_or(&o.period_end);
+        let until = NaiveDate::parse_from_str(end, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.checked_add_days(Days::new(1)))
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .ok_or_else(|| ServiceError::rule("corrupt_obligation", "period end is not a date"))?;
+        let src = haechi_store::report_source(pool, o.institution_id, start, &until).await?;
+        let origin = |k: &str| {
+            src.by_origin
+                .iter()
+                .filter(|c| (c.key == "ai_generated") == (k == "ai"))
+                .map(|c| c.n)
+                .sum::<i64>()
+        };
+        let mut months: BTreeMap<String, MonthCount> = BTreeMap::new();
+        for m in &src.by_month {
+            let e = months.entry(m.key.clone()).or_insert_with(|| MonthCount {
+                month: m.key.clone(),
+                ..MonthCount::default()
+            });
+            if m.sub == "ai_generated" {
+                e.ai += m.n;
+            } else {
+                e.conventional += m.n;
+            }
+        }
+        let mut days: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let mut sla: BTreeMap<String, Sla> = BTreeMap::new();
+        for f in &src.fixed {
+            let pr = f.priority.clone().unwrap_or_default();
+            if let (Some(a), Some(b)) = (parse_time(&f.created_at), parse_time(&f.fixed_at)) {
+                let d = (b - a).num_seconds().max(0) as f64 / 86_400.0;
+                days.entry(pr.clone()).or_default().push(d);
+            }
+            if let Some(due) = &f.due_date {
+                let e = sla.entry(pr.clone()).or_default();
+                if f.fixed_at.get(..10).unwrap_or("") <= due.as_str() {
+                    e.fixed_in_time += 1;
+                } else {
+                    e.fixed_late += 1;
+                }
+            }
+        }
+        for b in &src.open_breached {
+            sla.entry(b.key.clone()).or_default().open_breached += b.n;
+        }
+        let remediation = PRIORITIES
+            .iter()
+            .filter_map(|p| {
+                let mut v = days.remove(*p)?;
+                v.sort_by(f64::total_cmp);
+                Some(Remediation {
+                    priority: p.to_string(),
+                    fixed: v.len() as i64,
+                    median_days: quantile(&v, 0.5),
+                    p90_days: quantile(&v, 0.9),
+                })
+            })
+            .collect();
+        let sla = PRIORITIES
+            .iter()
+            .filter_map(|p| {
+                sla.remove(*p).map(|s| Sla {
+                    priority: p.to_string(),
+                    ..s
+                })
+            })
+            .collect();
+        // The register against the letter's scope.
+        let letter: Option<NoActionLetter> = haechi_store::get_letter(pool, o.letter_id)
+            .await?
+            .and_then(|l| serde_json::from_str(&l.draft_json).ok());
+        let permitted: Vec<(String, String)> = letter
+            .map(|l| {
+                l.scope
+                    .services
+                    .into_iter()
+                    .filter(|s| s.kind == ServiceKind::SaasProduct)
+                    .map(|s| (s.name, s.vendor))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let same = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
+        let mut saas = Vec::new();
+        for s in haechi_store::list_saas(pool, o.institution_id).await? {
+            let evals = haechi_store::saas_evaluations(pool, s.id).await?;
+            let last = evals.first();
+            saas.push(SaasUse {
+                in_letter_scope: permitted.iter().any(|(n, _)| same(n, &s.product)),
+                evaluated_in_period: evals.iter().any(|e| {
+                    e.evaluated_on.as_str() >= start
+                        && e.evaluated_on.get(..10).unwrap_or("") <= end
+                }),
+                last_evaluated_on: last.map(|e| e.evaluated_on.clone()),
+                last_result: last.map(|e| e.result.clone()),
+                product: s.product,
+                vendor: s.vendor,
+                certifications: s.certifications,
+                data_classes: s.data_classes,
+            });
+        }
+        let scope_not_in_register = permitted
+            .iter()
+            .filter(|(n, _)| !saas.iter().any(|s| same(n, &s.product)))
+            .map(|(n, v)| format!("{n} ({v})"))
+            .collect();
+        let run = |i: &ImportSummary| Run {
+            tool: i.tool.clone(),
+            tool_version: i.tool_version.clone(),
+            ai_model: i.ai_model.clone(),
+            ai_model_version: i.ai_model_version.clone(),
+            runs: i.runs,
+            results: i.results,
+        };
+        let p: &PatchSummary = &src.patches;
+        Ok(Figures {
+            period_start: start.to_string(),
+            period_end: end.to_string(),
+            findings: src.by_severity.iter().map(|c| c.n).sum(),
+            ai_found: origin("ai"),
+            conventional: origin("conventional"),
+            by_severity: counts(&src.by_severity, "none"),
+            by_priority: {
+                let mut v = counts(&src.by_priority, "none");
+                v.sort_by(|a, b| a.key.cmp(&b.key));
+                v
+            },
+            by_status: counts(&src.by_status, "none"),
+            by_cwe: counts(&src.by_cwe, "none"),
+            by_tool: src
+                .by_tool
+                .iter()
+                .map(|t| ToolCount {
+                    tool: t.key.clone(),
+                    ai_model: (!t.sub.is_empty()).then(|| t.sub.clone()),
+                    n: t.n,
+                })
+                .collect(),
+            by_month: months.into_values().collect(),
+            remediation,
+            sla,
+            runs: src.imports.iter().map(run).collect(),
+            patches: Patches {
+                records: p.records,
+                pre_testing_done: p.pre_testing_done,
+                rollback_ready: p.rollback_ready,
+                kill_switch_ready: p.kill_switch_ready,
+                isolation_ready: p.isolation_ready,
+                continuity_plan: p.continuity_plan,
+                customers_notified_in_advance: p.customers_notified_in_advance,
+                findings_fixed: p.findings_fixed,
+            },
+            saas,
+            scope_not_in_register,
+        })
+    }
+
+    /// An obligation's report with every version (an institution user: only their own).
+    pub async fn report(&self, actor: &Actor, obligation_id: i64) -> Result<Report> {
+        authz::authorize(actor, Action::ReadLetters)?;
+        let obligation = self
+            .obligations(actor, None)
+            .await?
+            .into_iter()
+            .find(|o| o.row.id == obligation_id)
+            .ok_or(ServiceError::NotFound)?;
+        authz::authorize_record(
+            actor,
+            Action::ReadLetters,
+            Owner::Institution(obligation.row.institution_id),
+        )?;
+        let versions = haechi_store::report_versions(self.store.pool(), obligation_id)
+            .await?
+            .into_iter()
+            .map(read_version)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Report {
+            obligation,
+            versions,
+        })
+    }
+
+    /// Every obligation the actor may see with its report's latest state.
+    pub async fn report_list(&self, actor: &Actor) -> Result<Vec<ReportListItem>> {
+        let obligations = self.obligations(actor, None).await?;
+        let mut out = Vec::with_capacity(obligations.len());
+        for o in obligations {
+            let latest = haechi_store::report_versions(self.store.pool(), o.row.id)
+                .await?
+                .pop();
+            out.push(ReportListItem {
+                version: latest.as_ref().map(|r| r.version),
+                report_state: latest.map(|r| r.state),
+                obligation: o,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Compiles the report of an obligation: the first compile (or the first after a return)
+    /// starts a new draft version; a compile of a draft replaces its figures and keeps the ones
+    /// before. Returns the version's id.
+    pub async fn compile_report(&self, actor: &Actor, obligation_id: i64) -> Result<i64> {
+        let mut tx = self.store.begin().await?;
+        let o = self
+            .report_obligation(&mut tx, actor, Action::DraftReport, obligation_id)
+            .await?;
+        if !matches!(o.status.as_str(), "open" | "returned") {
+            return Err(ServiceError::rule(
+                "illegal_transition",
+                format!(
+                    "a report cannot be compiled for an obligation that is {}",
+                    o.status
+                ),
+            ));
+        }
+        let figures = self.compile_figures(&o).await?;
+        let figures_json = serde_json::to_string(&figures)
+            .map_err(|e| ServiceError::rule("corrupt_report", e.to_string()))?;
+        let at = self.stamp();
+        let latest = haechi_store::report_versions(tx.conn(), obligation_id)
+            .await?
+            .pop();
+        let (id, version, recompiled) = match latest {
+            Some(r) if r.state == "draft" => {
+                if r.content_hash.is_some() {
+                    return Err(frozen());
+                }
+                tx.recompile_report(r.id, &figures_json, &r.figures_json, &at)
+                    .await?;
+                (r.id, r.version, true)
+            }
+            Some(r) if r.state == "returned" => {
+                let id = tx
+                    .insert_report(&NewReport {
+                        obligation_id,
+                        institution_id: o.institution_id,
+                        version: r.version + 1,
+                        figures_json: &figures_json,
+                        previous_figures_json: Some(&r.figures_json),
+                        narrative_json: &r.narrative_json,
+                        by: &actor.username,
+                        at: &at,
+                    })
+                    .await?;
+                (id, r.version + 1, false)
+            }
+            Some(r) => {
+                return Err(ServiceError::rule(
+                    "illegal_transition",
+                    format!(
+                        "version {} is {}; it cannot be compiled again",
+                        r.version, r.state
+                    ),
+                ))
+            }
+            None => {
+                let id = tx
+                    .insert_report(&NewReport {
+                        obligation_id,
+                        institution_id: o.institution_id,
+                        version: 1,
+                        figures_json: &figures_json,
+                        previous_figures_json: None,
+                        narrative_json: "{}",
+                        by: &actor.username,
+                        at: &at,
+                    })
+                    .await?;
+                (id, 1, false)
+            }
+        };
+        tx.audit(record(
+            actor,
+            "report.compile",
+            "report",
+            &id.to_string(),
+            Some(o.institution_id),
+            None,
+            Some(serde_json::json!({"obligation_id": obligation_id, "version": version, "recompiled": recompiled, "findings": figures.findings, "period": [figures.period_start, figures.period_end]})),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Writes the narrative of the obligation's draft version.
+    pub async fn write_report(
+        &self,
+        actor: &Actor,
+        obligation_id: i64,
+        narrative: &Narrative,
+    ) -> Result<()> {
+        let mut errors = Vec::new();
+        for (field, text) in narrative.fields() {
+            if text.chars().count() > MAX_SECTION_CHARS {
+                errors.push(FieldError::new(
+                    field,
+                    format!("at most {MAX_SECTION_CHARS} characters"),
+                ));
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let o = self
+            .report_obligation(&mut tx, actor, Action::DraftReport, obligation_id)
+            .await?;
+        if !errors.is_empty() {
+            return Err(ServiceError::invalid(errors));
+        }
+        let draft = self.draft_of(&mut tx, obligation_id).await?;
+        let json = serde_json::to_string(narrative)
+            .map_err(|e| ServiceError::rule("corrupt_report", e.to_string()))?;
+        let at = self.stamp();
+        tx.write_report_narrative(draft.id, &json, &at).await?;
+        tx.audit(record(
+            actor,
+            "report.write",
+            "report",
+            &draft.id.to_string(),
+            Some(o.institution_id),
+            None,
+            Some(serde_json::json!({"obligation_id": obligation_id, "version": draft.version})),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The obligation's latest version, which must be an unfrozen draft.
+    async fn draft_of(&self, tx: &mut WriteTx, obligation_id: i64) -> Result<ReportRow> {
+        match haechi_store::report_versions(tx.conn(), obligation_id)
+            .await?
+            .pop()
+        {
+            Some(r) if r.state == "draft" && r.content_hash.is_none() => Ok(r),
+            Some(r) if r.content_hash.is_some() => Err(frozen()),
+            Some(_) => Err(ServiceError::rule(
+                "no_draft",
+                "the report has no draft; compile it to start a new version",
+            )),
+            None => Err(ServiceError::rule(
+                "no_draft",
+                "the report has not been compiled yet",
+            )),
+        }
+    }
+
+    /// The CISO signs off and submits the draft: it is frozen with its content hash and the
+    /// obligation becomes submitted. Returns the content hash.
+    pub async fn submit_report(&self, actor: &Actor, obligation_id: i64) -> Result<String> {
+        let mut tx = self.store.begin().await?;
+        let o = self
+            .report_obligation(&mut tx, actor, Action::SubmitReport, obligation_id)
+            .await?;
+        let draft = self.draft_of(&mut tx, obligation_id).await?;
+        let v = read_version(draft)?;
+        let errors: Vec<FieldError> = SECTIONS
+            .iter()
+            .filter(|k| v.narrative.section(k).0.trim().is_empty())
+            .map(|k| FieldError::new(format!("{k}_ko"), "write this section before submitting"))
+            .collect();
+        if !errors.is_empty() {
+            return Err(ServiceError::invalid(errors));
+        }
+        let hash = content_hash(&v.row, &v.figures, &v.narrative)?;
+        let at = self.stamp();
+        tx.freeze_report(v.row.id, &hash, &actor.username, &at)
+            .await?;
+        tx.set_obligation_status(obligation_id, &["open", "returned"], "submitted", None, &at)
+            .await
+            .map_err(|_| {
+                ServiceError::rule(
+                    "illegal_transition",
+                    format!(
+                        "cannot submit a report for an obligation that is {}",
+                        o.status
+                    ),
+                )
+            })?;
+        tx.audit(record(
+            actor,
+            "report.submit",
+            "report",
+            &v.row.id.to_string(),
+            Some(o.institution_id),
+            Some(serde_json::json!({"state": "draft"})),
+            Some(serde_json::json!({"state": "submitted", "obligation_id": obligation_id, "version": v.row.version, "content_hash": hash})),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(hash)
+    }
+
+    /// The officer accepts the submitted version, or returns it with comments (at least one).
+    pub async fn decide_report(
+        &self,
+        actor: &Actor,
+        obligation_id: i64,
+        accept: bool,
+        review: &Review,
+    ) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        let o = self
+            .report_obligation(&mut tx, actor, Action::ReviewReport, obligation_id)
+            .await?;
+        if !accept && review.is_empty() {
+            return Err(ServiceError::invalid(vec![FieldError::new(
+                "general",
+                "say why it is returned",
+            )]));
+        }
+        let latest = haechi_store::report_versions(tx.conn(), obligation_id)
+            .await?
+            .pop()
+            .filter(|r| r.state == "submitted")
+            .ok_or_else(|| {
+                ServiceError::rule(
+                    "illegal_transition",
+                    "no submitted report awaits a decision",
+                )
+            })?;
+        let to = if accept { "accepted" } else { "returned" };
+        let json = (!review.is_empty())
+            .then(|| serde_json::to_string(review))
+            .transpose()
+            .map_err(|e| ServiceError::rule("corrupt_report", e.to_string()))?;
+        let at = self.stamp();
+        tx.decide_report(latest.id, to, json.as_deref(), &actor.username, &at)
+            .await?;
+        let note = (!review.general.trim().is_empty()).then_some(review.general.trim());
+        tx.set_obligation_status(obligation_id, &["submitted"], to, note, &at)
+            .await?;
+        tx.audit(record(
+            actor,
+            &format!("report.{to}"),
+            "report",
+            &latest.id.to_string(),
+            Some(o.institution_id),
+            Some(serde_json::json!({"state": "submitted"})),
+            Some(serde_json::json!({"state": to, "obligation_id": obligation_id, "version": latest.version, "content_hash": latest.content_hash, "review": review})),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn frozen() -> ServiceError {
+    ServiceError::rule(
+        "report_frozen",
+        "this version was submitted and is frozen; it cannot change",
+    )
+}
