@@ -50,6 +50,12 @@ pub enum Action {
     ReadFeeds,
     /// Publish or withdraw an emergency patch advisory (C10, C13).
     PublishAdvisory,
+    /// Read threat-sharing bulletins, TAXII and Atom (each bulletin within its audience and TLP).
+    ReadBulletins,
+    /// Write, review, publish, correct and withdraw bulletins (C10).
+    WriteBulletins,
+    /// Acknowledge a bulletin on behalf of one's institution.
+    AcknowledgeBulletins,
     /// Compile a report and write its narrative (C7; an institution's own).
     DraftReport,
     /// Sign off and submit a report (the CISO).
@@ -89,6 +95,9 @@ impl Action {
             Action::ManageFeeds => "import threat feeds",
             Action::ReadFeeds => "read threat feeds and advisories",
             Action::PublishAdvisory => "publish emergency patch advisories",
+            Action::ReadBulletins => "read threat-sharing bulletins",
+            Action::WriteBulletins => "write and publish threat-sharing bulletins",
+            Action::AcknowledgeBulletins => "acknowledge bulletins",
             Action::DraftReport => "compile and write reports",
             Action::SubmitReport => "sign off and submit reports",
             Action::ReviewReport => "accept or return reports",
@@ -157,6 +166,11 @@ pub fn allows(role: Role, action: Action) -> bool {
             matches!(role, R::RegulatorAdmin | R::RegulatorOfficer)
         }
         A::ReadFeeds => true,
+        // Every signed-in role reads bulletins; which ones is their audience and TLP
+        // (`sharing::reaches`). Advisors are outside the sharing community.
+        A::ReadBulletins => !matches!(role, R::Advisor),
+        A::WriteBulletins => matches!(role, R::Analyst | R::SupportCenter),
+        A::AcknowledgeBulletins => matches!(role, R::Ciso | R::SecurityStaff),
         A::DraftReport => matches!(role, R::Ciso | R::SecurityStaff),
         A::SubmitReport => matches!(role, R::Ciso),
         A::ReviewReport => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer),

@@ -25,6 +25,7 @@ pub mod regulator_views;
 pub mod reports;
 pub mod reviews;
 pub mod sessions;
+pub mod sharing;
 pub mod users;
 
 use std::sync::{Arc, RwLock};
@@ -310,6 +311,8 @@ impl Service {
             Ok(mut g) => *g = at,
             Err(p) => *p.into_inner() = at,
         }
+        // The rows the store stamps itself (created, assigned, issued, audited) follow it.
+        self.store.set_clock(self.clock_text());
     }
 
     pub(crate) fn now(&self) -> NaiveDateTime {

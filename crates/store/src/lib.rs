@@ -22,6 +22,7 @@ mod program;
 mod regulator_views;
 mod reports;
 mod rows;
+mod sharing;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub use patching_views::*;
 pub use program::*;
 pub use regulator_views::*;
 pub use reports::*;
+pub use sharing::*;
 
 /// Which SQL dialect the URL selected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +123,9 @@ pub struct Store {
     dialect: Dialect,
     /// SQLite: wakes the background checkpointer after a commit.
     checkpoint: Option<Arc<Notify>>,
+    /// The time write transactions stamp their rows with, when fixed (the service's clock while
+    /// the demo writes its history); `None` means "now".
+    clock: Arc<std::sync::RwLock<Option<String>>>,
 }
 
 /// How long the SQLite checkpointer waits for a commit before it checkpoints anyway (writes made
@@ -223,6 +228,7 @@ impl Store {
             pool,
             dialect,
             checkpoint,
+            clock: Arc::default(),
         })
     }
 
@@ -292,10 +298,24 @@ impl Store {
         sqlx::query("UPDATE audit_head SET seq = seq WHERE singleton = 1")
             .execute(&mut *tx)
             .await?;
+        let now = match self.clock.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
         Ok(WriteTx {
             tx,
             checkpoint: self.checkpoint.clone(),
+            now,
         })
+    }
+
+    /// Fixes the time that write transactions begun from now on stamp their rows with (stored
+    /// text, RFC 3339 UTC), or back to "now" with `None`. The service sets it with its clock.
+    pub fn set_clock(&self, at: Option<String>) {
+        match self.clock.write() {
+            Ok(mut g) => *g = at,
+            Err(p) => *p.into_inner() = at,
+        }
     }
 
     pub async fn close(&self) {
@@ -311,9 +331,16 @@ impl Store {
 pub struct WriteTx {
     tx: sqlx::Transaction<'static, Any>,
     checkpoint: Option<Arc<Notify>>,
+    /// The store's fixed clock when the transaction began.
+    now: Option<String>,
 }
 
 impl WriteTx {
+    /// The time this transaction stamps its rows with: the store's fixed clock, else now.
+    pub fn now_text(&self) -> String {
+        self.now.clone().unwrap_or_else(now_text)
+    }
+
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }

@@ -63,6 +63,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reports",
         include_str!("../migrations/0016_reports.sql"),
     ),
+    (
+        17,
+        "sharing",
+        include_str!("../migrations/0017_sharing.sql"),
+    ),
 ];
 
 pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
@@ -273,6 +278,11 @@ pub(crate) const TABLES: &[&str] = &[
     "saas_services",
     "saas_evaluations",
     "reports",
+    "bulletins",
+    "bulletin_versions",
+    "bulletin_acks",
+    "stix_objects",
+    "taxii_status",
 ];
 
 /// Tables whose `id` column is generated and needs its sequence moved after a copy.
@@ -299,4 +309,6 @@ pub(crate) const IDENTITY_TABLES: &[&str] = &[
     "saas_services",
     "saas_evaluations",
     "reports",
+    "bulletins",
+    "stix_objects",
 ];
