@@ -22,29 +22,39 @@ impl Service {
 
     async fn regroup(&self, institution_id: i64) -> Result<bool> {
         let policy = self.policy();
-        let rows = haechi_store::cluster_candidates(self.store.pool(), institution_id).await?;
-        let candidates: Vec<ClusterCandidate> = rows
-            .into_iter()
-            .filter_map(|r| {
-                let (path, line) = split_location(&r.location)?;
-                Some(ClusterCandidate {
-                    finding_id: r.id,
-                    resource_id: r.resource_id,
-                    path: path.to_string(),
-                    line,
-                    cwes: parse_cwe_list(&r.cwes),
-                    tool: r.tool_name,
-                    rule_id: r.rule_id,
-                    priority_rank: r
-                        .priority
-                        .as_deref()
-                        .and_then(|p| p.strip_prefix('P'))
-                        .and_then(|n| n.parse().ok())
-                        .unwrap_or(9),
-                })
-            })
-            .collect();
-        let members = cluster(&policy, &candidates);
+        // One file of one resource at a time: candidates arrive ordered by resource and
+        // location, and a cluster never spans two files.
+        let mut members = Vec::new();
+        let mut group: Vec<ClusterCandidate> = Vec::new();
+        haechi_store::each_cluster_candidate(self.store.pool(), institution_id, |r| {
+            let Some((path, line)) = split_location(&r.location) else {
+                return;
+            };
+            if group
+                .last()
+                .is_some_and(|g| g.resource_id != r.resource_id || g.path != path)
+            {
+                members.extend(cluster(&policy, &group));
+                group.clear();
+            }
+            group.push(ClusterCandidate {
+                finding_id: r.id,
+                resource_id: r.resource_id,
+                path: path.to_string(),
+                line,
+                cwes: parse_cwe_list(&r.cwes),
+                tool: r.tool_name,
+                rule_id: r.rule_id,
+                priority_rank: r
+                    .priority
+                    .as_deref()
+                    .and_then(|p| p.strip_prefix('P'))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(9),
+            });
+        })
+        .await?;
+        members.extend(cluster(&policy, &group));
         let rows: Vec<ClusterRow> = members
             .into_iter()
             .map(|m| {

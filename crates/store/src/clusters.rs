@@ -18,34 +18,39 @@ pub struct ClusterCandidateRow {
     pub priority: Option<String>,
 }
 
-/// The open and in-progress findings of an institution that could be grouped: those with a
-/// location and at least one CWE.
-pub async fn cluster_candidates<'e, E: Executor<'e, Database = Any>>(
-    e: E,
+/// Calls `f` with each open or in-progress finding of an institution that could be grouped
+/// (with a location and at least one CWE), ordered by resource and location, so that the
+/// findings of one file of one resource come one after the other: a caller holds one file's
+/// findings at a time however many the institution has. Streamed, not collected.
+pub async fn each_cluster_candidate<F>(
+    pool: &sqlx::AnyPool,
     institution_id: i64,
-) -> Result<Vec<ClusterCandidateRow>> {
-    let rs = sqlx::query(
+    mut f: F,
+) -> Result<()>
+where
+    F: FnMut(ClusterCandidateRow),
+{
+    use futures_util::TryStreamExt;
+    let mut rows = sqlx::query(
         "SELECT f.id, f.resource_id, f.location, f.cwes, f.tool_name, f.rule_id, p.priority \
          FROM findings f LEFT JOIN finding_priorities p ON p.finding_id = f.id \
          WHERE f.institution_id = $1 AND f.status IN ('open', 'in_progress') \
-         AND f.location IS NOT NULL AND f.cwes <> ','",
+         AND f.location IS NOT NULL AND f.cwes <> ',' ORDER BY f.resource_id, f.location",
     )
     .bind(institution_id)
-    .fetch_all(e)
-    .await?;
-    rs.iter()
-        .map(|r| {
-            Ok(ClusterCandidateRow {
-                id: r.try_get("id")?,
-                resource_id: r.try_get("resource_id")?,
-                location: r.try_get("location")?,
-                cwes: r.try_get("cwes")?,
-                tool_name: r.try_get("tool_name")?,
-                rule_id: r.try_get("rule_id")?,
-                priority: r.try_get("priority")?,
-            })
-        })
-        .collect()
+    .fetch(pool);
+    while let Some(r) = rows.try_next().await? {
+        f(ClusterCandidateRow {
+            id: r.try_get("id")?,
+            resource_id: r.try_get("resource_id")?,
+            location: r.try_get("location")?,
+            cwes: r.try_get("cwes")?,
+            tool_name: r.try_get("tool_name")?,
+            rule_id: r.try_get("rule_id")?,
+            priority: r.try_get("priority")?,
+        });
+    }
+    Ok(())
 }
 
 /// One stored membership: (finding, cluster leader, reason JSON).
