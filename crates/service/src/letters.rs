@@ -40,13 +40,19 @@ pub fn obligation_overdue(row: &ObligationRow, today: NaiveDate) -> bool {
             .is_ok_and(|due| today > due)
 }
 
-/// An institution with overdue obligations.
+/// An institution with overdue obligations, or with a security SaaS in its register that its
+/// letter in force does not permit (or both).
 #[derive(Debug, Clone, Serialize)]
 pub struct ComplianceFlag {
     pub institution_id: i64,
     pub institution_name: String,
     pub overdue: usize,
+    /// The oldest due date among the overdue obligations (empty when none is overdue).
     pub oldest_due_on: String,
+    /// Registered security SaaS products the letter in force does not list.
+    pub unpermitted_saas: Vec<String>,
+    /// The letter in force those are checked against.
+    pub letter_number: Option<String>,
     pub reason_ko: String,
     pub reason_en: String,
 }
@@ -776,20 +782,85 @@ impl Service {
                     institution_name: o.row.institution_name.clone(),
                     overdue: 1,
                     oldest_due_on: o.row.due_on.clone(),
+                    unpermitted_saas: Vec::new(),
+                    letter_number: None,
                     reason_ko: String::new(),
                     reason_en: String::new(),
                 }),
             }
         }
+        // Security SaaS the holder's letter in force does not permit (an institution without a
+        // letter in force is not under relief: its register is not checked here).
+        let pool = self.store.pool();
+        let mut saas_by_inst: Vec<(i64, Vec<String>)> = Vec::new();
+        for s in haechi_store::list_all_saas(pool).await? {
+            match saas_by_inst.last_mut() {
+                Some((id, names)) if *id == s.institution_id => names.push(s.product),
+                _ => saas_by_inst.push((s.institution_id, vec![s.product])),
+            }
+        }
+        for (inst, products) in saas_by_inst {
+            let scope = self.letter_scope(inst).await?;
+            if scope.letter_id.is_none() {
+                continue;
+            }
+            let unpermitted: Vec<String> = products
+                .into_iter()
+                .filter(|p| !scope.permission(p).permitted)
+                .collect();
+            if unpermitted.is_empty() {
+                continue;
+            }
+            let flag = match flags.iter_mut().position(|f| f.institution_id == inst) {
+                Some(i) => &mut flags[i],
+                None => {
+                    let name = haechi_store::get_institution(pool, inst)
+                        .await?
+                        .map(|i| i.input.name_ko)
+                        .unwrap_or_default();
+                    flags.push(ComplianceFlag {
+                        institution_id: inst,
+                        institution_name: name,
+                        overdue: 0,
+                        oldest_due_on: String::new(),
+                        unpermitted_saas: Vec::new(),
+                        letter_number: None,
+                        reason_ko: String::new(),
+                        reason_en: String::new(),
+                    });
+                    let last = flags.len() - 1;
+                    &mut flags[last]
+                }
+            };
+            flag.unpermitted_saas = unpermitted;
+            flag.letter_number = scope.letter_number;
+        }
         for f in &mut flags {
-            f.reason_ko = format!(
-                "기한이 지난 미제출 의무 {}건 (가장 오래된 기한 {})",
-                f.overdue, f.oldest_due_on
-            );
-            f.reason_en = format!(
-                "{} obligation(s) overdue (oldest due {})",
-                f.overdue, f.oldest_due_on
-            );
+            let mut ko = Vec::new();
+            let mut en = Vec::new();
+            if f.overdue > 0 {
+                ko.push(format!(
+                    "기한이 지난 미제출 의무 {}건 (가장 오래된 기한 {})",
+                    f.overdue, f.oldest_due_on
+                ));
+                en.push(format!(
+                    "{} obligation(s) overdue (oldest due {})",
+                    f.overdue, f.oldest_due_on
+                ));
+            }
+            if !f.unpermitted_saas.is_empty() {
+                let number = f.letter_number.as_deref().unwrap_or("");
+                ko.push(format!(
+                    "비조치의견서({number})에서 허용하지 않은 보안 SaaS 이용: {}",
+                    f.unpermitted_saas.join(", ")
+                ));
+                en.push(format!(
+                    "security SaaS not permitted by letter {number}: {}",
+                    f.unpermitted_saas.join(", ")
+                ));
+            }
+            f.reason_ko = ko.join("; ");
+            f.reason_en = en.join("; ");
         }
         Ok(flags)
     }

@@ -155,6 +155,59 @@ pub struct SaasView {
     /// Last evaluation + the policy's `saas_self_evaluation_months`; from registration when none.
     pub next_evaluation_due: Option<NaiveDate>,
     pub evaluation_overdue: bool,
+    /// Whether the institution's no-action letter in force permits it.
+    pub permission: SaasPermission,
+}
+
+/// What the no-action letter in force says about a SaaS in the register (C6: "only the
+/// certified services listed here"). A SaaS no letter permits is flagged, on the institution's
+/// register and among the officer's compliance flags.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SaasPermission {
+    /// The letter in force today (issued, not revoked, within its validity), if any.
+    pub letter_id: Option<i64>,
+    pub letter_number: Option<String>,
+    /// The letter's permitted scope lists this product.
+    pub permitted: bool,
+    /// The security SaaS products the letter permits, as it names them.
+    pub permitted_products: Vec<String>,
+}
+
+/// The words of a product name, lower-case, for comparison.
+fn name_words(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Whether a registered product is one a letter names: the same words, or one name the other's
+/// first words (the register says "ThreatLens", the letter "ThreatLens 위협인텔리전스").
+pub fn saas_named_in(product: &str, permitted: &[String]) -> bool {
+    let p = name_words(product);
+    !p.is_empty()
+        && permitted.iter().any(|name| {
+            let n = name_words(name);
+            !n.is_empty() && (n.starts_with(&p) || p.starts_with(&n))
+        })
+}
+
+/// The letter in force for an institution on `today` and the SaaS products it permits.
+pub(crate) struct LetterScope {
+    pub letter_id: Option<i64>,
+    pub letter_number: Option<String>,
+    pub saas: Vec<String>,
+}
+
+impl LetterScope {
+    pub fn permission(&self, product: &str) -> SaasPermission {
+        SaasPermission {
+            letter_id: self.letter_id,
+            letter_number: self.letter_number.clone(),
+            permitted: saas_named_in(product, &self.saas),
+            permitted_products: self.saas.clone(),
+        }
+    }
 }
 
 /// A self-evaluation as entered.
@@ -544,7 +597,46 @@ impl Service {
 
     // ------------------------------------------------------------ security SaaS register
 
-    fn saas_view(&self, saas: SaasRow, evaluations: Vec<SaasEvaluationRow>) -> SaasView {
+    /// The letter in force for `institution_id` today (the newest, if several) and the security
+    /// SaaS it permits. Reads only; the caller has authorised.
+    pub(crate) async fn letter_scope(&self, institution_id: i64) -> Result<LetterScope> {
+        let today = self.today().to_string();
+        let letters = haechi_store::list_letters(self.store.pool(), Some(institution_id)).await?;
+        let in_force = letters.into_iter().find(|l| {
+            l.state == "issued"
+                && l.issued_on.as_deref().is_some_and(|d| d <= today.as_str())
+                && l.valid_until
+                    .as_deref()
+                    .is_some_and(|d| d >= today.as_str())
+        });
+        let Some(row) = in_force else {
+            return Ok(LetterScope {
+                letter_id: None,
+                letter_number: None,
+                saas: Vec::new(),
+            });
+        };
+        let letter: haechi_letter::NoActionLetter = serde_json::from_str(&row.draft_json)
+            .map_err(|e| ServiceError::rule("corrupt_letter", e.to_string()))?;
+        Ok(LetterScope {
+            letter_id: Some(row.id),
+            letter_number: row.letter_number,
+            saas: letter
+                .scope
+                .services
+                .into_iter()
+                .filter(|s| s.kind == haechi_letter::ServiceKind::SaasProduct)
+                .map(|s| s.name)
+                .collect(),
+        })
+    }
+
+    fn saas_view(
+        &self,
+        saas: SaasRow,
+        evaluations: Vec<SaasEvaluationRow>,
+        scope: &LetterScope,
+    ) -> SaasView {
         let months = self.policy().reporting.saas_self_evaluation_months;
         let base = evaluations
             .first()
@@ -554,6 +646,7 @@ impl Service {
             });
         let next = base.and_then(|d| d.checked_add_months(Months::new(months)));
         SaasView {
+            permission: scope.permission(&saas.product),
             evaluation_overdue: next.is_some_and(|n| n < self.today()),
             next_evaluation_due: next,
             saas,
@@ -577,10 +670,11 @@ impl Service {
             Owner::Institution(institution_id),
         )?;
         let pool = self.store.pool();
+        let scope = self.letter_scope(institution_id).await?;
         let mut out = Vec::new();
         for s in haechi_store::list_saas(pool, institution_id).await? {
             let evals = haechi_store::saas_evaluations(pool, s.id).await?;
-            out.push(self.saas_view(s, evals));
+            out.push(self.saas_view(s, evals, &scope));
         }
         Ok(out)
     }
@@ -588,7 +682,8 @@ impl Service {
     pub async fn get_saas(&self, actor: &Actor, id: i64) -> Result<SaasView> {
         let s = self.saas_of(actor, Action::ReadFindings, id).await?;
         let evals = haechi_store::saas_evaluations(self.store.pool(), id).await?;
-        Ok(self.saas_view(s, evals))
+        let scope = self.letter_scope(s.institution_id).await?;
+        Ok(self.saas_view(s, evals, &scope))
     }
 
     pub async fn create_saas(
@@ -737,6 +832,22 @@ mod tests {
         );
         assert_eq!(on.stored(), "2026-11-01");
         assert!(serde_json::from_str::<AppliedAt>("\"yesterday\"").is_err());
+    }
+
+    #[test]
+    fn a_registered_saas_is_permitted_when_the_letter_names_it() {
+        let letter = vec![
+            "ThreatLens 위협인텔리전스".to_string(),
+            "CloudWard CSPM".to_string(),
+        ];
+        assert!(saas_named_in("ThreatLens", &letter));
+        assert!(saas_named_in("cloudward cspm", &letter));
+        assert!(saas_named_in("CloudWard CSPM (EU region)", &letter));
+        assert!(!saas_named_in("Example Cloud WAF", &letter));
+        assert!(!saas_named_in("Cloud", &letter));
+        assert!(!saas_named_in("Threat", &letter));
+        assert!(!saas_named_in("", &letter));
+        assert!(!saas_named_in("ThreatLens", &[]));
     }
 
     #[test]

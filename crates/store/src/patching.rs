@@ -601,6 +601,17 @@ pub async fn list_saas<'e, E: Executor<'e, Database = Any>>(
     rs.iter().map(saas_row).collect()
 }
 
+/// Every institution's security-SaaS register, by institution then product (the officer's
+/// compliance flags check each entry against the institution's letter).
+pub async fn list_all_saas<'e, E: Executor<'e, Database = Any>>(e: E) -> Result<Vec<SaasRow>> {
+    let rs = sqlx::query(&format!(
+        "SELECT {SAAS_COLUMNS} FROM saas_services ORDER BY institution_id, product, vendor"
+    ))
+    .fetch_all(e)
+    .await?;
+    rs.iter().map(saas_row).collect()
+}
+
 pub async fn saas_evaluations<'e, E: Executor<'e, Database = Any>>(
     e: E,
     saas_id: i64,

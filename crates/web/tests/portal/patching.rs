@@ -1140,3 +1140,77 @@ async fn demo_findings_have_months_of_consistent_history_and_the_burn_down_shows
     let closed = rows.last().unwrap()[6];
     assert!(closed > 20, "closed in the range: {closed}");
 }
+
+/// Issue #14 item 12: a security SaaS in the register that the institution's letter in force
+/// does not permit is flagged on the CISO's register (list and entry) with the letter and what
+/// it permits; one the letter names is marked permitted.
+#[tokio::test]
+async fn saas_the_letter_does_not_permit_is_flagged() {
+    let app = App::demo().await;
+    let hanbit: i64 = sqlx::query_scalar("SELECT id FROM institutions WHERE code = 'BNK-001'")
+        .fetch_one(app.svc.store().pool())
+        .await
+        .unwrap();
+    let (number, doc): (String, String) = sqlx::query_as(&format!(
+        "SELECT letter_number, draft_json FROM letters WHERE institution_id = {hanbit} AND state = 'issued' ORDER BY id DESC LIMIT 1"
+    ))
+    .fetch_one(app.svc.store().pool())
+    .await
+    .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let permitted: Vec<String> = doc["scope"]["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "saas_product")
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!permitted.is_empty());
+    let unlisted: String = sqlx::query_scalar(&format!(
+        "SELECT product FROM saas_services WHERE institution_id = {hanbit} ORDER BY id LIMIT 1"
+    ))
+    .fetch_one(app.svc.store().pool())
+    .await
+    .unwrap();
+    assert!(!permitted.contains(&unlisted), "{unlisted} {permitted:?}");
+
+    let ciso = app.login("ciso.hanbit").await;
+    let list = ciso.get("/saas").await;
+    assert_eq!(list.status, StatusCode::OK);
+    let warning = &list.body[list.body.find("alert warn").unwrap()..];
+    let warning = &warning[..warning.find("</div>").unwrap()];
+    assert!(warning.contains(&number), "{warning}");
+    assert!(
+        warning.contains(&format!("<strong>{unlisted}</strong>")),
+        "{warning}"
+    );
+    for name in &permitted {
+        assert!(warning.contains(name.as_str()), "{warning}");
+    }
+    assert!(list.has_text("의견서 허용 범위 밖"));
+    let en = ciso.get("/saas?lang=en").await;
+    assert!(en.has_text("does not permit these security SaaS in use"));
+    assert!(en.has_text("Not permitted by the letter"));
+
+    // A product the letter names (by its first words) is permitted, and not in the warning.
+    let short = permitted[0].split_whitespace().next().unwrap().to_string();
+    let ok = ciso
+        .post(
+            "/saas",
+            &[
+                ("product", &short),
+                ("vendor", "Vendor"),
+                ("users", "보안팀"),
+                ("purpose", "위협 인텔리전스"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let entry = ciso.get(&ok.location.unwrap()).await;
+    assert!(!entry.has_text("alert warn"), "{}", entry.body);
+    assert!(entry.has_text("<span class=\"badge ok\">허용</span>"));
+    let list = ciso.get("/saas").await;
+    let warning = &list.body[list.body.find("alert warn").unwrap()..];
+    let warning = &warning[..warning.find("</div>").unwrap()];
+    assert!(!warning.contains(&format!("<strong>{short}</strong>")));
+}

@@ -142,6 +142,60 @@ fn due_badge(p: &Portal, v: &SaasView) -> Markup {
     }
 }
 
+/// Whether the letter in force permits the SaaS: a badge, with the letter it was checked against.
+fn permission_badge(p: &Portal, v: &SaasView) -> Markup {
+    let perm = &v.permission;
+    html! {
+        @match (&perm.letter_number, perm.permitted) {
+            (Some(n), true) => {
+                span class="badge ok" { (p.t("허용", "Permitted")) }
+                " " span class="small muted" { (n) }
+            }
+            (Some(n), false) => {
+                span class="badge bad" { (p.t("의견서 허용 범위 밖", "Not permitted by the letter")) }
+                " " span class="small muted" { (n) }
+            }
+            (None, _) => span class="badge bad" { (p.t("유효한 의견서 없음", "No letter in force")) },
+        }
+    }
+}
+
+/// The warning above a register with SaaS the letter in force does not permit, naming what the
+/// letter permits.
+fn permission_warning(p: &Portal, rows: &[&SaasView]) -> Markup {
+    let Some(first) = rows.first() else {
+        return html! {};
+    };
+    let perm = &first.permission;
+    html! {
+        div class="alert warn" role="alert" {
+            p {
+                @match &perm.letter_number {
+                    Some(n) => {
+                        (p.t("비조치의견서 ", "No-action letter ")) a href={ "/letters/" (perm.letter_id.unwrap_or_default()) } { (n) }
+                        (p.t("에서 허용하지 않은 보안 SaaS를 이용 중입니다: ", " does not permit these security SaaS in use: "))
+                    }
+                    None => {
+                        (p.t("유효한 비조치의견서가 없어 허용되지 않은 보안 SaaS를 이용 중입니다: ",
+                             "No no-action letter is in force, so these security SaaS in use are not permitted: "))
+                    }
+                }
+                @for (i, v) in rows.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    strong { (v.saas.product) }
+                }
+            }
+            @if perm.letter_number.is_some() {
+                p class="small" {
+                    (p.t("의견서가 허용한 보안 SaaS: ", "Security SaaS the letter permits: "))
+                    @if perm.permitted_products.is_empty() { (p.t("없음", "none")) }
+                    (perm.permitted_products.join(", "))
+                }
+            }
+        }
+    }
+}
+
 fn result_badge(p: &Portal, result: &str) -> Markup {
     let css = match result {
         "pass" => "badge ok",
@@ -182,6 +236,7 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
         @if p.may(Action::ManageFindings) {
             p class="actions" { a class="button primary" href="/saas/new" { (p.t("SaaS 등록", "Register a SaaS")) } }
         }
+        (permission_warning(&p, &rows.iter().filter(|v| !v.permission.permitted).collect::<Vec<_>>()))
         @if rows.is_empty() {
             p class="muted" { (p.t("등록된 SaaS가 없습니다.", "No SaaS registered yet.")) }
         } @else {
@@ -190,6 +245,7 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
                     thead { tr {
                         th scope="col" { (p.t("제품", "Product")) }
                         th scope="col" { (p.t("공급사", "Vendor")) }
+                        th scope="col" { (p.t("의견서 허용", "Letter permits")) }
                         th scope="col" { (p.t("인증", "Certifications")) }
                         th scope="col" { (p.t("전송 데이터 등급", "Data classes sent")) }
                         th scope="col" { (p.t("이용자", "Users")) }
@@ -201,6 +257,7 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
                             tr class=[v.evaluation_overdue.then_some("breach")] {
                                 td { a href={ "/saas/" (v.saas.id) } { (v.saas.product) } }
                                 td { (v.saas.vendor) }
+                                td { (permission_badge(&p, v)) }
                                 td { (v.saas.certifications.join(", ")) }
                                 td { @for c in &v.saas.data_classes { (state_label(p.lang, c)) " " } }
                                 td { (v.saas.users) }
@@ -348,8 +405,10 @@ async fn render_detail(
     let title = v.saas.product.clone();
     let body = html! {
         h1 { (v.saas.product) }
+        @if !v.permission.permitted { (permission_warning(p, &[&v])) }
         dl class="facts" {
             dt { (p.t("공급사", "Vendor")) } dd { (v.saas.vendor) }
+            dt { (p.t("의견서 허용", "Letter permits")) } dd { (permission_badge(p, &v)) }
             dt { (p.t("인증", "Certifications")) } dd { (v.saas.certifications.join(", ")) }
             dt { (p.t("전송 데이터 등급", "Data classes sent")) } dd { @for c in &v.saas.data_classes { (state_label(p.lang, c)) " " } }
             dt { (p.t("이용자", "Users")) } dd { (v.saas.users) }
