@@ -1,23 +1,18 @@
 //! Public pages (no login): the letter verification page and the published letter-signing keys.
-//! Korean by default, English with `?lang=en`. The full web portal is a later piece of work.
+//! The page is in the portal's frame and stylesheet, in the visitor's language (Korean by
+//! default, English with `?lang=en`, the language cookie or the browser's preference). It
+//! checks a signed letter file, a number typed in or carried by the address (`?number=`, what a
+//! letter's PDF and QR code point to), or the number a letter's PDF carries.
 
 use axum::extract::{Multipart, Query, State};
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
-use haechi_letter::html::escape;
+use axum::response::{IntoResponse, Response};
 use haechi_service::letters::LetterCheck;
+use maud::{html, Markup};
 use serde::Deserialize;
 
+use crate::portal::{layout, Html200, Lang, Visitor};
 use crate::AppState;
-
-#[derive(Debug, Deserialize, Default)]
-pub struct LangQuery {
-    lang: Option<String>,
-}
-
-fn is_en(q: &LangQuery) -> bool {
-    q.lang.as_deref() == Some("en")
-}
 
 pub async fn public_keys(State(st): State<AppState>) -> Response {
     match st.svc.public_keys_pem().await {
@@ -33,168 +28,195 @@ pub async fn public_keys(State(st): State<AppState>) -> Response {
     }
 }
 
-fn page(en: bool, body: &str) -> Html<String> {
-    let (lang, title, other) = if en {
-        (
-            "en",
-            "Verify a no-action letter",
-            "<a href=\"/verify\">한국어</a>",
-        )
-    } else {
-        (
-            "ko",
-            "비조치의견서 진위 확인",
-            "<a href=\"/verify?lang=en\">English</a>",
-        )
+/// The verification page in the portal's frame and stylesheet (the Content-Security-Policy
+/// allows no inline style), for a visitor who is not signed in.
+fn page(v: &Visitor, body: Markup) -> Response {
+    let title = v
+        .lang
+        .t("비조치의견서 진위 확인", "Verify a no-action letter");
+    let body = html! {
+        h1 { (title) }
+        (body)
     };
-    Html(format!(
-        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title} — Haechi</title>\
-<style>body{{font-family:'Noto Sans KR','Malgun Gothic',sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.6}}\
-h1{{font-size:1.5rem}}fieldset{{border:1px solid #ccc;padding:1rem;margin:1rem 0}}label{{display:block;margin:.5rem 0 .25rem;font-weight:600}}\
-input[type=text]{{width:100%;padding:.4rem;box-sizing:border-box}}button{{margin-top:.75rem;padding:.5rem 1.25rem}}\
-.result{{padding:1rem;border-left:6px solid;margin:1rem 0}}.ok{{border-color:#1b7f3b;background:#eef8f1}}.bad{{border-color:#b3261e;background:#fdeeed}}\
-nav{{text-align:right}}dl{{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}}</style></head>\
-<body><nav>{other}</nav><h1>{title}</h1>{body}</body></html>"
-    ))
+    Html200(layout(v.lang, None, title, &v.here, body)).into_response()
 }
 
-fn form(en: bool) -> String {
-    let q = if en { "?lang=en" } else { "" };
-    let (file, number, submit, hint) = if en {
-        ("Letter file (.json)", "or letter number", "Verify", "The signature is checked against the regulator's published keys (<a href=\"/.well-known/haechi-letter-keys.pem\">keys</a>); revocation and expiry are checked against this register.")
+fn form(lang: Lang, number: &str) -> Markup {
+    html! {
+        p { (lang.t(
+            "서명은 금융위원회가 공개한 키로 검증하며, 취소·만료 여부는 이 등록부에서 확인합니다.",
+            "The signature is checked against the regulator's published keys; revocation and expiry are checked against this register.",
+        )) " " a href="/.well-known/haechi-letter-keys.pem" { (lang.t("공개키 내려받기", "Download the keys")) } }
+        form method="post" action="/verify" enctype="multipart/form-data" class="stack panel" {
+            @if lang == Lang::En { input type="hidden" name="lang" value="en"; }
+            div class="field" {
+                label for="file" { (lang.t("의견서 파일 (.json)", "Letter file (.json)")) }
+                input id="file" name="file" type="file" accept=".json,application/json,.pdf,application/pdf" aria-describedby="file-hint";
+                p class="small muted" id="file-hint" { (lang.t(
+                    "서명 원본은 발급 기관이 내려받는 \"서명된 파일(JSON)\"입니다. PDF를 올리면 PDF에 인쇄된 번호로 등록부를 조회하지만, PDF 자체에는 서명이 없으므로 내용의 진위는 JSON 파일로만 확인됩니다.",
+                    "The signed original is the \"Signed file (JSON)\" the holder downloads. A PDF can be uploaded too: its printed number is looked up in the register, but a PDF carries no signature, so only the JSON file proves the content genuine.",
+                )) }
+            }
+            div class="field" {
+                label for="number" { (lang.t("또는 의견서 번호", "or letter number")) }
+                input id="number" name="number" type="text" value=(number) placeholder="FSC-NAL-2026-0001" autocomplete="off";
+            }
+            div class="actions" { button type="submit" class="primary" { (lang.t("확인", "Verify")) } }
+        }
+    }
+}
+
+fn outcome_text(check: &LetterCheck, lang: Lang) -> &'static str {
+    match check.outcome.as_str() {
+        "valid" => lang.t("유효한 의견서입니다", "Valid letter"),
+        "revoked" => lang.t("취소된 의견서입니다", "Revoked"),
+        "expired" => lang.t("유효기간이 지난 의견서입니다", "Expired"),
+        "not_yet_valid" => lang.t("아직 효력이 발생하지 않은 의견서입니다", "Not yet valid"),
+        "altered" => lang.t(
+            "변조된 의견서입니다 (서명 불일치)",
+            "Altered: the signature does not match the content",
+        ),
+        "unknown_key" => lang.t(
+            "알 수 없는 키로 서명된 의견서입니다",
+            "Signed by an unknown key",
+        ),
+        "unknown_letter" => lang.t(
+            "발급 기록이 없는 번호입니다",
+            "No letter with this number was issued",
+        ),
+        _ => lang.t(
+            "의견서 파일을 읽을 수 없습니다",
+            "The file is not a readable letter",
+        ),
+    }
+}
+
+/// How the letter was checked: its signed file, its number typed in, or the number a PDF carries.
+#[derive(Clone, Copy, PartialEq)]
+enum Checked {
+    File,
+    Number,
+    Pdf,
+}
+
+fn result_html(check: &LetterCheck, lang: Lang, how: Checked) -> Markup {
+    let class = if check.is_valid() {
+        "result alert ok"
     } else {
-        ("의견서 파일 (.json)", "또는 의견서 번호", "확인", "서명은 금융위원회가 공개한 키(<a href=\"/.well-known/haechi-letter-keys.pem\">공개키</a>)로 검증하며, 철회·만료 여부는 이 등록부에서 확인합니다.")
+        "result alert error"
     };
-    format!(
-        "<p>{hint}</p><form method=\"post\" action=\"/verify{q}\" enctype=\"multipart/form-data\"><fieldset>\
-<label for=\"file\">{file}</label><input id=\"file\" name=\"file\" type=\"file\" accept=\".json,application/json\">\
-<label for=\"number\">{number}</label><input id=\"number\" name=\"number\" type=\"text\" placeholder=\"FSC-NAL-2026-0001\">\
-<button type=\"submit\">{submit}</button></fieldset></form>"
+    // The engines explain in English; the Korean page leads with its own sentence.
+    let summary = match (
+        check.outcome.as_str(),
+        check.valid_from,
+        check.valid_until,
+        lang,
+    ) {
+        (_, _, _, Lang::En) => None,
+        ("valid", _, Some(u), _) => Some(format!("{u}까지 유효합니다.")),
+        ("expired", _, Some(u), _) => Some(format!("{u}에 유효기간이 끝났습니다.")),
+        ("not_yet_valid", Some(f), _, _) => Some(format!("{f}부터 효력이 발생합니다.")),
+        ("revoked", _, _, _) => Some(
+            "금융위원회가 취소한 의견서입니다. 취소 사유는 아래 기술 정보에 있습니다.".to_string(),
+        ),
+        ("altered", _, _, _) => {
+            Some("서명 이후 내용이 바뀌었습니다. 발급 기관에 원본을 확인하십시오.".to_string())
+        }
+        ("unknown_key", _, _, _) => {
+            Some("공개된 금융위원회 서명 키로 서명되지 않았습니다.".to_string())
+        }
+        ("unknown_letter", _, _, _) => Some("이 번호로 발급된 의견서가 없습니다.".to_string()),
+        _ => Some("의견서 형식이 아닙니다.".to_string()),
+    };
+    html! {
+        section class=(class) role="status" data-outcome=(check.outcome) data-checked=(match how { Checked::File => "file", Checked::Number => "number", Checked::Pdf => "pdf" }) {
+            h2 { (outcome_text(check, lang)) }
+            @if how == Checked::Pdf {
+                p { (lang.t(
+                    "PDF에 인쇄된 번호로 등록부를 조회한 결과입니다. PDF에는 서명이 없어 내용까지 확인하지는 않았습니다. 내용의 진위는 \"서명된 파일(JSON)\"을 올려 확인하십시오.",
+                    "This is the register's answer for the number printed in the PDF. A PDF carries no signature, so its content was not checked: upload the \"Signed file (JSON)\" to prove the content genuine.",
+                )) }
+            }
+            dl class="facts" {
+                @if let Some(n) = &check.letter_number {
+                    dt { (lang.t("의견서 번호", "Letter number")) } dd { code { (n) } }
+                }
+                @if let (Some(ko), Some(en)) = (&check.holder_ko, &check.holder_en) {
+                    dt { (lang.t("수령 기관", "Holder")) } dd { (lang.t(ko, en)) }
+                }
+                @if let (Some(f), Some(u)) = (check.valid_from, check.valid_until) {
+                    dt { (lang.t("유효기간", "Valid")) } dd { (f) " – " (u) }
+                }
+                @if let Some(k) = &check.key_id {
+                    dt { (lang.t("서명 키", "Signing key")) } dd { code { (k) } }
+                }
+                @if let Some(s) = &summary {
+                    dt { "판정" } dd { (s) }
+                }
+                dt { (lang.t("기술 정보 (영문)", "Detail")) } dd { (check.reason) }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct VerifyQuery {
+    number: Option<String>,
+}
+
+/// The form; with `?number=` (the address a letter's PDF and QR code carry) the register's
+/// answer for that number above it.
+pub async fn verify_form(
+    State(st): State<AppState>,
+    v: Visitor,
+    Query(q): Query<VerifyQuery>,
+) -> Response {
+    let number = q.number.as_deref().map(str::trim).unwrap_or("");
+    let result = if number.is_empty() {
+        html! {}
+    } else {
+        match st.svc.verify_letter_number(number).await {
+            Ok(c) => result_html(&c, v.lang, Checked::Number),
+            Err(e) => unavailable(v.lang, &e),
+        }
+    };
+    page(
+        &v,
+        html! { (result) (form(v.lang, number)) (key_list(&st, v.lang).await) },
     )
 }
 
-fn outcome_text(check: &LetterCheck, en: bool) -> &'static str {
-    match (check.outcome.as_str(), en) {
-        ("valid", false) => "유효한 의견서입니다",
-        ("valid", true) => "Valid letter",
-        ("revoked", false) => "철회된 의견서입니다",
-        ("revoked", true) => "Revoked",
-        ("expired", false) => "유효기간이 지난 의견서입니다",
-        ("expired", true) => "Expired",
-        ("not_yet_valid", false) => "아직 효력이 발생하지 않은 의견서입니다",
-        ("not_yet_valid", true) => "Not yet valid",
-        ("altered", false) => "변조된 의견서입니다 (서명 불일치)",
-        ("altered", true) => "Altered: the signature does not match the content",
-        ("unknown_key", false) => "알 수 없는 키로 서명된 의견서입니다",
-        ("unknown_key", true) => "Signed by an unknown key",
-        ("unknown_letter", false) => "발급 기록이 없는 번호입니다",
-        ("unknown_letter", true) => "No letter with this number was issued",
-        (_, false) => "의견서 파일을 읽을 수 없습니다",
-        (_, true) => "The file is not a readable letter",
+fn unavailable(lang: Lang, e: &haechi_service::ServiceError) -> Markup {
+    tracing::error!(error = %e, "verification failed");
+    html! {
+        p class="result alert error" role="alert" { (lang.t("지금은 확인할 수 없습니다.", "Verification is unavailable right now.")) }
     }
-}
-
-fn result_html(check: &LetterCheck, en: bool) -> String {
-    let class = if check.is_valid() { "ok" } else { "bad" };
-    let mut dl = String::new();
-    let labels = if en {
-        ["Letter number", "Holder", "Valid", "Signing key", "Detail"]
-    } else {
-        [
-            "의견서 번호",
-            "수령 기관",
-            "유효기간",
-            "서명 키",
-            "기술 정보 (영문)",
-        ]
-    };
-    if let Some(n) = &check.letter_number {
-        dl.push_str(&format!("<dt>{}</dt><dd>{}</dd>", labels[0], escape(n)));
-    }
-    if let (Some(ko), Some(en_name)) = (&check.holder_ko, &check.holder_en) {
-        dl.push_str(&format!(
-            "<dt>{}</dt><dd>{} / {}</dd>",
-            labels[1],
-            escape(ko),
-            escape(en_name)
-        ));
-    }
-    if let (Some(f), Some(u)) = (check.valid_from, check.valid_until) {
-        dl.push_str(&format!("<dt>{}</dt><dd>{f} – {u}</dd>", labels[2]));
-    }
-    if let Some(k) = &check.key_id {
-        dl.push_str(&format!(
-            "<dt>{}</dt><dd><code>{}</code></dd>",
-            labels[3],
-            escape(k)
-        ));
-    }
-    if !en {
-        // The engines explain in English; the Korean page leads with its own sentence.
-        let summary = match (check.outcome.as_str(), check.valid_from, check.valid_until) {
-            ("valid", _, Some(u)) => format!("{u}까지 유효합니다."),
-            ("expired", _, Some(u)) => format!("{u}에 유효기간이 끝났습니다."),
-            ("not_yet_valid", Some(f), _) => format!("{f}부터 효력이 발생합니다."),
-            ("revoked", _, _) => {
-                "금융위원회가 철회한 의견서입니다. 철회 사유는 아래 기술 정보에 있습니다."
-                    .to_string()
-            }
-            ("altered", _, _) => {
-                "서명 이후 내용이 바뀌었습니다. 발급 기관에 원본을 확인하십시오.".to_string()
-            }
-            ("unknown_key", _, _) => "공개된 금융위원회 서명 키로 서명되지 않았습니다.".to_string(),
-            ("unknown_letter", _, _) => "이 번호로 발급된 의견서가 없습니다.".to_string(),
-            _ => "의견서 형식이 아닙니다.".to_string(),
-        };
-        dl.push_str(&format!("<dt>판정</dt><dd>{}</dd>", escape(&summary)));
-    }
-    dl.push_str(&format!(
-        "<dt>{}</dt><dd>{}</dd>",
-        labels[4],
-        escape(&check.reason)
-    ));
-    format!(
-        "<section class=\"result {class}\" role=\"status\" data-outcome=\"{}\"><h2>{}</h2><dl>{dl}</dl></section>",
-        escape(&check.outcome),
-        outcome_text(check, en)
-    )
-}
-
-pub async fn verify_form(State(st): State<AppState>, Query(q): Query<LangQuery>) -> Html<String> {
-    let en = is_en(&q);
-    page(en, &format!("{}{}", form(en), key_list(&st, en).await))
 }
 
 /// The ids of the published signing keys, so a reader can match the key named in a result.
-async fn key_list(st: &AppState, en: bool) -> String {
+async fn key_list(st: &AppState, lang: Lang) -> Markup {
     let ids: Vec<String> = match st.svc.key_ring().await {
-        Ok(ring) => ring
-            .keys()
-            .iter()
-            .map(|k| format!("<li><code>{}</code></li>", escape(k.key_id())))
-            .collect(),
+        Ok(ring) => ring.keys().iter().map(|k| k.key_id().to_string()).collect(),
         Err(e) => {
             tracing::warn!(error = %e, "cannot list signing keys");
             Vec::new()
         }
     };
-    let title = if en {
-        "Published signing keys"
-    } else {
-        "공개된 서명 키"
-    };
-    format!(
-        "<section aria-label=\"{title}\"><h2>{title}</h2><ul>{}</ul></section>",
-        ids.join("")
-    )
+    let title = lang.t("공개된 서명 키", "Published signing keys");
+    html! {
+        section aria-label=(title) {
+            h2 { (title) }
+            ul { @for id in &ids { li { code { (id) } } } }
+        }
+    }
 }
 
 pub async fn verify_submit(
     State(st): State<AppState>,
-    Query(q): Query<LangQuery>,
+    v: Visitor,
     mut multipart: Multipart,
-) -> Html<String> {
-    let en = is_en(&q);
+) -> Response {
+    let mut v = v;
     let mut file: Option<Vec<u8>> = None;
     let mut number = String::new();
     loop {
@@ -207,6 +229,7 @@ pub async fn verify_submit(
                 match name.as_str() {
                     "file" if !bytes.is_empty() => file = Some(bytes.to_vec()),
                     "number" => number = String::from_utf8_lossy(&bytes).trim().to_string(),
+                    "lang" if bytes.as_ref() == b"en" => v.lang = Lang::En,
                     _ => {}
                 }
             }
@@ -214,40 +237,48 @@ pub async fn verify_submit(
             Err(_) => break,
         }
     }
-    let check = match (file, number.is_empty()) {
-        (Some(bytes), _) => st.svc.verify_letter_file(&bytes).await,
-        (None, false) => st.svc.verify_letter_number(&number).await,
+    let lang = v.lang;
+    let (check, how) = match (file, number.is_empty()) {
+        (Some(bytes), _) if bytes.starts_with(b"%PDF-") => {
+            match haechi_letter::letter_number_of_pdf(&bytes) {
+                Some(n) => (st.svc.verify_letter_number(&n).await, Checked::Pdf),
+                None => {
+                    let msg = lang.t(
+                        "이 PDF에서 의견서 번호를 찾을 수 없습니다. 발급 기관이 받은 \"서명된 파일(JSON)\"을 올리거나, 의견서 번호를 입력하십시오.",
+                        "No letter number was found in this PDF. Upload the \"Signed file (JSON)\" the holder received, or type the letter number.",
+                    );
+                    return page(
+                        &v,
+                        html! {
+                            p class="result alert error" role="alert" data-outcome="unreadable_pdf" { (msg) }
+                            (form(lang, ""))
+                        },
+                    );
+                }
+            }
+        }
+        (Some(bytes), _) => (st.svc.verify_letter_file(&bytes).await, Checked::File),
+        (None, false) => (st.svc.verify_letter_number(&number).await, Checked::Number),
         (None, true) => {
-            let msg = if en {
-                "Choose a letter file or type a letter number."
-            } else {
-                "의견서 파일을 선택하거나 번호를 입력하십시오."
-            };
+            let msg = lang.t(
+                "의견서 파일을 선택하거나 번호를 입력하십시오.",
+                "Choose a letter file or type a letter number.",
+            );
             return page(
-                en,
-                &format!(
-                    "<p class=\"result bad\" role=\"alert\">{msg}</p>{}",
-                    form(en)
-                ),
+                &v,
+                html! {
+                    p class="result alert error" role="alert" { (msg) }
+                    (form(lang, ""))
+                },
             );
         }
     };
-    let body = match check {
-        Ok(c) => result_html(&c, en),
-        Err(e) => {
-            tracing::error!(error = %e, "verification failed");
-            format!(
-                "<p class=\"result bad\" role=\"alert\">{}</p>",
-                if en {
-                    "Verification is unavailable right now."
-                } else {
-                    "지금은 확인할 수 없습니다."
-                }
-            )
-        }
+    let result = match check {
+        Ok(c) => result_html(&c, lang, how),
+        Err(e) => unavailable(lang, &e),
     };
     page(
-        en,
-        &format!("{body}{}{}", form(en), key_list(&st, en).await),
+        &v,
+        html! { (result) (form(lang, &number)) (key_list(&st, lang).await) },
     )
 }

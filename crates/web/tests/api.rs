@@ -50,6 +50,8 @@ struct App {
     backend: Backend,
     router: Router,
     summary: DemoSummary,
+    /// The service behind the router, to move its clock (letter renewal opens near expiry).
+    svc: Service,
 }
 
 impl App {
@@ -321,8 +323,9 @@ where
                 );
                 let app = App {
                     backend,
-                    router: haechi_web::router(AppState::new(svc)),
+                    router: haechi_web::router(AppState::new(svc.clone())),
                     summary,
+                    svc,
                 };
                 scenario(app).await;
                 store.close().await;
@@ -3083,8 +3086,35 @@ async fn letters(app: App) {
     )
     .await;
 
-    // Renewal of another letter: a draft, then issued with the next number of this year.
+    // Renewal of another letter: refused until the policy's window before expiry opens, then a
+    // draft, issued with the next number of its year.
     let other = issued[1]["id"].as_i64().unwrap();
+    let until =
+        chrono::NaiveDate::parse_from_str(issued[1]["valid_until"].as_str().unwrap(), "%Y-%m-%d")
+            .unwrap();
+    app.svc.set_clock(Some(
+        (until - chrono::Duration::days(200))
+            .and_hms_opt(9, 0, 0)
+            .unwrap(),
+    ));
+    let (status, early) = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/letters/{other}/renew"),
+        Some("officer"),
+        NONE,
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), early["error"]["code"].as_str()),
+        (409, Some("renewal_not_open")),
+        "{early:#}"
+    );
+    app.svc.set_clock(Some(
+        (until - chrono::Duration::days(30))
+            .and_hms_opt(9, 0, 0)
+            .unwrap(),
+    ));
     let draft = expect_ok(
         &app,
         Method::POST,
@@ -3131,6 +3161,7 @@ async fn letters(app: App) {
         .as_str()
         .unwrap()
         .starts_with("FSC-NAL-"));
+    app.svc.set_clock(None);
 
     // Obligations and compliance flags.
     let obligations = expect_ok(

@@ -1,24 +1,28 @@
 //! No-action letters (C6) and their reporting obligations (C7): the list (an institution's users
 //! see only their own issued letters) and one letter as it reads when printed, with its
-//! obligation schedule and each obligation's state, and downloads of the signed file and PDF.
+//! obligation schedule and each obligation's state, downloads of the signed file and PDF (with
+//! its verification URL and QR code), and the print page.
 //!
-//! Issuing, revoking and renewing stay with the API (`/api/v1/letters/…`); this module only reads,
-//! through the service, which decides what the user may see.
+//! The officer's actions on a letter (issue a draft, revoke with a reason, renew, hand the holder
+//! over to the full-removal track) are forms on the letter's page, each behind a confirmation
+//! step (`<details>`: open it, then confirm; no script needed). The service decides who may and
+//! whether the letter's state allows it; the page shows the buttons only to roles that may.
 
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
+use haechi_core::FieldError;
 use haechi_letter::{ConditionKind, NoActionLetter};
 use haechi_service::letters::ObligationView;
-use haechi_service::ServiceError;
+use haechi_service::{Action, ServiceError};
 use haechi_store::LetterRow;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::registry::{day, moment};
-use super::{control, pager, url_encode, Lang, PageRoute, Portal, PER_PAGE};
-use crate::{page_get, AppState};
+use super::{control, pager, url_encode, CsrfForm, Lang, PageRoute, Portal, PER_PAGE};
+use crate::{page_get, page_post, AppState};
 
 pub fn routes() -> Vec<PageRoute> {
     vec![
@@ -26,6 +30,12 @@ pub fn routes() -> Vec<PageRoute> {
         page_get!("/letters/{id}", detail),
         page_get!("/letters/{id}/file", file),
         page_get!("/letters/{id}/pdf", pdf),
+        page_get!("/letters/{id}/print", print),
+        page_post!("/letters/{id}/issue", issue),
+        page_post!("/letters/{id}/revoke", revoke),
+        page_post!("/letters/{id}/renew", renew),
+        page_post!("/letters/{id}/hand-over", hand_over),
+        page_get!("/assets/letter-print.css", print_css),
     ]
 }
 
@@ -119,7 +129,7 @@ pub fn letter_status(l: &LetterRow, today: NaiveDate, window: i64) -> &'static s
         "draft" => "draft",
         "revoked" => "revoked",
         "issued" => {
-            let from = parse_day(l.issued_on.as_deref());
+            let from = parse_day(l.valid_from().as_deref());
             let until = parse_day(l.valid_until.as_deref());
             match (from, until) {
                 (_, Some(u)) if u < today => "expired",
@@ -437,28 +447,139 @@ fn parse_id(id: &str) -> Result<i64, ServiceError> {
     id.parse::<i64>().map_err(|_| ServiceError::NotFound)
 }
 
-async fn detail(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -> Response {
+#[derive(Deserialize, Default)]
+pub struct DetailQuery {
+    #[serde(default)]
+    done: String,
+}
+
+async fn detail(
+    State(st): State<AppState>,
+    p: Portal,
+    Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> Response {
     let id = match parse_id(&id) {
         Ok(i) => i,
         Err(e) => return p.error(e),
     };
-    let row = match st.svc.get_letter(&p.actor, id).await {
-        Ok(r) => r,
-        Err(e) => return p.error(e),
-    };
+    render_detail(&st, &p, id, &q.done, None)
+        .await
+        .unwrap_or_else(|e| p.error(e))
+}
+
+/// What an action on the letter answered, to show next to its form (which stays open).
+struct Failure {
+    action: &'static str,
+    status: StatusCode,
+    /// The message of the form as a whole.
+    message: Option<String>,
+    /// Field messages, already in the page's language.
+    fields: Vec<FieldError>,
+    /// What the user typed, shown again.
+    text: String,
+}
+
+/// The outcome of an action in the page's language: field errors next to their field, a rule
+/// refusal in one sentence. Unknown refusals keep the service's words after a localised lead.
+fn failure(
+    p: &Portal,
+    action: &'static str,
+    e: ServiceError,
+    text: &str,
+    renewal_opens: Option<NaiveDate>,
+    window: u32,
+) -> Result<Failure, ServiceError> {
+    let mut fields = Vec::new();
+    let mut message = None;
+    match &e {
+        ServiceError::NotFound
+        | ServiceError::Forbidden(_)
+        | ServiceError::Unauthenticated
+        | ServiceError::Store(_) => return Err(e),
+        _ if !e.field_errors().is_empty() => {
+            for f in e.field_errors() {
+                let msg = match f.field.as_str() {
+                    "reason" => p.t("취소 사유를 5자 이상 적으십시오. 사유는 기관에 통지되고 진위 확인 결과에 표시됩니다.", "Give the reason for revoking, at least 5 characters. It is sent to the holder and shown by verification."),
+                    "note" => p.t("넘기는 사유를 적으십시오.", "Say why the holder is handed over."),
+                    _ => p.t("입력을 확인하십시오.", "Check this field."),
+                };
+                fields.push(FieldError::new(f.field.clone(), msg));
+            }
+        }
+        _ => {
+            message = Some(match e.code() {
+                "renewal_not_open" => match renewal_opens {
+                    Some(d) => match p.lang {
+                        Lang::Ko => format!("아직 갱신할 수 없습니다. 갱신은 만료 {window}일 전인 {d}부터 가능합니다."),
+                        Lang::En => format!("Renewal is not open yet: it opens {window} days before expiry, on {d}."),
+                    },
+                    None => p.t("아직 갱신할 수 없습니다.", "Renewal is not open yet.").to_string(),
+                },
+                "already_renewed" => p.t("이 의견서의 갱신본이 이미 있습니다.", "This letter already has a renewal.").to_string(),
+                "illegal_transition" => p.t("의견서의 현재 상태에서는 할 수 없는 작업입니다. 페이지를 새로 고쳐 상태를 확인하십시오.", "The letter's current state does not allow this. Reload the page to see its state.").to_string(),
+                "no_signing_key" => p.t("이 서버에 의견서 서명 키가 설정되어 있지 않아 발급할 수 없습니다. 관리자에게 문의하십시오.", "This server has no letter-signing key configured, so it cannot issue. Ask the administrator.").to_string(),
+                "conflict" => p.t("이 기관은 이미 완전 해제 검토 대상으로 넘겨졌습니다.", "This institution was already handed over to the full-removal track.").to_string(),
+                _ => format!("{} ({})", p.t("요청을 처리할 수 없습니다", "The request could not be completed"), e),
+            });
+        }
+    }
+    Ok(Failure {
+        action,
+        status: crate::error::status_of(&e),
+        message,
+        fields,
+        text: text.to_string(),
+    })
+}
+
+/// The letter's public verification address, from the address this request came to (the PDF's
+/// reader opens it from outside, so it must be absolute).
+pub fn verify_url(st: &AppState, headers: &HeaderMap, number: &str) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("localhost");
+    let scheme = if st.secure_cookies { "https" } else { "http" };
+    format!("{scheme}://{host}/verify?number={}", url_encode(number))
+}
+
+async fn render_detail(
+    st: &AppState,
+    p: &Portal,
+    id: i64,
+    done: &str,
+    failed: Option<Failure>,
+) -> Result<Response, ServiceError> {
+    let row = st.svc.get_letter(&p.actor, id).await?;
     let content = match st.svc.letter_content(&p.actor, id).await {
         Ok(c) => Some(c),
         // A draft of a holder that can no longer be composed still shows its register entry.
         Err(ServiceError::Rule { .. }) => None,
-        Err(e) => return p.error(e),
+        Err(e) => return Err(e),
     };
-    let obligations = match st.svc.obligations(&p.actor, Some(id)).await {
-        Ok(o) => o,
-        Err(e) => return p.error(e),
+    let obligations = st.svc.obligations(&p.actor, Some(id)).await?;
+    let manage = p.may(Action::ManageLetters);
+    let renewal = if manage {
+        st.svc
+            .list_letters(&p.actor)
+            .await?
+            .into_iter()
+            .find(|l| l.renews_letter_id == Some(id))
+    } else {
+        None
     };
+    let handed_over = if p.may(Action::ReadProgram) {
+        st.svc.hand_over_of(&p.actor, id).await?
+    } else {
+        None
+    };
+    let policy = st.svc.policy();
+    let renewal_opens = haechi_service::letters::renewal_opens_on(&policy, &row);
     let lang = p.lang;
     let today = st.svc.today();
-    let status = letter_status(&row, today, expiry_window(&st));
+    let status = letter_status(&row, today, expiry_window(st));
     let title = match &row.letter_number {
         Some(n) => format!("{} {n}", p.t("비조치의견서", "No-action letter")),
         None => format!(
@@ -468,26 +589,48 @@ async fn detail(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -
         ),
     };
     let signed = row.signed_file.is_some();
+    let notice = match done {
+        "issued" => Some(p.t("의견서를 서명하여 발급했습니다. 보고 의무가 생성되고 기관에 통지되었습니다.", "The letter was signed and issued. Its reporting obligations were created and the holder notified.")),
+        "revoked" => Some(p.t("의견서를 취소했습니다. 미제출 보고 의무는 취소되고 기관에 통지되었습니다.", "The letter was revoked. Its open obligations were cancelled and the holder notified.")),
+        "renewed" => Some(p.t("갱신 초안을 작성했습니다. 내용을 검토한 뒤 발급하십시오.", "The renewal was drafted. Review it, then issue it.")),
+        "handed_over" => Some(p.t("기관을 완전 해제 검토 대상으로 넘겼습니다.", "The holder was handed over to the full-removal track.")),
+        _ => None,
+    };
+    let failed_for = |action: &str| failed.as_ref().filter(|f| f.action == action);
+    let no_errors: Vec<FieldError> = Vec::new();
     let body = html! {
         p { a href="/letters" { "← " (p.t("비조치의견서 목록", "All letters")) } }
         h1 { (title) " " (letter_badge(lang, status)) }
+        @if let Some(n) = notice {
+            p class="alert ok" role="status" { (n) }
+        }
         section {
             h2 { (p.t("등록부 기록", "Register entry")) }
             dl class="facts" {
                 dt { (p.t("대상 기관", "Holder")) }
                 dd {
-                    @if p.may(haechi_service::Action::ReadRegistry) || p.actor.institution_id == Some(row.institution_id) {
+                    @if p.may(Action::ReadRegistry) || p.actor.institution_id == Some(row.institution_id) {
                         a href={ "/institutions/" (row.institution_id) } { (row.institution_name) }
                     } @else { (row.institution_name) }
                 }
-                dt { (p.t("단계", "Phase")) } dd { (phase_label(&st, lang, row.phase_id.as_deref())) }
+                dt { (p.t("단계", "Phase")) } dd { (phase_label(st, lang, row.phase_id.as_deref())) }
                 dt { (p.t("상태", "Status")) } dd { (letter_badge(lang, status)) }
                 dt { (p.t("발급일", "Issued on")) } dd { (row.issued_on.as_deref().map(day).unwrap_or("—")) }
-                dt { (p.t("유효기간 종료", "Valid until")) } dd { (row.valid_until.as_deref().map(day).unwrap_or("—")) }
+                dt { (p.t("유효기간", "Validity")) } dd {
+                    (row.valid_from().as_deref().map(day).unwrap_or("—")) " – " (row.valid_until.as_deref().map(day).unwrap_or("—"))
+                }
                 @if let Some(on) = &row.revoked_on {
                     dt { (p.t("취소일", "Revoked on")) } dd { (day(on)) }
-                    dt { (p.t("취소 사유", "Reason")) } dd { (row.revoked_reason.as_deref().unwrap_or("—")) }
+                    dt { (p.t("취소 사유", "Reason")) } dd class="revoked-reason" { (row.revoked_reason.as_deref().unwrap_or("—")) }
                     dt { (p.t("취소자", "Revoked by")) } dd { (row.revoked_by.as_deref().unwrap_or("—")) }
+                }
+                @if let Some(r) = &renewal {
+                    dt { (p.t("갱신본", "Renewal")) }
+                    dd { a href={ "/letters/" (r.id) } { @match &r.letter_number { Some(n) => { (n) }, None => { (p.t("갱신 초안", "renewal draft")) } } } }
+                }
+                @if let Some((note, at)) = &handed_over {
+                    dt { (p.t("완전 해제 검토", "Full-removal track")) }
+                    dd { (moment(at)) " · " (note) }
                 }
                 @if let Some(k) = &row.key_id {
                     dt { (p.t("서명 키", "Signing key")) } dd { code { (k) } }
@@ -500,13 +643,93 @@ async fn detail(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -
             @if signed {
                 div class="actions" {
                     a class="button primary" href={ "/letters/" (row.id) "/pdf" } { (p.t("PDF 내려받기", "Download PDF")) }
+                    a class="button" href={ "/letters/" (row.id) "/print" } { (p.t("인쇄용 보기", "Print view")) }
                     a class="button" href={ "/letters/" (row.id) "/file" } download { (p.t("서명된 파일(JSON)", "Signed file (JSON)")) }
-                    a class="button" href="/verify" { (p.t("진위 확인", "Verify")) }
+                    @if let Some(n) = &row.letter_number {
+                        a class="button" href={ "/verify?number=" (url_encode(n)) @if lang == Lang::En { "&lang=en" } } { (p.t("진위 확인", "Verify")) }
+                    }
                 }
                 p class="small muted" { (p.t(
                     "취소 여부는 등록부에 기록되며 파일에는 들어 있지 않습니다. 오프라인 확인은 서명과 날짜만 검사합니다.",
                     "Revocation lives in this register, not in the file: an offline check verifies the signature and dates only.",
                 )) }
+            }
+        }
+        @if manage && (row.state == "draft" || row.state == "issued") {
+            section class="letter-actions" aria-labelledby="letter-actions" {
+                h2 id="letter-actions" { (p.t("처리", "Actions")) }
+                @if row.state == "draft" {
+                    @let f = failed_for("issue");
+                    details class="confirm" id="issue" open[f.is_some()] {
+                        summary class="button primary" { (p.t("발급…", "Issue…")) }
+                        form method="post" action={ "/letters/" (row.id) "/issue" } class="stack" {
+                            (p.csrf_field())
+                            p { (p.t(
+                                "이 초안에 금융위원회 키로 서명하여 발급합니다. 번호가 부여되고, 보고 의무가 생성되며, 기관에 통지됩니다. 발급 후에는 내용을 고칠 수 없습니다.",
+                                "This signs the draft with the regulator's key and issues it: a number is assigned, the reporting obligations are created and the holder is notified. An issued letter cannot be edited.",
+                            )) }
+                            @if let Some(m) = f.and_then(|f| f.message.as_deref()) { p class="alert error" role="alert" { (m) } }
+                            div class="actions" { button type="submit" class="primary" { (p.t("서명하여 발급", "Sign and issue")) } }
+                        }
+                    }
+                }
+                @if row.state == "issued" {
+                    @let f = failed_for("revoke");
+                    details class="confirm" id="revoke" open[f.is_some()] {
+                        summary class="button danger" { (p.t("취소…", "Revoke…")) }
+                        form method="post" action={ "/letters/" (row.id) "/revoke" } class="stack" {
+                            (p.csrf_field())
+                            p { (p.t(
+                                "의견서를 취소하면 진위 확인에서 \"취소됨\"으로 나오고, 미제출 보고 의무가 취소되며, 기관에 사유와 함께 통지됩니다. 되돌릴 수 없습니다.",
+                                "Revoking makes verification answer \"revoked\", cancels the open obligations and notifies the holder with the reason. It cannot be undone.",
+                            )) }
+                            @if let Some(m) = f.and_then(|f| f.message.as_deref()) { p class="alert error" role="alert" { (m) } }
+                            (control(p.t("취소 사유 (필수)", "Reason (required)"), "reason", f.map_or(&no_errors, |f| &f.fields), html! {
+                                textarea id="reason" name="reason" rows="3" required minlength="5" aria-describedby="reason-error" { (f.map_or("", |f| f.text.as_str())) }
+                            }))
+                            div class="actions" { button type="submit" class="danger" { (p.t("취소 확정", "Revoke the letter")) } }
+                        }
+                    }
+                    @if renewal.is_none() {
+                        @let f = failed_for("renew");
+                        details class="confirm" id="renew" open[f.is_some()] {
+                            summary class="button" { (p.t("갱신…", "Renew…")) }
+                            form method="post" action={ "/letters/" (row.id) "/renew" } class="stack" {
+                                (p.csrf_field())
+                                p { (p.t(
+                                    "같은 기관과 범위로 갱신 초안을 작성합니다. 갱신본은 이 의견서가 끝난 다음 날부터 유효하며, 검토 후 따로 발급합니다.",
+                                    "This drafts a renewal for the same holder and scope. The renewal is valid from the day after this letter ends; you issue it after review.",
+                                )) }
+                                @if let Some(d) = renewal_opens {
+                                    p class="small muted" {
+                                        (p.t("갱신 가능 시작일: ", "Renewal opens on: ")) (d)
+                                        (p.t(" (만료 ", " (")) (policy.program.renewal_window_days) (p.t("일 전)", " days before expiry)"))
+                                    }
+                                }
+                                @if let Some(m) = f.and_then(|f| f.message.as_deref()) { p class="alert error" role="alert" { (m) } }
+                                div class="actions" { button type="submit" class="primary" { (p.t("갱신 초안 작성", "Draft the renewal")) } }
+                            }
+                        }
+                    }
+                    @if handed_over.is_none() {
+                        @let f = failed_for("hand_over");
+                        details class="confirm" id="hand-over" open[f.is_some()] {
+                            summary class="button" { (p.t("완전 해제 검토로 넘기기…", "Hand over to full removal…")) }
+                            form method="post" action={ "/letters/" (row.id) "/hand-over" } class="stack" {
+                                (p.csrf_field())
+                                p { (p.t(
+                                    "이 기관을 망분리 규제 완전 해제 검토 대상 목록에 올립니다. 의견서는 그대로 유효합니다.",
+                                    "This puts the holder on the list of candidates for full removal of the network-separation rule. The letter stays in force.",
+                                )) }
+                                @if let Some(m) = f.and_then(|f| f.message.as_deref()) { p class="alert error" role="alert" { (m) } }
+                                (control(p.t("사유 (필수)", "Reason (required)"), "note", f.map_or(&no_errors, |f| &f.fields), html! {
+                                    textarea id="note" name="note" rows="2" required aria-describedby="note-error" { (f.map_or("", |f| f.text.as_str())) }
+                                }))
+                                div class="actions" { button type="submit" class="primary" { (p.t("넘기기 확정", "Hand over")) } }
+                            }
+                        }
+                    }
+                }
             }
         }
         @match &content {
@@ -517,10 +740,129 @@ async fn detail(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -
         }
         section {
             h2 { (p.t("보고 의무", "Reporting obligations")) }
-            (obligations_table(&p, &obligations))
+            (obligations_table(p, &obligations))
         }
     };
-    p.page(&title, body)
+    let status = failed.as_ref().map_or(StatusCode::OK, |f| f.status);
+    Ok(p.page_with(status, &title, body))
+}
+
+// ================================================================================ actions
+
+#[derive(Deserialize, Default)]
+pub struct ActionForm {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Runs an action and answers the letter's page: a redirect with a notice when it worked, or the
+/// page again with the refusal next to the action's form.
+async fn act(
+    st: &AppState,
+    p: &Portal,
+    id: &str,
+    action: &'static str,
+    text: &str,
+    outcome: Result<(i64, &'static str), ServiceError>,
+) -> Response {
+    let Ok(id) = parse_id(id) else {
+        return p.error(ServiceError::NotFound);
+    };
+    let e = match outcome {
+        Ok((target, done)) => {
+            return Redirect::to(&format!("/letters/{target}?done={done}")).into_response()
+        }
+        Err(e) => e,
+    };
+    let policy = st.svc.policy();
+    let opens = match st.svc.get_letter(&p.actor, id).await {
+        Ok(row) => haechi_service::letters::renewal_opens_on(&policy, &row),
+        Err(_) => None,
+    };
+    let f = match failure(
+        p,
+        action,
+        e,
+        text,
+        opens,
+        policy.program.renewal_window_days,
+    ) {
+        Ok(f) => f,
+        Err(e) => return p.error(e),
+    };
+    render_detail(st, p, id, "", Some(f))
+        .await
+        .unwrap_or_else(|e| p.error(e))
+}
+
+async fn issue(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    f: CsrfForm<ActionForm>,
+) -> Response {
+    let p = f.portal;
+    let out = match parse_id(&id) {
+        Ok(n) => st
+            .svc
+            .issue_letter(&p.actor, n)
+            .await
+            .map(|l| (l.id, "issued")),
+        Err(e) => Err(e),
+    };
+    act(&st, &p, &id, "issue", "", out).await
+}
+
+async fn revoke(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    f: CsrfForm<ActionForm>,
+) -> Response {
+    let p = f.portal;
+    let out = match parse_id(&id) {
+        Ok(n) => st
+            .svc
+            .revoke_letter(&p.actor, n, &f.form.reason)
+            .await
+            .map(|l| (l.id, "revoked")),
+        Err(e) => Err(e),
+    };
+    act(&st, &p, &id, "revoke", &f.form.reason, out).await
+}
+
+async fn renew(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    f: CsrfForm<ActionForm>,
+) -> Response {
+    let p = f.portal;
+    let out = match parse_id(&id) {
+        Ok(n) => st
+            .svc
+            .renew_letter(&p.actor, n)
+            .await
+            .map(|l| (l.id, "renewed")),
+        Err(e) => Err(e),
+    };
+    act(&st, &p, &id, "renew", "", out).await
+}
+
+async fn hand_over(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    f: CsrfForm<ActionForm>,
+) -> Response {
+    let p = f.portal;
+    let out = match parse_id(&id) {
+        Ok(n) => st
+            .svc
+            .hand_over_to_full_removal(&p.actor, n, &f.form.note)
+            .await
+            .map(|()| (n, "handed_over")),
+        Err(e) => Err(e),
+    };
+    act(&st, &p, &id, "hand_over", &f.form.note, out).await
 }
 
 // ================================================================================ downloads
@@ -549,7 +891,12 @@ async fn file(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -> 
     }
 }
 
-async fn pdf(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -> Response {
+async fn pdf(
+    State(st): State<AppState>,
+    p: Portal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let id = match parse_id(&id) {
         Ok(i) => i,
         Err(e) => return p.error(e),
@@ -558,7 +905,11 @@ async fn pdf(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -> R
         Ok(s) => s,
         Err(e) => return p.error(e),
     };
-    match haechi_letter::render_pdf(&signed) {
+    let url = verify_url(&st, &headers, &signed.letter.letter_number);
+    let options = haechi_letter::PdfOptions {
+        verify_url: Some(&url),
+    };
+    match haechi_letter::render_pdf_with(&signed, &options) {
         Ok(bytes) => (
             [
                 (header::CONTENT_TYPE, "application/pdf".to_string()),
@@ -575,4 +926,49 @@ async fn pdf(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -> R
             .into_response(),
         Err(e) => p.error(ServiceError::rule("render_failed", e.to_string())),
     }
+}
+
+/// The signed letter as the letter crate prints it (A4, both languages, the page's first), with
+/// its verification address and QR code; the stylesheet is linked, as the portal's
+/// Content-Security-Policy allows no inline style.
+async fn print(
+    State(st): State<AppState>,
+    p: Portal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let id = match parse_id(&id) {
+        Ok(i) => i,
+        Err(e) => return p.error(e),
+    };
+    let (_, signed, _) = match st.svc.signed_letter(&p.actor, id).await {
+        Ok(s) => s,
+        Err(e) => return p.error(e),
+    };
+    let url = verify_url(&st, &headers, &signed.letter.letter_number);
+    let lang = match p.lang {
+        Lang::Ko => haechi_letter::Lang::Ko,
+        Lang::En => haechi_letter::Lang::En,
+    };
+    let page = haechi_letter::render_html_with(
+        &signed.letter,
+        Some(&signed.signature),
+        lang,
+        &haechi_letter::HtmlOptions {
+            stylesheet: Some("/assets/letter-print.css"),
+            verify_url: Some(&url),
+        },
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+}
+
+async fn print_css() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        haechi_letter::print_css(),
+    )
+        .into_response()
 }

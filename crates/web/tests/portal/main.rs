@@ -21,6 +21,7 @@ mod letters;
 mod matrix;
 mod patching;
 mod registry;
+mod reports;
 mod reviews;
 mod users;
 

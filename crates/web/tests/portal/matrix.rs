@@ -272,6 +272,26 @@ const PAGES: &[Row] = &[
     r("GET", "/letters/{id}", "AONUCT", true, Empty),
     r("GET", "/letters/{id}/file", "AONUCT", true, Empty),
     r("GET", "/letters/{id}/pdf", "AONUCT", true, Empty),
+    r("GET", "/letters/{id}/print", "AONUCT", true, Empty),
+    r("GET", "/assets/letter-print.css", "*", false, Empty),
+    // The probe letter is issued: issuing it again is a 409, a revocation or hand-over without
+    // a reason a 422, a renewal outside its window a 409; none changes anything.
+    r("POST", "/letters/{id}/issue", "AO", false, Form(&[])),
+    r(
+        "POST",
+        "/letters/{id}/revoke",
+        "AO",
+        false,
+        Form(&[("reason", "")]),
+    ),
+    r("POST", "/letters/{id}/renew", "AO", false, Form(&[])),
+    r(
+        "POST",
+        "/letters/{id}/hand-over",
+        "AO",
+        false,
+        Form(&[("note", "")]),
+    ),
     // Audit log.
     r("GET", "/audit", "AU", false, Empty),
     // Resources and findings intake (C11, C12).
