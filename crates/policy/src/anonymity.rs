@@ -111,6 +111,12 @@ pub struct PublishedTable {
     pub total: Published,
 }
 
+/// A position (row, column) in the extended grid.
+type Pos = (usize, usize);
+
+/// A line of the extended grid: its member positions and its total's position.
+type Line = (Vec<Pos>, Pos);
+
 /// Positions in the extended grid: cells, then a column of row totals (index `cols`), a row of
 /// column totals (index `rows`), and the grand total at (`rows`, `cols`).
 struct Grid {
@@ -122,7 +128,7 @@ struct Grid {
 
 impl Grid {
     /// The lines of the extended grid: each is its member positions and its total's position.
-    fn lines(&self) -> Vec<(Vec<(usize, usize)>, (usize, usize))> {
+    fn lines(&self) -> Vec<Line> {
         let mut out = Vec::new();
         for r in 0..=self.rows {
             out.push(((0..self.cols).map(|c| (r, c)).collect(), (r, self.cols)));

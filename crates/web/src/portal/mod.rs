@@ -21,6 +21,7 @@ pub mod findings;
 pub mod letters;
 pub mod patching;
 pub mod registry;
+pub mod reports;
 pub mod reviews;
 pub mod users;
 pub mod when;
@@ -114,6 +115,7 @@ pub fn portal_routes() -> Vec<PageRoute> {
     routes.extend(audit::routes());
     routes.extend(findings::routes());
     routes.extend(patching::routes());
+    routes.extend(reports::routes());
     routes.extend(users::routes());
     routes
 }
@@ -776,6 +778,12 @@ const NAV: &[NavItem] = &[
         path: "/letters",
         ko: "비조치의견서",
         en: "Letters",
+        shown: |r| allows(r, Action::ReadLetters),
+    },
+    NavItem {
+        path: "/reports",
+        ko: "보고서",
+        en: "Reports",
         shown: |r| allows(r, Action::ReadLetters),
     },
     NavItem {

@@ -292,6 +292,19 @@ const PAGES: &[Row] = &[
         false,
         Form(&[("note", "")]),
     ),
+    // Reports (C7): the institution's own, the regulator's review.
+    r("GET", "/reports", "AONUCT", false, Empty),
+    r("GET", "/reports/{id}", "AONUCT", true, Empty),
+    r("POST", "/reports/{id}/compile", "CT", true, Form(&[])),
+    r("POST", "/reports/{id}/narrative", "CT", true, Form(&[])),
+    r("POST", "/reports/{id}/submit", "C", true, Form(&[])),
+    r(
+        "POST",
+        "/reports/{id}/decision",
+        "AO",
+        false,
+        Form(&[("decision", "accept")]),
+    ),
     // Audit log.
     r("GET", "/audit", "AU", false, Empty),
     // Resources and findings intake (C11, C12).
@@ -560,7 +573,7 @@ fn fill(path: &str, ids: &Ids, token: i64) -> String {
             "advisories" => "advisory",
             "attachments" => "attachment",
             "letters" => "letter",
-            "obligations" => "obligation",
+            "obligations" | "reports" => "obligation",
             "resources" => "resource",
             "imports" => "import",
             "findings" => "finding",

@@ -1,0 +1,776 @@
+//! Reports (C7), both sides: the list of obligations with their report's state, and one
+//! obligation's report — its figures compiled from the institution's own data (and what a
+//! recompile changed), the three narrative sections (a form while it is a draft), the CISO's
+//! sign-off, the frozen version's content hash, the officer's acceptance or return with comments
+//! per section, and every earlier version (`?version=`).
+//!
+//! What it must not do: decide who may do what — the service does; the page only hides controls
+//! a role could not use.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use haechi_core::FieldError;
+use haechi_service::authz::Action;
+use haechi_service::reports::{Figures, Narrative, Report, ReportVersion, Review, SECTIONS};
+use haechi_service::ServiceError;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::letters::{obligation_badges, obligation_kind_label};
+use super::{kst_minute, CsrfForm, PageRoute, Portal};
+use crate::{page_get, page_post, AppState};
+
+pub fn routes() -> Vec<PageRoute> {
+    vec![
+        page_get!("/reports", list),
+        page_get!("/reports/{id}", detail),
+        page_post!("/reports/{id}/compile", compile),
+        page_post!("/reports/{id}/narrative", narrative),
+        page_post!("/reports/{id}/submit", submit),
+        page_post!("/reports/{id}/decision", decision),
+    ]
+}
+
+// ================================================================================ labels
+
+/// A report version's state.
+pub fn report_state_label(p: &Portal, state: &str) -> &'static str {
+    match state {
+        "draft" => p.lang.t("작성 중", "Draft"),
+        "submitted" => p.lang.t("제출됨(검토 대기)", "Submitted (awaiting review)"),
+        "accepted" => p.lang.t("수리", "Accepted"),
+        "returned" => p.lang.t("보완 요청", "Returned"),
+        _ => p.lang.t("알 수 없음", "Unknown"),
+    }
+}
+
+fn report_badge(p: &Portal, state: &str) -> Markup {
+    let class = match state {
+        "accepted" | "submitted" => "badge ok",
+        "returned" => "badge bad",
+        _ => "badge warn",
+    };
+    html! { span class=(class) { (report_state_label(p, state)) } }
+}
+
+fn section_title(p: &Portal, key: &str) -> &'static str {
+    match key {
+        "risk" => p.t(
+            "1. 발견된 고성능 AI 보안위험의 특성",
+            "1. Characteristics of the high-performance-AI security risks found",
+        ),
+        "offensive" => p.t(
+            "2. 해당 AI가 공격에 악용될 경우의 위험",
+            "2. Risks if such AI were used offensively",
+        ),
+        "defences" => p.t("3. 효과가 있었던 대응 방안", "3. Defences that worked"),
+        _ => p.t("수치", "Figures"),
+    }
+}
+
+/// A service error in the page's language (the report's own rules; the rest as the service says).
+fn error_message(p: &Portal, e: &ServiceError) -> String {
+    match e.code() {
+        "report_frozen" => p
+            .t(
+                "제출된 판은 동결되어 변경할 수 없습니다.",
+                "This version was submitted and is frozen; it cannot change.",
+            )
+            .into(),
+        "no_draft" => p
+            .t(
+                "작성 중인 판이 없습니다. 먼저 집계하여 새 판을 시작하십시오.",
+                "There is no draft; compile the report to start a version.",
+            )
+            .into(),
+        "illegal_transition" => p
+            .t(
+                "현재 상태에서는 할 수 없는 작업입니다.",
+                "This cannot be done in the report's current state.",
+            )
+            .into(),
+        _ => super::error_text(p.lang, e),
+    }
+}
+
+fn field_message(p: &Portal, errors: &[FieldError], field: &str) -> Option<String> {
+    errors.iter().find(|e| e.field == field).map(|e| {
+        if e.message.starts_with("write this section") {
+            p.t(
+                "제출하기 전에 이 항목(한국어)을 작성하십시오.",
+                "Write this section (Korean) before submitting.",
+            )
+            .to_string()
+        } else if e.message.starts_with("say why") {
+            p.t(
+                "보완 요청 사유를 한 가지 이상 적으십시오.",
+                "Say what must be corrected (at least one comment).",
+            )
+            .to_string()
+        } else if e.message.starts_with("at most") {
+            format!(
+                "{} {}",
+                p.t(
+                    "너무 깁니다. 최대 글자 수:",
+                    "Too long. At most characters:"
+                ),
+                haechi_service::reports::MAX_SECTION_CHARS
+            )
+        } else {
+            super::fields::localized(p.lang, e)
+        }
+    })
+}
+
+fn parse_id(id: &str) -> Result<i64, ServiceError> {
+    id.parse::<i64>().map_err(|_| ServiceError::NotFound)
+}
+
+fn period(o: &haechi_store::ObligationRow) -> String {
+    format!(
+        "{} – {}",
+        o.period_start.get(..10).unwrap_or(&o.period_start),
+        o.period_end.get(..10).unwrap_or(&o.period_end)
+    )
+}
+
+// ================================================================================ list
+
+async fn list(p: Portal, State(st): State<AppState>) -> Response {
+    let items = match st.svc.report_list(&p.actor).await {
+        Ok(i) => i,
+        Err(e) => return p.error(e),
+    };
+    let title = p.t("보고서", "Reports");
+    let reviewer = p.may(Action::ReviewReport);
+    let mut items = items;
+    // The officer's work first: submitted reports awaiting a decision.
+    if reviewer {
+        items.sort_by_key(|i| i.report_state.as_deref() != Some("submitted"));
+    }
+    let body = html! {
+        h1 { (title) }
+        p class="muted" { (p.t(
+            "비조치의견서의 보고 의무마다 기관 자체 데이터로 집계한 보고서를 작성·제출하고, 감독당국이 검토합니다.",
+            "Each reporting obligation of a letter is answered by a report compiled from the institution's own data; the regulator reviews it.",
+        )) }
+        @if items.is_empty() {
+            p class="muted" { (p.t("보고 의무가 없습니다.", "There are no reporting obligations.")) }
+        } @else {
+            div class="table-wrap" {
+                table {
+                    thead { tr {
+                        th scope="col" { (p.t("기관", "Institution")) }
+                        th scope="col" { (p.t("의무", "Obligation")) }
+                        th scope="col" { (p.t("대상 기간", "Period")) }
+                        th scope="col" { (p.t("기한", "Due on")) }
+                        th scope="col" { (p.t("의무 상태", "Obligation")) }
+                        th scope="col" { (p.t("보고서", "Report")) }
+                    } }
+                    tbody {
+                        @for i in &items {
+                            tr {
+                                td { (i.obligation.row.institution_name) }
+                                td { a href={ "/reports/" (i.obligation.row.id) } { (obligation_kind_label(p.lang, &i.obligation.row.kind)) " " (i.obligation.row.sequence) } }
+                                td { (period(&i.obligation.row)) }
+                                td { (i.obligation.row.due_on.get(..10).unwrap_or(&i.obligation.row.due_on)) }
+                                td { (obligation_badges(p.lang, &i.obligation)) }
+                                td {
+                                    @match (&i.report_state, i.version) {
+                                        (Some(s), Some(v)) => { (report_badge(&p, s)) " " (p.t("제", "v")) (v) (p.t("판", "")) }
+                                        _ => span class="muted" { (p.t("작성 전", "Not started")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    p.page(title, body)
+}
+
+// ================================================================================ detail
+
+#[derive(Deserialize, Default)]
+struct DetailQuery {
+    #[serde(default)]
+    version: Option<i64>,
+    #[serde(default)]
+    done: String,
+}
+
+/// What a failed post left to show.
+#[derive(Default)]
+struct Failed {
+    message: Option<String>,
+    errors: Vec<FieldError>,
+    narrative: Option<Narrative>,
+    review: Option<Review>,
+}
+
+async fn detail(
+    p: Portal,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> Response {
+    match render(&st, &p, &id, q.version, &q.done, Failed::default()).await {
+        Ok(r) => r,
+        Err(e) => p.error(e),
+    }
+}
+
+async fn render(
+    st: &AppState,
+    p: &Portal,
+    id: &str,
+    version: Option<i64>,
+    done: &str,
+    failed: Failed,
+) -> Result<Response, ServiceError> {
+    let id = parse_id(id)?;
+    let report = st.svc.report(&p.actor, id).await?;
+    let o = &report.obligation.row;
+    let latest = report.latest();
+    let shown = match version {
+        Some(v) => Some(
+            report
+                .versions
+                .iter()
+                .find(|r| r.row.version == v)
+                .ok_or(ServiceError::NotFound)?,
+        ),
+        None => latest,
+    };
+    let is_latest = shown.map(|s| s.row.id) == latest.map(|l| l.row.id);
+    let title = format!(
+        "{} {} — {}",
+        obligation_kind_label(p.lang, &o.kind),
+        o.sequence,
+        o.institution_name
+    );
+    let notice = match done {
+        "compiled" => Some(p.t(
+            "기관 데이터로 수치를 집계했습니다.",
+            "The figures were compiled from the institution's data.",
+        )),
+        "saved" => Some(p.t("서술 내용을 저장했습니다.", "The narrative was saved.")),
+        "submitted" => Some(p.t(
+            "보고서를 제출했습니다. 제출된 판은 동결되어 변경할 수 없습니다.",
+            "The report was submitted. The submitted version is frozen and cannot change.",
+        )),
+        "accepted" => Some(p.t("보고서를 수리했습니다.", "The report was accepted.")),
+        "returned" => Some(p.t(
+            "보고서를 보완 요청과 함께 반려했습니다.",
+            "The report was returned with comments.",
+        )),
+        _ => None,
+    };
+    let obligation_open = matches!(o.status.as_str(), "open" | "returned");
+    let may_compile = p.may(Action::DraftReport)
+        && obligation_open
+        && latest.is_none_or(|l| matches!(l.row.state.as_str(), "draft" | "returned"));
+    let editable = p.may(Action::DraftReport)
+        && is_latest
+        && shown.is_some_and(|s| s.row.state == "draft" && !s.frozen());
+    let may_submit = p.may(Action::SubmitReport) && editable;
+    let may_decide = p.may(Action::ReviewReport)
+        && is_latest
+        && shown.is_some_and(|s| s.row.state == "submitted");
+    let body = html! {
+        p { a href="/reports" { "← " (p.t("보고서 목록", "All reports")) } }
+        h1 { (title) }
+        @if let Some(n) = notice { p class="alert ok" role="status" { (n) } }
+        @if let Some(m) = &failed.message { p class="alert error" role="alert" { (m) } }
+        section {
+            h2 { (p.t("보고 의무", "Obligation")) }
+            dl class="facts" {
+                dt { (p.t("기관", "Institution")) } dd { (o.institution_name) }
+                dt { (p.t("비조치의견서", "Letter")) } dd { a href={ "/letters/" (o.letter_id) } { (o.letter_number.as_deref().unwrap_or("—")) } }
+                dt { (p.t("대상 기간", "Period")) } dd { (period(o)) }
+                dt { (p.t("기한", "Due on")) } dd { (o.due_on.get(..10).unwrap_or(&o.due_on)) }
+                dt { (p.t("상태", "State")) } dd { (obligation_badges(p.lang, &report.obligation)) }
+            }
+            @if may_compile {
+                form method="post" action={ "/reports/" (o.id) "/compile" } class="inline" {
+                    (p.csrf_field())
+                    button type="submit" {
+                        @if latest.is_some_and(|l| l.row.state == "draft") { (p.t("수치 다시 집계", "Recompile the figures")) }
+                        @else if latest.is_some() { (p.t("새 판 작성(수치 집계)", "Start a new version (compile)")) }
+                        @else { (p.t("보고서 집계 시작", "Compile the report")) }
+                    }
+                }
+            }
+        }
+        (versions_nav(p, &report, shown.map(|s| s.row.version)))
+        @match shown {
+            None => p class="muted" { (p.t("아직 보고서가 작성되지 않았습니다.", "No report has been compiled yet.")) },
+            Some(v) => {
+                (version_header(p, v))
+                @if let Some(r) = &v.review { (review_block(p, r)) }
+                (figures_block(p, &v.figures))
+                @if !v.changes.is_empty() {
+                    section {
+                        h2 { (p.t("재집계로 바뀐 수치", "What the last recompile changed")) }
+                        div class="table-wrap" { table class="small" {
+                            thead { tr {
+                                th scope="col" { (p.t("항목", "Figure")) }
+                                th scope="col" { (p.t("이전", "Before")) }
+                                th scope="col" { (p.t("이후", "After")) }
+                            } }
+                            tbody { @for c in &v.changes { tr { td { code { (c.figure) } } td { (c.before) } td { (c.after) } } } }
+                        } }
+                    }
+                }
+                @if editable {
+                    (narrative_form(p, o.id, failed.narrative.as_ref().unwrap_or(&v.narrative), &failed.errors))
+                } @else {
+                    (narrative_block(p, &v.narrative))
+                }
+                @if may_submit {
+                    section {
+                        h2 { (p.t("CISO 확인 및 제출", "CISO sign-off and submission")) }
+                        p { (p.t(
+                            "제출하면 이 판의 수치와 서술이 정규화된 내용의 SHA-256 해시와 함께 동결되어 더 이상 바꿀 수 없습니다. 보완 요청을 받으면 새 판으로 다시 작성합니다.",
+                            "Submitting freezes this version's figures and narrative with the SHA-256 of their canonical content; nothing can change them afterwards. If it is returned, a new version is written.",
+                        )) }
+                        form method="post" action={ "/reports/" (o.id) "/submit" } {
+                            (p.csrf_field())
+                            button type="submit" { (p.t("확인하고 제출", "Sign off and submit")) }
+                        }
+                    }
+                }
+                @if may_decide {
+                    (decision_form(p, o.id, failed.review.as_ref(), &failed.errors))
+                }
+            }
+        }
+    };
+    Ok(p.page(&title, body))
+}
+
+fn versions_nav(p: &Portal, report: &Report, shown: Option<i64>) -> Markup {
+    html! {
+        @if report.versions.len() > 1 {
+            nav aria-label=(p.t("판 목록", "Versions")) {
+                h2 { (p.t("판 이력", "Versions")) }
+                ul {
+                    @for v in &report.versions {
+                        li {
+                            @if Some(v.row.version) == shown {
+                                strong aria-current="page" { (p.t("제", "Version ")) (v.row.version) (p.t("판", "")) }
+                            } @else {
+                                a href={ "/reports/" (report.obligation.row.id) "?version=" (v.row.version) } { (p.t("제", "Version ")) (v.row.version) (p.t("판", "")) }
+                            }
+                            " " (report_badge(p, &v.row.state))
+                            @if let Some(h) = &v.row.content_hash { " " code { (h.get(..12).unwrap_or(h)) "…" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn version_header(p: &Portal, v: &ReportVersion) -> Markup {
+    html! {
+        section {
+            h2 { (p.t("제", "Version ")) (v.row.version) (p.t("판", "")) " " (report_badge(p, &v.row.state)) }
+            dl class="facts" {
+                dt { (p.t("집계 시각", "Compiled at")) } dd { (kst_minute(&v.row.compiled_at)) }
+                @if let (Some(by), Some(at)) = (&v.row.submitted_by, &v.row.submitted_at) {
+                    dt { (p.t("제출", "Submitted")) } dd { (kst_minute(at)) " · " (by) }
+                }
+                @if let Some(h) = &v.row.content_hash {
+                    dt { (p.t("내용 해시 (SHA-256)", "Content hash (SHA-256)")) } dd { code class="hash" { (h) } }
+                }
+                @if let (Some(by), Some(at)) = (&v.row.decided_by, &v.row.decided_at) {
+                    dt { (p.t("검토", "Reviewed")) } dd { (kst_minute(at)) " · " (by) }
+                }
+            }
+            @if v.frozen() {
+                p class="muted" { (p.t("이 판은 제출되어 동결되었습니다. 내용은 변경할 수 없습니다.", "This version was submitted and is frozen; its content cannot change.")) }
+            }
+        }
+    }
+}
+
+fn review_block(p: &Portal, r: &Review) -> Markup {
+    html! {
+        section class="alert" {
+            h2 { (p.t("감독당국 검토 의견", "The regulator's comments")) }
+            @if !r.general.trim().is_empty() { p { (r.general) } }
+            @for key in std::iter::once("figures").chain(SECTIONS) {
+                @if let Some(c) = r.sections.get(key).filter(|c| !c.trim().is_empty()) {
+                    h3 { (section_title(p, key)) }
+                    p { (c) }
+                }
+            }
+        }
+    }
+}
+
+fn label(p: &Portal, key: &str) -> String {
+    super::findings::state_label(p.lang, key).to_string()
+}
+
+fn count_table(
+    p: &Portal,
+    caption: &str,
+    rows: &[haechi_service::reports::Count],
+    key_label: &dyn Fn(&str) -> String,
+) -> Markup {
+    html! {
+        div class="table-wrap" { table class="small" {
+            caption { (caption) }
+            thead { tr { th scope="col" { (p.t("구분", "Value")) } th scope="col" class="num" { (p.t("건수", "Count")) } } }
+            tbody {
+                @if rows.is_empty() { tr { td colspan="2" class="muted" { (p.t("해당 없음", "None")) } } }
+                @for c in rows { tr { th scope="row" { (key_label(&c.key)) } td class="num" { (c.n) } } }
+            }
+        } }
+    }
+}
+
+fn days(v: Option<f64>) -> String {
+    v.map(|d| format!("{d:.1}")).unwrap_or_else(|| "—".into())
+}
+
+fn figures_block(p: &Portal, f: &Figures) -> Markup {
+    let yes_no = |b: bool| {
+        if b {
+            p.t("예", "Yes")
+        } else {
+            p.t("아니오", "No")
+        }
+    };
+    html! {
+        section {
+            h2 { (p.t("기관 데이터 집계", "Figures from the institution's data")) }
+            dl class="facts" {
+                dt { (p.t("집계 기간", "Period")) } dd { (f.period_start) " – " (f.period_end) }
+                dt { (p.t("신규 취약점", "New findings")) } dd { (f.findings) }
+                dt { (p.t("AI가 발견", "Found by AI")) } dd { (f.ai_found) }
+                dt { (p.t("기존 도구", "Conventional tools")) } dd { (f.conventional) }
+            }
+            (count_table(p, p.t("심각도별", "By severity"), &f.by_severity, &|k| label(p, k)))
+            (count_table(p, p.t("우선순위별", "By priority"), &f.by_priority, &|k| if k == "none" { p.t("미산정", "Not prioritised").into() } else { label(p, k) }))
+            (count_table(p, p.t("현재 상태별", "By status now"), &f.by_status, &|k| label(p, k)))
+            (count_table(p, p.t("CWE별 (상위 15)", "By CWE (top 15)"), &f.by_cwe, &|k| format!("CWE-{k}")))
+            div class="table-wrap" { table class="small" {
+                caption { (p.t("도구·AI 모델별 취약점", "Findings by tool and AI model")) }
+                thead { tr { th scope="col" { (p.t("도구", "Tool")) } th scope="col" { (p.t("AI 모델", "AI model")) } th scope="col" class="num" { (p.t("건수", "Count")) } } }
+                tbody {
+                    @if f.by_tool.is_empty() { tr { td colspan="3" class="muted" { (p.t("해당 없음", "None")) } } }
+                    @for t in &f.by_tool { tr { td { (t.tool) } td { (t.ai_model.as_deref().unwrap_or("—")) } td class="num" { (t.n) } } }
+                }
+            } }
+            div class="table-wrap" { table class="small" {
+                caption { (p.t("AI 점검 실행·결과 반입", "AI testing runs and imports")) }
+                thead { tr { th scope="col" { (p.t("도구", "Tool")) } th scope="col" { (p.t("AI 모델", "AI model")) } th scope="col" class="num" { (p.t("실행", "Runs")) } th scope="col" class="num" { (p.t("결과", "Results")) } } }
+                tbody {
+                    @if f.runs.is_empty() { tr { td colspan="4" class="muted" { (p.t("해당 없음", "None")) } } }
+                    @for r in &f.runs { tr {
+                        td { (r.tool) @if let Some(v) = &r.tool_version { " " (v) } }
+                        td { (r.ai_model.as_deref().unwrap_or("—")) @if let Some(v) = &r.ai_model_version { " " (v) } }
+                        td class="num" { (r.runs) } td class="num" { (r.results) }
+                    } }
+                }
+            } }
+            div class="table-wrap" { table class="small" {
+                caption { (p.t("조치 소요 기간(일)과 SLA 준수", "Time to remediate (days) and SLA compliance")) }
+                thead { tr {
+                    th scope="col" { (p.t("우선순위", "Priority")) }
+                    th scope="col" class="num" { (p.t("조치 건수", "Fixed")) }
+                    th scope="col" class="num" { (p.t("중앙값", "Median")) }
+                    th scope="col" class="num" { "p90" }
+                    th scope="col" class="num" { (p.t("기한 내", "In time")) }
+                    th scope="col" class="num" { (p.t("기한 후", "Late")) }
+                    th scope="col" class="num" { (p.t("기한 초과 미조치", "Open, breached")) }
+                    th scope="col" class="num" { (p.t("준수율", "Compliance")) }
+                } }
+                tbody {
+                    @for pr in haechi_service::reports::PRIORITIES {
+                        @let r = f.remediation.iter().find(|r| r.priority == pr);
+                        @let s = f.sla.iter().find(|s| s.priority == pr);
+                        @if r.is_some() || s.is_some() {
+                            tr {
+                                th scope="row" { (label(p, pr)) }
+                                td class="num" { (r.map(|r| r.fixed).unwrap_or(0)) }
+                                td class="num" { (days(r.and_then(|r| r.median_days))) }
+                                td class="num" { (days(r.and_then(|r| r.p90_days))) }
+                                td class="num" { (s.map(|s| s.fixed_in_time).unwrap_or(0)) }
+                                td class="num" { (s.map(|s| s.fixed_late).unwrap_or(0)) }
+                                td class="num" { (s.map(|s| s.open_breached).unwrap_or(0)) }
+                                td class="num" { (s.and_then(|s| s.rate()).map(|r| format!("{r:.0}%")).unwrap_or_else(|| "—".into())) }
+                            }
+                        }
+                    }
+                }
+            } }
+            dl class="facts" {
+                dt { (p.t("패치 기록", "Patch records")) } dd { (f.patches.records) }
+                dt { (p.t("패치로 조치한 취약점", "Findings fixed by patches")) } dd { (f.patches.findings_fixed) }
+                dt { (p.t("사전 테스트", "Pre-tested")) } dd { (f.patches.pre_testing_done) }
+                dt { (p.t("롤백 준비", "Rollback ready")) } dd { (f.patches.rollback_ready) }
+                dt { (p.t("킬 스위치 준비", "Kill switch ready")) } dd { (f.patches.kill_switch_ready) }
+                dt { (p.t("격리 준비", "Isolation ready")) } dd { (f.patches.isolation_ready) }
+                dt { (p.t("서비스 연속성 계획", "Continuity plan")) } dd { (f.patches.continuity_plan) }
+                dt { (p.t("고객 사전 안내", "Customers told in advance")) } dd { (f.patches.customers_notified_in_advance) }
+            }
+            div class="table-wrap" { table class="small" {
+                caption { (p.t("보안 SaaS 이용 현황과 의견서 허용 범위", "Security SaaS in use against the letter's scope")) }
+                thead { tr {
+                    th scope="col" { (p.t("제품", "Product")) }
+                    th scope="col" { (p.t("공급사", "Vendor")) }
+                    th scope="col" { (p.t("인증", "Certifications")) }
+                    th scope="col" { (p.t("최근 자체 점검", "Last self-evaluation")) }
+                    th scope="col" { (p.t("기간 내 점검", "Evaluated in period")) }
+                    th scope="col" { (p.t("의견서 허용", "Permitted by the letter")) }
+                } }
+                tbody {
+                    @if f.saas.is_empty() { tr { td colspan="6" class="muted" { (p.t("등록된 보안 SaaS가 없습니다.", "No security SaaS registered.")) } } }
+                    @for s in &f.saas { tr {
+                        td { (s.product) } td { (s.vendor) } td { (s.certifications.join(", ")) }
+                        td { (s.last_evaluated_on.as_deref().unwrap_or("—")) @if let Some(r) = &s.last_result { " · " (label(p, r)) } }
+                        td { (yes_no(s.evaluated_in_period)) }
+                        td { @if s.in_letter_scope { span class="badge ok" { (yes_no(true)) } } @else { span class="badge bad" { (p.t("범위 밖", "Outside the scope")) } } }
+                    } }
+                }
+            } }
+            @if !f.scope_not_in_register.is_empty() {
+                p { (p.t("의견서가 허용했지만 등록부에 없는 SaaS: ", "Permitted by the letter but not in the register: ")) (f.scope_not_in_register.join(", ")) }
+            }
+        }
+    }
+}
+
+fn narrative_block(p: &Portal, n: &Narrative) -> Markup {
+    html! {
+        section {
+            h2 { (p.t("서술 보고", "Narrative")) }
+            @for key in SECTIONS {
+                @let (ko, en) = n.section(key);
+                h3 { (section_title(p, key)) }
+                @if ko.trim().is_empty() { p class="muted" { (p.t("작성되지 않음", "Not written")) } }
+                @else { p class="prewrap" lang="ko" { (ko) } }
+                @if !en.trim().is_empty() { p class="prewrap" lang="en" { (en) } }
+            }
+        }
+    }
+}
+
+fn textarea(p: &Portal, name: &str, label: &str, value: &str, errors: &[FieldError]) -> Markup {
+    let err = field_message(p, errors, name);
+    html! {
+        div class={ "field" @if err.is_some() { " invalid" } } {
+            label for=(name) { (label) }
+            textarea id=(name) name=(name) rows="6" aria-describedby=[err.as_ref().map(|_| format!("{name}-error"))] { (value) }
+            @if let Some(m) = err { p class="field-error" id={ (name) "-error" } role="alert" { (m) } }
+        }
+    }
+}
+
+fn narrative_form(p: &Portal, id: i64, n: &Narrative, errors: &[FieldError]) -> Markup {
+    html! {
+        section {
+            h2 { (p.t("서술 보고 작성", "Write the narrative")) }
+            form method="post" action={ "/reports/" (id) "/narrative" } {
+                (p.csrf_field())
+                @for key in SECTIONS {
+                    @let (ko, en) = n.section(key);
+                    fieldset {
+                        legend { (section_title(p, key)) }
+                        (textarea(p, &format!("{key}_ko"), p.t("한국어 (필수)", "Korean (required)"), ko, errors))
+                        (textarea(p, &format!("{key}_en"), p.t("영어 (선택)", "English (optional)"), en, errors))
+                    }
+                }
+                button type="submit" { (p.t("저장", "Save")) }
+            }
+        }
+    }
+}
+
+fn decision_form(p: &Portal, id: i64, review: Option<&Review>, errors: &[FieldError]) -> Markup {
+    let empty = Review::default();
+    let r = review.unwrap_or(&empty);
+    let section = |k: &str| r.sections.get(k).cloned().unwrap_or_default();
+    html! {
+        section {
+            h2 { (p.t("검토 결정", "Decision")) }
+            p { (p.t(
+                "수리하거나, 항목별 의견과 함께 보완을 요청합니다. 보완 요청 시 기관은 새 판을 작성하며 이 판은 그대로 보존됩니다.",
+                "Accept the report, or return it with comments per section. A returned report is followed by a new version; this one is kept as it is.",
+            )) }
+            form method="post" action={ "/reports/" (id) "/decision" } {
+                (p.csrf_field())
+                (textarea(p, "general", p.t("전체 의견", "Overall comment"), &r.general, errors))
+                @for key in std::iter::once("figures").chain(SECTIONS) {
+                    (textarea(p, &format!("c_{key}"), section_title(p, key), &section(key), errors))
+                }
+                div class="actions" {
+                    button type="submit" name="decision" value="accept" { (p.t("수리", "Accept")) }
+                    " "
+                    button type="submit" name="decision" value="return" class="danger" { (p.t("보완 요청(반려)", "Return for correction")) }
+                }
+            }
+        }
+    }
+}
+
+// ================================================================================ posts
+
+#[derive(Deserialize, Default)]
+struct Empty {}
+
+async fn compile(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    f: CsrfForm<Empty>,
+) -> Response {
+    let p = f.portal;
+    let out = match parse_id(&id) {
+        Ok(n) => st.svc.compile_report(&p.actor, n).await.map(|_| n),
+        Err(e) => Err(e),
+    };
+    after(&st, &p, &id, out, "compiled", Failed::default()).await
+}
+
+async fn narrative(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    f: CsrfForm<Narrative>,
+) -> Response {
+    let p = f.portal;
+    let out = match parse_id(&id) {
+        Ok(n) => st.svc.write_report(&p.actor, n, &f.form).await.map(|()| n),
+        Err(e) => Err(e),
+    };
+    let failed = Failed {
+        narrative: Some(f.form),
+        ..Failed::default()
+    };
+    after(&st, &p, &id, out, "saved", failed).await
+}
+
+async fn submit(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    f: CsrfForm<Empty>,
+) -> Response {
+    let p = f.portal;
+    let out = match parse_id(&id) {
+        Ok(n) => st.svc.submit_report(&p.actor, n).await.map(|_| n),
+        Err(e) => Err(e),
+    };
+    after(&st, &p, &id, out, "submitted", Failed::default()).await
+}
+
+#[derive(Deserialize, Default)]
+struct DecisionForm {
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    general: String,
+    #[serde(default)]
+    c_figures: String,
+    #[serde(default)]
+    c_risk: String,
+    #[serde(default)]
+    c_offensive: String,
+    #[serde(default)]
+    c_defences: String,
+}
+
+async fn decision(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    f: CsrfForm<DecisionForm>,
+) -> Response {
+    let p = f.portal;
+    let form = f.form;
+    let review = Review {
+        general: form.general.trim().to_string(),
+        sections: [
+            ("figures", form.c_figures),
+            ("risk", form.c_risk),
+            ("offensive", form.c_offensive),
+            ("defences", form.c_defences),
+        ]
+        .into_iter()
+        .filter(|(_, c)| !c.trim().is_empty())
+        .map(|(k, c)| (k.to_string(), c.trim().to_string()))
+        .collect(),
+    };
+    let accept = match form.decision.as_str() {
+        "accept" => true,
+        "return" => false,
+        _ => {
+            return after(
+                &st,
+                &p,
+                &id,
+                Err(ServiceError::invalid(vec![FieldError::new(
+                    "decision",
+                    "choose accept or return",
+                )])),
+                "",
+                Failed::default(),
+            )
+            .await
+        }
+    };
+    let out = match parse_id(&id) {
+        Ok(n) => st
+            .svc
+            .decide_report(&p.actor, n, accept, &review)
+            .await
+            .map(|()| n),
+        Err(e) => Err(e),
+    };
+    let done = if accept { "accepted" } else { "returned" };
+    let failed = Failed {
+        review: Some(review),
+        ..Failed::default()
+    };
+    after(&st, &p, &id, out, done, failed).await
+}
+
+/// Redirects to the report after a change; shows the page again with the error otherwise
+/// (nothing was changed). Authorisation refusals and unknown ids answer as errors.
+async fn after(
+    st: &AppState,
+    p: &Portal,
+    id: &str,
+    out: Result<i64, ServiceError>,
+    done: &str,
+    mut failed: Failed,
+) -> Response {
+    let e = match out {
+        Ok(n) => return Redirect::to(&format!("/reports/{n}?done={done}")).into_response(),
+        Err(e) => e,
+    };
+    if matches!(
+        e,
+        ServiceError::NotFound | ServiceError::Forbidden(_) | ServiceError::Unauthenticated
+    ) {
+        return p.error(e);
+    }
+    let status = crate::error::status_of(&e);
+    failed.errors = e.field_errors().to_vec();
+    failed.message = Some(if failed.errors.is_empty() {
+        error_message(p, &e)
+    } else {
+        p.t(
+            "입력을 확인하십시오. 아무것도 저장하지 않았습니다.",
+            "Please check the form. Nothing was saved.",
+        )
+        .to_string()
+    });
+    match render(st, p, id, None, "", failed).await {
+        Ok(r) => (status, r).into_response(),
+        Err(e) => p.error(e),
+    }
+}
