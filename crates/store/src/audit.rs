@@ -9,7 +9,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use crate::{now_text, Result, Store, WriteTx};
+use crate::{Result, Store, WriteTx};
 
 /// What a use case records.
 #[derive(Debug, Clone)]
@@ -104,7 +104,7 @@ impl WriteTx {
         let prev_hash: String = head.try_get("hash")?;
         let mut entry = AuditEntry {
             seq,
-            at: now_text(),
+            at: self.now_text(),
             actor_id: rec.actor_id,
             actor_name: rec.actor_name,
             actor_role: rec.actor_role,

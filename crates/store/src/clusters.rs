@@ -31,14 +31,21 @@ where
     F: FnMut(ClusterCandidateRow),
 {
     use futures_util::TryStreamExt;
-    let mut rows = sqlx::query(
+    // Byte order keeps the locations of one path together (a locale's collation, which
+    // PostgreSQL may use, can interleave `a.py:9` with `ab.py:1`); SQLite compares bytes anyway.
+    let sqlite = pool
+        .connect_options()
+        .database_url
+        .scheme()
+        .starts_with("sqlite");
+    let collate = if sqlite { "" } else { " COLLATE \"C\"" };
+    let sql = format!(
         "SELECT f.id, f.resource_id, f.location, f.cwes, f.tool_name, f.rule_id, p.priority \
          FROM findings f LEFT JOIN finding_priorities p ON p.finding_id = f.id \
          WHERE f.institution_id = $1 AND f.status IN ('open', 'in_progress') \
-         AND f.location IS NOT NULL AND f.cwes <> ',' ORDER BY f.resource_id, f.location",
-    )
-    .bind(institution_id)
-    .fetch(pool);
+         AND f.location IS NOT NULL AND f.cwes <> ',' ORDER BY f.resource_id, f.location{collate}"
+    );
+    let mut rows = sqlx::query(&sql).bind(institution_id).fetch(pool);
     while let Some(r) = rows.try_next().await? {
         f(ClusterCandidateRow {
             id: r.try_get("id")?,

@@ -15,7 +15,7 @@ use serde::Serialize;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, Arguments, Executor, Row};
 
-use crate::{now_text, PriorityWrite, Result, StoreError, WriteTx};
+use crate::{PriorityWrite, Result, StoreError, WriteTx};
 
 /// Largest number of findings one bulk statement carries.
 pub const MAX_BATCH: usize = 1000;
@@ -177,7 +177,7 @@ pub async fn resource_components<'e, E: Executor<'e, Database = Any>>(
 
 impl WriteTx {
     pub async fn insert_resource(&mut self, w: &ResourceWrite<'_>) -> Result<i64> {
-        let now = now_text();
+        let now = self.now_text();
         let r = sqlx::query(
             "INSERT INTO resources (institution_id, name, kind, business_function, data_kinds, network_zone, processes_electronic_transactions, dr_tier, owner, class, decided_by, classification_json, policy_version, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) RETURNING id",
@@ -218,7 +218,7 @@ impl WriteTx {
         .bind(w.decided_by)
         .bind(w.classification_json)
         .bind(w.policy_version)
-        .bind(now_text())
+        .bind(self.now_text())
         .bind(id)
         .execute(self.conn())
         .await
@@ -405,7 +405,7 @@ impl WriteTx {
         .bind(n.file_sha256)
         .bind(n.file_size)
         .bind(n.uploaded_by)
-        .bind(now_text())
+        .bind(self.now_text())
         .bind(n.ai_model)
         .bind(n.ai_model_version)
         .bind(n.resource_map)
@@ -432,7 +432,7 @@ impl WriteTx {
              report_json = $14, error_code = $15, error_message = $16, error_location = $17 WHERE id = $18 AND state = 'queued'",
         )
         .bind(state)
-        .bind(now_text())
+        .bind(self.now_text())
         .bind(p.file_sha256.as_deref())
         .bind(p.file_size)
         .bind(p.tool_name.as_deref())
@@ -1112,7 +1112,7 @@ impl WriteTx {
             .bind(to)
             .bind(reason)
             .bind(risk_accepted_until)
-            .bind(now_text())
+            .bind(self.now_text())
             .bind(id)
             .bind(from)
             .execute(self.conn())

@@ -257,7 +257,7 @@ impl WriteTx {
         )
         .bind(key_id)
         .bind(public_pem)
-        .bind(now_text())
+        .bind(self.now_text())
         .execute(self.conn())
         .await?;
         Ok(true)
@@ -295,7 +295,7 @@ impl WriteTx {
         draft_json: &str,
         renews: Option<i64>,
     ) -> Result<i64> {
-        let now = now_text();
+        let now = self.now_text();
         let r = sqlx::query(
             "INSERT INTO letters (application_id, institution_id, phase_id, state, draft_json, renews_letter_id, created_at, updated_at) VALUES ($1, $2, $3, 'draft', $4, $5, $6, $6) RETURNING id",
         )
@@ -332,7 +332,7 @@ impl WriteTx {
         .bind(key_id)
         .bind(issued_on)
         .bind(valid_until)
-        .bind(now_text())
+        .bind(self.now_text())
         .bind(id)
         .execute(self.conn())
         .await
@@ -348,7 +348,7 @@ impl WriteTx {
             .bind(on)
             .bind(reason)
             .bind(by)
-            .bind(now_text())
+            .bind(self.now_text())
             .bind(id)
             .execute(self.conn())
             .await?;
@@ -448,7 +448,7 @@ impl WriteTx {
             .bind(letter_id)
             .bind(note)
             .bind(by)
-            .bind(now_text())
+            .bind(self.now_text())
             .execute(self.conn())
             .await
             .map_err(|e| StoreError::from_write(e, "this institution on the full-removal candidate list"))?;

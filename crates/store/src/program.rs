@@ -88,7 +88,7 @@ impl WriteTx {
         sqlx::query("INSERT INTO policy_versions (version, effective_from, loaded_at, loaded_by, sha256, source_toml) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(version)
             .bind(effective_from)
-            .bind(now_text())
+            .bind(self.now_text())
             .bind(loaded_by)
             .bind(sha256)
             .bind(toml)
@@ -245,7 +245,7 @@ fn bind_institution<'q>(
 
 impl WriteTx {
     pub async fn insert_institution(&mut self, i: &InstitutionInput) -> Result<i64> {
-        let now = now_text();
+        let now = self.now_text();
         let q = sqlx::query(
             "INSERT INTO institutions (code, name_ko, name_en, sector, total_assets_krw, assets_as_of, full_time_employees, employees_as_of, dedicated_ciso, ciso_name, size_class, contact_name, contact_email, contact_phone, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
@@ -263,7 +263,7 @@ impl WriteTx {
             "UPDATE institutions SET code = $1, name_ko = $2, name_en = $3, sector = $4, total_assets_krw = $5, assets_as_of = $6, full_time_employees = $7, employees_as_of = $8, dedicated_ciso = $9, ciso_name = $10, size_class = $11, contact_name = $12, contact_email = $13, contact_phone = $14, updated_at = $15 WHERE id = $16",
         );
         let done = bind_institution(q, i)
-            .bind(now_text())
+            .bind(self.now_text())
             .bind(id)
             .execute(self.conn())
             .await
@@ -313,7 +313,7 @@ impl WriteTx {
             .bind(policy_version)
             .bind(i64::from(eligible))
             .bind(decision.to_string())
-            .bind(now_text())
+            .bind(self.now_text())
             .execute(self.conn())
             .await?;
         Ok(())
@@ -441,7 +441,7 @@ impl WriteTx {
             .bind(u.role.as_str())
             .bind(u.institution_id)
             .bind(&u.password_hash)
-            .bind(now_text())
+            .bind(self.now_text())
             .fetch_one(self.conn())
             .await
             .map_err(|e| StoreError::from_write(e, &format!("user '{}'", u.username)))?;
@@ -453,7 +453,7 @@ impl WriteTx {
             .bind(user_id)
             .bind(sha256)
             .bind(label)
-            .bind(now_text())
+            .bind(self.now_text())
             .fetch_one(self.conn())
             .await?;
         Ok(r.try_get("id")?)
@@ -706,7 +706,7 @@ impl WriteTx {
             .bind(sha256)
             .bind(data.to_vec())
             .bind(uploaded_by)
-            .bind(now_text())
+            .bind(self.now_text())
             .fetch_one(self.conn())
             .await?;
         Ok(r.try_get("id")?)
@@ -954,7 +954,7 @@ impl WriteTx {
             .bind(application_id)
             .bind(advisor_id)
             .bind(assigned_by)
-            .bind(now_text())
+            .bind(self.now_text())
             .fetch_one(self.conn())
             .await
             .map_err(|e| StoreError::from_write(e, "this advisor is already assigned to the application"))?;
@@ -970,7 +970,7 @@ impl WriteTx {
         sqlx::query("UPDATE review_assignments SET conflict = $1, conflict_note = $2, declared_at = $3 WHERE id = $4")
             .bind(i64::from(conflict))
             .bind(note)
-            .bind(now_text())
+            .bind(self.now_text())
             .bind(assignment_id)
             .execute(self.conn())
             .await?;
@@ -999,7 +999,7 @@ impl WriteTx {
         }
         if submit {
             sqlx::query("UPDATE review_assignments SET submitted_at = $1 WHERE id = $2")
-                .bind(now_text())
+                .bind(self.now_text())
                 .bind(assignment_id)
                 .execute(self.conn())
                 .await?;
