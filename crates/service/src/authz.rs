@@ -66,6 +66,16 @@ pub enum Action {
     ReadSectorInsight,
     /// The anonymised sector view beside the institution's own figures (C9).
     ReadSectorView,
+    /// Disruption reports, immunity reviews and incidents (C8; an institution user: its own).
+    ReadImmunity,
+    /// File a disruption report and the incident reports against the clock (C8).
+    FileImmunity,
+    /// Appeal the committee's refusal (the CISO).
+    AppealImmunity,
+    /// Record the immunity review committee's decision.
+    DecideImmunity,
+    /// Record a data-class breach incident (the institution, or the regulator that found it).
+    RecordBreach,
 }
 
 impl Action {
@@ -103,6 +113,11 @@ impl Action {
             Action::ReviewReport => "accept or return reports",
             Action::ReadSectorInsight => "read sector insight",
             Action::ReadSectorView => "read the anonymised sector view",
+            Action::ReadImmunity => "read disruption reports, immunity reviews and incidents",
+            Action::FileImmunity => "file disruption and incident reports",
+            Action::AppealImmunity => "appeal an immunity decision",
+            Action::DecideImmunity => "decide immunity",
+            Action::RecordBreach => "record a data-class breach incident",
         }
     }
 }
@@ -179,6 +194,17 @@ pub fn allows(role: Role, action: Action) -> bool {
             R::RegulatorAdmin | R::RegulatorOfficer | R::Analyst | R::Auditor
         ),
         A::ReadSectorView => matches!(role, R::Ciso | R::SecurityStaff),
+        A::ReadImmunity => matches!(
+            role,
+            R::RegulatorAdmin | R::RegulatorOfficer | R::Auditor | R::Ciso | R::SecurityStaff
+        ),
+        A::FileImmunity => matches!(role, R::Ciso | R::SecurityStaff),
+        A::AppealImmunity => matches!(role, R::Ciso),
+        A::DecideImmunity => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer),
+        A::RecordBreach => matches!(
+            role,
+            R::RegulatorAdmin | R::RegulatorOfficer | R::Ciso | R::SecurityStaff
+        ),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod demo_patching;
 pub mod feeds;
 pub mod findings;
 pub mod findings_views;
+pub mod immunity;
 pub mod institutions;
 pub mod letters;
 pub mod mail;

@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sharing",
         include_str!("../migrations/0017_sharing.sql"),
     ),
+    (
+        18,
+        "immunity_bodies",
+        include_str!("../migrations/0018_immunity_bodies.sql"),
+    ),
 ];
 
 pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
@@ -283,6 +288,10 @@ pub(crate) const TABLES: &[&str] = &[
     "bulletin_acks",
     "stix_objects",
     "taxii_status",
+    "disruption_reports",
+    "immunity_reviews",
+    "incidents",
+    "incident_reports",
 ];
 
 /// Tables whose `id` column is generated and needs its sequence moved after a copy.
@@ -311,4 +320,8 @@ pub(crate) const IDENTITY_TABLES: &[&str] = &[
     "reports",
     "bulletins",
     "stix_objects",
+    "disruption_reports",
+    "immunity_reviews",
+    "incidents",
+    "incident_reports",
 ];

@@ -9,6 +9,7 @@
 
 mod demo;
 mod findings;
+mod immunity;
 mod letters;
 mod mail;
 mod patching;
