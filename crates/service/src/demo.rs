@@ -83,6 +83,7 @@ pub async fn seed(svc: &Service) -> Result<DemoSummary> {
     let accounts = result?;
     crate::demo_patching::seed(svc).await?;
     crate::demo_ai::seed(svc).await?;
+    crate::demo_sharing::seed(svc).await?;
     summarize(svc, &system, true, accounts).await
 }
 

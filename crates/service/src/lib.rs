@@ -12,6 +12,7 @@ pub mod cohorts;
 pub mod demo;
 pub mod demo_ai;
 pub mod demo_patching;
+pub mod demo_sharing;
 pub mod feeds;
 pub mod findings;
 pub mod findings_views;

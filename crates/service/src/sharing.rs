@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 use haechi_core::{Actor, FieldError, Role, Sector};
-use haechi_formats::stix::{BulletinDoc, IndicatorKind, IndicatorValue, Publisher, Tlp};
+pub use haechi_formats::stix::{uuid_from, Tlp};
+use haechi_formats::stix::{BulletinDoc, IndicatorKind, IndicatorValue, Publisher};
 use haechi_store::{
     BulletinAckRow, BulletinRow, BulletinVersionRow, BulletinWrite, StixObjectRow, StixQuery,
     StixWrite,
@@ -1345,5 +1346,71 @@ pub fn input_of(c: &BulletinContent) -> BulletinInput {
         audience_sector: c.audience_sector.clone().unwrap_or_default(),
         audience_institutions: c.audience_institutions.clone(),
         change_note: c.change_note.clone().unwrap_or_default(),
+    }
+}
+
+impl Service {
+    /// Institution ids for the codes a writer typed for a named audience; unknown codes are
+    /// field errors (`audience_institutions`).
+    pub async fn institutions_by_code(&self, actor: &Actor, codes: &[String]) -> Result<Vec<i64>> {
+        authz::authorize(actor, Action::WriteBulletins)?;
+        let all = haechi_store::all_institutions(self.store.pool()).await?;
+        let mut ids = Vec::new();
+        let mut errors = Vec::new();
+        for c in codes.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+            match all.iter().find(|i| i.input.code.eq_ignore_ascii_case(c)) {
+                Some(i) => ids.push(i.id),
+                None => errors.push(FieldError::new(
+                    "audience_institutions",
+                    "no such institution",
+                )),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ServiceError::invalid(errors));
+        }
+        Ok(ids)
+    }
+
+    /// Codes of institutions, for showing a named audience.
+    pub async fn institution_codes(&self, ids: &[i64]) -> Result<Vec<String>> {
+        let all = haechi_store::all_institutions(self.store.pool()).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| {
+                all.iter()
+                    .find(|i| i.id == *id)
+                    .map(|i| i.input.code.clone())
+            })
+            .collect())
+    }
+}
+
+impl Service {
+    /// The published bulletins a reader may see, with their latest published content: without a
+    /// reader (a public feed), TLP:CLEAR bulletins for all institutions only.
+    pub async fn public_or_reachable_bulletins(
+        &self,
+        reader: Option<&Actor>,
+    ) -> Result<Vec<(BulletinRow, BulletinContent)>> {
+        if let Some(a) = reader {
+            authz::authorize(a, Action::ReadBulletins)?;
+        }
+        let sector = match reader {
+            Some(a) => self.own_sector(a).await?,
+            None => None,
+        };
+        let mut out = Vec::new();
+        for row in haechi_store::list_bulletins(self.store.pool()).await? {
+            if row.version == 0 {
+                continue;
+            }
+            if let Some(c) = self.published_content(row.id).await? {
+                if reaches(reader, sector.as_deref(), c.reach()) {
+                    out.push((row, c));
+                }
+            }
+        }
+        Ok(out)
     }
 }

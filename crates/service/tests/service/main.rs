@@ -14,6 +14,7 @@ mod letters;
 mod mail;
 mod patching;
 mod producers;
+mod sharing;
 
 use std::future::Future;
 
