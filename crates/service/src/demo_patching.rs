@@ -156,21 +156,25 @@ async fn seed_history(svc: &Service) -> Result<()> {
     for ciso in &cisos {
         let inst = ciso.institution_id.ok_or(ServiceError::NotFound)?;
         let mut ids = Vec::new();
-        for (name, zone, kinds, pet) in [
+        // Free texts in both languages, `한국어 / English`: pages show the page's language.
+        for (name, function, zone, kinds, pet) in [
             (
                 "internet-banking-web",
+                "인터넷뱅킹 / Internet banking",
                 NetworkZone::Internet,
                 vec![DataKind::CustomerPersonal],
                 true,
             ),
             (
                 "core-banking",
+                "계정계(코어뱅킹) / Core banking",
                 NetworkZone::Internal,
                 vec![DataKind::PersonalCredit],
                 true,
             ),
             (
                 "partner-api-gateway",
+                "제휴사 API 중계 / Partner API gateway",
                 NetworkZone::Dmz,
                 vec![DataKind::NonPublicBusiness],
                 false,
@@ -183,12 +187,12 @@ async fn seed_history(svc: &Service) -> Result<()> {
                     ResourceInput {
                         name: name.into(),
                         kind: "application".into(),
-                        business_function: "banking services".into(),
+                        business_function: function.into(),
                         data_kinds: kinds,
                         network_zone: zone,
                         processes_electronic_transactions: pet,
                         dr_tier: Some("1".into()),
-                        owner: Some("IT operations".into()),
+                        owner: Some("IT운영부 / IT operations".into()),
                     },
                 )
                 .await?;

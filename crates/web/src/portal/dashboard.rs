@@ -94,10 +94,22 @@ async fn regulator(st: &AppState, p: &Portal) -> Response {
         Err(e) => return p.error(e),
     };
     let window = expiry_window(st);
-    let ov: ProgramOverview = match st.svc.program_overview(&p.actor, window).await {
+    let mut ov: ProgramOverview = match st.svc.program_overview(&p.actor, window).await {
         Ok(o) => o,
         Err(e) => return p.error(e),
     };
+    // The overview names institutions in Korean; English pages take the registry's English.
+    if p.lang == Lang::En {
+        let names = super::institution_names(st, p).await;
+        for l in ov.letters.iter_mut().chain(ov.expiring.iter_mut()) {
+            l.institution_name =
+                super::institution_label(p.lang, &names, l.institution_id, &l.institution_name);
+        }
+        for o in ov.overdue.iter_mut() {
+            o.institution_name =
+                super::institution_label(p.lang, &names, o.institution_id, &o.institution_name);
+        }
+    }
     let lang = p.lang;
     let read_letters = p.may(Action::ReadLetters);
     let applications: i64 = counts.applications_by_state.iter().map(|(_, n)| n).sum();

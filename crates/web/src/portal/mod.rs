@@ -999,6 +999,58 @@ pub async fn fallback(req: Request) -> Response {
     error_response(Lang::of(&parts), None, ServiceError::NotFound)
 }
 
+// ================================================================================ names
+
+/// The institutions' names the user may read, by id, in Korean and English: for pages whose
+/// rows carry only the stored (Korean) name. Empty when the role reads no institution.
+pub async fn institution_names(
+    st: &AppState,
+    p: &Portal,
+) -> std::collections::HashMap<i64, (String, String)> {
+    if let Ok(v) = st.svc.finding_institution_names(&p.actor).await {
+        if !v.is_empty() {
+            return v.into_iter().map(|(id, ko, en)| (id, (ko, en))).collect();
+        }
+    }
+    let filter = haechi_store::InstitutionFilter {
+        limit: 1000,
+        ..Default::default()
+    };
+    match st.svc.list_institutions(&p.actor, &filter).await {
+        Ok((list, _)) => list
+            .into_iter()
+            .map(|i| (i.id, (i.input.name_ko, i.input.name_en)))
+            .collect(),
+        Err(_) => Default::default(),
+    }
+}
+
+/// An institution's name in the page's language: the registry's English name on English pages
+/// when known, else the stored name.
+pub fn institution_label(
+    lang: Lang,
+    names: &std::collections::HashMap<i64, (String, String)>,
+    id: i64,
+    stored: &str,
+) -> String {
+    match (lang, names.get(&id)) {
+        (Lang::En, Some((_, en))) if !en.trim().is_empty() => en.clone(),
+        _ => stored.to_string(),
+    }
+}
+
+/// A free text written in both languages as `한국어 / English` (the demo's and many
+/// institutions' habit) shown in the page's language; any other text as it is.
+pub fn bilingual(lang: Lang, text: &str) -> String {
+    let has_hangul = |s: &str| s.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c));
+    match text.split_once(" / ") {
+        Some((ko, en)) if has_hangul(ko) && !has_hangul(en) => {
+            lang.t(ko.trim(), en.trim()).to_string()
+        }
+        _ => text.to_string(),
+    }
+}
+
 // ================================================================================ lists
 
 /// `?page=` of a paginated list (1-based).

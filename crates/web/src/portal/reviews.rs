@@ -554,7 +554,13 @@ pub async fn officer_page(
     };
     let unassigned: Vec<_> = advisors
         .iter()
-        .filter(|u| !u.disabled && !assignments.iter().any(|a| a.advisor_id == u.id))
+        .filter(|u| {
+            // A removed advisor stays on record and is not offered again.
+            let removed = view.removed_assignments.as_deref().unwrap_or_default();
+            !u.disabled
+                && !assignments.iter().any(|a| a.advisor_id == u.id)
+                && !removed.iter().any(|a| a.advisor_id == u.id)
+        })
         .collect();
     let errors = &page.errors;
     let can = |a: ApplicationAction| a.apply(app.state).is_ok();
@@ -859,13 +865,18 @@ fn criteria_chart(lang: Lang, ev: &EvaluationResult) -> Markup {
                     @let fill = if c.disagreement { "#9a6700" } else { "#0b3d91" };
                     text x=(LEFT - 8.0) y=(y + 14.0) font-size="12" text-anchor="end" fill="#1b1f24" { (lang.t(&c.label_ko, &c.label_en)) }
                     rect x=(LEFT) y=(y + 3.0) width=(x(c.mean) - LEFT) height=(ROW - 10.0) fill=(fill) opacity="0.85" {}
-                    line x1=(x(f64::from(c.min))) y1=(y + ROW / 2.0 - 1.0) x2=(x(f64::from(c.max))) y2=(y + ROW / 2.0 - 1.0) stroke="#1b1f24" stroke-width="2" {}
+                    // The reviewers' range runs under the bar, with end ticks, so that it never
+                    // strikes through the value written after the bar.
+                    @let wy = y + ROW - 4.5;
+                    line x1=(x(f64::from(c.min))) y1=(wy) x2=(x(f64::from(c.max))) y2=(wy) stroke="#1b1f24" stroke-width="1.5" {}
+                    line x1=(x(f64::from(c.min))) y1=(wy - 3.0) x2=(x(f64::from(c.min))) y2=(wy + 1.5) stroke="#1b1f24" stroke-width="1.5" {}
+                    line x1=(x(f64::from(c.max))) y1=(wy - 3.0) x2=(x(f64::from(c.max))) y2=(wy + 1.5) stroke="#1b1f24" stroke-width="1.5" {}
                     text x=(x(c.mean) + 4.0) y=(y + 14.0) font-size="11" fill="#1b1f24" { (format!("{:.2}", c.mean)) }
                 }
             }
             figcaption { (lang.t(
-                "막대: 항목별 평균 점수. 검은 선: 평가위원 최저~최고 점수. 주황 막대: 의견 차가 큰 항목.",
-                "Bars: mean score per criterion. Black line: lowest to highest reviewer score. Amber bars: large reviewer disagreement.",
+                "막대: 항목별 평균 점수. 막대 아래 검은 선: 평가위원 최저~최고 점수. 주황 막대: 의견 차가 큰 항목.",
+                "Bars: mean score per criterion. Black line under each bar: lowest to highest reviewer score. Amber bars: large reviewer disagreement.",
             )) }
         }
     }

@@ -86,8 +86,8 @@ async fn audit_filters_narrow_the_log() {
     let page = s.get("/audit?action=letter.issue").await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(seqs(&page).len() as i64, issued.min(50));
-    assert!(page.has_text("<code>letter.issue</code>"));
-    assert!(!page.has_text("<code>institution.create</code>"));
+    assert!(page.has_text("title=\"letter.issue\">의견서 발급</a>"));
+    assert!(!page.has_text("title=\"institution.create\""));
     assert!(page.has_text(&format!("<strong>{}</strong>", thousands(issued))));
 
     // By actor.
@@ -146,4 +146,45 @@ async fn a_tampered_entry_is_reported() {
     assert!(page.has_text("Hash chain verification FAILED"));
     assert!(page.has_text("First failing entry: #5"));
     assert!(!page.has_text("Hash chain verified: intact"));
+}
+
+#[tokio::test]
+async fn audit_actions_and_times_are_shown_for_people() {
+    let app = App::demo().await;
+    let admin = app.login("admin").await;
+    let ko = admin.get("/audit?action=session.login").await;
+    assert_eq!(ko.status, StatusCode::OK);
+    assert!(
+        ko.has_text(">로그인</a>"),
+        "the action by its name: {}",
+        ko.body
+    );
+    assert!(!ko.has_text(">session.login<"), "no action code as text");
+    let en = admin.get("/audit?action=session.login&lang=en").await;
+    assert!(en.has_text(">Signed in</a>"));
+    assert!(!en.has_text("로그인</a>"));
+    // An application step is named by the step.
+    let steps = admin.get("/audit?action=application.approve").await;
+    assert!(steps.has_text("신청 — 승인"), "{}", steps.body);
+
+    // Times are in Korea Standard Time with the zone, never UTC.
+    let (seq, at): (i64, String) =
+        sqlx::query_as("SELECT seq, at FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_one(app.svc.store().pool())
+            .await
+            .unwrap();
+    let utc = chrono::DateTime::parse_from_rfc3339(&at)
+        .unwrap()
+        .naive_utc();
+    let kst = (utc + chrono::Duration::hours(9))
+        .format("%Y-%m-%d %H:%M:%S KST")
+        .to_string();
+    let page = admin.get("/audit").await;
+    let row_at = page
+        .body
+        .find(&format!("<tr><td class=\"num\">{seq}</td>"))
+        .unwrap();
+    let row = &page.body[row_at..row_at + page.body[row_at..].find("</tr>").unwrap()];
+    assert!(row.contains(&kst), "{kst} in {row}");
+    assert!(!page.has_text("UTC"), "no UTC times on the page");
 }

@@ -99,7 +99,7 @@ async fn regulator_dashboard_shows_counts_phases_and_the_timeline() {
     // Overdue obligations (the demo leaves two phase-1 reports unsent), with links to letters.
     let overdue: Vec<(i64, String)> = rows(
         &app,
-        "SELECT o.letter_id, l.letter_number FROM obligations o JOIN letters l ON l.id = o.letter_id WHERE o.status = 'open' AND o.due_on < '2026-11-25'",
+        "SELECT o.letter_id, l.letter_number FROM obligations o JOIN letters l ON l.id = o.letter_id WHERE o.status IN ('open', 'returned') AND o.due_on < '2026-11-25'",
     )
     .await;
     assert!(!overdue.is_empty());
@@ -332,4 +332,122 @@ async fn institutions_see_only_their_own_letters() {
             "{user}"
         );
     }
+}
+
+/// A page fetched with an `Accept-Language` header, as a browser sends it.
+async fn get_accepting(s: &Session, path: &str, accept: &str) -> Page {
+    s.send(
+        Request::get(path)
+            .header(header::ACCEPT_LANGUAGE, accept)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn accept_language_decides_until_the_user_chooses_a_language() {
+    let app = App::demo().await;
+    let anon = app.anonymous();
+    let en = get_accepting(&anon, "/login", "en-US,en;q=0.9,ko;q=0.8").await;
+    assert!(en.has_text("<html lang=\"en\""), "{}", en.body);
+    for accept in ["ko-KR,ko;q=0.9,en-US;q=0.8", "fr-FR,de;q=0.5", ""] {
+        let ko = get_accepting(&anon, "/login", accept).await;
+        assert!(ko.has_text("<html lang=\"ko\""), "{accept:?}");
+    }
+    // Korean preferred by weight even when listed second.
+    let ko = get_accepting(&anon, "/login", "en;q=0.3, ko;q=0.9").await;
+    assert!(ko.has_text("<html lang=\"ko\""));
+
+    let officer = app.login("officer").await;
+    let page = get_accepting(&officer, "/", "en-GB,en;q=0.9").await;
+    assert!(page.has_text("<html lang=\"en\"") && page.has_text("Dashboard"));
+    // The user's choice (the language switch's cookie) wins over the browser's.
+    let switched = officer.get("/lang?to=ko&next=/").await;
+    assert_eq!(switched.status, StatusCode::SEE_OTHER);
+    let page = get_accepting(&officer, "/", "en-GB,en;q=0.9").await;
+    assert!(page.has_text("<html lang=\"ko\"") && page.has_text("대시보드"));
+}
+
+#[tokio::test]
+async fn field_errors_are_in_the_page_language_without_field_paths() {
+    let app = App::demo().await;
+    let staff = app.login("staff.hanbit").await;
+    let finding: i64 = sqlx::query_scalar(
+        "SELECT f.id FROM findings f JOIN users u ON u.institution_id = f.institution_id \
+         WHERE u.username = 'staff.hanbit' AND f.status = 'open' ORDER BY f.id LIMIT 1",
+    )
+    .fetch_one(app.svc.store().pool())
+    .await
+    .unwrap();
+    let finding = finding.to_string();
+    // A time in the future: refused by the service, whose message is English.
+    let form = [
+        ("applied", "openssl 3.0.13"),
+        ("applied_at", "2999-01-01"),
+        ("applied_by", "Kim"),
+        ("finding_ids", finding.as_str()),
+    ];
+    let ko = staff.post("/patches", &form).await;
+    assert_eq!(ko.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", ko.body);
+    assert!(ko.has_text("id=\"applied_at-error\""));
+    assert!(
+        ko.has_text("미래의 시점일 수 없습니다."),
+        "the service's message in Korean: {}",
+        ko.body
+    );
+    assert!(
+        !ko.has_text("is in the future"),
+        "no English on the Korean page"
+    );
+    assert!(
+        !ko.has_text(">applied_at<") && !ko.has_text("applied_at:"),
+        "no field path"
+    );
+    assert!(
+        ko.has_text(">적용 일시</a>"),
+        "the summary names the field by its label"
+    );
+
+    let en = staff.post("/patches?lang=en", &form).await;
+    assert_eq!(en.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(en.has_text("is in the future"));
+    assert!(!en.has_text("미래의 시점"), "no Korean on the English page");
+    assert!(!en.has_text(">applied_at<") && en.has_text(">Applied at</a>"));
+}
+
+#[tokio::test]
+async fn english_pages_name_institutions_and_resources_in_english() {
+    let app = App::demo().await;
+    // The regulator's overdue list: the registry's English names on the English page.
+    let officer = app.login("officer").await;
+    let en = officer.get("/?lang=en").await;
+    assert_eq!(en.status, StatusCode::OK);
+    let overdue = section(&en, "overdue-h");
+    let names: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT i.name_ko, i.name_en FROM obligations o JOIN institutions i ON i.id = o.institution_id \
+         WHERE o.status IN ('open', 'returned') AND o.due_on < $1",
+    )
+    .bind(app.svc.today().to_string())
+    .fetch_all(app.svc.store().pool())
+    .await
+    .unwrap();
+    assert!(!names.is_empty());
+    for (ko, en_name) in &names {
+        assert!(
+            overdue.contains(en_name.as_str()),
+            "{en_name} missing: {overdue}"
+        );
+        assert!(!overdue.contains(ko.as_str()), "{ko} on the English page");
+    }
+    let ko = officer.get("/?lang=ko").await;
+    assert!(section(&ko, "overdue-h").contains(names[0].0.as_str()));
+
+    // A resource's business function and owner in the page's language.
+    let ciso = app.login("ciso.hanbit").await;
+    let en = ciso.get("/resources?lang=en").await;
+    assert!(en.has_text("Internet banking"), "{}", en.body);
+    assert!(!en.has_text("인터넷뱅킹"));
+    let ko = ciso.get("/resources").await;
+    assert!(ko.has_text("인터넷뱅킹") && !ko.has_text("Internet banking"));
 }

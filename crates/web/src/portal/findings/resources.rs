@@ -130,7 +130,7 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
                                 td { a href={ "/resources/" (r.id) } { (r.name) } }
                                 @if across { td { (inst_name(r.institution_id)) } }
                                 td { (state_label(p.lang, &r.kind)) }
-                                td { (r.business_function) }
+                                td { (super::super::bilingual(p.lang, &r.business_function)) }
                                 td { (state_label(p.lang, &r.network_zone)) }
                                 td { (yes_no(&p, r.processes_electronic_transactions)) }
                                 td { (class_badge(p.lang, &r.class)) }
@@ -209,7 +209,7 @@ pub async fn detail(
             dl class="facts" {
                 dt { (p.t("기관", "Institution")) } dd { (inst) }
                 dt { (p.t("유형", "Kind")) } dd { (state_label(p.lang, &r.kind)) }
-                dt { (p.t("업무 기능", "Business function")) } dd { (r.business_function) }
+                dt { (p.t("업무 기능", "Business function")) } dd { (super::super::bilingual(p.lang, &r.business_function)) }
                 dt { (p.t("처리 정보", "Data handled")) }
                 dd {
                     @if r.data_kinds.is_empty() { span class="muted" { "—" } }
@@ -221,7 +221,7 @@ pub async fn detail(
                 dt { (p.t("네트워크 영역", "Network zone")) } dd { (state_label(p.lang, &r.network_zone)) }
                 dt { (p.t("전자금융거래 처리", "Processes e-financial transactions")) } dd { (yes_no(&p, r.processes_electronic_transactions)) }
                 dt { (p.t("재해복구 등급", "DR tier")) } dd { (r.dr_tier.as_deref().unwrap_or("—")) }
-                dt { (p.t("담당자", "Owner")) } dd { (r.owner.as_deref().unwrap_or("—")) }
+                dt { (p.t("담당자", "Owner")) } dd { (r.owner.as_deref().map_or_else(|| "—".to_string(), |o| super::super::bilingual(p.lang, o))) }
                 dt { (p.t("등록일", "Registered")) } dd { (date_of(&r.created_at)) }
                 dt { (p.t("수정일", "Updated")) } dd { (date_of(&r.updated_at)) }
             }
