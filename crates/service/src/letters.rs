@@ -743,9 +743,19 @@ impl Service {
         } else {
             None
         };
+        self.obligation_views(scope, letter_id).await
+    }
+
+    /// Obligations (of one institution, or all; of one letter, or all) with their state as of
+    /// today. Reads only; the caller has authorised.
+    pub(crate) async fn obligation_views(
+        &self,
+        institution_id: Option<i64>,
+        letter_id: Option<i64>,
+    ) -> Result<Vec<ObligationView>> {
         let today = self.today();
         Ok(
-            haechi_store::list_obligations(self.store.pool(), scope, letter_id)
+            haechi_store::list_obligations(self.store.pool(), institution_id, letter_id)
                 .await?
                 .into_iter()
                 .map(|row| ObligationView {

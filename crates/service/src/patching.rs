@@ -669,6 +669,12 @@ impl Service {
             Action::ReadFindings,
             Owner::Institution(institution_id),
         )?;
+        self.saas_register(institution_id).await
+    }
+
+    /// An institution's SaaS register with evaluations and what its letter permits. Reads only;
+    /// the caller has authorised.
+    pub(crate) async fn saas_register(&self, institution_id: i64) -> Result<Vec<SaasView>> {
         let pool = self.store.pool();
         let scope = self.letter_scope(institution_id).await?;
         let mut out = Vec::new();

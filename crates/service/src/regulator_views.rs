@@ -4,12 +4,46 @@
 //! changes a record or writes an audit entry.
 
 use chrono::{Duration, NaiveDate};
-use haechi_core::{Actor, Institution};
-use haechi_store::RegistryFilter;
+use haechi_core::{Actor, Application, Institution};
+use haechi_store::{ApplicationFilter, FindingCount, LetterRow, RegistryFilter};
 use serde::Serialize;
 
 use crate::authz::{self, Action};
+use crate::institutions::InstitutionView;
+use crate::letters::{ComplianceFlag, ObligationView};
+use crate::patching::SaasView;
 use crate::{Result, Service};
+
+/// An institution's findings in figures, for the regulator's institution page: no finding's
+/// content, only counts (the regulator side reads findings as aggregates, SPEC C9).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FindingsSummary {
+    pub total: i64,
+    /// Counts by priority (`""` when not prioritised yet) and status.
+    pub counts: Vec<FindingCount>,
+    /// Open or in-progress P1 and P2 findings.
+    pub open_p1: i64,
+    pub open_p2: i64,
+    /// Open or in-progress findings past their due date.
+    pub sla_breached: i64,
+}
+
+/// Everything the regulator side knows of one institution (the "360°" page): its figures,
+/// screening and figure history, and — each where the actor's role may read it — its
+/// applications, letters, obligations (overdue ones marked), compliance flag, security-SaaS
+/// register and a findings summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstitutionOverview {
+    #[serde(flatten)]
+    pub view: InstitutionView,
+    pub applications: Option<Vec<Application>>,
+    pub letters: Option<Vec<LetterRow>>,
+    pub obligations: Option<Vec<ObligationView>>,
+    /// `Some(None)`: read, and nothing flagged.
+    pub compliance: Option<Option<ComplianceFlag>>,
+    pub saas: Vec<SaasView>,
+    pub findings: FindingsSummary,
+}
 
 /// One phase of the policy with its confirmed cohort (if any) and the letters issued to it.
 #[derive(Debug, Clone, Serialize)]
@@ -88,6 +122,78 @@ impl Service {
     ) -> Result<(Vec<Institution>, i64)> {
         authz::authorize(actor, Action::ReadRegistry)?;
         Ok(haechi_store::registry_page(self.store.pool(), filter).await?)
+    }
+
+    /// One institution as the regulator side sees it (see [`InstitutionOverview`]): refused to
+    /// roles that do not read the registry; each section is present only when the actor's role
+    /// may read its records.
+    pub async fn institution_overview(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<InstitutionOverview> {
+        authz::authorize(actor, Action::ReadRegistry)?;
+        let view = self.get_institution(actor, id).await?;
+        let pool = self.store.pool();
+        let may = |a: Action| authz::allows(actor.role, a);
+        let applications = if may(Action::ReadApplication) {
+            let filter = ApplicationFilter {
+                institution_id: Some(id),
+                limit: 200,
+                ..ApplicationFilter::default()
+            };
+            Some(haechi_store::list_applications(pool, &filter).await?.0)
+        } else {
+            None
+        };
+        let (letters, obligations) = if may(Action::ReadLetters) {
+            (
+                Some(haechi_store::list_letters(pool, Some(id)).await?),
+                Some(self.obligation_views(Some(id), None).await?),
+            )
+        } else {
+            (None, None)
+        };
+        let compliance = if may(Action::ReadProgram) && may(Action::ReadLetters) {
+            Some(
+                self.compliance_flags(actor)
+                    .await?
+                    .into_iter()
+                    .find(|f| f.institution_id == id),
+            )
+        } else {
+            None
+        };
+        let saas = self.saas_register(id).await?;
+        let counts =
+            haechi_store::institution_finding_counts(pool, id, &self.today().to_string()).await?;
+        let open = |c: &&FindingCount| matches!(c.status.as_str(), "open" | "in_progress");
+        let findings = FindingsSummary {
+            total: counts.iter().map(|c| c.count).sum(),
+            open_p1: counts
+                .iter()
+                .filter(open)
+                .filter(|c| c.priority == "P1")
+                .map(|c| c.count)
+                .sum(),
+            open_p2: counts
+                .iter()
+                .filter(open)
+                .filter(|c| c.priority == "P2")
+                .map(|c| c.count)
+                .sum(),
+            sla_breached: counts.iter().map(|c| c.breached).sum(),
+            counts,
+        };
+        Ok(InstitutionOverview {
+            view,
+            applications,
+            letters,
+            obligations,
+            compliance,
+            saas,
+            findings,
+        })
     }
 
     /// The program overview: phases, cohorts, letter validity, expiring letters (within

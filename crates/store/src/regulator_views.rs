@@ -71,3 +71,40 @@ pub async fn registry_page(
         total,
     ))
 }
+
+/// Findings of one institution counted by priority (`""` when not prioritised yet) and status,
+/// with how many of each open group are past their due date on `today` (`YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FindingCount {
+    pub priority: String,
+    pub status: String,
+    pub count: i64,
+    pub breached: i64,
+}
+
+pub async fn institution_finding_counts<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    e: E,
+    institution_id: i64,
+    today: &str,
+) -> Result<Vec<FindingCount>> {
+    use sqlx::Row;
+    let rs = sqlx::query(
+        "SELECT COALESCE(priority, '') AS priority, status, COUNT(*) AS n, \
+         SUM(CASE WHEN status IN ('open', 'in_progress') AND due_date IS NOT NULL AND due_date < $2 THEN 1 ELSE 0 END) AS breached \
+         FROM finding_priorities WHERE institution_id = $1 GROUP BY COALESCE(priority, ''), status ORDER BY 1, 2",
+    )
+    .bind(institution_id)
+    .bind(today)
+    .fetch_all(e)
+    .await?;
+    rs.iter()
+        .map(|r| {
+            Ok(FindingCount {
+                priority: r.try_get("priority")?,
+                status: r.try_get("status")?,
+                count: r.try_get("n")?,
+                breached: r.try_get("breached")?,
+            })
+        })
+        .collect()
+}

@@ -15,12 +15,15 @@ use haechi_core::{FieldError, InstitutionInput, Sector, SizeClass};
 use haechi_policy::eligibility::EligibilityDecision;
 use haechi_policy::rule::Comparison;
 use haechi_service::authz::{self, Action};
+use haechi_service::findings::FINDING_STATUSES;
 use haechi_service::institutions::{ScreeningResult, CSV_COLUMNS};
+use haechi_service::regulator_views::InstitutionOverview;
 use haechi_service::ServiceError;
 use haechi_store::RegistryFilter;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::patching::state_label as finding_state_label;
 use super::{
     control, error_summary, pager, url_encode, CsrfForm, CsrfMultipart, Lang, PageRoute, Portal,
     PER_PAGE,
@@ -525,9 +528,17 @@ async fn detail(
     let Ok(id) = id.parse::<i64>() else {
         return p.error(ServiceError::NotFound);
     };
-    let view = match st.svc.get_institution(&p.actor, id).await {
-        Ok(v) => v,
-        Err(e) => return p.error(e),
+    // The regulator side (and the auditor) see the whole institution; its own users the record.
+    let (view, overview) = if p.may(Action::ReadRegistry) {
+        match st.svc.institution_overview(&p.actor, id).await {
+            Ok(o) => (o.view.clone(), Some(o)),
+            Err(e) => return p.error(e),
+        }
+    } else {
+        match st.svc.get_institution(&p.actor, id).await {
+            Ok(v) => (v, None),
+            Err(e) => return p.error(e),
+        }
     };
     let lang = p.lang;
     let i = &view.institution.input;
@@ -541,6 +552,11 @@ async fn detail(
             p { a href="/institutions" { "← " (p.t("기관 등록부", "Institution registry")) } }
         }
         h1 { (title) " " (eligible_badge(lang, view.eligibility.as_ref().map(|e| e.eligible))) }
+        @if let Some(flag) = overview.as_ref().and_then(|o| o.compliance.as_ref()).and_then(Option::as_ref) {
+            div class="alert warn" role="alert" id="compliance-flag" {
+                p { strong { (p.t("규정 준수 경고", "Compliance flag")) } ": " (p.t(&flag.reason_ko, &flag.reason_en)) }
+            }
+        }
         section {
             h2 { (p.t("기본 정보", "Details")) }
             dl class="facts" {
@@ -607,6 +623,9 @@ async fn detail(
                 }
             }
         }
+        @if let Some(o) = &overview {
+            (overview_sections(&p, &st, id, o))
+        }
         section {
             h2 { (p.t("수치 변경 이력", "Figure history")) }
             @if view.history.is_empty() {
@@ -643,6 +662,195 @@ async fn detail(
         }
     };
     p.page(&title, body)
+}
+
+/// The regulator's view of an institution beyond its record: applications, letters, obligations
+/// (overdue ones marked), the security-SaaS register and a findings summary, each linking to its
+/// records where the reader's role may open them.
+fn overview_sections(p: &Portal, st: &AppState, id: i64, o: &InstitutionOverview) -> Markup {
+    use super::applications::state_label as application_state;
+    use super::letters::{
+        expiry_window, letter_badge, letter_status, obligation_badges, obligation_kind_label,
+    };
+    let lang = p.lang;
+    let today = st.svc.today();
+    let window = expiry_window(st);
+    let read_findings = p.may(Action::ReadFindings);
+    let f = &o.findings;
+    let count_of = |priority: &str, status: &str| -> i64 {
+        f.counts
+            .iter()
+            .filter(|c| c.priority == priority && c.status == status)
+            .map(|c| c.count)
+            .sum()
+    };
+    let priorities: Vec<&str> = ["P1", "P2", "P3", "P4", "P5", ""]
+        .into_iter()
+        .filter(|pr| f.counts.iter().any(|c| c.priority == *pr))
+        .collect();
+    let statuses: Vec<&str> = FINDING_STATUSES
+        .iter()
+        .copied()
+        .filter(|s| f.counts.iter().any(|c| c.status == *s))
+        .collect();
+    html! {
+        @if let Some(apps) = &o.applications {
+            section aria-labelledby="apps-h" {
+                h2 id="apps-h" { (p.t("신청", "Applications")) }
+                @if apps.is_empty() {
+                    p class="muted" { (p.t("신청이 없습니다.", "No applications.")) }
+                } @else {
+                    div class="table-wrap" { table {
+                        thead { tr {
+                            th scope="col" class="num" { (p.t("번호", "No.")) }
+                            th scope="col" { (p.t("상태", "State")) }
+                            th scope="col" { (p.t("제출일", "Submitted")) }
+                            th scope="col" { (p.t("최종 변경", "Last change")) }
+                        } }
+                        tbody {
+                            @for a in apps {
+                                tr {
+                                    td class="num" { a href={ "/applications/" (a.id) } { (a.id) } }
+                                    td { (application_state(lang, a.state)) }
+                                    td { (a.submitted_at.as_deref().map(day).unwrap_or("—")) }
+                                    td { (day(&a.updated_at)) }
+                                }
+                            }
+                        }
+                    } }
+                }
+            }
+        }
+        @if let Some(letters) = &o.letters {
+            section aria-labelledby="letters-h" {
+                h2 id="letters-h" { (p.t("비조치의견서", "No-action letters")) }
+                @if letters.is_empty() {
+                    p class="muted" { (p.t("의견서가 없습니다.", "No letters.")) }
+                } @else {
+                    div class="table-wrap" { table {
+                        thead { tr {
+                            th scope="col" { (p.t("의견서 번호", "Letter number")) }
+                            th scope="col" { (p.t("상태", "State")) }
+                            th scope="col" { (p.t("발급일", "Issued on")) }
+                            th scope="col" { (p.t("유효기간 종료", "Valid until")) }
+                        } }
+                        tbody {
+                            @for l in letters {
+                                tr {
+                                    td { a href={ "/letters/" (l.id) } { (l.letter_number.as_deref().unwrap_or(p.t("(발급 전)", "(not issued)"))) } }
+                                    td { (letter_badge(lang, letter_status(l, today, window))) }
+                                    td { (l.issued_on.as_deref().map(day).unwrap_or("—")) }
+                                    td { (l.valid_until.as_deref().map(day).unwrap_or("—")) }
+                                }
+                            }
+                        }
+                    } }
+                }
+            }
+        }
+        @if let Some(obligations) = &o.obligations {
+            section aria-labelledby="obligations-h" {
+                h2 id="obligations-h" { (p.t("보고 의무", "Reporting obligations")) }
+                p {
+                    (p.t("기한 경과 의무: ", "Overdue obligations: "))
+                    strong { (obligations.iter().filter(|ob| ob.overdue).count()) }
+                }
+                @if obligations.is_empty() {
+                    p class="muted" { (p.t("보고 의무가 없습니다.", "No obligations.")) }
+                } @else {
+                    div class="table-wrap" { table {
+                        thead { tr {
+                            th scope="col" { (p.t("의견서", "Letter")) }
+                            th scope="col" { (p.t("의무", "Obligation")) }
+                            th scope="col" { (p.t("대상 기간", "Period")) }
+                            th scope="col" { (p.t("기한", "Due on")) }
+                            th scope="col" { (p.t("상태", "State")) }
+                        } }
+                        tbody {
+                            @for ob in obligations {
+                                tr class=[ob.overdue.then_some("breach")] {
+                                    td { a href={ "/letters/" (ob.row.letter_id) } { (ob.row.letter_number.as_deref().unwrap_or("—")) } }
+                                    td { (obligation_kind_label(lang, &ob.row.kind)) " " (ob.row.sequence) }
+                                    td { (day(&ob.row.period_start)) " – " (day(&ob.row.period_end)) }
+                                    td { (day(&ob.row.due_on)) }
+                                    td { (obligation_badges(lang, ob)) }
+                                }
+                            }
+                        }
+                    } }
+                }
+            }
+        }
+        section aria-labelledby="saas-h" {
+            h2 id="saas-h" { (p.t("보안 SaaS 이용 현황", "Security SaaS register")) }
+            @if o.saas.is_empty() {
+                p class="muted" { (p.t("등록된 SaaS가 없습니다.", "No SaaS registered.")) }
+            } @else {
+                div class="table-wrap" { table {
+                    thead { tr {
+                        th scope="col" { (p.t("제품", "Product")) }
+                        th scope="col" { (p.t("공급사", "Vendor")) }
+                        th scope="col" { (p.t("의견서 허용", "Letter permits")) }
+                        th scope="col" { (p.t("다음 자체평가 기한", "Next self-evaluation due")) }
+                    } }
+                    tbody {
+                        @for v in &o.saas {
+                            tr class=[(!v.permission.permitted).then_some("breach")] {
+                                td {
+                                    @if read_findings { a href={ "/saas/" (v.saas.id) } { (v.saas.product) } } @else { (v.saas.product) }
+                                }
+                                td { (v.saas.vendor) }
+                                td {
+                                    @if v.permission.permitted {
+                                        span class="badge ok" { (p.t("허용", "Permitted")) }
+                                    } @else if v.permission.letter_number.is_some() {
+                                        span class="badge bad" { (p.t("의견서 허용 범위 밖", "Not permitted by the letter")) }
+                                    } @else {
+                                        span class="badge bad" { (p.t("유효한 의견서 없음", "No letter in force")) }
+                                    }
+                                }
+                                td {
+                                    (v.next_evaluation_due.map(|d| d.to_string()).unwrap_or_else(|| "—".into()))
+                                    @if v.evaluation_overdue { " " span class="badge bad" { (p.t("기한 지남", "Overdue")) } }
+                                }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+        section aria-labelledby="findings-h" {
+            h2 id="findings-h" { (p.t("취약점 요약", "Findings summary")) }
+            ul class="cards" {
+                li class="card" { span class="figure" { (thousands(f.total)) } span class="label" { (p.t("전체 취약점", "All findings")) } }
+                li class="card" { span class="figure" { (thousands(f.open_p1)) } span class="label" { (p.t("미조치 P1", "Open P1")) } }
+                li class="card" { span class="figure" { (thousands(f.open_p2)) } span class="label" { (p.t("미조치 P2", "Open P2")) } }
+                li class="card" { span class="figure" { (thousands(f.sla_breached)) } span class="label" { (p.t("조치 기한 초과", "SLA breaches")) } }
+            }
+            @if !f.counts.is_empty() {
+                div class="table-wrap" { table {
+                    caption { (p.t("우선순위·상태별 건수", "Findings by priority and status")) }
+                    thead { tr {
+                        th scope="col" { (p.t("우선순위", "Priority")) }
+                        @for s in &statuses { th scope="col" class="num" { (finding_state_label(lang, s)) } }
+                    } }
+                    tbody {
+                        @for pr in &priorities {
+                            tr {
+                                th scope="row" {
+                                    @if pr.is_empty() { (p.t("미산정", "Not prioritised")) } @else { (finding_state_label(lang, pr)) }
+                                }
+                                @for s in &statuses { td class="num" { (thousands(count_of(pr, s))) } }
+                            }
+                        }
+                    }
+                } }
+            }
+            @if read_findings {
+                p { a href={ "/findings?institution=" (id) } { (p.t("이 기관의 취약점 목록", "Findings of this institution")) } }
+            }
+        }
+    }
 }
 
 fn figure_value(lang: Lang, v: &str) -> String {

@@ -534,3 +534,141 @@ async fn a_returned_report_past_its_due_date_is_overdue_everywhere() {
         &dash.body[start..end]
     );
 }
+
+/// The part of a page from the heading with `id` to the end of its section.
+fn section_of<'a>(page: &'a Page, id: &str) -> &'a str {
+    let start = page
+        .body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id}"));
+    let end = page.body[start..].find("</section>").unwrap() + start;
+    &page.body[start..end]
+}
+
+/// Issue #14 item 4: the regulator's institution page is the whole institution — figures and
+/// eligibility, applications, letters, obligations with the overdue ones marked, the compliance
+/// flag (overdue reports, SaaS the letter does not permit), the SaaS register and a findings
+/// summary — each linking to its records where the role may open them.
+#[tokio::test]
+async fn the_institution_page_shows_the_whole_institution_to_the_regulator() {
+    let app = App::demo().await;
+    let hanbit = institution_id(&app, "BNK-001").await;
+    let today = chrono::Utc::now().date_naive().to_string();
+    let s = app.login("officer").await;
+    let page = s.get(&format!("/institutions/{hanbit}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    // Figures and eligibility stay.
+    assert!(page.has_text("최근 적격성 심사"));
+
+    let apps = sqlx::query_scalar::<_, i64>(&format!(
+        "SELECT id FROM applications WHERE institution_id = {hanbit}"
+    ))
+    .fetch_all(app.svc.store().pool())
+    .await
+    .unwrap();
+    assert!(!apps.is_empty());
+    let section = section_of(&page, "apps-h");
+    for a in &apps {
+        assert!(
+            section.contains(&format!("href=\"/applications/{a}\"")),
+            "{section}"
+        );
+    }
+    let letters = sqlx::query_as::<_, (i64, String)>(&format!(
+        "SELECT id, letter_number FROM letters WHERE institution_id = {hanbit} AND letter_number IS NOT NULL"
+    ))
+    .fetch_all(app.svc.store().pool())
+    .await
+    .unwrap();
+    assert!(!letters.is_empty());
+    let section = section_of(&page, "letters-h");
+    for (id, number) in &letters {
+        assert!(section.contains(&format!("<a href=\"/letters/{id}\">{number}</a>")));
+    }
+    // Obligations: every one listed, the overdue ones marked (open or returned, past due).
+    let total = scalar(
+        &app,
+        &format!("SELECT COUNT(*) FROM obligations WHERE institution_id = {hanbit}"),
+    )
+    .await;
+    let overdue = scalar(&app, &format!("SELECT COUNT(*) FROM obligations WHERE institution_id = {hanbit} AND status IN ('open', 'returned') AND due_on < '{today}'")).await;
+    let section = section_of(&page, "obligations-h");
+    assert_eq!(
+        section.matches("<tr").count() as i64,
+        total + 1,
+        "{section}"
+    );
+    assert_eq!(
+        section.matches("<tr class=\"breach\">").count() as i64,
+        overdue
+    );
+    assert!(section.contains(&format!("기한 경과 의무: <strong>{overdue}</strong>")));
+    // The SaaS register, with the one the letter does not permit, and the compliance flag.
+    let product: String = sqlx::query_scalar(&format!(
+        "SELECT product FROM saas_services WHERE institution_id = {hanbit} ORDER BY id LIMIT 1"
+    ))
+    .fetch_one(app.svc.store().pool())
+    .await
+    .unwrap();
+    let section = section_of(&page, "saas-h");
+    assert!(section.contains(&product));
+    assert!(section.contains("의견서 허용 범위 밖"));
+    assert!(
+        !section.contains("href=\"/saas/"),
+        "the officer cannot open the register's entries"
+    );
+    let flag = &page.body[page.body.find("id=\"compliance-flag\"").unwrap()..];
+    let flag = &flag[..flag.find("</div>").unwrap()];
+    assert!(flag.contains("허용하지 않은 보안 SaaS"), "{flag}");
+    assert!(flag.contains(&product));
+    if overdue > 0 {
+        assert!(
+            flag.contains(&format!("기한이 지난 미제출 의무 {overdue}건")),
+            "{flag}"
+        );
+    }
+    // The findings summary: counts only, consistent with the store.
+    let all = scalar(
+        &app,
+        &format!("SELECT COUNT(*) FROM finding_priorities WHERE institution_id = {hanbit}"),
+    )
+    .await;
+    let p1 = scalar(&app, &format!("SELECT COUNT(*) FROM finding_priorities WHERE institution_id = {hanbit} AND priority = 'P1' AND status IN ('open', 'in_progress')")).await;
+    let breached = scalar(&app, &format!("SELECT COUNT(*) FROM finding_priorities WHERE institution_id = {hanbit} AND status IN ('open', 'in_progress') AND due_date < '{today}'")).await;
+    assert!(all > 0);
+    let section = section_of(&page, "findings-h");
+    let card = |n: i64, label: &str| {
+        format!(
+            "<span class=\"figure\">{}</span><span class=\"label\">{label}</span>",
+            haechi_web_thousands(n)
+        )
+    };
+    assert!(section.contains(&card(all, "전체 취약점")), "{section}");
+    assert!(section.contains(&card(p1, "미조치 P1")));
+    assert!(section.contains(&card(breached, "조치 기한 초과")));
+    assert!(
+        !section.contains("href=\"/findings"),
+        "the officer reads no findings list"
+    );
+
+    let en = s.get(&format!("/institutions/{hanbit}?lang=en")).await;
+    assert!(en.has_text("Findings summary") && en.has_text("Compliance flag"));
+    assert!(en.has_text("security SaaS not permitted by letter"));
+    assert!(!en.has_text("취약점 요약"));
+
+    // The auditor reads the findings behind the summary; an analyst sees no applications.
+    let auditor = app.login("auditor").await;
+    let page = auditor.get(&format!("/institutions/{hanbit}")).await;
+    assert!(section_of(&page, "findings-h")
+        .contains(&format!("href=\"/findings?institution={hanbit}\"")));
+    assert!(section_of(&page, "saas-h").contains("href=\"/saas/"));
+    let analyst = app.login("analyst").await;
+    let page = analyst.get(&format!("/institutions/{hanbit}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.has_text("id=\"apps-h\"") && page.has_text("id=\"findings-h\""));
+    // The institution's own CISO sees its record, not the regulator's view.
+    let ciso = app.login("ciso.hanbit").await;
+    let own = ciso.get(&format!("/institutions/{hanbit}")).await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert!(!own.has_text("id=\"findings-h\"") && !own.has_text("compliance-flag"));
+}
