@@ -36,6 +36,7 @@ pub fn routes() -> Vec<PageRoute> {
         page_get!("/patches/charts", charts::page),
         page_get!("/patches/{id}", patches::detail),
         page_get!("/feeds", feeds::status),
+        page_post!("/feeds", feeds::upload),
         page_get!("/advisories", feeds::advisories),
         page_post!("/advisories", feeds::publish),
         page_post!("/advisories/{id}/withdraw", feeds::withdraw),

@@ -345,6 +345,7 @@ const PAGES: &[Row] = &[
     // What feeds are loaded, and the published emergency advisories, are no secret to anyone
     // signed in.
     r("GET", "/feeds", "*", false, Empty),
+    r("POST", "/feeds", "AO", false, Multipart),
     r("GET", "/advisories", "*", false, Empty),
     r("POST", "/advisories", "AO", false, Form(&[])),
     r("POST", "/advisories/{id}/withdraw", "AO", false, Form(&[])),

@@ -1214,3 +1214,156 @@ async fn saas_the_letter_does_not_permit_is_flagged() {
     let warning = &warning[..warning.find("</div>").unwrap()];
     assert!(!warning.contains(&format!("<strong>{short}</strong>")));
 }
+
+/// Issue #14 item 3: the officer uploads EPSS, KEV and CVE files (with an optional detached
+/// signature) on /feeds, with a progress bar; a wrong kind, a malformed file or a bad signature
+/// is explained next to its field in the page's language and changes nothing.
+#[tokio::test]
+async fn feed_files_are_uploaded_from_the_feeds_page() {
+    let app = App::demo().await;
+    let officer = app.login("officer").await;
+    let page = officer.get("/feeds").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let form_at = page
+        .body
+        .find("<form method=\"post\" action=\"/feeds\" enctype=\"multipart/form-data\"")
+        .expect("the upload form");
+    let form = &page.body[form_at..];
+    let form = &form[..form.find("</form>").unwrap()];
+    assert!(form.contains("data-progress"));
+    assert!(form.contains("<progress"));
+    assert!(
+        form.find("name=\"_csrf\"").unwrap() < form.find("name=\"feed_file\"").unwrap(),
+        "CSRF first"
+    );
+    assert!(form.contains("name=\"signature_file\""));
+
+    let imports = || count(&app, "SELECT COUNT(*) FROM feed_imports");
+    let kev_rows = || count(&app, "SELECT COUNT(*) FROM kev_entries");
+    let today = Utc::now().date_naive().to_string();
+    let before = imports().await;
+    let before_kev = kev_rows().await;
+
+    // A KEV file: stored, the page says so.
+    let file = kev(&today, &["CVE-2021-44228", "CVE-2024-3094"]);
+    let ok = officer
+        .post_multipart(
+            "/feeds",
+            &[("kind", "kev")],
+            &[("feed_file", "kev.json", file.clone())],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let to = ok.location.unwrap();
+    assert!(to.starts_with("/feeds?imported="), "{to}");
+    assert_eq!(imports().await, before + 1);
+    assert_eq!(kev_rows().await, 2);
+    let done = officer.get(&to).await;
+    assert!(done.has_text("반입했습니다: KEV"), "{}", done.body);
+    // The same file again changes nothing and says so.
+    let again = officer
+        .post_multipart(
+            "/feeds",
+            &[("kind", "kev")],
+            &[("feed_file", "kev.json", file)],
+        )
+        .await;
+    assert!(again.location.unwrap().starts_with("/feeds?unchanged="));
+    assert_eq!(imports().await, before + 1);
+
+    // Signed by the regulator's key: verified and shown.
+    let admin = actor(&app.svc, "admin").await;
+    let signed = epss(&today, &[("CVE-2023-0001", "0.91")]);
+    let sig = app
+        .svc
+        .sign_feed(
+            &admin,
+            &[FeedFile {
+                name: "epss.csv".into(),
+                bytes: signed.clone(),
+            }],
+        )
+        .await
+        .unwrap();
+    let ok = officer
+        .post_multipart(
+            "/feeds",
+            &[("kind", "epss")],
+            &[
+                ("feed_file", "epss.csv", signed.clone()),
+                ("signature_file", "epss.csv.sig.json", sig.clone()),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let done = officer.get(&ok.location.unwrap()).await;
+    assert!(done.has_text("서명 검증됨"));
+    let stored = imports().await;
+
+    // Refusals: each next to its field, nothing stored.
+    let mut tampered = signed.clone();
+    tampered.extend_from_slice(b"CVE-2023-0002,0.5,0.5\n");
+    let bad_sig = officer
+        .post_multipart(
+            "/feeds",
+            &[("kind", "epss")],
+            &[
+                ("feed_file", "epss.csv", tampered),
+                ("signature_file", "epss.csv.sig.json", sig),
+            ],
+        )
+        .await;
+    assert_eq!(bad_sig.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad_sig.has_text("id=\"signature_file-error\""),
+        "{}",
+        bad_sig.body
+    );
+    assert!(bad_sig.has_text("서명이 공개된 금융당국 키로 검증되지 않거나"));
+    let wrong_kind = officer
+        .post_multipart(
+            "/feeds",
+            &[("kind", "epss")],
+            &[("feed_file", "kev.json", kev(&today, &["CVE-2021-44228"]))],
+        )
+        .await;
+    assert_eq!(wrong_kind.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong_kind.has_text("id=\"feed_file-error\""));
+    assert!(
+        wrong_kind.has_text("EPSS 파일로 읽을 수 없습니다"),
+        "{}",
+        wrong_kind.body
+    );
+    assert!(wrong_kind.has_text("<option value=\"epss\" selected>"));
+    let malformed = officer
+        .post_multipart(
+            "/feeds?lang=en",
+            &[("kind", "kev")],
+            &[("feed_file", "kev.json", b"{\"vulnerabilities\": [".to_vec())],
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let missing = officer
+        .post_multipart("/feeds", &[("kind", "cve")], &[])
+        .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(missing.has_text("피드 파일을 선택하십시오"));
+    assert_eq!(imports().await, stored);
+    assert_eq!(kev_rows().await, 2);
+    let _ = before_kev;
+
+    // English, and the roles that may not import feeds.
+    let en = officer.get("/feeds?lang=en").await;
+    assert!(en.has_text("Import a feed file") && !en.has_text("피드 파일 반입"));
+    let staff = app.login("staff.hanbit").await;
+    assert!(!staff.get("/feeds").await.has_text("action=\"/feeds\""));
+    let refused = staff
+        .post_multipart(
+            "/feeds",
+            &[("kind", "kev")],
+            &[("feed_file", "kev.json", kev(&today, &["CVE-2021-44228"]))],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(imports().await, stored);
+}

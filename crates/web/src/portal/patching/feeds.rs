@@ -1,18 +1,19 @@
 //! The feeds page (what is loaded and how old it is) and the emergency patch advisories (list,
 //! publish, withdraw).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use haechi_core::FieldError;
-use haechi_service::feeds::AdvisoryInput;
+use haechi_service::feeds::{AdvisoryInput, FeedFile, FeedKind, MAX_FEED_BYTES};
 use haechi_service::{Action, ServiceError};
 use haechi_store::FeedImportRow;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::super::{control, error_summary, field_error, CsrfForm, Portal};
+use super::super::findings::{read_upload, upload_limit, upload_refused};
+use super::super::{control, error_summary, field_error, CsrfForm, CsrfMultipart, Portal};
 use super::{fold_indexed, minute_of, state_label};
 use crate::AppState;
 
@@ -35,11 +36,94 @@ fn signature(p: &Portal, r: &FeedImportRow) -> Markup {
     }
 }
 
-pub async fn status(p: Portal, State(st): State<AppState>) -> Response {
+/// What the feeds page says after an upload: `?imported=ID` (stored) or `?unchanged=ID` (the
+/// same file was imported before).
+#[derive(Deserialize, Default)]
+pub struct StatusQuery {
+    #[serde(default)]
+    imported: String,
+    #[serde(default)]
+    unchanged: String,
+}
+
+/// The upload form as refused: the kind chosen, the errors by field, and the service's own
+/// words (a parser's location) for whoever needs them.
+#[derive(Default)]
+struct UploadState {
+    kind: String,
+    errors: Vec<FieldError>,
+    detail: Option<String>,
+}
+
+const FEED_KINDS: [&str; 3] = ["epss", "kev", "cve"];
+
+pub async fn status(
+    p: Portal,
+    State(st): State<AppState>,
+    Query(q): Query<StatusQuery>,
+) -> Response {
+    render_status(&p, &st, &q, UploadState::default(), StatusCode::OK).await
+}
+
+fn upload_form(p: &Portal, st: &AppState, u: &UploadState) -> Markup {
+    let limit = upload_limit(st).min(MAX_FEED_BYTES as u64);
+    html! {
+        section aria-labelledby="feed-upload-h" {
+            h2 id="feed-upload-h" { (p.t("피드 파일 반입", "Import a feed file")) }
+            p class="small muted" {
+                (p.t("FIRST EPSS CSV(.csv, .csv.gz), CISA KEV JSON, CVE JSON 5 레코드 하나를 올립니다. 금융당국이 서명한 파일이면 분리 서명(.sig.json)을 함께 올리면 검증합니다. 파일 전체를 읽은 뒤에 저장하므로 잘못된 파일은 아무것도 바꾸지 않습니다. 최대 ",
+                     "Upload a FIRST EPSS CSV (.csv, .csv.gz), a CISA KEV JSON or one CVE JSON 5 record. With the authorities' detached signature (.sig.json) the file is verified first. The whole file is read before anything is stored, so a bad file changes nothing. At most "))
+                (super::super::findings::human_bytes(limit as i64)) "."
+            }
+            (error_summary(p.lang, &u.errors))
+            @if let Some(d) = &u.detail {
+                details class="small" {
+                    summary { (p.t("검사 결과 원문", "What the check reported")) }
+                    code { (d) }
+                }
+            }
+            form method="post" action="/feeds" enctype="multipart/form-data" class="stack" data-progress {
+                (p.csrf_field())
+                (control(p.t("피드 종류", "Feed kind"), "kind", &u.errors, html! {
+                    select id="kind" name="kind" required {
+                        @for k in FEED_KINDS {
+                            option value=(k) selected[u.kind == k] { (state_label(p.lang, k)) }
+                        }
+                    }
+                }))
+                (control(p.t("피드 파일", "Feed file"), "feed_file", &u.errors, html! {
+                    input type="file" id="feed_file" name="feed_file" required
+                        accept=".csv,.gz,.json,text/csv,application/json,application/gzip";
+                }))
+                (control(p.t("분리 서명 파일 (선택)", "Detached signature file (optional)"), "signature_file", &u.errors, html! {
+                    input type="file" id="signature_file" name="signature_file" accept=".json,application/json";
+                }))
+                div class="field" {
+                    label for="feed-progress" { (p.t("전송 진행률", "Upload progress")) }
+                    progress id="feed-progress" max="100" value="0" {}
+                    span data-progress-label aria-live="polite" class="small" { "0%" }
+                }
+                div class="actions" {
+                    button type="submit" class="primary" { (p.t("올리고 반입", "Upload and import")) }
+                }
+            }
+        }
+    }
+}
+
+async fn render_status(
+    p: &Portal,
+    st: &AppState,
+    q: &StatusQuery,
+    upload: UploadState,
+    code: StatusCode,
+) -> Response {
     let s = match st.svc.feed_status(&p.actor).await {
         Ok(s) => s,
         Err(e) => return p.error(e),
     };
+    let imported = q.imported.trim().parse::<i64>().ok();
+    let unchanged = q.unchanged.trim().parse::<i64>().ok();
     let title = p.t("위협 피드", "Threat feeds");
     let feeds: [(&str, &Option<FeedImportRow>, i64, Option<i64>); 3] = [
         ("epss", &s.epss, s.epss_rows, s.epss_age_days),
@@ -51,6 +135,22 @@ pub async fn status(p: Portal, State(st): State<AppState>) -> Response {
         p class="muted" {
             (p.t("망분리 환경으로 반입한 EPSS·KEV·CVE 파일입니다. 날짜는 각 출처가 밝힌 기준일이며, 우선순위는 새 피드를 불러올 때마다 다시 계산됩니다.",
                  "EPSS, KEV and CVE files carried into the separated network. Dates are each source's own; priorities are recomputed whenever a feed is loaded."))
+        }
+        @if let Some(id) = imported {
+            @if let Some(r) = s.recent_imports.iter().find(|r| r.id == id) {
+                p class="alert ok" role="status" {
+                    (p.t("반입했습니다: ", "Imported: ")) (state_label(p.lang, &r.kind)) " #" (r.id) " · "
+                    (r.row_count) (p.t("행 · 기준일 ", " rows · source date ")) (r.source_date)
+                    @if r.signed_by_key.is_some() { " · " (p.t("서명 검증됨", "signature verified")) }
+                    ". " (p.t("우선순위를 다시 계산했습니다.", "Priorities were recomputed."))
+                }
+            }
+        }
+        @if let Some(id) = unchanged {
+            p class="alert ok" role="status" {
+                (p.t("같은 파일을 이미 반입했습니다(반입 #", "The same file was imported before (import #")) (id)
+                (p.t("). 바뀐 것은 없습니다.", "). Nothing changed."))
+            }
         }
         div class="table-wrap" {
             table {
@@ -89,6 +189,9 @@ pub async fn status(p: Portal, State(st): State<AppState>) -> Response {
             (p.t("게시 중인 긴급 패치 권고: ", "Emergency advisories in force: "))
             a href="/advisories" { (s.published_advisories) }
         }
+        @if p.may(Action::ManageFeeds) {
+            (upload_form(p, st, &upload))
+        }
         h2 { (p.t("최근 반입 이력", "Recent imports")) }
         @if s.recent_imports.is_empty() {
             p class="muted" { (p.t("반입 이력이 없습니다.", "No imports yet.")) }
@@ -107,7 +210,7 @@ pub async fn status(p: Portal, State(st): State<AppState>) -> Response {
                     } }
                     tbody {
                         @for r in &s.recent_imports {
-                            tr {
+                            tr class=[(imported == Some(r.id)).then_some("highlight")] {
                                 td class="num" { (r.id) }
                                 td { (state_label(p.lang, &r.kind)) }
                                 td { (r.file_name.as_deref().unwrap_or("—")) }
@@ -123,7 +226,115 @@ pub async fn status(p: Portal, State(st): State<AppState>) -> Response {
             }
         }
     };
-    p.page(title, body)
+    p.page_with(code, title, body)
+}
+
+/// A feed file (with its optional detached signature) uploaded from the feeds page: imported
+/// through the same use case as `haechi feeds import`, which authorises, verifies the signature,
+/// parses the whole file and stores it in one transaction — or refuses it and changes nothing.
+pub async fn upload(State(st): State<AppState>, m: CsrfMultipart) -> Response {
+    let p = m.portal;
+    // Refused before the file is read (the use case checks again).
+    if let Err(e) = haechi_service::authz::authorize(&p.actor, Action::ManageFeeds) {
+        return p.error(e);
+    }
+    let limit = upload_limit(&st).min(MAX_FEED_BYTES as u64);
+    let upload = match read_upload(m.multipart, "feed_file", limit).await {
+        Ok(u) => u,
+        Err(e) => return upload_refused(&p, e),
+    };
+    let q = StatusQuery::default();
+    let mut state = UploadState {
+        kind: upload.text("kind").to_string(),
+        ..UploadState::default()
+    };
+    let kind = FeedKind::parse(&state.kind);
+    if kind.is_none() {
+        state.errors.push(FieldError::new(
+            "kind",
+            p.t(
+                "피드 종류를 목록에서 고르십시오.",
+                "Choose the feed kind from the list.",
+            ),
+        ));
+    }
+    let file = upload.file.as_ref().filter(|f| f.size > 0);
+    if file.is_none() {
+        state.errors.push(FieldError::new(
+            "feed_file",
+            p.t(
+                "피드 파일을 선택하십시오(빈 파일은 반입할 수 없습니다).",
+                "Choose a feed file (an empty file cannot be imported).",
+            ),
+        ));
+    }
+    let (Some(kind), Some(file)) = (kind, file) else {
+        return render_status(&p, &st, &q, state, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let bytes = match file.read().await {
+        Ok(b) => b,
+        Err(e) => {
+            return p.error(ServiceError::rule("bad_upload", e.to_string()));
+        }
+    };
+    let name = file.file_name.clone().unwrap_or_else(|| "upload".into());
+    let signature = upload.text("signature_file");
+    let signature = (!signature.is_empty()).then(|| signature.as_bytes().to_vec());
+    let files = vec![FeedFile { name, bytes }];
+    match st
+        .svc
+        .import_feed(&p.actor, kind, files, signature.as_deref())
+        .await
+    {
+        Ok(r) => match (r.import_id, r.previous_import_id) {
+            (Some(id), _) => Redirect::to(&format!("/feeds?imported={id}")).into_response(),
+            (None, Some(prev)) => Redirect::to(&format!("/feeds?unchanged={prev}")).into_response(),
+            (None, None) => Redirect::to("/feeds").into_response(),
+        },
+        Err(e) => {
+            let kind_name = state_label(p.lang, kind.as_str()).to_string();
+            let (field, message) = match &e {
+                ServiceError::Rule { code: "feed_signature_invalid", .. } => (
+                    "signature_file",
+                    p.t(
+                        "서명이 공개된 금융당국 키로 검증되지 않거나 피드 서명 파일이 아닙니다. 아무것도 반입하지 않았습니다.",
+                        "The signature does not verify against a published regulator key, or is not a feed signature file. Nothing was imported.",
+                    )
+                    .to_string(),
+                ),
+                ServiceError::Rule { code: "feed_older", .. } => (
+                    "feed_file",
+                    p.t(
+                        "이미 반입한 파일보다 기준일이 오래된 파일입니다. 아무것도 반입하지 않았습니다.",
+                        "The file is older than the one already loaded. Nothing was imported.",
+                    )
+                    .to_string(),
+                ),
+                ServiceError::Rule { code: "feed_invalid", .. } => (
+                    "feed_file",
+                    format!(
+                        "{kind_name} {}",
+                        p.t(
+                            "파일로 읽을 수 없습니다. 피드 종류와 파일이 맞는지 확인하십시오. 아무것도 반입하지 않았습니다.",
+                            "could not be read from this file. Check that the feed kind matches the file. Nothing was imported.",
+                        )
+                    ),
+                ),
+                _ if !e.field_errors().is_empty() => (
+                    "feed_file",
+                    p.t(
+                        "피드 파일을 선택하십시오. 아무것도 반입하지 않았습니다.",
+                        "Choose a feed file. Nothing was imported.",
+                    )
+                    .to_string(),
+                ),
+                _ => return p.error(e),
+            };
+            state.detail = Some(e.to_string());
+            state.errors.push(FieldError::new(field, message));
+            render_status(&p, &st, &q, state, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
 }
 
 // ================================================================================ advisories
