@@ -560,6 +560,7 @@ pub fn parse_resources_csv(bytes: &[u8]) -> Result<Vec<ResourceInput>, Vec<Field
             index
                 .get(c)
                 .and_then(|i| rec.get(*i))
+                .map(haechi_formats::csv_cell::unescape)
                 .unwrap_or("")
                 .to_string()
         };

@@ -399,7 +399,7 @@ pub fn write_csv<'a>(rows: impl IntoIterator<Item = &'a InstitutionInput>) -> Re
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(CSV_COLUMNS).map_err(io)?;
     for i in rows {
-        w.write_record([
+        let cells = [
             i.code.clone(),
             i.name_ko.clone(),
             i.name_en.clone(),
@@ -414,7 +414,13 @@ pub fn write_csv<'a>(rows: impl IntoIterator<Item = &'a InstitutionInput>) -> Re
             i.contact_name.clone().unwrap_or_default(),
             i.contact_email.clone().unwrap_or_default(),
             i.contact_phone.clone().unwrap_or_default(),
-        ])
+        ];
+        // Spreadsheet formula injection: a name like `=HYPERLINK(…)` is written `'=HYPERLINK(…)`.
+        w.write_record(
+            cells
+                .iter()
+                .map(|c| haechi_formats::csv_cell::escape(c).into_owned()),
+        )
         .map_err(io)?;
     }
     w.into_inner()
@@ -461,6 +467,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<InstitutionInput>, Vec<FieldError>>
             index
                 .get(c)
                 .and_then(|i| rec.get(*i))
+                .map(haechi_formats::csv_cell::unescape)
                 .unwrap_or("")
                 .to_string()
         };

@@ -535,6 +535,75 @@ async fn a_returned_report_past_its_due_date_is_overdue_everywhere() {
     );
 }
 
+/// Spreadsheet formula injection (OWASP): an exported cell that begins with `=`, `+`, `-` or
+/// `@` is written with a leading `'` so a spreadsheet shows it as text, and importing the export
+/// back gives the same values.
+#[tokio::test]
+async fn export_escapes_formula_cells_and_imports_back_unchanged() {
+    let app = App::demo().await;
+    let s = app.login("officer").await;
+    let header = "code,name_ko,name_en,sector,total_assets_krw,assets_as_of,full_time_employees,employees_as_of,dedicated_ciso,ciso_name,size_class,contact_name,contact_email,contact_phone";
+    let csv = format!(
+        "{header}\nTST-931,수식시험,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",fintech,120000000000,2025-12-31,85,2025-12-31,false,,small,@SUM(A1),contact@formula.example,+82-2-0000-0931\n"
+    );
+    let done = s
+        .post_multipart(
+            "/institutions/import",
+            &[],
+            &[("file", "f.csv", csv.into_bytes())],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let stored = haechi_store::get_institution_by_code(app.svc.store().pool(), "TST-931")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.input.name_en,
+        "=HYPERLINK(\"http://evil.example\",\"x\")"
+    );
+    assert_eq!(
+        stored.input.contact_phone.as_deref(),
+        Some("+82-2-0000-0931")
+    );
+
+    let export = s.get("/institutions/export.csv").await;
+    assert_eq!(export.status, StatusCode::OK);
+    let line = export
+        .body
+        .lines()
+        .find(|l| l.starts_with("TST-931,"))
+        .unwrap()
+        .to_string();
+    assert!(
+        line.contains(",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\","),
+        "{line}"
+    );
+    assert!(line.contains(",'@SUM(A1),"), "{line}");
+    assert!(line.ends_with(",'+82-2-0000-0931"), "{line}");
+    for cell in line.split(',') {
+        assert!(
+            !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+            "{cell} in {line}"
+        );
+    }
+
+    // The export imports back to the same values (the quote is not stored).
+    let again = s
+        .post_multipart(
+            "/institutions/import",
+            &[],
+            &[("file", "e.csv", format!("{header}\n{line}\n").into_bytes())],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    let after = haechi_store::get_institution_by_code(app.svc.store().pool(), "TST-931")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.input, stored.input);
+}
+
 /// The part of a page from the heading with `id` to the end of its section.
 fn section_of<'a>(page: &'a Page, id: &str) -> &'a str {
     let start = page
