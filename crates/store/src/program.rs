@@ -1169,6 +1169,8 @@ pub async fn cohort_confirmed<'e, E: Executor<'e, Database = Any>>(
 pub struct CohortAddition {
     pub phase_id: String,
     pub application_id: i64,
+    pub institution_name_ko: String,
+    pub institution_name_en: String,
     pub rank: i64,
     pub reason: String,
     pub added_by: String,
@@ -1178,7 +1180,8 @@ pub struct CohortAddition {
 pub async fn cohort_additions<'e, E: Executor<'e, Database = Any>>(
     e: E,
 ) -> Result<Vec<CohortAddition>> {
-    let rs = sqlx::query("SELECT phase_id, application_id, rank, added_reason, added_by, added_at FROM cohort_members WHERE added_at IS NOT NULL ORDER BY phase_id, rank")
+    let rs = sqlx::query("SELECT m.phase_id, m.application_id, i.name_ko, i.name_en, m.rank, m.added_reason, m.added_by, m.added_at FROM cohort_members m \
+         JOIN applications a ON a.id = m.application_id JOIN institutions i ON i.id = a.institution_id WHERE m.added_at IS NOT NULL ORDER BY m.phase_id, m.rank")
         .fetch_all(e)
         .await?;
     rs.iter()
@@ -1186,6 +1189,8 @@ pub async fn cohort_additions<'e, E: Executor<'e, Database = Any>>(
             Ok(CohortAddition {
                 phase_id: r.try_get("phase_id")?,
                 application_id: r.try_get("application_id")?,
+                institution_name_ko: r.try_get("name_ko")?,
+                institution_name_en: r.try_get("name_en")?,
                 rank: r.try_get("rank")?,
                 reason: r
                     .try_get::<Option<String>, _>("added_reason")?

@@ -315,6 +315,16 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ),
         route!(
             POST,
+            "/api/v1/applications/{id}/reviewers/remove",
+            "evaluation",
+            "Remove (and optionally replace) an assigned advisor, with a reason",
+            B::Json("RemoveReviewerRequest"),
+            [],
+            true,
+            reviewers_remove
+        ),
+        route!(
+            POST,
             "/api/v1/applications/{id}/conflict",
             "evaluation",
             "Declare conflict of interest (advisor)",
@@ -372,6 +382,16 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             phase_confirm
+        ),
+        route!(
+            POST,
+            "/api/v1/phases/{phase}/cohort/members",
+            "phases",
+            "Add an application approved after confirmation to the confirmed cohort (window open)",
+            B::Json("CohortMemberRequest"),
+            [],
+            true,
+            phase_add_member
         ),
         route!(
             GET,
@@ -739,6 +759,36 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             users_token
+        ),
+        route!(
+            POST,
+            "/api/v1/users/{id}/active",
+            "accounts",
+            "Disable or enable a user (disabling ends their sessions)",
+            B::Json("UserActiveRequest"),
+            [],
+            true,
+            users_active
+        ),
+        route!(
+            POST,
+            "/api/v1/users/{id}/password",
+            "accounts",
+            "Reset a user's password (the new one is returned once; sessions end)",
+            B::Json("PasswordResetRequest"),
+            [],
+            true,
+            users_password_reset
+        ),
+        route!(
+            POST,
+            "/api/v1/users/{id}/role",
+            "accounts",
+            "Change a user's role and institution",
+            B::Json("UserRoleRequest"),
+            [],
+            true,
+            users_role
         ),
     ];
     // C13 patch prioritisation and remediation: declared beside their handlers.
@@ -1115,6 +1165,8 @@ async fn applications_update(
 struct TransitionRequest {
     action: ApplicationAction,
     comment: Option<String>,
+    /// Approving a failed evaluation: the explicit override reason.
+    override_reason: Option<String>,
 }
 
 async fn applications_transition(
@@ -1125,7 +1177,13 @@ async fn applications_transition(
 ) -> ApiResult {
     ok(st
         .svc
-        .transition(&a, id, t.action, t.comment.as_deref())
+        .transition_with_override(
+            &a,
+            id,
+            t.action,
+            t.comment.as_deref(),
+            t.override_reason.as_deref(),
+        )
         .await?)
 }
 
@@ -1186,6 +1244,43 @@ async fn reviewers_assign(
     ApiJson(r): ApiJson<AssignRequest>,
 ) -> ApiResult {
     created(st.svc.assign_reviewer(&a, id, r.advisor_id).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct RemoveReviewerRequest {
+    advisor_id: i64,
+    reason: String,
+    replacement: Option<i64>,
+}
+
+async fn reviewers_remove(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<RemoveReviewerRequest>,
+) -> ApiResult {
+    ok(st
+        .svc
+        .remove_reviewer(&a, id, r.advisor_id, &r.reason, r.replacement)
+        .await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct CohortMemberRequest {
+    application_id: i64,
+    reason: String,
+}
+
+async fn phase_add_member(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(phase): Path<String>,
+    ApiJson(r): ApiJson<CohortMemberRequest>,
+) -> ApiResult {
+    ok(st
+        .svc
+        .add_to_cohort(&a, &phase, r.application_id, &r.reason)
+        .await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -1327,6 +1422,64 @@ async fn users_create(
             .create_user(&a, &u.username, &u.display_name, u.role, u.institution_id)
             .await?,
     )
+}
+
+#[derive(Debug, Deserialize)]
+struct UserActiveRequest {
+    active: bool,
+}
+
+async fn users_active(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<UserActiveRequest>,
+) -> ApiResult {
+    ok(st.svc.set_user_active(&a, id, r.active).await?)
+}
+
+#[derive(Debug, Deserialize)]
+struct PasswordResetRequest {
+    /// Must be true: a reset ends the user's sessions.
+    confirm: bool,
+}
+
+async fn users_password_reset(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<PasswordResetRequest>,
+) -> ApiResult {
+    // Who may reset, and whether the user exists, is answered before the body is.
+    st.svc.user_account(&a, id).await?;
+    if !r.confirm {
+        return Err(
+            haechi_service::ServiceError::invalid(vec![haechi_core::FieldError::new(
+                "confirm",
+                "must be true: the reset ends the user's sessions",
+            )])
+            .into(),
+        );
+    }
+    ok(json!({ "password": st.svc.reset_password(&a, id).await? }))
+}
+
+#[derive(Debug, Deserialize)]
+struct UserRoleRequest {
+    role: haechi_core::Role,
+    institution_id: Option<i64>,
+}
+
+async fn users_role(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<UserRoleRequest>,
+) -> ApiResult {
+    ok(st
+        .svc
+        .change_user_role(&a, id, r.role, r.institution_id)
+        .await?)
 }
 
 #[derive(Debug, Deserialize)]

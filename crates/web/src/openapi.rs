@@ -38,7 +38,16 @@ fn schemas() -> Value {
         }},
         "TransitionRequest": {"type": "object", "required": ["action"], "properties": {
             "action": {"type": "string", "enum": ["submit", "start_screening", "start_review", "return_for_correction", "complete_evaluation", "approve", "reject", "withdraw"]},
-            "comment": {"type": "string", "description": "required for return_for_correction, approve and reject"}
+            "comment": {"type": "string", "description": "required for return_for_correction, approve and reject"},
+            "override_reason": {"type": "string", "description": "required to approve an application whose evaluation failed"}
+        }},
+        "RemoveReviewerRequest": {"type": "object", "required": ["advisor_id", "reason"], "properties": {"advisor_id": {"type": "integer"}, "reason": string, "replacement": {"type": "integer", "description": "an advisor assigned in the removed one's place"}}},
+        "CohortMemberRequest": {"type": "object", "required": ["application_id", "reason"], "properties": {"application_id": {"type": "integer"}, "reason": string}},
+        "UserActiveRequest": {"type": "object", "required": ["active"], "properties": {"active": {"type": "boolean"}}},
+        "PasswordResetRequest": {"type": "object", "required": ["confirm"], "properties": {"confirm": {"type": "boolean", "description": "must be true"}}},
+        "UserRoleRequest": {"type": "object", "required": ["role"], "properties": {
+            "role": {"type": "string", "enum": ["regulator_admin", "regulator_officer", "analyst", "support_center", "advisor", "ciso", "security_staff", "auditor"]},
+            "institution_id": {"type": "integer", "description": "required for ciso and security_staff, and only for them"}
         }},
         "ScreenRequest": {"type": "object", "properties": {"institution_id": {"type": "integer"}}},
         "AssignRequest": {"type": "object", "required": ["advisor_id"], "properties": {"advisor_id": {"type": "integer"}}},

@@ -14,6 +14,7 @@ mod letters;
 mod mail;
 mod patching;
 mod producers;
+mod program_admin;
 mod sharing;
 
 use std::future::Future;

@@ -342,7 +342,7 @@ fn cohort_section(
                             @let added = additions.iter().find(|a| a.phase_id == c.phase_id && a.application_id == *id);
                             tr {
                                 td class="num" { (i + 1) }
-                                td { @if let Some(x) = cand { (x.institution_name) } @else if added.is_some() { (p.t("확정 후 추가", "Added after confirmation")) } @else { "—" } }
+                                td { @if let Some(x) = cand { (x.institution_name) } @else if let Some(a) = added { (p.t(&a.institution_name_ko, &a.institution_name_en)) } @else { "—" } }
                                 td class="num" { a href={ "/applications/" (id) } { "#" (id) } }
                                 td class="num" { @if let Some(x) = cand { (format!("{:.2}", x.score)) } @else { "—" } }
                                 td {

@@ -32,17 +32,6 @@ pub fn routes() -> Vec<PageRoute> {
     ]
 }
 
-const ROLES: [Role; 8] = [
-    Role::RegulatorAdmin,
-    Role::RegulatorOfficer,
-    Role::Analyst,
-    Role::SupportCenter,
-    Role::Advisor,
-    Role::Ciso,
-    Role::SecurityStaff,
-    Role::Auditor,
-];
-
 fn parse_id(raw: &str) -> Result<i64, ServiceError> {
     raw.parse::<i64>().map_err(|_| ServiceError::NotFound)
 }
@@ -93,7 +82,7 @@ fn role_fields(
         (control(p.t("역할", "Role"), "role", errors, html! {
             select id="role" name="role" required {
                 option value="" { (p.t("선택", "Choose")) }
-                @for r in ROLES {
+                @for r in Role::ALL {
                     option value=(r.as_str()) selected[role == r.as_str()] { (role_name(p.lang, r)) }
                 }
             }

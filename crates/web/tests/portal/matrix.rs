@@ -102,12 +102,14 @@ const API: &[Row] = &[
     r("POST", "/api/v1/applications/{id}/attachments", "CT", true, Raw("")),
     r("GET", "/api/v1/attachments/{id}", "AOUCTV", true, Empty),
     r("POST", "/api/v1/applications/{id}/reviewers", "AO", false, Json("{\"advisor_id\": 0}")),
+    r("POST", "/api/v1/applications/{id}/reviewers/remove", "AO", false, Json("{\"advisor_id\": 0, \"reason\": \"\"}")),
     r("POST", "/api/v1/applications/{id}/conflict", "V", true, Json("{\"conflict\": false}")),
     r("PUT", "/api/v1/applications/{id}/scores", "V", true, Json("{\"scores\": []}")),
     r("GET", "/api/v1/reviews", "V", false, Empty),
     r("GET", "/api/v1/advisors", "AO", false, Empty),
     r("GET", "/api/v1/phases/{phase}/plan", "AO", false, Empty),
     r("POST", "/api/v1/phases/{phase}/cohort", "AO", false, Json("{\"expected\": [0]}")),
+    r("POST", "/api/v1/phases/{phase}/cohort/members", "AO", false, Json("{\"application_id\": 0, \"reason\": \"\"}")),
     r("GET", "/api/v1/cohorts", REG_READ, false, Empty),
     r("GET", "/api/v1/letters", "AONUCT", false, Empty),
     r("POST", "/api/v1/letters/verify", "*", false, Raw("{}")),
@@ -142,6 +144,11 @@ const API: &[Row] = &[
     r("GET", "/api/v1/users", "A", false, Empty),
     r("POST", "/api/v1/users", "A", false, Json("{\"username\": \"x\", \"display_name\": \"x\", \"role\": \"analyst\"}")),
     r("POST", "/api/v1/users/{id}/tokens", "A", false, Json("{\"label\": \"\"}")),
+    // User 1 is the admin: enabling oneself changes nothing, a reset needs confirm, and one's
+    // own role cannot change (409).
+    r("POST", "/api/v1/users/{id}/active", "A", false, Json("{\"active\": true}")),
+    r("POST", "/api/v1/users/{id}/password", "A", false, Json("{\"confirm\": false}")),
+    r("POST", "/api/v1/users/{id}/role", "A", false, Json("{\"role\": \"regulator_admin\"}")),
     // Threat feeds and emergency advisories (C13): the regulator side loads and publishes;
     // what is loaded is no secret to anyone signed in.
     r("GET", "/api/v1/feeds", "*", false, Empty),

@@ -172,6 +172,10 @@ async fn admin_lists_creates_disables_resets_and_changes_roles() {
 
     // The admin cannot lock themself out.
     let me = user_id(&app, "admin").await;
+    assert_eq!(
+        me, 1,
+        "the matrix's probes of /users/1 name the admin's own account"
+    );
     let own = admin
         .post(&format!("/users/{me}/active"), &[("active", "no")])
         .await;
