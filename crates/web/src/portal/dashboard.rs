@@ -112,6 +112,16 @@ async fn regulator(st: &AppState, p: &Portal) -> Response {
     }
     let lang = p.lang;
     let read_letters = p.may(Action::ReadLetters);
+    // Compliance flags (overdue reports, SaaS a letter does not permit), for roles that read
+    // letters; the others see no section.
+    let mut flags = st.svc.compliance_flags(&p.actor).await.ok();
+    if let (Lang::En, Some(flags)) = (p.lang, flags.as_mut()) {
+        let names = super::institution_names(st, p).await;
+        for f in flags.iter_mut() {
+            f.institution_name =
+                super::institution_label(p.lang, &names, f.institution_id, &f.institution_name);
+        }
+    }
     let applications: i64 = counts.applications_by_state.iter().map(|(_, n)| n).sum();
     let count_of = |s: ApplicationState| {
         counts
@@ -251,6 +261,23 @@ async fn regulator(st: &AppState, p: &Portal) -> Response {
                                         (NaiveDate::parse_from_str(day(&o.due_on), "%Y-%m-%d").map(|d| (ov.today - d).num_days().to_string()).unwrap_or_default())
                                     }
                                 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(flags) = &flags {
+            section aria-labelledby="flags-h" {
+                h2 id="flags-h" { (p.t("규정 준수 경고", "Compliance flags")) }
+                @if flags.is_empty() {
+                    p class="muted" { (p.t("경고가 없습니다.", "Nothing is flagged.")) }
+                } @else {
+                    ul {
+                        @for f in flags {
+                            li {
+                                a href={ "/institutions/" (f.institution_id) } { (f.institution_name) }
+                                ": " (p.t(&f.reason_ko, &f.reason_en))
                             }
                         }
                     }

@@ -741,3 +741,32 @@ async fn the_institution_page_shows_the_whole_institution_to_the_regulator() {
     assert_eq!(own.status, StatusCode::OK);
     assert!(!own.has_text("id=\"findings-h\"") && !own.has_text("compliance-flag"));
 }
+
+/// Issue #14 item 12, the officer's side: the dashboard lists the compliance flags — a holder
+/// using a security SaaS its letter does not permit among them — each linking to the
+/// institution's page.
+#[tokio::test]
+async fn the_officer_sees_compliance_flags_on_the_dashboard() {
+    let app = App::demo().await;
+    let hanbit = institution_id(&app, "BNK-001").await;
+    let product: String = sqlx::query_scalar(&format!(
+        "SELECT product FROM saas_services WHERE institution_id = {hanbit} ORDER BY id LIMIT 1"
+    ))
+    .fetch_one(app.svc.store().pool())
+    .await
+    .unwrap();
+    let s = app.login("officer").await;
+    let page = s.get("/").await;
+    let flags = section_of(&page, "flags-h");
+    let at = flags
+        .find(&format!("<a href=\"/institutions/{hanbit}\">"))
+        .unwrap_or_else(|| panic!("{flags}"));
+    let item = &flags[at..];
+    let item = &item[..item.find("</li>").unwrap()];
+    assert!(item.contains("허용하지 않은 보안 SaaS"), "{item}");
+    assert!(item.contains(&product));
+    let en = s.get("/?lang=en").await;
+    let flags = section_of(&en, "flags-h");
+    assert!(flags.contains("security SaaS not permitted by letter"));
+    assert!(!flags.contains("허용하지"));
+}
