@@ -82,6 +82,7 @@ pub async fn seed(svc: &Service) -> Result<DemoSummary> {
     svc.set_clock(None);
     let accounts = result?;
     crate::demo_patching::seed(svc).await?;
+    crate::demo_reports::seed(svc).await?;
     crate::demo_ai::seed(svc).await?;
     crate::demo_sharing::seed(svc).await?;
     summarize(svc, &system, true, accounts).await

@@ -863,6 +863,98 @@ impl Service {
     }
 }
 
+/// One delivered version of a report in the demo's history: its narrative and the decision.
+pub(crate) struct DeliveredVersion {
+    pub narrative: Narrative,
+    /// `None` accepts it; a review returns it.
+    pub returned: Option<Review>,
+}
+
+impl Service {
+    /// Demo history only: the delivered versions of a report whose obligation the letters' demo
+    /// history already decided (submitted with a note and accepted, before reports existed in
+    /// the portal). Each version is compiled from the institution's data, frozen with its content
+    /// hash and decided, with the same audit entries the use cases write, at the demo's clock;
+    /// the obligation's own status is left as the history set it.
+    pub(crate) async fn record_delivered_report(
+        &self,
+        ciso: &Actor,
+        officer: &Actor,
+        obligation_id: i64,
+        versions: &[DeliveredVersion],
+    ) -> Result<()> {
+        let o = haechi_store::list_obligations(self.store.pool(), None, None)
+            .await?
+            .into_iter()
+            .find(|o| o.id == obligation_id)
+            .ok_or(ServiceError::NotFound)?;
+        let figures = self.compile_figures(&o).await?;
+        let figures_json = serde_json::to_string(&figures)
+            .map_err(|e| ServiceError::rule("corrupt_report", e.to_string()))?;
+        for (i, v) in versions.iter().enumerate() {
+            let version = i as i64 + 1;
+            let narrative_json = serde_json::to_string(&v.narrative)
+                .map_err(|e| ServiceError::rule("corrupt_report", e.to_string()))?;
+            let at = self.stamp();
+            let mut tx = self.store.begin().await?;
+            let id = tx
+                .insert_report(&NewReport {
+                    obligation_id,
+                    institution_id: o.institution_id,
+                    version,
+                    figures_json: &figures_json,
+                    previous_figures_json: None,
+                    narrative_json: &narrative_json,
+                    by: &ciso.username,
+                    at: &at,
+                })
+                .await?;
+            let row = haechi_store::report_versions(tx.conn(), obligation_id)
+                .await?
+                .into_iter()
+                .find(|r| r.id == id)
+                .ok_or(ServiceError::NotFound)?;
+            let hash = content_hash(&row, &figures, &v.narrative)?;
+            tx.freeze_report(id, &hash, &ciso.username, &at).await?;
+            let to = if v.returned.is_some() {
+                "returned"
+            } else {
+                "accepted"
+            };
+            let review = v
+                .returned
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| ServiceError::rule("corrupt_report", e.to_string()))?;
+            tx.decide_report(id, to, review.as_deref(), &officer.username, &at)
+                .await?;
+            tx.audit(record(
+                ciso,
+                "report.submit",
+                "report",
+                &id.to_string(),
+                Some(o.institution_id),
+                Some(serde_json::json!({"state": "draft"})),
+                Some(serde_json::json!({"state": "submitted", "obligation_id": obligation_id, "version": version, "content_hash": hash})),
+            ))
+            .await?;
+            tx.audit(record(
+                officer,
+                &format!("report.{to}"),
+                "report",
+                &id.to_string(),
+                Some(o.institution_id),
+                Some(serde_json::json!({"state": "submitted"})),
+                Some(serde_json::json!({"state": to, "obligation_id": obligation_id, "version": version, "content_hash": hash, "review": v.returned})),
+            ))
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}
+
 fn frozen() -> ServiceError {
     ServiceError::rule(
         "report_frozen",

@@ -76,14 +76,22 @@ pub async fn report_versions<'e, E: Executor<'e, Database = Any>>(
     rs.iter().map(report_of).collect()
 }
 
+/// A delivered report with its institution's sector and name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeliveredReport {
+    pub report: ReportRow,
+    pub sector: String,
+    pub institution_name: String,
+}
+
 /// The latest submitted or accepted version of every report (of one institution, or all), the
-/// material of sector insight: (report, institution sector).
+/// material of sector insight.
 pub async fn delivered_reports<'e, E: Executor<'e, Database = Any>>(
     e: E,
     institution_id: Option<i64>,
-) -> Result<Vec<(ReportRow, String)>> {
+) -> Result<Vec<DeliveredReport>> {
     let rs = sqlx::query(
-        "SELECT r.id, r.obligation_id, r.institution_id, r.version, r.state, r.figures_json, r.previous_figures_json, r.compiled_at, r.narrative_json, r.content_hash, r.submitted_by, r.submitted_at, r.decided_by, r.decided_at, r.review_json, r.created_by, r.created_at, r.updated_at, i.sector \
+        "SELECT r.id, r.obligation_id, r.institution_id, r.version, r.state, r.figures_json, r.previous_figures_json, r.compiled_at, r.narrative_json, r.content_hash, r.submitted_by, r.submitted_at, r.decided_by, r.decided_at, r.review_json, r.created_by, r.created_at, r.updated_at, i.sector, i.name_ko \
          FROM reports r JOIN institutions i ON i.id = r.institution_id \
          WHERE r.state IN ('submitted', 'accepted') AND ($1 = 0 OR r.institution_id = $1) \
          AND r.version = (SELECT MAX(x.version) FROM reports x WHERE x.obligation_id = r.obligation_id AND x.state IN ('submitted', 'accepted')) \
@@ -93,7 +101,13 @@ pub async fn delivered_reports<'e, E: Executor<'e, Database = Any>>(
     .fetch_all(e)
     .await?;
     rs.iter()
-        .map(|r| Ok((report_of(r)?, r.try_get("sector")?)))
+        .map(|r| {
+            Ok(DeliveredReport {
+                report: report_of(r)?,
+                sector: r.try_get("sector")?,
+                institution_name: r.try_get("name_ko")?,
+            })
+        })
         .collect()
 }
 

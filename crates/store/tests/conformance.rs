@@ -182,6 +182,7 @@ stories!(
     cohorts,
     rolled_back_write_leaves_no_trace,
     audit_chain_detects_tampering,
+    audit_checkpoint_verifies_incrementally,
     bulk_insert_in_batches,
     report_lifecycle,
 );
@@ -1925,7 +1926,9 @@ async fn audit_chain_detects_tampering(store: &Store) {
         haechi_store::AuditVerification {
             entries: 5,
             intact: true,
-            first_bad: None
+            first_bad: None,
+            verified_from: 0,
+            last_hash: entries[4].hash.clone(),
         }
     );
 
@@ -2314,6 +2317,10 @@ async fn copy_story(target: &Store) {
     let v = target.verify_audit().await.unwrap();
     assert_eq!(v, source.verify_audit().await.unwrap());
     assert!(v.intact && v.entries > 0, "{v:?}");
+    // Row counts and content checksums agree table by table, whichever database each is on.
+    let sums = source.table_checksums().await.unwrap();
+    assert_eq!(sums, target.table_checksums().await.unwrap());
+    assert!(sums.iter().any(|c| c.table == "audit_log" && c.rows > 0));
 
     // The copy is a working instance: new rows get fresh ids, the chain continues.
     let max_id = |table: &'static str| async move {
@@ -2886,8 +2893,9 @@ async fn report_lifecycle(store: &Store) {
         .await
         .unwrap();
     assert_eq!(delivered.len(), 1);
-    assert_eq!(delivered[0].0.version, 2);
-    assert_eq!(delivered[0].1, "bank");
+    assert_eq!(delivered[0].report.version, 2);
+    assert_eq!(delivered[0].sector, "bank");
+    assert_eq!(delivered[0].institution_name, "보고은행");
 
     // The aggregates of an institution with nothing in the period read as zeros.
     let src = haechi_store::report_source(store.pool(), inst, "2026-07-01", "2026-10-01")
@@ -2895,4 +2903,117 @@ async fn report_lifecycle(store: &Store) {
         .unwrap();
     assert!(src.by_severity.is_empty() && src.fixed.is_empty() && src.imports.is_empty());
     assert_eq!(src.patches.records, 0);
+}
+
+/// A checkpoint is an entry of the chain vouching for the entry a passing check ended on; the
+/// incremental check starts there, still sees any change at or after it (the checkpoint entry
+/// included), and refuses a checkpoint whose vouched entry changed; the full walk sees an
+/// older entry altered in place, which the incremental one is not meant to see.
+async fn audit_checkpoint_verifies_incrementally(store: &Store) {
+    let entries = append_entries(store).await;
+    // No checkpoint yet: the incremental check is the full walk.
+    let first = store.verify_audit_incremental().await.unwrap();
+    assert_eq!(first, store.verify_audit().await.unwrap());
+    assert_eq!(first.verified_from, 0);
+
+    let rec = |action: &str| haechi_store::AuditRecord {
+        actor_id: 0,
+        actor_name: "system".into(),
+        actor_role: "system".into(),
+        action: action.into(),
+        entity: "test".into(),
+        entity_id: "1".into(),
+        institution_id: None,
+        before: None,
+        after: None,
+    };
+    // A hash that is not entry 5's is refused; the right one is written as entry 6.
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.audit_checkpoint(rec(""), 5, &"f".repeat(64))
+            .await
+            .unwrap(),
+        None
+    );
+    let cp = tx
+        .audit_checkpoint(rec(""), 5, &entries[4].hash)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(cp, Some(6));
+    // The same claim again adds nothing.
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.audit_checkpoint(rec(""), 5, &entries[4].hash)
+            .await
+            .unwrap(),
+        None
+    );
+    tx.commit().await.unwrap();
+    let latest = store.latest_audit_checkpoint().await.unwrap().unwrap();
+    assert_eq!(
+        (latest.seq, latest.through_seq, latest.through_hash.as_str()),
+        (6, 5, entries[4].hash.as_str())
+    );
+    let mut tx = store.begin().await.unwrap();
+    tx.audit(rec("after.checkpoint")).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let v = store.verify_audit_incremental().await.unwrap();
+    assert!(v.intact, "{v:?}");
+    assert_eq!((v.entries, v.verified_from), (7, 5));
+    // A checkpoint vouching for the newest checkpoint alone is not written (an idle log).
+    let mut tx = store.begin().await.unwrap();
+    let six: String = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = 6")
+        .fetch_one(tx.conn())
+        .await
+        .unwrap();
+    assert_eq!(tx.audit_checkpoint(rec(""), 6, &six).await.unwrap(), None);
+    tx.commit().await.unwrap();
+
+    // The checkpoint entry itself is covered: altering its claim breaks the walk at it.
+    let claim: String = sqlx::query_scalar("SELECT after_json FROM audit_log WHERE seq = 6")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let forged = claim.replace("\"through_seq\":5", "\"through_seq\":4");
+    assert_ne!(forged, claim);
+    sqlx::query("UPDATE audit_log SET after_json = $1 WHERE seq = 6")
+        .bind(&forged)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let v = store.verify_audit_incremental().await.unwrap();
+    assert!(!v.intact, "{v:?}");
+    sqlx::query("UPDATE audit_log SET after_json = $1 WHERE seq = 6")
+        .bind(&claim)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(store.verify_audit_incremental().await.unwrap().intact);
+
+    // The vouched entry altered (content and hash): the checkpoint no longer holds.
+    sqlx::query("UPDATE audit_log SET hash = $1 WHERE seq = 5")
+        .bind("e".repeat(64))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let v = store.verify_audit_incremental().await.unwrap();
+    assert!(!v.intact);
+    assert_eq!(v.first_bad.as_ref().map(|b| b.0), Some(5), "{v:?}");
+    sqlx::query("UPDATE audit_log SET hash = $1 WHERE seq = 5")
+        .bind(&entries[4].hash)
+        .execute(store.pool())
+        .await
+        .unwrap();
+
+    // An older entry altered in place: only the full walk sees it.
+    sqlx::query("UPDATE audit_log SET actor_name = 'mallory' WHERE seq = 2")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(store.verify_audit_incremental().await.unwrap().intact);
+    let full = store.verify_audit().await.unwrap();
+    assert!(!full.intact);
+    assert_eq!(full.first_bad.map(|b| b.0), Some(2));
 }

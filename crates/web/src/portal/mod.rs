@@ -18,6 +18,7 @@ pub mod cohorts;
 pub mod dashboard;
 pub mod fields;
 pub mod findings;
+pub mod insight;
 pub mod letters;
 pub mod patching;
 pub mod registry;
@@ -116,6 +117,7 @@ pub fn portal_routes() -> Vec<PageRoute> {
     routes.extend(findings::routes());
     routes.extend(patching::routes());
     routes.extend(reports::routes());
+    routes.extend(insight::routes());
     routes.extend(users::routes());
     routes
 }
@@ -785,6 +787,18 @@ const NAV: &[NavItem] = &[
         ko: "보고서",
         en: "Reports",
         shown: |r| allows(r, Action::ReadLetters),
+    },
+    NavItem {
+        path: "/insight",
+        ko: "업권 인사이트",
+        en: "Sector insight",
+        shown: |r| allows(r, Action::ReadSectorInsight),
+    },
+    NavItem {
+        path: "/sector",
+        ko: "업권 현황",
+        en: "Sector view",
+        shown: |r| allows(r, Action::ReadSectorView),
     },
     NavItem {
         path: "/resources",

@@ -312,6 +312,10 @@ const PAGES: &[Row] = &[
         false,
         Form(&[("decision", "accept")]),
     ),
+    // Sector insight (C9): the regulator's, and the institutions' anonymised view.
+    r("GET", "/insight", "AONU", false, Empty),
+    r("GET", "/insight/export.csv", "AONU", false, Empty),
+    r("GET", "/sector", "CT", false, Empty),
     // Audit log.
     r("GET", "/audit", "AU", false, Empty),
     // Resources and findings intake (C11, C12).

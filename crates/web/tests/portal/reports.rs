@@ -296,3 +296,115 @@ async fn recompile_shows_what_changed() {
     assert!(page.has_text("재집계로 바뀐 수치"), "{}", page.body);
     assert!(page.has_text("report-probe"));
 }
+
+/// Compiles, submits and accepts hanbit's open report whose period holds today, after importing
+/// findings of a tool named like a spreadsheet formula.
+async fn deliver_formula_tool_report(app: &App) {
+    let id = hanbit_obligation(app, true).await;
+    let inst = scalar(app, "SELECT id FROM institutions WHERE code = 'BNK-001'").await;
+    let sarif = serde_json::json!({
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "=HYPERLINK(\"http://x.invalid\")", "rules": [{"id": "F1"}]}},
+            "results": [{
+                "ruleId": "F1", "level": "error", "message": {"text": "formula"},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": "src/formula.rs"}, "region": {"startLine": 1}}}]
+            }]
+        }]
+    })
+    .to_string();
+    let upload: FindingsUpload =
+        serde_json::from_value(serde_json::json!({ "institution_id": inst })).unwrap();
+    app.svc
+        .import_findings(
+            &Actor::system(),
+            &upload,
+            std::io::Cursor::new(sarif.into_bytes()),
+        )
+        .await
+        .unwrap();
+    let ciso = app.login("ciso.hanbit").await;
+    assert_eq!(
+        ciso.post(&format!("/reports/{id}/compile"), &[])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        ciso.post(&format!("/reports/{id}/narrative"), NARRATIVE)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        ciso.post(&format!("/reports/{id}/submit"), &[])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let officer = app.login("officer").await;
+    assert_eq!(
+        officer
+            .post(
+                &format!("/reports/{id}/decision"),
+                &[("decision", "accept")]
+            )
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn regulator_insight_has_charts_axes_and_a_safe_csv() {
+    let app = App::demo().await;
+    deliver_formula_tool_report(&app).await;
+    let officer = app.login("officer").await;
+    let page = officer.get("/insight").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.has_text("AI 발견과 기존 도구 발견 추이"));
+    assert!(page.has_text("<svg"));
+    assert!(page.has_text("CWE-"));
+    assert!(page.has_text("업권별"));
+    let quarterly = officer.get("/insight?axis=quarter").await;
+    assert!(quarterly.has_text("-Q4"), "quarter labels on the axis");
+    let banks = officer.get("/insight?sector=bank").await;
+    assert_eq!(banks.status, StatusCode::OK);
+    let csv = officer.get("/insight/export.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv
+        .headers
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(csv.body.starts_with("dimension,key,sub,value"));
+    assert!(
+        csv.body.contains("'=HYPERLINK"),
+        "formula cells are escaped: {}",
+        csv.body
+    );
+    assert!(!csv.body.contains(",=HYPERLINK") && !csv.body.contains("\"=HYPERLINK"));
+    // Institutions have no regulator insight, the regulator no institution view.
+    let ciso = app.login("ciso.hanbit").await;
+    assert_eq!(ciso.get("/insight").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(officer.get("/sector").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn institution_sector_view_withholds_small_cells_and_shows_its_own() {
+    let app = App::demo().await;
+    deliver_formula_tool_report(&app).await;
+    let ciso = app.login("ciso.hanbit").await;
+    let page = ciso.get("/sector").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.has_text("우리 기관"));
+    assert!(page.has_text("비공개(기관 수 부족)"), "{}", page.body);
+    assert!(page.has_text("최소 3개 기관"));
+    // No other institution's name appears.
+    let other = text(&app, "SELECT name_ko FROM institutions i WHERE EXISTS (SELECT 1 FROM reports r WHERE r.institution_id = i.id) AND code <> 'BNK-001' LIMIT 1").await;
+    assert!(!page.has_text(&other));
+    let en = ciso.get("/sector?lang=en").await;
+    assert!(en.has_text("Withheld (too few institutions)"));
+}
