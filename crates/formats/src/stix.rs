@@ -349,12 +349,17 @@ impl BulletinDoc<'_> {
         for ind in self.indicators {
             let id = self.id("indicator", &format!("{}:{}", ind.kind.as_str(), ind.value));
             let mut m = self.common("indicator", &id);
-            let name = if ind.note.trim().is_empty() {
-                format!("{} {}", ind.kind.as_str(), ind.value)
+            // Name and description both (validator check 303, strict).
+            let description = if ind.note.trim().is_empty() {
+                self.title.to_string()
             } else {
                 ind.note.trim().to_string()
             };
-            m.insert("name".into(), json!(name));
+            m.insert(
+                "name".into(),
+                json!(format!("{} {}", ind.kind.as_str(), ind.value)),
+            );
+            m.insert("description".into(), json!(description));
             m.insert("indicator_types".into(), json!(["malicious-activity"]));
             m.insert("pattern".into(), json!(ind.kind.pattern(&ind.value)));
             m.insert("pattern_type".into(), json!("stix"));

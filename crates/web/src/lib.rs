@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod portal;
+pub mod taxii;
 
 use std::sync::Arc;
 
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(pages)
+        .merge(taxii::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(api::readyz))
         .route("/metrics", get(metrics::render))

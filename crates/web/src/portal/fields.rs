@@ -31,6 +31,16 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("title_ko", "한글 제목", "Korean title"),
     ("title_en", "영문 제목", "English title"),
     ("cves", "CVE", "CVEs"),
+    ("cwes", "CWE", "CWEs"),
+    ("body_ko", "본문(한국어)", "Body (Korean)"),
+    ("severity", "심각도", "Severity"),
+    ("tlp", "TLP 등급", "TLP marking"),
+    ("audience", "수신 대상", "Audience"),
+    ("audience_sector", "업권", "Sector"),
+    ("audience_institutions", "지정 기관", "Named institutions"),
+    ("indicators", "침해지표", "Indicators"),
+    ("actions", "대응 권고", "Recommended actions"),
+    ("change_note", "정정 내용", "What the correction changes"),
     ("username", "아이디", "Username"),
     ("password", "비밀번호", "Password"),
     ("new_password", "새 비밀번호", "New password"),
@@ -158,6 +168,20 @@ const MESSAGES: &[(&str, &str)] = &[
     ("must not be negative", "음수일 수 없습니다."),
     ("is not an e-mail address", "이메일 주소 형식이 아닙니다."),
     ("list at least one CVE", "CVE를 하나 이상 쓰십시오."),
+    ("name at least one institution", "기관을 하나 이상 지정하십시오."),
+    ("list at least one indicator", "침해지표를 하나 이상 쓰십시오."),
+    ("list at least one recommended action", "대응 권고를 하나 이상 쓰십시오."),
+    ("say what this correction changes", "정정으로 무엇이 바뀌는지 쓰십시오."),
+    ("say why the bulletin is withdrawn", "공지를 철회하는 사유를 쓰십시오."),
+    ("TLP:RED needs named institutions or the regulator as its audience", "TLP:RED는 지정 기관이나 감독당국만 수신 대상으로 할 수 있습니다."),
+    ("a second person must review and publish: you submitted this bulletin", "검토를 요청한 본인은 게시할 수 없습니다. 다른 담당자가 검토하고 게시해야 합니다."),
+    ("only a bulletin in review can be published", "검토 대기 중인 공지만 게시할 수 있습니다."),
+    ("only a published bulletin can be withdrawn", "게시된 공지만 철회할 수 있습니다."),
+    ("only a draft can be changed: begin a correction of a published bulletin first", "작성 중인 공지만 고칠 수 있습니다. 게시된 공지는 먼저 정정을 시작하십시오."),
+    ("a withdrawn bulletin needs no acknowledgement", "철회된 공지는 확인할 필요가 없습니다."),
+    ("the bulletin is not draft", "작성 중인 공지가 아닙니다."),
+    ("the bulletin is not in_review", "검토 대기 중인 공지가 아닙니다."),
+    ("the bulletin is not published", "게시된 공지가 아닙니다."),
     ("is not an active advisor", "활동 중인 평가위원이 아닙니다."),
     ("is not assigned to this application", "이 신청에 배정된 평가위원이 아닙니다."),
     ("describe the conflict", "이해충돌의 내용을 쓰십시오."),
@@ -234,6 +258,25 @@ fn message_ko(msg: &str) -> Option<String> {
             .trim_end_matches("is not a CVE id (CVE-YYYY-NNNN)")
             .trim();
         return Some(format!("{v}은(는) CVE 번호(CVE-YYYY-NNNN)가 아닙니다."));
+    }
+    if msg.ends_with("is not a CWE id (CWE-NNN)") {
+        let v = msg.trim_end_matches("is not a CWE id (CWE-NNN)").trim();
+        return Some(format!("{v}은(는) CWE 번호(CWE-NNN)가 아닙니다."));
+    }
+    if let Some((v, why)) = msg.split_once("' is not ") {
+        let ko = match why {
+            "an IPv4 address" => Some("IPv4 주소가 아닙니다"),
+            "an IPv6 address" => Some("IPv6 주소가 아닙니다"),
+            "a domain name" => Some("도메인 이름이 아닙니다"),
+            "an http(s) URL" => Some("http(s) URL이 아닙니다"),
+            "an e-mail address" => Some("이메일 주소가 아닙니다"),
+            "a SHA-256 hash (64 hex digits)" => Some("SHA-256 해시(16진수 64자)가 아닙니다"),
+            "an MD5 hash (32 hex digits)" => Some("MD5 해시(16진수 32자)가 아닙니다"),
+            _ => None,
+        };
+        if let Some(ko) = ko {
+            return Some(format!("{v}'은(는) {ko}."));
+        }
     }
     if let Some(v) = msg.strip_suffix(" is listed twice") {
         return Some(format!("{v}이(가) 두 번 들어 있습니다."));

@@ -24,6 +24,7 @@ pub mod patching;
 pub mod registry;
 pub mod reports;
 pub mod reviews;
+pub mod sharing;
 pub mod users;
 pub mod when;
 
@@ -119,6 +120,7 @@ pub fn portal_routes() -> Vec<PageRoute> {
     routes.extend(reports::routes());
     routes.extend(insight::routes());
     routes.extend(users::routes());
+    routes.extend(sharing::routes());
     routes
 }
 
@@ -829,6 +831,12 @@ const NAV: &[NavItem] = &[
         ko: "긴급 패치 권고",
         en: "Advisories",
         shown: |r| allows(r, Action::ReadFeeds) && r != Role::Advisor,
+    },
+    NavItem {
+        path: "/bulletins",
+        ko: "보안 정보 공유",
+        en: "Bulletins",
+        shown: |r| allows(r, Action::ReadBulletins),
     },
     NavItem {
         path: "/feeds",

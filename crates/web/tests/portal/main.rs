@@ -23,6 +23,7 @@ mod patching;
 mod registry;
 mod reports;
 mod reviews;
+mod sharing;
 mod users;
 
 use std::path::PathBuf;

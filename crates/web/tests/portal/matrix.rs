@@ -360,6 +360,36 @@ const PAGES: &[Row] = &[
     r("GET", "/advisories", "*", false, Empty),
     r("POST", "/advisories", "AO", false, Form(&[])),
     r("POST", "/advisories/{id}/withdraw", "AO", false, Form(&[])),
+    // Threat-sharing bulletins (C10): everyone but advisors reads what reaches them (the probe
+    // bulletin is for all institutions, TLP:GREEN; another institution's is named to it alone);
+    // the institute and the support center write; institutions acknowledge. The probe is
+    // published: submitting or publishing it again is a 409, a return or withdrawal without its
+    // text a 422.
+    r("GET", "/bulletins", "AONSUCT", false, Empty),
+    r("GET", "/bulletins/new", "NS", false, Empty),
+    r("POST", "/bulletins/new", "NS", false, Form(&[])),
+    r("GET", "/bulletins/{id}", "AONSUCT", true, Empty),
+    r("GET", "/bulletins/{id}/stix", "AONSUCT", true, Empty),
+    r("GET", "/bulletins/{id}/edit", "NS", false, Empty),
+    r("POST", "/bulletins/{id}/edit", "NS", false, Form(&[])),
+    r("POST", "/bulletins/{id}/submit", "NS", false, Form(&[])),
+    r(
+        "POST",
+        "/bulletins/{id}/return",
+        "NS",
+        false,
+        Form(&[("comment", "")]),
+    ),
+    r("POST", "/bulletins/{id}/publish", "NS", false, Form(&[])),
+    r(
+        "POST",
+        "/bulletins/{id}/withdraw",
+        "NS",
+        false,
+        Form(&[("reason", "")]),
+    ),
+    r("POST", "/bulletins/{id}/acknowledge", "CT", true, Form(&[])),
+    r("POST", "/bulletins/{id}/correct", "NS", false, Form(&[])),
 ];
 
 /// Ids of the records a role's requests name: its own institution's, or (`foreign`) another's.
@@ -524,6 +554,21 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
             scalar(app, "SELECT MAX(id) FROM advisories").await,
         );
     }
+    // A published bulletin for all institutions, and one named to another institution only.
+    own.0.insert(
+        "bulletin",
+        super::sharing::published(
+            &app.svc,
+            &super::sharing::input("vulnerability", "green", "all"),
+        )
+        .await,
+    );
+    let mut named = super::sharing::input("indicators", "amber", "named");
+    named.audience_institutions = vec![foreign.get("institution")];
+    foreign.0.insert(
+        "bulletin",
+        super::sharing::published(&app.svc, &named).await,
+    );
     // The advisor's own view: an application assigned to advisor1 with no conflict declared.
     let advisor = scalar(app, "SELECT id FROM users WHERE username = 'advisor1'").await;
     let mut adv = own.clone();
@@ -583,6 +628,7 @@ fn fill(path: &str, ids: &Ids, token: i64) -> String {
             "patches" => "patch",
             "saas" => "saas",
             "advisories" => "advisory",
+            "bulletins" => "bulletin",
             "attachments" => "attachment",
             "letters" => "letter",
             "obligations" | "reports" => "obligation",
