@@ -117,7 +117,16 @@ fn result_html(check: &LetterCheck, lang: Lang, how: Checked) -> Markup {
         ("expired", _, Some(u), _) => Some(format!("{u}에 유효기간이 끝났습니다.")),
         ("not_yet_valid", Some(f), _, _) => Some(format!("{f}부터 효력이 발생합니다.")),
         ("revoked", _, _, _) => Some(
-            "금융위원회가 취소한 의견서입니다. 취소 사유는 아래 기술 정보에 있습니다.".to_string(),
+            match check
+                .reason
+                .strip_prefix("revoked with effect from ")
+                .and_then(|r| r.split_once(": "))
+            {
+                Some((on, why)) => {
+                    format!("금융위원회가 {on}부로 취소한 의견서입니다. 취소 사유: {why}")
+                }
+                None => "금융위원회가 취소한 의견서입니다.".to_string(),
+            },
         ),
         ("altered", _, _, _) => {
             Some("서명 이후 내용이 바뀌었습니다. 발급 기관에 원본을 확인하십시오.".to_string())
@@ -150,10 +159,11 @@ fn result_html(check: &LetterCheck, lang: Lang, how: Checked) -> Markup {
                 @if let Some(k) = &check.key_id {
                     dt { (lang.t("서명 키", "Signing key")) } dd { code { (k) } }
                 }
-                @if let Some(s) = &summary {
-                    dt { "판정" } dd { (s) }
+                // The engines explain in English: the Korean page gives its own sentence instead.
+                @match &summary {
+                    Some(s) => { dt { "판정" } dd { (s) } },
+                    None => { dt { "Detail" } dd { (check.reason) } },
                 }
-                dt { (lang.t("기술 정보 (영문)", "Detail")) } dd { (check.reason) }
             }
         }
     }

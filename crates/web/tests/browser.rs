@@ -385,8 +385,9 @@ fn change_one_char(text: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verification_outcomes_in_the_browser() {
     run(|h| async move {
-        // The Korean page as a visitor first sees it.
-        h.open("/verify").await;
+        // The Korean page as a visitor first sees it (Korean chosen with the language link: the
+        // headless browser asks for English, which the page honours).
+        h.open("/lang?to=ko&next=/verify").await;
         assert_eq!(
             h.client.title().await.unwrap(),
             "비조치의견서 진위 확인 — Haechi"
@@ -452,7 +453,7 @@ async fn verification_outcomes_in_the_browser() {
         let revoked = h.letter_file("revoked").await;
         let shown = h.verify_file(false, &revoked.path).await;
         assert_eq!(shown.outcome, "revoked", "{shown:?}");
-        assert!(shown.text.contains("철회된 의견서입니다"), "{shown:?}");
+        assert!(shown.text.contains("취소된 의견서입니다"), "{shown:?}");
         assert!(shown.text.contains(&revoked.number), "{shown:?}");
         let shown = h.verify_number(false, &revoked.number).await;
         assert_eq!(shown.outcome, "revoked", "{shown:?}");
@@ -1099,6 +1100,320 @@ async fn patch_journey_from_queue_to_recorded_patch() {
             assert_no_horizontal_scroll(&h, &path).await;
             h.screenshot(name).await;
         }
+        h
+    })
+    .await;
+}
+
+// ================================================================================ the officer's phase
+//
+// Issue #14: an FSC officer runs a whole phase in the web UI only, with no API call and no
+// service call that changes anything: screening, assigning three reviewers, the three advisors
+// declaring and scoring, the decision, the cohort, issuing the cohort's letters, verifying one
+// on the public /verify page, revoking one and renewing one. The test reads the service only to
+// find ids and to check outcomes, and moves the service's clock (the phase window, then the
+// renewal window before expiry).
+
+impl Harness {
+    /// Clicks a `<details>` confirmation step open, then the button inside it.
+    async fn confirm_in(&self, details_id: &str, button: &str) {
+        self.click(Locator::Css(&format!("details#{details_id} > summary")))
+            .await;
+        self.click(Locator::Css(&format!(
+            "details#{details_id}[open] button[type=submit]{button}"
+        )))
+        .await;
+    }
+
+    /// Issues the draft letter `id` from its page; returns its number.
+    async fn issue_letter_in_ui(&self, id: i64) -> String {
+        self.open(&format!("/letters/{id}")).await;
+        self.confirm_in("issue", "").await;
+        self.wait_for_url(&format!("/letters/{id}?done=issued"))
+            .await;
+        let row = self.svc.get_letter(&Actor::system(), id).await.unwrap();
+        assert_eq!(row.state, "issued");
+        row.letter_number.unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officer_runs_a_whole_phase_in_the_browser() {
+    use haechi_core::ApplicationState;
+
+    run_within(Duration::from_secs(480), |h| async move {
+        let at = |y: i32, m: u32, d: u32| {
+            chrono::NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap()
+                .and_hms_opt(10, 0, 0)
+                .unwrap()
+        };
+        // Inside phase 3's window (Q4 2026), whatever today is.
+        h.svc.set_clock(Some(at(2026, 11, 20)));
+        let system = Actor::system();
+        let officer = h.actor("officer").await;
+        let criteria: Vec<String> = h
+            .svc
+            .policy()
+            .evaluation
+            .criteria
+            .iter()
+            .map(|c| c.id.clone())
+            .collect();
+        // A submitted application of the demo, waiting for the officer.
+        let id = h
+            .svc
+            .list_applications(
+                &officer,
+                haechi_store::ApplicationFilter {
+                    institution_id: None,
+                    state: Some(ApplicationState::Submitted),
+                    advisor_id: None,
+                    limit: 100,
+                    offset: 0,
+                },
+            )
+            .await
+            .unwrap()
+            .0
+            .into_iter()
+            .next()
+            .expect("the demo has a submitted application")
+            .id;
+        let state = |h: &Harness| {
+            let svc = h.svc.clone();
+            let officer = officer.clone();
+            async move {
+                svc.get_application(&officer, id)
+                    .await
+                    .unwrap()
+                    .application
+                    .state
+            }
+        };
+
+        // Korean, as chosen with the language link (the browser itself asks for English).
+        h.open("/lang?to=ko&next=/login").await;
+
+        // 1. Screening, from the application's review page.
+        h.login("officer").await;
+        h.open(&format!("/applications/{id}/review")).await;
+        h.click(Locator::XPath(
+            "//form[input[@name='action' and @value='start_screening']]//button",
+        ))
+        .await;
+        h.wait_for_url("notice=moved").await;
+        assert_eq!(state(&h).await, ApplicationState::Screening);
+
+        // 2. Three reviewers, ticked in the assignment form; then the review starts.
+        let panel = ["advisor1", "advisor2", "advisor3"];
+        for name in panel {
+            let a = h.actor(name).await;
+            h.click(Locator::Css(&format!(
+                "input[name=advisor_id][value='{}']",
+                a.user_id
+            )))
+            .await;
+        }
+        h.click(Locator::Css(
+            "form[action$='/reviewers'] button[type=submit]",
+        ))
+        .await;
+        h.wait_for_url("notice=assigned").await;
+        h.click(Locator::XPath(
+            "//form[input[@name='action' and @value='start_review']]//button",
+        ))
+        .await;
+        h.wait_for_url("notice=moved").await;
+        assert_eq!(state(&h).await, ApplicationState::UnderReview);
+        h.screenshot("phase-officer-reviewers-ko").await;
+        h.logout().await;
+
+        // 3. Each advisor signs in, declares no conflict and submits scores.
+        for name in panel {
+            h.login(name).await;
+            h.open(&format!("/reviews/{id}")).await;
+            h.click(Locator::Css("input[name=conflict][value=no]"))
+                .await;
+            h.click(Locator::Css(
+                "form[action$='/conflict'] button[type=submit]",
+            ))
+            .await;
+            h.wait_for_url("notice=declared").await;
+            for c in &criteria {
+                h.choose(&format!("scores.{c}"), "3").await;
+                h.type_into(
+                    &format!("scores.{c}.justification"),
+                    &format!("{c}: 증빙 자료로 확인한 결과 관리 수준임"),
+                )
+                .await;
+            }
+            h.click_confirmed(Locator::Css("button[name=intent][value=submit]"))
+                .await;
+            h.wait_for_url("notice=scores_submitted").await;
+            h.logout().await;
+        }
+
+        // 4. The officer completes the evaluation and approves.
+        h.login("officer").await;
+        h.open(&format!("/applications/{id}/review")).await;
+        h.click(Locator::XPath(
+            "//form[input[@name='action' and @value='complete_evaluation']]//button",
+        ))
+        .await;
+        h.wait_for_url("notice=moved").await;
+        h.type_into(
+            "rationale",
+            "전문가 평가 통과. 내부통제 방안 이행과 분기별 보고를 조건으로 승인함.",
+        )
+        .await;
+        h.click_confirmed(Locator::Css("button[name=action][value=approve]"))
+            .await;
+        h.wait_for_url("notice=decided").await;
+        assert_eq!(state(&h).await, ApplicationState::Approved);
+
+        // 5. The cohort is confirmed, which drafts its members' letters.
+        h.open("/cohorts?phase=phase-3").await;
+        h.click_confirmed(Locator::Css("form[action$='/confirm'] button[type=submit]"))
+            .await;
+        h.wait_for_url("notice=confirmed").await;
+        let cohort = h
+            .svc
+            .list_cohorts(&officer)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.phase_id == "phase-3")
+            .expect("phase 3 confirmed");
+        assert!(cohort.members.contains(&id), "{cohort:?}");
+
+        // 6. Every draft of the cohort is issued from its page, after the confirmation step.
+        h.open("/letters?status=draft").await;
+        let drafts: Vec<i64> = h
+            .svc
+            .list_letters(&system)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|l| l.state == "draft" && l.phase_id.as_deref() == Some("phase-3"))
+            .map(|l| l.id)
+            .collect();
+        assert_eq!(drafts.len(), cohort.members.len(), "one draft per member");
+        let body = h.body_text().await;
+        assert!(body.contains("번호 미부여 초안"), "{body}");
+        let mut numbers = Vec::new();
+        for d in &drafts {
+            numbers.push(h.issue_letter_in_ui(*d).await);
+        }
+        let own = h
+            .svc
+            .list_letters(&system)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|l| l.application_id == id)
+            .unwrap();
+        h.open(&format!("/letters/{}", own.id)).await;
+        let body = h.body_text().await;
+        assert!(
+            body.contains("SaaS 자체 점검"),
+            "the printed schedule:\n{body}"
+        );
+        h.screenshot("phase-letter-issued-ko").await;
+
+        // 7. The letter's "verify" button opens the public page, which answers "valid".
+        h.click(Locator::Css("a.button[href^='/verify?number=']"))
+            .await;
+        h.wait_for_url("/verify?number=").await;
+        let result = h
+            .client
+            .wait()
+            .at_most(STEP_TIMEOUT)
+            .for_element(Locator::Css("section.result[data-outcome]"))
+            .await
+            .unwrap();
+        assert_eq!(
+            result.attr("data-outcome").await.unwrap().as_deref(),
+            Some("valid")
+        );
+        let number = own.letter_number.clone().unwrap();
+        assert!(result.text().await.unwrap().contains(&number));
+        // Styled like the portal: its stylesheet applies (no CSP-blocked inline style).
+        let font = h
+            .client
+            .execute("return getComputedStyle(document.body).fontFamily;", vec![])
+            .await
+            .unwrap();
+        assert!(
+            !font.as_str().unwrap_or("").to_lowercase().contains("times"),
+            "{font}"
+        );
+        h.screenshot("phase-verify-valid-ko").await;
+
+        // 8. One letter is revoked with a reason; the verify page then says so.
+        let revoked = drafts[0];
+        let reason = "신청서에 기재한 내부통제 방안을 이행하지 않음";
+        h.open(&format!("/letters/{revoked}")).await;
+        h.click(Locator::Css("details#revoke > summary")).await;
+        h.type_into("reason", reason).await;
+        h.click(Locator::Css("details#revoke[open] button[type=submit]"))
+            .await;
+        h.wait_for_url(&format!("/letters/{revoked}?done=revoked"))
+            .await;
+        let body = h.body_text().await;
+        assert!(body.contains(reason), "{body}");
+        let revoked_number = h
+            .svc
+            .get_letter(&system, revoked)
+            .await
+            .unwrap()
+            .letter_number
+            .unwrap();
+        let shown = h.verify_number(false, &revoked_number).await;
+        assert_eq!(shown.outcome, "revoked", "{shown:?}");
+        assert!(shown.text.contains("취소된 의견서입니다"), "{shown:?}");
+
+        // 9. Another is renewed when its renewal window opens (the clock moves to 60 days
+        // before it ends); the renewal is issued and starts the day after the original ends.
+        let renewed = *drafts.last().unwrap();
+        assert_ne!(renewed, revoked, "the cohort has more than one member");
+        let until = h
+            .svc
+            .get_letter(&system, renewed)
+            .await
+            .unwrap()
+            .valid_until
+            .unwrap();
+        let until = chrono::NaiveDate::parse_from_str(&until, "%Y-%m-%d").unwrap();
+        h.svc.set_clock(Some(
+            (until - chrono::Duration::days(60))
+                .and_hms_opt(10, 0, 0)
+                .unwrap(),
+        ));
+        h.open(&format!("/letters/{renewed}")).await;
+        h.confirm_in("renew", "").await;
+        let url = h.wait_for_url("?done=renewed").await;
+        let renewal: i64 = url
+            .split("/letters/")
+            .nth(1)
+            .and_then(|r| r.split('?').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        let renewal_number = h.issue_letter_in_ui(renewal).await;
+        let (_, signed, _) = h.svc.signed_letter(&system, renewal).await.unwrap();
+        assert_eq!(
+            signed.letter.renews.as_deref(),
+            numbers.last().map(String::as_str)
+        );
+        assert_eq!(signed.letter.valid_from, until.succ_opt().unwrap());
+        let body = h.body_text().await;
+        assert!(
+            body.contains("효력 발생 전") && body.contains(&renewal_number),
+            "{body}"
+        );
+        h.screenshot("phase-renewal-issued-ko").await;
+        h.svc.set_clock(None);
         h
     })
     .await;

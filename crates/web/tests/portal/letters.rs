@@ -205,6 +205,13 @@ async fn officer_revokes_renews_issues_and_hands_over_from_the_letter_page() {
         .await;
     assert!(check.has_text("data-outcome=\"revoked\""), "{}", check.body);
     assert!(check.has_text("취소된 의견서입니다"));
+    // In Korean, with the reason, not the engine's English sentence.
+    assert!(
+        check.has_text(&format!("취소 사유: {reason}")),
+        "{}",
+        check.body
+    );
+    assert!(!check.has_text("revoked with effect"));
 
     // Handing over (the renewal's holder): a reason is required, then it is on record.
     let empty = s
