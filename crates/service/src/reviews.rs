@@ -37,21 +37,7 @@ impl Service {
     ) -> Result<Assignment> {
         authz::authorize(actor, Action::ManageApplications)?;
         let mut tx = self.store.begin().await?;
-        let app = haechi_store::get_application(tx.conn(), application_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        if !matches!(
-            app.state,
-            ApplicationState::Screening | ApplicationState::UnderReview
-        ) {
-            return Err(ServiceError::rule(
-                "illegal_transition",
-                format!(
-                    "reviewers are assigned during screening or review; this application is {}",
-                    app.state
-                ),
-            ));
-        }
+        let app = panel_open(&mut tx, application_id).await?;
         let id = assign_in(
             &mut tx,
             actor,
@@ -83,21 +69,7 @@ impl Service {
         authz::authorize(actor, Action::ManageApplications)?;
         let reason = reason.trim();
         let mut tx = self.store.begin().await?;
-        let app = haechi_store::get_application(tx.conn(), application_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        if !matches!(
-            app.state,
-            ApplicationState::Screening | ApplicationState::UnderReview
-        ) {
-            return Err(ServiceError::rule(
-                "illegal_transition",
-                format!(
-                    "reviewers are changed during screening or review; this application is {}",
-                    app.state
-                ),
-            ));
-        }
+        let app = panel_open(&mut tx, application_id).await?;
         let Some(current) = haechi_store::assignments_for_application(tx.conn(), application_id)
             .await?
             .into_iter()
@@ -363,6 +335,26 @@ impl Service {
             computed_at: self.clock_text().unwrap_or_else(haechi_store::now_text),
         })
     }
+}
+
+/// The application, if its reviewers may change now (during screening or review).
+async fn panel_open(tx: &mut WriteTx, application_id: i64) -> Result<haechi_core::Application> {
+    let app = haechi_store::get_application(tx.conn(), application_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if !matches!(
+        app.state,
+        ApplicationState::Screening | ApplicationState::UnderReview
+    ) {
+        return Err(ServiceError::rule(
+            "illegal_transition",
+            format!(
+                "reviewers are assigned or changed during screening or review; this application is {}",
+                app.state
+            ),
+        ));
+    }
+    Ok(app)
 }
 
 /// Assigns an active advisor inside the caller's transaction, with its audit entry.

@@ -33,19 +33,19 @@ fn initial_password() -> String {
         .collect()
 }
 
-/// A role's institution rule: institution roles need one, the others must not have one; the
-/// institution must exist.
-async fn check_role_institution(
-    tx: &mut WriteTx,
-    role: Role,
-    institution_id: Option<i64>,
-) -> Result<()> {
-    if role.is_institution_role() != institution_id.is_some() {
-        return Err(ServiceError::invalid(vec![FieldError::new(
-            "institution_id",
-            "required for institution roles (ciso, security_staff) and only for them",
-        )]));
+/// A role's institution rule: institution roles need one, the others must not have one.
+fn role_institution_errors(role: Role, institution_id: Option<i64>) -> Vec<FieldError> {
+    if role.is_institution_role() == institution_id.is_some() {
+        return Vec::new();
     }
+    vec![FieldError::new(
+        "institution_id",
+        "required for institution roles (ciso, security_staff) and only for them",
+    )]
+}
+
+/// The institution named for an account must exist.
+async fn institution_exists(tx: &mut WriteTx, institution_id: Option<i64>) -> Result<()> {
     if let Some(i) = institution_id {
         haechi_store::get_institution(tx.conn(), i)
             .await?
@@ -110,6 +110,7 @@ impl Service {
         if display_name.is_empty() || display_name.chars().count() > 100 {
             errors.push(FieldError::new("display_name", "1 to 100 characters"));
         }
+        errors.extend(role_institution_errors(role, institution_id));
         if !errors.is_empty() {
             return Err(ServiceError::invalid(errors));
         }
@@ -121,7 +122,7 @@ impl Service {
                 .map_err(|e| ServiceError::rule("password_hash", e.to_string()))??
         };
         let mut tx = self.store.begin().await?;
-        check_role_institution(&mut tx, role, institution_id).await?;
+        institution_exists(&mut tx, institution_id).await?;
         if haechi_store::get_user_by_username(tx.conn(), username)
             .await?
             .is_some()
@@ -224,7 +225,11 @@ impl Service {
         let user = haechi_store::get_user(tx.conn(), user_id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        check_role_institution(&mut tx, role, institution_id).await?;
+        let errors = role_institution_errors(role, institution_id);
+        if !errors.is_empty() {
+            return Err(ServiceError::invalid(errors));
+        }
+        institution_exists(&mut tx, institution_id).await?;
         tx.set_user_role(user_id, role, institution_id).await?;
         haechi_store::delete_sessions_of_user(tx.conn(), user_id, None).await?;
         tx.audit(record(
@@ -267,26 +272,12 @@ impl Service {
     ) -> Result<User> {
         authz::authorize(actor, Action::ManageUsers)?;
         let mut errors = username_errors(username);
-        if role.is_institution_role() != institution_id.is_some() {
-            errors.push(FieldError::new(
-                "institution_id",
-                "required for institution roles (ciso, security_staff) and only for them",
-            ));
-        }
+        errors.extend(role_institution_errors(role, institution_id));
         if !errors.is_empty() {
             return Err(ServiceError::invalid(errors));
         }
         let mut tx = self.store.begin().await?;
-        if let Some(i) = institution_id {
-            haechi_store::get_institution(tx.conn(), i)
-                .await?
-                .ok_or_else(|| {
-                    ServiceError::invalid(vec![FieldError::new(
-                        "institution_id",
-                        "no such institution",
-                    )])
-                })?;
-        }
+        institution_exists(&mut tx, institution_id).await?;
         let id = tx
             .insert_user(&NewUser {
                 username: username.into(),

@@ -948,24 +948,7 @@ async fn assign(
                 .into_response();
         }
     }
-    let view = match st.svc.get_application(&p.actor, id).await {
-        Ok(v) => v,
-        Err(e) => return p.error(e),
-    };
-    officer_page(
-        &st,
-        &p,
-        &view,
-        OfficerPage {
-            errors,
-            alert,
-            form: None,
-            status,
-            notice: None,
-            override_typed: String::new(),
-        },
-    )
-    .await
+    officer_page_again(&st, &p, id, errors, alert, status).await
 }
 
 /// The officer's form to remove an advisor from the application, with a reason and an optional
@@ -1093,13 +1076,25 @@ async fn remove(
             }
         }
     }
+    officer_page_again(&st, &p, id, errors, alert, status).await
+}
+
+/// The officer's page again after a refused reviewer change, with what went wrong.
+async fn officer_page_again(
+    st: &AppState,
+    p: &Portal,
+    id: i64,
+    errors: Vec<FieldError>,
+    alert: Option<String>,
+    status: StatusCode,
+) -> Response {
     let view = match st.svc.get_application(&p.actor, id).await {
         Ok(v) => v,
         Err(e) => return p.error(e),
     };
     officer_page(
-        &st,
-        &p,
+        st,
+        p,
         &view,
         OfficerPage {
             errors,
