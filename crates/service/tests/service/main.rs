@@ -15,6 +15,7 @@ mod mail;
 mod patching;
 mod producers;
 mod program_admin;
+mod reports;
 mod sharing;
 
 use std::future::Future;
