@@ -170,11 +170,11 @@ async fn render_status(
                             @match row {
                                 Some(r) => {
                                     td { (r.source_date) }
-                                    td { (age_text(&p, *age)) }
+                                    td { (age_text(p, *age)) }
                                     td { (r.model_version.as_deref().unwrap_or("—")) }
                                     td class="num" { (rows) }
                                     td { (minute_of(&r.imported_at)) br; span class="small" { (r.imported_by) } }
-                                    td { (signature(&p, r)) }
+                                    td { (signature(p, r)) }
                                 }
                                 None => {
                                     td colspan="6" class="muted" { (p.t("아직 불러오지 않았습니다.", "Not loaded yet.")) }
@@ -218,7 +218,7 @@ async fn render_status(
                                 td { (r.model_version.as_deref().unwrap_or("—")) }
                                 td class="num" { (r.row_count) }
                                 td { (minute_of(&r.imported_at)) " · " (r.imported_by) }
-                                td { (signature(&p, r)) }
+                                td { (signature(p, r)) }
                             }
                         }
                     }
