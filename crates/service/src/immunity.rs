@@ -82,6 +82,7 @@ pub struct DisruptionInput {
 
 /// The work plan and measures as stored with a report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Safeguards {
     pub pre_testing: bool,
     pub spread_prevention: bool,
@@ -362,10 +363,10 @@ impl Service {
         };
         let title = input.title.trim();
         if title.is_empty() {
-            errors.push(FieldError::new("title", "required"));
+            errors.push(FieldError::new("title", "must not be empty"));
         }
         if input.affected_services.trim().is_empty() {
-            errors.push(FieldError::new("affected_services", "required"));
+            errors.push(FieldError::new("affected_services", "must not be empty"));
         }
         text_errors(
             &mut errors,
@@ -378,20 +379,18 @@ impl Service {
         );
         let now = self.now();
         match input.started_at {
-            None => errors.push(FieldError::new("started_at", "required")),
-            Some(s) if s > now => {
-                errors.push(FieldError::new("started_at", "must not be in the future"))
-            }
+            None => errors.push(FieldError::new("started_at", "must not be empty")),
+            Some(s) if s > now => errors.push(FieldError::new("started_at", "is in the future")),
             _ => {}
         }
         match (input.started_at, input.detected_at) {
-            (_, None) => errors.push(FieldError::new("detected_at", "required")),
+            (_, None) => errors.push(FieldError::new("detected_at", "must not be empty")),
             (Some(s), Some(d)) if d < s => errors.push(FieldError::new(
                 "detected_at",
                 "must not be before the start",
             )),
             (_, Some(d)) if d > now => {
-                errors.push(FieldError::new("detected_at", "must not be in the future"))
+                errors.push(FieldError::new("detected_at", "is in the future"))
             }
             _ => {}
         }
@@ -402,7 +401,7 @@ impl Service {
                     "must not be before the start",
                 ));
             } else if r > now {
-                errors.push(FieldError::new("recovered_at", "must not be in the future"));
+                errors.push(FieldError::new("recovered_at", "is in the future"));
             }
         }
         let span = match (input.started_at, input.recovered_at) {
@@ -699,7 +698,7 @@ impl Service {
         let rationale = rationale.trim();
         let mut errors = Vec::new();
         if rationale.is_empty() {
-            errors.push(FieldError::new("rationale", "required"));
+            errors.push(FieldError::new("rationale", "must not be empty"));
         }
         text_errors(&mut errors, &[("rationale", rationale)]);
         if !errors.is_empty() {
@@ -751,7 +750,7 @@ impl Service {
         let reason = reason.trim();
         let mut errors = Vec::new();
         if reason.is_empty() {
-            errors.push(FieldError::new("reason", "required"));
+            errors.push(FieldError::new("reason", "must not be empty"));
         }
         text_errors(&mut errors, &[("reason", reason)]);
         if !errors.is_empty() {
@@ -890,7 +889,7 @@ impl Service {
             errors.push(FieldError::new("kind", "choose the report"));
         }
         if body.is_empty() {
-            errors.push(FieldError::new("body", "required"));
+            errors.push(FieldError::new("body", "must not be empty"));
         }
         text_errors(&mut errors, &[("body", body)]);
         if !errors.is_empty() {
@@ -948,16 +947,16 @@ impl Service {
         let title = input.title.trim();
         let mut errors = Vec::new();
         if title.is_empty() {
-            errors.push(FieldError::new("title", "required"));
+            errors.push(FieldError::new("title", "must not be empty"));
         }
         text_errors(
             &mut errors,
             &[("title", title), ("description", &input.description)],
         );
         match input.aware_at {
-            None => errors.push(FieldError::new("aware_at", "required")),
+            None => errors.push(FieldError::new("aware_at", "must not be empty")),
             Some(t) if t > self.now() => {
-                errors.push(FieldError::new("aware_at", "must not be in the future"))
+                errors.push(FieldError::new("aware_at", "is in the future"))
             }
             _ => {}
         }

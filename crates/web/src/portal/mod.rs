@@ -18,6 +18,7 @@ pub mod cohorts;
 pub mod dashboard;
 pub mod fields;
 pub mod findings;
+pub mod immunity;
 pub mod insight;
 pub mod letters;
 pub mod patching;
@@ -118,6 +119,7 @@ pub fn portal_routes() -> Vec<PageRoute> {
     routes.extend(findings::routes());
     routes.extend(patching::routes());
     routes.extend(reports::routes());
+    routes.extend(immunity::routes());
     routes.extend(insight::routes());
     routes.extend(users::routes());
     routes.extend(sharing::routes());
@@ -801,6 +803,18 @@ const NAV: &[NavItem] = &[
         ko: "업권 현황",
         en: "Sector view",
         shown: |r| allows(r, Action::ReadSectorView),
+    },
+    NavItem {
+        path: "/immunity",
+        ko: "면책 심사",
+        en: "Immunity",
+        shown: |r| allows(r, Action::ReadImmunity),
+    },
+    NavItem {
+        path: "/incidents",
+        ko: "전산사고 보고",
+        en: "Incidents",
+        shown: |r| allows(r, Action::ReadImmunity),
     },
     NavItem {
         path: "/resources",

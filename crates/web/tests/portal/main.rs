@@ -17,6 +17,7 @@ mod applications;
 mod audit;
 mod dashboard;
 mod findings;
+mod immunity;
 mod letters;
 mod matrix;
 mod patching;

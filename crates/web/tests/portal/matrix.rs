@@ -353,6 +353,25 @@ const PAGES: &[Row] = &[
     r("POST", "/saas/{id}", "CT", true, Form(&[])),
     r("POST", "/saas/{id}/delete", "CT", true, Form(&[])),
     r("POST", "/saas/{id}/evaluations", "CT", true, Form(&[])),
+    // Sanction immunity and incidents (C8): the institution files and appeals, the committee
+    // (officers) decides, auditors read; a data-class breach is recorded by either side.
+    r("GET", "/immunity", "AOUCT", false, Empty),
+    r("GET", "/immunity/new", "CT", false, Empty),
+    r("POST", "/immunity", "CT", false, Form(&[])),
+    r("GET", "/immunity/{id}", "AOUCT", true, Empty),
+    r(
+        "POST",
+        "/immunity/{id}/decision",
+        "AO",
+        false,
+        Form(&[("decision", "grant")]),
+    ),
+    r("POST", "/immunity/{id}/appeal", "C", true, Form(&[])),
+    r("GET", "/incidents", "AOUCT", false, Empty),
+    r("GET", "/incidents/new", "AOCT", false, Empty),
+    r("POST", "/incidents", "AOCT", false, Form(&[])),
+    r("GET", "/incidents/{id}", "AOUCT", true, Empty),
+    r("POST", "/incidents/{id}/reports", "CT", true, Form(&[])),
     // What feeds are loaded, and the published emergency advisories, are no secret to anyone
     // signed in.
     r("GET", "/feeds", "*", false, Empty),
@@ -545,6 +564,29 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
             )
             .await,
         );
+        // A disruption report (with its review version) and the incident its outage opened.
+        let filer = Actor {
+            user_id: 0,
+            username: "matrix".into(),
+            role: haechi_core::Role::Ciso,
+            institution_id: Some(inst),
+        };
+        let report: haechi_service::immunity::DisruptionInput = serde_json::from_value(json!({
+            "institution_id": inst, "activity": "ai_security_test", "title": "matrix probe",
+            "started_at": "2026-11-01T00:00:00", "detected_at": "2026-11-01T00:00:00",
+            "outage_minutes": 45, "affected_services": "probe"
+        }))
+        .unwrap();
+        let disruption = app.svc.file_disruption(&filer, &report).await.unwrap();
+        ids.0.insert("disruption", disruption);
+        ids.0.insert(
+            "incident",
+            scalar(
+                app,
+                &format!("SELECT id FROM incidents WHERE disruption_id = {disruption}"),
+            )
+            .await,
+        );
         sqlx::query("INSERT INTO advisories (title_ko, title_en, published_on, state, created_by, created_at) VALUES ('점검', 'probe', '2026-11-01', 'published', 'matrix', '2026-11-01T00:00:00Z')")
             .execute(pool)
             .await
@@ -627,6 +669,8 @@ fn fill(path: &str, ids: &Ids, token: i64) -> String {
             "queue" => "finding",
             "patches" => "patch",
             "saas" => "saas",
+            "immunity" => "disruption",
+            "incidents" => "incident",
             "advisories" => "advisory",
             "bulletins" => "bulletin",
             "attachments" => "attachment",

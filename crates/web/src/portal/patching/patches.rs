@@ -646,7 +646,13 @@ pub async fn detail(
                 }
             }
         }
-        p class="actions" { a href="/patches" { (p.t("패치 기록 목록", "All patch records")) } }
+        p class="actions" {
+            a href="/patches" { (p.t("패치 기록 목록", "All patch records")) }
+            @if p.may(Action::FileImmunity) {
+                " "
+                a class="button" href={ "/immunity/new?patch=" (r.id) } { (p.t("이 패치로 생긴 장애 보고", "File a disruption report for this patch")) }
+            }
+        }
     };
     p.page(&title, body)
 }
