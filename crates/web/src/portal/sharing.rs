@@ -412,14 +412,17 @@ pub async fn create(State(st): State<AppState>, f: CsrfForm<BulletinForm>) -> Re
     }
 }
 
-fn parse_id(p: &Portal, id: &str) -> Result<i64, Response> {
-    id.parse().map_err(|_| p.error(ServiceError::NotFound))
+/// A bulletin id from the path; anything else is "not found" (boxed: the refusal is a whole
+/// response).
+fn parse_id(p: &Portal, id: &str) -> Result<i64, Box<Response>> {
+    id.parse()
+        .map_err(|_| Box::new(p.error(ServiceError::NotFound)))
 }
 
 pub async fn edit_form(p: Portal, State(st): State<AppState>, Path(id): Path<String>) -> Response {
     let id = match parse_id(&p, &id) {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(e) = haechi_service::authz::authorize(&p.actor, Action::WriteBulletins) {
         return p.error(e);
@@ -458,7 +461,7 @@ pub async fn update(
     let form = f.form;
     let id = match parse_id(&p, &id) {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let result = match form.input(&p, &st).await {
         Ok(input) => st.svc.update_bulletin(&p.actor, id, &input).await,
@@ -556,7 +559,7 @@ fn step_form(
 pub async fn show(p: Portal, State(st): State<AppState>, Path(id): Path<String>) -> Response {
     let id = match parse_id(&p, &id) {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let d = match st.svc.bulletin_detail(&p.actor, id).await {
         Ok(d) => d,
@@ -690,7 +693,7 @@ pub async fn stix(
 ) -> Response {
     let id = match parse_id(&p, &id) {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     match st.svc.bulletin_bundle(&p.actor, id, q.version).await {
         Ok(json) => (
@@ -720,7 +723,7 @@ async fn step(st: &AppState, f: CsrfForm<StepForm>, id: &str, which: &str) -> Re
     let p = f.portal;
     let id = match parse_id(&p, id) {
         Ok(i) => i,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let svc = &st.svc;
     let r = match which {
