@@ -63,6 +63,11 @@ fi
 bash scripts/producers.sh
 export HAECHI_TEST_PRODUCERS_DIR="$PWD/target/producers"
 
+# stix2-validator and taxii2-client (PyPI, in a virtual environment): the web tests validate every
+# bulletin's STIX bundle in strict mode and drive the TAXII server with the client (issue #16).
+bash scripts/sharing.sh
+export HAECHI_TEST_SHARING_VENV="$PWD/target/sharing-venv"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
