@@ -204,6 +204,16 @@ pub fn api_routes() -> Vec<ApiRoute> {
             institutions_get
         ),
         route!(
+            GET,
+            "/api/v1/institutions/{id}/overview",
+            "registry",
+            "One institution as the regulator side sees it: figures, screening, applications, letters, obligations (overdue marked), compliance flag, security-SaaS register and a findings summary (each section where the role may read it)",
+            B::None,
+            [],
+            true,
+            institutions_overview
+        ),
+        route!(
             PUT,
             "/api/v1/institutions/{id}",
             "registry",
@@ -1035,6 +1045,14 @@ async fn institutions_get(
     Path(id): Path<i64>,
 ) -> ApiResult {
     ok(st.svc.get_institution(&a, id).await?)
+}
+
+async fn institutions_overview(
+    State(st): State<AppState>,
+    Authed(a): Authed,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    ok(st.svc.institution_overview(&a, id).await?)
 }
 
 async fn institutions_update(

@@ -90,6 +90,7 @@ const API: &[Row] = &[
     r("POST", "/api/v1/institutions/import", "AO", false, Raw("code\n")),
     r("GET", "/api/v1/institutions/export", REG_READ, false, Empty),
     r("GET", "/api/v1/institutions/{id}", "AONSUCT", true, Empty),
+    r("GET", "/api/v1/institutions/{id}/overview", REG_READ, false, Empty),
     r("PUT", "/api/v1/institutions/{id}", "AO", false, InstitutionInput),
     r("POST", "/api/v1/eligibility/screen", "AO", false, Json("{}")),
     r("GET", "/api/v1/eligibility", REG_READ, false, Empty),
