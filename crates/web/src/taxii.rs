@@ -218,6 +218,13 @@ async fn actor(st: &AppState, headers: &HeaderMap) -> Result<Actor, Response> {
     Ok(a)
 }
 
+/// A user who may read bulletins at all (advisors, outside the sharing community, may not).
+async fn reader(st: &AppState, headers: &HeaderMap) -> Result<Actor, Response> {
+    let a = actor(st, headers).await?;
+    st.svc.taxii_collections(&a).await.map_err(service_error)?;
+    Ok(a)
+}
+
 /// The stable id of a collection key.
 pub fn collection_id(key: &str) -> String {
     sharing::uuid_from(&format!("haechi-taxii-collection:{key}"))
@@ -297,7 +304,7 @@ async fn discovery(State(st): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(r) = check_accept(&headers) {
         return r;
     }
-    if let Err(r) = actor(&st, &headers).await {
+    if let Err(r) = reader(&st, &headers).await {
         return r;
     }
     taxii_json(
@@ -315,7 +322,7 @@ async fn api_root(State(st): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(r) = check_accept(&headers) {
         return r;
     }
-    if let Err(r) = actor(&st, &headers).await {
+    if let Err(r) = reader(&st, &headers).await {
         return r;
     }
     taxii_json(

@@ -950,3 +950,172 @@ async fn another_institutions_records_answer_not_found() {
         wrong.join("\n")
     );
 }
+
+/// TAXII 2.1 and the Atom feed (API tokens): everyone but advisors reads the collections their
+/// bulletins reach; the institutions and the bulletin writers post to the contributions
+/// collection (and read their own status); another audience's collection answers 404.
+const TAXII: &[Row] = &[
+    r("GET", "/taxii2/", "AONSUCT", false, Empty),
+    r("GET", "/taxii2/haechi/", "AONSUCT", false, Empty),
+    r(
+        "GET",
+        "/taxii2/haechi/collections/",
+        "AONSUCT",
+        false,
+        Empty,
+    ),
+    r(
+        "GET",
+        "/taxii2/haechi/collections/{id}/",
+        "AONSUCT",
+        true,
+        Empty,
+    ),
+    r(
+        "GET",
+        "/taxii2/haechi/collections/{id}/objects/",
+        "AONSUCT",
+        true,
+        Empty,
+    ),
+    r(
+        "POST",
+        "/taxii2/haechi/collections/{id}/objects/",
+        "NSCT",
+        false,
+        Raw("{\"objects\": []}"),
+    ),
+    r(
+        "GET",
+        "/taxii2/haechi/collections/{id}/objects/{object_id}/",
+        "AONSUCT",
+        true,
+        Empty,
+    ),
+    r(
+        "GET",
+        "/taxii2/haechi/collections/{id}/objects/{object_id}/versions/",
+        "AONSUCT",
+        true,
+        Empty,
+    ),
+    r(
+        "GET",
+        "/taxii2/haechi/collections/{id}/manifest/",
+        "AONSUCT",
+        true,
+        Empty,
+    ),
+    r("GET", "/taxii2/haechi/status/{id}", "NSCT", false, Empty),
+    r("GET", "/taxii2/haechi/status/{id}/", "NSCT", false, Empty),
+    r("GET", "/bulletins.atom", "AONSUCT", false, Empty),
+];
+
+#[test]
+fn every_taxii_route_has_a_row() {
+    let rows: Vec<(&str, &str)> = TAXII.iter().map(|r| (r.method, r.path)).collect();
+    let routes: Vec<(&str, &str)> = haechi_web::taxii::TAXII_PATHS.to_vec();
+    assert_eq!(rows, routes, "TAXII rows and routes differ");
+}
+
+/// A TAXII request of a principal: the collection of `key` (the contributions collection for
+/// a POST), the bulletin report of `bulletin`, the status of the principal's own last POST.
+async fn taxii_call(
+    app: &App,
+    p: &Principal,
+    row: &Row,
+    key: &str,
+    bulletin: i64,
+    status: &str,
+) -> StatusCode {
+    let uuid: String = sqlx::query_scalar("SELECT uuid FROM bulletins WHERE id = $1")
+        .bind(bulletin)
+        .fetch_one(app.svc.store().pool())
+        .await
+        .unwrap();
+    let key = if row.method == "POST" {
+        "contributions"
+    } else {
+        key
+    };
+    let path = row
+        .path
+        .replace("{object_id}", &format!("report--{uuid}"))
+        .replace(
+            "{id}",
+            &if row.path.contains("/status/") {
+                status.to_string()
+            } else {
+                haechi_web::taxii::collection_id(key)
+            },
+        );
+    let method = Method::from_bytes(row.method.as_bytes()).unwrap();
+    let body = match row.probe {
+        Raw(t) => t.to_string(),
+        _ => String::new(),
+    };
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {}", p.token))
+        .header(header::ACCEPT, "application/taxii+json;version=2.1")
+        .header(header::CONTENT_TYPE, "application/taxii+json;version=2.1")
+        .body(Body::from(body))
+        .unwrap();
+    app.router.clone().oneshot(req).await.unwrap().status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taxii_is_allowed_or_denied_by_role_and_audience() {
+    let app = App::demo().await;
+    let (own, foreign, _, _) = fixtures(&app).await;
+    let people = principals(&app).await;
+    let own_key = "all/green";
+    let foreign_key = format!("institution-{}/amber", foreign.get("institution"));
+    let mut wrong = Vec::new();
+    for p in &people {
+        // The principal's own status, when it may post.
+        let mut status_id = "none".to_string();
+        for row in TAXII {
+            let status = taxii_call(&app, p, row, own_key, own.get("bulletin"), &status_id).await;
+            if row.method == "POST" && status == StatusCode::ACCEPTED {
+                status_id = sqlx::query_scalar(
+                    "SELECT id FROM taxii_status ORDER BY created_at DESC, id LIMIT 1",
+                )
+                .fetch_one(app.svc.store().pool())
+                .await
+                .unwrap();
+            }
+            let expect = allowed(row.allow, p.letter);
+            if expect == denied(status) {
+                wrong.push(format!(
+                    "TAXII {} {} as {}: {status}",
+                    row.method, row.path, p.username
+                ));
+            }
+            if row.tenant && matches!(p.letter, 'C' | 'T') {
+                let status = taxii_call(
+                    &app,
+                    p,
+                    row,
+                    &foreign_key,
+                    foreign.get("bulletin"),
+                    &status_id,
+                )
+                .await;
+                if status != StatusCode::NOT_FOUND {
+                    wrong.push(format!(
+                        "TAXII {} {} (another audience) as {}: {status}",
+                        row.method, row.path, p.username
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} wrong decisions:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
