@@ -1,6 +1,8 @@
 //! `haechi`: the one binary. Parses the command line, loads the configuration, picks the
 //! database backend once from its URL, and runs the server, the demo or a batch command.
 
+mod audit_cli;
+mod backup;
 mod config;
 mod feeds_cli;
 mod findings_cli;
@@ -64,6 +66,8 @@ enum BenchCommand {
     Findings(findings_cli::BenchCommand),
     #[command(flatten)]
     Feeds(feeds_cli::PrioritiseBench),
+    #[command(flatten)]
+    Audit(audit_cli::AuditBench),
 }
 
 #[derive(Subcommand)]
@@ -87,6 +91,20 @@ enum Command {
         from: String,
         #[arg(long)]
         to: String,
+    },
+    /// Write a consistent snapshot of a running SQLite instance to FILE and check it (audit
+    /// chain, letter signatures); for PostgreSQL, print how to use pg_dump.
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a snapshot made by `haechi backup` into an empty data directory, after checking
+    /// its integrity, audit chain and letter signatures.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long)]
+        data_dir: PathBuf,
     },
     /// Print the documented default configuration.
     PrintDefaultConfig,
@@ -208,8 +226,13 @@ enum LetterCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check the audit hash chain; exits non-zero naming the first bad entry.
-    Verify,
+    /// Check the audit hash chain from its newest checkpoint (every entry with --full); exits
+    /// non-zero naming the first bad entry; when intact, writes a checkpoint for the next check.
+    Verify {
+        /// Walk every entry from the first, not only those after the newest checkpoint.
+        #[arg(long)]
+        full: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -354,6 +377,7 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
             return Ok(ExitCode::SUCCESS);
         }
         Command::Cvss { vectors } => return cvss(vectors),
+        Command::Restore { from, data_dir } => return backup::restore(from, data_dir).await,
         Command::Letter {
             command:
                 LetterCommand::Verify {
@@ -370,6 +394,7 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
     match command {
         Command::Serve { .. } => serve(&cfg, false).await,
         Command::Demo { .. } => serve(&cfg, true).await,
+        Command::Backup { to } => backup::backup(&cfg.database_url, &to).await,
         Command::Migrate => {
             let store = Store::connect(&cfg.database_url).await?;
             let applied = store.migrate().await?;
@@ -391,7 +416,8 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
                 "audit chain on the target: {}",
                 if check.intact { "intact" } else { "BROKEN" }
             );
-            Ok(if check.intact {
+            let same = backup::compare_copy(&source, &target).await?;
+            Ok(if check.intact && same {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -486,20 +512,10 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
-            command: AuditCommand::Verify,
+            command: AuditCommand::Verify { full },
         } => {
             let svc = open_service(&cfg).await?;
-            let v = svc.verify_audit(&system).await.map_err(service_error)?;
-            match v.first_bad {
-                None => {
-                    println!("audit log intact: {} entries", v.entries);
-                    Ok(ExitCode::SUCCESS)
-                }
-                Some((seq, why)) => {
-                    eprintln!("audit log BROKEN at entry {seq}: {why}");
-                    Ok(ExitCode::FAILURE)
-                }
-            }
+            audit_cli::verify(&svc, full).await
         }
         Command::Admin {
             command:
@@ -596,9 +612,13 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
         Command::Bench {
             command: BenchCommand::Findings(command),
         } => findings_cli::bench(command, overrides.database_url.as_deref()).await,
-        Command::PrintDefaultConfig | Command::Openapi | Command::Cvss { .. } => {
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Bench {
+            command: BenchCommand::Audit(command),
+        } => audit_cli::bench(command, overrides.database_url.as_deref()).await,
+        Command::PrintDefaultConfig
+        | Command::Openapi
+        | Command::Cvss { .. }
+        | Command::Restore { .. } => Ok(ExitCode::SUCCESS),
     }
 }
 
@@ -802,6 +822,14 @@ async fn serve(cfg: &Config, demo: bool) -> anyhow::Result<ExitCode> {
             // Risk acceptances whose expiry has passed reopen their findings.
             if let Err(e) = reminders.reopen_expired_acceptances().await {
                 tracing::warn!(error = %e, "reopening expired risk acceptances failed");
+            }
+            // An audit checkpoint, so the audit page's check walks at most an hour of entries.
+            match reminders.checkpoint_audit(&Actor::system(), false).await {
+                Ok((v, _)) if !v.intact => {
+                    tracing::error!(first_bad = ?v.first_bad, "audit hash chain BROKEN")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "audit checkpoint failed"),
             }
         }
     });

@@ -553,11 +553,21 @@ fn audit_verify_detects_a_tampered_entry() {
         .stdout
         .trim()
         .strip_prefix("audit log intact: ")
-        .and_then(|s| s.strip_suffix(" entries"))
+        .and_then(|s| s.split_once(" entries"))
         .unwrap_or_else(|| panic!("unexpected output: {}", run.stdout))
+        .0
         .parse()
         .unwrap();
     assert!(entries > 100, "{entries} entries");
+    // The intact check left a checkpoint vouching for the entry it ended on.
+    assert!(
+        run.stdout.contains(&format!(
+            "checkpoint written as entry {}, vouching for entry {entries}",
+            entries + 1
+        )),
+        "{}",
+        run.stdout
+    );
 
     block_on(async {
         let store = Store::connect(&sqlite_url(dir.path())).await.unwrap();
@@ -569,8 +579,9 @@ fn audit_verify_detects_a_tampered_entry() {
             .await
             .unwrap();
         assert_eq!(
-            total, entries,
-            "the entry count printed is the number of entries"
+            total,
+            entries + 1,
+            "the entry count printed is the number of entries (and the checkpoint)"
         );
         let done =
             sqlx::query("UPDATE audit_log SET after_json = '{\"tampered\":true}' WHERE seq = 42")
@@ -580,10 +591,35 @@ fn audit_verify_detects_a_tampered_entry() {
         assert_eq!(done.rows_affected(), 1);
         store.close().await;
     });
-    let run = haechi(d, &["audit", "verify"], &[]).expect_failure("audit verify after tampering");
+    // The incremental check starts at the checkpoint and walks only what came after it; the
+    // full walk finds the entry altered in place before it.
+    let run = haechi(d, &["audit", "verify"], &[]).expect_ok("incremental verify");
+    assert!(
+        run.stdout.contains(&format!("entries {}..", entries + 1)),
+        "{}",
+        run.stdout
+    );
+    let run = haechi(d, &["audit", "verify", "--full"], &[])
+        .expect_failure("audit verify --full after tampering");
     assert!(
         run.stderr.contains("entry 42"),
         "stderr does not name entry 42: {}",
+        run.stderr
+    );
+    // Tampering at or after the checkpoint is found by the incremental check too.
+    block_on(async {
+        let store = Store::connect(&sqlite_url(dir.path())).await.unwrap();
+        sqlx::query("UPDATE audit_log SET actor_name = 'mallory' WHERE seq = $1")
+            .bind(entries + 1)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let run = haechi(d, &["audit", "verify"], &[]).expect_failure("incremental after tampering");
+    assert!(
+        run.stderr.contains(&format!("entry {}", entries + 1)),
+        "{}",
         run.stderr
     );
 }
@@ -722,10 +758,32 @@ fn migrate_db_moves_the_demo_to_postgres() {
     );
     assert!(run.stdout.contains("institutions: "), "{}", run.stdout);
 
-    let after = haechi(None, &["--database-url", &pg.url, "audit", "verify"], &[])
-        .expect_ok("audit verify on PostgreSQL")
-        .stdout;
-    assert_eq!(after, before, "the same chain, entry for entry");
+    assert!(
+        run.stdout.contains("row counts and content checksums of ")
+            && run
+                .stdout
+                .contains(" tables: identical on source and target"),
+        "{}",
+        run.stdout
+    );
+    // The same chain, entry for entry: the checkpoint the SQLite check wrote is the last one
+    // copied, and the check on PostgreSQL starts from it.
+    let entries = |out: &str| -> i64 {
+        out.strip_prefix("audit log intact: ")
+            .and_then(|s| s.split_once(" entries"))
+            .unwrap_or_else(|| panic!("unexpected output: {out}"))
+            .0
+            .parse()
+            .unwrap()
+    };
+    let after = haechi(
+        None,
+        &["--database-url", &pg.url, "audit", "verify", "--full"],
+        &[],
+    )
+    .expect_ok("audit verify on PostgreSQL")
+    .stdout;
+    assert_eq!(entries(&after), entries(&before) + 1, "{before}\n{after}");
     let export_sqlite = haechi(d, &["institutions", "export"], &[])
         .expect_ok("export SQLite")
         .stdout;
@@ -1109,4 +1167,135 @@ fn bench_prioritise_runs_small() {
     );
     assert_eq!(r["idle_recompute"]["rows_written"], 0, "{r}");
     assert!(r["queue_first_page_ms"].as_f64().unwrap() >= 0.0);
+}
+
+// ---------------------------------------------------------------- backup and restore
+
+/// `haechi backup` writes a snapshot of the running instance and reads it back; `restore` puts
+/// it into an empty data directory only after its audit chain and every letter signature
+/// verify, and refuses a damaged snapshot, writing nothing.
+#[test]
+fn backup_and_restore_check_the_chain_and_letters() {
+    // The demo with a signing key, so that it issues letters.
+    let dir = tempfile::tempdir().unwrap();
+    block_on(async {
+        let (store, svc) = open(dir.path()).await;
+        let svc = svc
+            .with_signer(haechi_letter::Keypair::generate())
+            .await
+            .unwrap();
+        haechi_service::demo::seed(&svc)
+            .await
+            .expect("seed the demo");
+        store.close().await;
+    });
+    let d = Some(dir.path());
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("haechi-backup.db");
+    let run = haechi(d, &["backup", "--to", path_str(&file)], &[]).expect_ok("backup");
+    assert!(run.stdout.contains("backup written to"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("intact: yes") && run.stdout.contains("signatures verified: yes"),
+        "{}",
+        run.stdout
+    );
+    assert!(file.is_file());
+    // A backup never overwrites.
+    let again = haechi(d, &["backup", "--to", path_str(&file)], &[]).expect_failure("overwrite");
+    assert!(again.stderr.contains("exists already"), "{}", again.stderr);
+
+    let (letters, institutions) = block_on(async {
+        let (store, _) = open(dir.path()).await;
+        let n = |sql: &'static str| {
+            let pool = store.pool().clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let l = n("SELECT COUNT(*) FROM letters WHERE signed_file IS NOT NULL").await;
+        let i = n("SELECT COUNT(*) FROM institutions").await;
+        store.close().await;
+        (l, i)
+    });
+    assert!(letters > 0, "the demo has issued letters");
+    assert!(
+        run.stdout.contains(&format!("{letters} issued letters")),
+        "{}",
+        run.stdout
+    );
+
+    let restored = tempfile::tempdir().unwrap();
+    let target = restored.path().join("data");
+    let run = haechi(
+        None,
+        &[
+            "restore",
+            "--from",
+            path_str(&file),
+            "--data-dir",
+            path_str(&target),
+        ],
+        &[],
+    )
+    .expect_ok("restore");
+    assert!(run.stdout.contains("restored "), "{}", run.stdout);
+    let export = |d: &Path| {
+        haechi(Some(d), &["institutions", "export"], &[])
+            .expect_ok("export")
+            .stdout
+    };
+    assert_eq!(export(&target), export(dir.path()));
+    assert_eq!(export(&target).lines().count() as i64, institutions + 1);
+    haechi(Some(&target), &["audit", "verify", "--full"], &[]).expect_ok("verify restored");
+    // Not over an existing instance.
+    let run = haechi(
+        None,
+        &[
+            "restore",
+            "--from",
+            path_str(&file),
+            "--data-dir",
+            path_str(&target),
+        ],
+        &[],
+    )
+    .expect_failure("restore over an instance");
+    assert!(run.stderr.contains("exists already"), "{}", run.stderr);
+
+    // A snapshot whose letter was altered, or whose chain was, is refused.
+    for (what, sql, word) in [
+        (
+            "letter",
+            "UPDATE letters SET signed_file = replace(signed_file, letter_number, letter_number || 'X') WHERE id = (SELECT MIN(id) FROM letters WHERE signed_file IS NOT NULL)",
+            "does not verify",
+        ),
+        (
+            "audit",
+            "UPDATE audit_log SET actor_name = 'mallory' WHERE seq = 7",
+            "audit log broken at entry 7",
+        ),
+    ] {
+        let bad = out.path().join(format!("bad-{what}.db"));
+        std::fs::copy(&file, &bad).unwrap();
+        block_on(async {
+            let store = Store::connect(&format!("sqlite://{}", bad.display()))
+                .await
+                .unwrap();
+            let done = sqlx::query(sql).execute(store.pool()).await.unwrap();
+            assert_eq!(done.rows_affected(), 1, "{what}");
+            store.close().await;
+        });
+        let empty = restored.path().join(format!("empty-{what}"));
+        let run = haechi(
+            None,
+            &["restore", "--from", path_str(&bad), "--data-dir", path_str(&empty)],
+            &[],
+        )
+        .expect_failure("restore a damaged snapshot");
+        assert!(run.stderr.contains(word), "{what}: {}", run.stderr);
+        assert!(!empty.join("haechi.db").exists(), "{what}: nothing restored");
+    }
 }

@@ -11,6 +11,7 @@ pub mod clusters;
 pub mod cohorts;
 pub mod demo;
 pub mod demo_ai;
+pub mod demo_immunity;
 pub mod demo_patching;
 pub mod demo_reports;
 pub mod demo_sharing;
@@ -343,10 +344,43 @@ impl Service {
         })
     }
 
-    /// Verifies the audit hash chain.
+    /// Verifies the audit hash chain from its newest checkpoint to the head (the whole chain
+    /// when there is no checkpoint yet); see `haechi_store::audit`.
     pub async fn verify_audit(&self, actor: &Actor) -> Result<haechi_store::AuditVerification> {
         authz::authorize(actor, Action::ReadAudit)?;
+        Ok(self.store.verify_audit_incremental().await?)
+    }
+
+    /// Verifies the whole audit hash chain, every entry from the first.
+    pub async fn verify_audit_full(
+        &self,
+        actor: &Actor,
+    ) -> Result<haechi_store::AuditVerification> {
+        authz::authorize(actor, Action::ReadAudit)?;
         Ok(self.store.verify_audit().await?)
+    }
+
+    /// Verifies the chain (from the newest checkpoint, or whole with `full`) and, when it is
+    /// intact and has grown since, appends a checkpoint entry vouching for the entry the check
+    /// ended on, so the next check starts there. Returns the check and the checkpoint's entry.
+    pub async fn checkpoint_audit(
+        &self,
+        actor: &Actor,
+        full: bool,
+    ) -> Result<(haechi_store::AuditVerification, Option<i64>)> {
+        let v = if full {
+            self.verify_audit_full(actor).await?
+        } else {
+            self.verify_audit(actor).await?
+        };
+        if !v.intact || v.entries == 0 {
+            return Ok((v, None));
+        }
+        let mut tx = self.store.begin().await?;
+        let rec = record(actor, "", "", "", None, None, None);
+        let seq = tx.audit_checkpoint(rec, v.entries, &v.last_hash).await?;
+        tx.commit().await?;
+        Ok((v, seq))
     }
 
     pub async fn audit_log(

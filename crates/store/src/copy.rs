@@ -1,5 +1,7 @@
 //! `haechi migrate-db`: copies every table of one instance into another, empty one (typically
-//! SQLite → PostgreSQL), in one transaction on the target, then moves the identity sequences.
+//! SQLite → PostgreSQL), in one transaction on the target, then moves the identity sequences;
+//! and per-table row counts with a content checksum (the same on both databases for the same
+//! rows), which `migrate-db` compares after the copy and `haechi backup`/`restore` print.
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -11,6 +13,17 @@ use crate::{Dialect, Result, Store, StoreError};
 #[derive(Debug, Clone, Serialize)]
 pub struct CopyReport {
     pub tables: Vec<(String, i64)>,
+}
+
+/// One table's row count and content checksum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableChecksum {
+    pub table: String,
+    pub rows: i64,
+    /// SHA-256 over the sorted SHA-256 digests of the rows (so the order the database returns
+    /// them in does not matter), each over the row's cells with their kind (integer, float
+    /// bits, text, bytes, NULL) and length.
+    pub sha256: String,
 }
 
 enum Cell {
@@ -55,7 +68,48 @@ fn cells(row: &AnyRow) -> Result<Vec<Cell>> {
     Ok(out)
 }
 
+fn row_digest(row: &AnyRow) -> Result<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for cell in cells(row)? {
+        let (tag, bytes): (u8, Vec<u8>) = match cell {
+            Cell::NullInt | Cell::NullFloat | Cell::NullBytes | Cell::NullText => (0, Vec::new()),
+            Cell::Int(v) => (1, v.to_be_bytes().to_vec()),
+            Cell::Float(v) => (2, v.to_bits().to_be_bytes().to_vec()),
+            Cell::Text(v) => (3, v.into_bytes()),
+            Cell::Bytes(v) => (4, v),
+        };
+        h.update([tag]);
+        h.update((bytes.len() as u64).to_be_bytes());
+        h.update(&bytes);
+    }
+    Ok(h.finalize().into())
+}
+
 impl Store {
+    /// Row count and content checksum of every table of the instance, in migration order.
+    pub async fn table_checksums(&self) -> Result<Vec<TableChecksum>> {
+        use sha2::{Digest, Sha256};
+        let mut out = Vec::with_capacity(TABLES.len());
+        for table in TABLES {
+            let rows = sqlx::query(&format!("SELECT * FROM {table}"))
+                .fetch_all(self.pool())
+                .await?;
+            let mut digests = rows.iter().map(row_digest).collect::<Result<Vec<_>>>()?;
+            digests.sort_unstable();
+            let mut h = Sha256::new();
+            for d in &digests {
+                h.update(d);
+            }
+            out.push(TableChecksum {
+                table: table.to_string(),
+                rows: digests.len() as i64,
+                sha256: hex::encode(h.finalize()),
+            });
+        }
+        Ok(out)
+    }
+
     /// Copies all data of `self` into `target`, which must be migrated and hold no data.
     pub async fn copy_into(&self, target: &Store) -> Result<CopyReport> {
         let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM institutions")
@@ -120,5 +174,34 @@ impl Store {
         }
         tx.commit().await?;
         Ok(report)
+    }
+}
+
+impl Store {
+    /// Writes a consistent snapshot of a SQLite instance to `path` (`VACUUM INTO`: one read
+    /// transaction, so writers carry on and the copy holds every committed transaction up to its
+    /// start, whole). Refused on PostgreSQL, whose own tool (`pg_dump`) does this.
+    pub async fn snapshot_into(&self, path: &str) -> Result<()> {
+        if self.dialect() != Dialect::Sqlite {
+            return Err(StoreError::Config(
+                "snapshots are for SQLite; use pg_dump for PostgreSQL".into(),
+            ));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// SQLite's `PRAGMA integrity_check` ("ok" when the file is sound); `None` on PostgreSQL.
+    pub async fn integrity_check(&self) -> Result<Option<String>> {
+        if self.dialect() != Dialect::Sqlite {
+            return Ok(None);
+        }
+        let lines: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(self.pool())
+            .await?;
+        Ok(Some(lines.join("; ")))
     }
 }

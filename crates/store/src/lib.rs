@@ -34,9 +34,11 @@ use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 use tokio::sync::Notify;
 
 pub use accounts::*;
-pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditVerification};
+pub use audit::{
+    AuditCheckpoint, AuditEntry, AuditFilter, AuditRecord, AuditVerification, CHECKPOINT_ACTION,
+};
 pub use clusters::*;
-pub use copy::CopyReport;
+pub use copy::{CopyReport, TableChecksum};
 pub use feeds::*;
 pub use findings::*;
 pub use findings_list::*;

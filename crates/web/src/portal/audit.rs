@@ -45,6 +45,11 @@ const ACTIONS: &[(&str, &str, &str)] = &[
         "감사 기록 검증 지점",
         "Audit log checkpoint",
     ),
+    (
+        "audit.checkpoint",
+        "감사 기록 검증 지점",
+        "Audit log checkpoint",
+    ),
     ("session.login_failed", "로그인 실패", "Sign-in failed"),
     ("session.logout", "로그아웃", "Signed out"),
     ("token.issue", "API 토큰 발급", "API token issued"),
@@ -189,6 +194,7 @@ const ENTITIES: &[(&str, &str, &str)] = &[
     ("resource", "전산자원", "Resource"),
     ("finding", "취약점", "Finding"),
     ("audit_log", "감사 기록", "Audit log"),
+    ("audit_log", "감사 기록", "Audit log"),
     ("finding_import", "취약점 가져오기", "Findings import"),
     ("patch_record", "패치 기록", "Patch record"),
     ("feed", "위협 피드", "Threat feed"),
@@ -253,6 +259,12 @@ fn verification(lang: Lang, v: &AuditVerification) -> Markup {
             div class="alert ok" role="status" {
                 p { strong { (lang.t("해시 체인 검증: 이상 없음", "Hash chain verified: intact")) } }
                 p { (lang.t("기록 ", "Entries checked: ")) (thousands(v.entries)) (lang.t("건의 연결과 내용이 모두 일치합니다.", "; every link and every entry's content matches.")) }
+                @if v.verified_from > 0 {
+                    p class="small muted" {
+                        (lang.t("#", "Entries up to #")) (v.verified_from)
+                        (lang.t("까지는 검증 지점을 기록할 때 검증했고, 이번에는 그 뒤의 기록만 확인했습니다. 전체 재검증: haechi audit verify --full", " were verified when the checkpoint was written; this check walked the entries after it. Full re-check: haechi audit verify --full"))
+                    }
+                }
                 @if v.verified_from > 0 {
                     p class="small muted" {
                         (lang.t("#", "Entries up to #")) (v.verified_from)

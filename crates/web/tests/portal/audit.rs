@@ -188,3 +188,40 @@ async fn audit_actions_and_times_are_shown_for_people() {
     assert!(row.contains(&kst), "{kst} in {row}");
     assert!(!page.has_text("UTC"), "no UTC times on the page");
 }
+
+/// After a checkpoint the page's check walks only the entries after it, says so, and still
+/// reports an entry altered after the checkpoint.
+#[tokio::test]
+async fn the_check_starts_at_the_newest_checkpoint() {
+    let app = App::demo().await;
+    let system = haechi_core::Actor::system();
+    let (v, cp) = app.svc.checkpoint_audit(&system, false).await.unwrap();
+    assert!(v.intact);
+    let cp = cp.expect("a checkpoint is written");
+    assert_eq!(cp, v.entries + 1);
+    let s = app.login("auditor").await;
+    let page = s.get("/audit").await;
+    assert!(page.has_text("해시 체인 검증: 이상 없음"), "{}", page.body);
+    assert!(
+        page.has_text(&format!(
+            "#{}까지는 검증 지점을 기록할 때 검증했고",
+            v.entries
+        )),
+        "{}",
+        page.body
+    );
+    assert!(page.has_text(">감사 기록 검증 지점</a>"), "{}", page.body);
+    // Login wrote one more entry; alter it.
+    sqlx::query("UPDATE audit_log SET actor_name = 'mallory' WHERE seq = $1")
+        .bind(cp + 1)
+        .execute(app.svc.store().pool())
+        .await
+        .unwrap();
+    let page = s.get("/audit?lang=en").await;
+    assert!(page.has_text("Hash chain verification FAILED"));
+    assert!(
+        page.has_text(&format!("First failing entry: #{}", cp + 1)),
+        "{}",
+        page.body
+    );
+}
