@@ -286,3 +286,48 @@ impl Service {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use haechi_store::ObligationRow;
+
+    use crate::letters::obligation_overdue;
+
+    fn row(status: &str, due_on: &str) -> ObligationRow {
+        ObligationRow {
+            id: 1,
+            letter_id: 1,
+            letter_number: None,
+            institution_id: 1,
+            institution_name: String::new(),
+            kind: "quarterly_report".into(),
+            sequence: 1,
+            period_start: "2026-07-01".into(),
+            period_end: "2026-09-30".into(),
+            due_on: due_on.into(),
+            status: status.into(),
+            submitted_at: None,
+            decided_at: None,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn a_report_still_owed_past_its_due_date_is_overdue() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 13).unwrap_or_default();
+        // Owed: never submitted, or returned for correction.
+        assert!(obligation_overdue(&row("open", "2026-10-30"), today));
+        assert!(obligation_overdue(&row("returned", "2026-10-30"), today));
+        // Due today is not late yet.
+        assert!(!obligation_overdue(&row("open", "2026-11-13"), today));
+        assert!(!obligation_overdue(&row("returned", "2026-11-14"), today));
+        // Not owed.
+        for status in ["submitted", "accepted", "cancelled"] {
+            assert!(
+                !obligation_overdue(&row(status, "2026-10-30"), today),
+                "{status}"
+            );
+        }
+    }
+}
