@@ -82,6 +82,9 @@ pub struct PlanContext {
     /// The phase's cohort is already confirmed: a candidate that is not a member was approved
     /// after the confirmation.
     pub confirmed: bool,
+    /// Applications approved after the confirmation (an application decided before it but left
+    /// out, e.g. over capacity, is not one of them).
+    pub approved_after_confirmation: std::collections::BTreeSet<i64>,
     /// The day of the plan: a late approval may join a confirmed cohort only while the phase's
     /// window is open. `None`: no late addition is offered.
     pub today: Option<NaiveDate>,
@@ -141,7 +144,11 @@ pub fn plan_with(
             Some(_) => others.push((c, CohortReason::AlreadyInCohort)),
             None if !c.passed && !overridden => others.push((c, CohortReason::EvaluationNotPassed)),
             None if c.decided_on > phase.end => others.push((c, CohortReason::DecidedAfterWindow)),
-            None if ctx.confirmed => late.push(c),
+            None if ctx.confirmed
+                && ctx.approved_after_confirmation.contains(&c.application_id) =>
+            {
+                late.push(c)
+            }
             None => ranked.push(c),
         }
     }
@@ -303,5 +310,111 @@ fn outcome(
         reason: Reason::new(code.as_str(), ko, en),
         override_reason: override_reason.filter(|_| !c.passed),
         can_add: code == CohortReason::ApprovedAfterConfirmation && may_add,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn candidate(
+        id: i64,
+        score: f64,
+        passed: bool,
+        decided: &str,
+        cohort: Option<&str>,
+    ) -> Candidate {
+        Candidate {
+            application_id: id,
+            institution_id: id,
+            institution_name: format!("Institution {id}"),
+            score,
+            passed,
+            decided_on: day(decided),
+            already_in_cohort: cohort.map(str::to_string),
+        }
+    }
+
+    fn codes(plan: &CohortPlan) -> Vec<(i64, CohortReason, bool)> {
+        plan.candidates
+            .iter()
+            .map(|c| (c.application_id, c.code, c.can_add))
+            .collect()
+    }
+
+    #[test]
+    fn late_approvals_of_a_confirmed_cohort_may_join_only_while_its_window_is_open() {
+        let policy = Policy::default_policy();
+        let candidates = [
+            candidate(1, 3.5, true, "2026-10-10", Some("phase-3")),
+            // Left out before the confirmation (it was never approved late): ranked as before.
+            candidate(2, 3.1, true, "2026-10-11", None),
+            candidate(3, 3.3, true, "2026-12-10", None),
+        ];
+        let mut ctx = PlanContext {
+            confirmed: true,
+            approved_after_confirmation: [3].into_iter().collect(),
+            today: Some(day("2026-12-11")),
+            overrides: BTreeMap::new(),
+        };
+        let open = plan_with(&policy, "phase-3", &candidates, &ctx).unwrap();
+        assert!(open.late_additions_open);
+        assert_eq!(
+            codes(&open),
+            vec![
+                (1, CohortReason::AlreadyInThisCohort, false),
+                (2, CohortReason::RankedWithinCapacity, false),
+                (3, CohortReason::ApprovedAfterConfirmation, true),
+            ]
+        );
+        ctx.today = Some(day("2027-01-02"));
+        let closed = plan_with(&policy, "phase-3", &candidates, &ctx).unwrap();
+        assert!(!closed.late_additions_open);
+        let late = &closed.candidates[2];
+        assert!(
+            !late.can_add && late.reason.ko.contains("다음 단계"),
+            "{late:?}"
+        );
+    }
+
+    #[test]
+    fn an_overridden_approval_is_ranked_with_its_reason_and_reasons_name_no_ids() {
+        let policy = Policy::default_policy();
+        let candidates = [
+            candidate(1, 2.9, false, "2026-10-10", None),
+            candidate(2, 2.8, false, "2026-10-11", None),
+            candidate(3, 3.4, true, "2026-06-10", Some("phase-1")),
+        ];
+        let ctx = PlanContext {
+            overrides: [(1, "보완 조건부".to_string())].into_iter().collect(),
+            ..PlanContext::default()
+        };
+        let plan = plan_with(&policy, "phase-3", &candidates, &ctx).unwrap();
+        assert_eq!(
+            codes(&plan),
+            vec![
+                (1, CohortReason::RankedWithinCapacity, false),
+                (2, CohortReason::EvaluationNotPassed, false),
+                (3, CohortReason::AlreadyInCohort, false),
+            ]
+        );
+        let first = &plan.candidates[0];
+        assert_eq!(first.override_reason.as_deref(), Some("보완 조건부"));
+        assert!(
+            first.reason.ko.contains("보완 조건부") && first.reason.ko.contains("정원 제한 없음")
+        );
+        assert!(first.reason.en.contains("no capacity limit"));
+        for c in &plan.candidates {
+            for text in [&c.reason.ko, &c.reason.en] {
+                assert!(!text.contains('∞') && !text.contains("phase-"), "{text}");
+            }
+        }
+        assert!(plan.candidates[2].reason.ko.contains("1차"));
     }
 }

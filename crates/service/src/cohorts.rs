@@ -13,9 +13,15 @@ impl Service {
     async fn plan_in(&self, tx: &mut haechi_store::WriteTx, phase_id: &str) -> Result<CohortPlan> {
         let policy = self.policy_in(tx).await?;
         let rows = haechi_store::approved_applications(tx.conn()).await?;
-        let confirmed = haechi_store::cohort_confirmed(tx.conn(), phase_id).await?;
+        let confirmed_at = haechi_store::cohort_confirmed_at(tx.conn(), phase_id).await?;
         let ctx = PlanContext {
-            confirmed,
+            confirmed: confirmed_at.is_some(),
+            // Both times are the store's RFC 3339 UTC text, which sorts in time order.
+            approved_after_confirmation: rows
+                .iter()
+                .filter(|r| confirmed_at.as_ref().is_some_and(|c| r.decided_at > *c))
+                .map(|r| r.application_id)
+                .collect(),
             today: Some(self.today()),
             overrides: rows
                 .iter()
@@ -126,7 +132,10 @@ impl Service {
         }
         let mut tx = self.store.begin().await?;
         let plan = self.plan_in(&mut tx, phase_id).await?;
-        if !haechi_store::cohort_confirmed(tx.conn(), phase_id).await? {
+        if haechi_store::cohort_confirmed_at(tx.conn(), phase_id)
+            .await?
+            .is_none()
+        {
             return Err(ServiceError::rule(
                 "cohort_not_confirmed",
                 "this phase's cohort is not confirmed yet: confirm the proposed cohort instead",

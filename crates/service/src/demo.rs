@@ -1369,8 +1369,10 @@ async fn write_history(svc: &Service, system: &Actor) -> Result<Vec<DemoAccount>
         i
     };
 
-    // 4. Phase 1: ten approved in early to mid June, two failing the evaluation.
-    let p1 = date((2026, 5, 25))?;
+    // 4. Phase 1: ten approved in mid-June, two failing the evaluation. The applications open
+    // with the phase (1 June), after the screening of 22 May, so every review is assigned and
+    // submitted in June, before the cohort is confirmed on 23 June.
+    let p1 = date((2026, 6, 1))?;
     let mut plans = Vec::new();
     for k in 0..12u64 {
         let profile = match k {

@@ -1081,6 +1081,8 @@ pub struct CohortCandidateRow {
     pub score: f64,
     pub passed: bool,
     pub decided_on: String,
+    /// When the decision was recorded (RFC 3339 UTC).
+    pub decided_at: String,
     pub cohort_phase: Option<String>,
     /// The officer's reason for approving against a failed evaluation.
     pub override_reason: Option<String>,
@@ -1090,7 +1092,7 @@ pub async fn approved_applications<'e, E: Executor<'e, Database = Any>>(
     e: E,
 ) -> Result<Vec<CohortCandidateRow>> {
     let rs = sqlx::query(
-        "SELECT a.id, a.institution_id, i.name_ko, e.score, e.passed, d.decided_on, d.override_reason, a.cohort_phase FROM applications a \
+        "SELECT a.id, a.institution_id, i.name_ko, e.score, e.passed, d.decided_on, d.decided_at, d.override_reason, a.cohort_phase FROM applications a \
          JOIN institutions i ON i.id = a.institution_id JOIN evaluations e ON e.application_id = a.id JOIN decisions d ON d.application_id = a.id \
          WHERE a.state = 'approved' ORDER BY a.id",
     )
@@ -1105,6 +1107,7 @@ pub async fn approved_applications<'e, E: Executor<'e, Database = Any>>(
                 score: r.try_get("score")?,
                 passed: r.try_get::<i64, _>("passed")? != 0,
                 decided_on: r.try_get("decided_on")?,
+                decided_at: r.try_get("decided_at")?,
                 cohort_phase: r.try_get("cohort_phase")?,
                 override_reason: r.try_get("override_reason")?,
             })
@@ -1152,16 +1155,17 @@ pub async fn list_cohorts<'e, E: Executor<'e, Database = Any> + Copy>(
         .collect()
 }
 
-/// Whether the phase's cohort is confirmed.
-pub async fn cohort_confirmed<'e, E: Executor<'e, Database = Any>>(
+/// When the phase's cohort was confirmed, if it was.
+pub async fn cohort_confirmed_at<'e, E: Executor<'e, Database = Any>>(
     e: E,
     phase_id: &str,
-) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cohorts WHERE phase_id = $1")
-        .bind(phase_id)
-        .fetch_one(e)
-        .await?;
-    Ok(n > 0)
+) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT confirmed_at FROM cohorts WHERE phase_id = $1")
+            .bind(phase_id)
+            .fetch_optional(e)
+            .await?,
+    )
 }
 
 /// A member added to a confirmed cohort after its confirmation (an application approved late).

@@ -45,11 +45,6 @@ const ACTIONS: &[(&str, &str, &str)] = &[
         "감사 기록 검증 지점",
         "Audit log checkpoint",
     ),
-    (
-        "audit.checkpoint",
-        "감사 기록 검증 지점",
-        "Audit log checkpoint",
-    ),
     ("session.login_failed", "로그인 실패", "Sign-in failed"),
     ("session.logout", "로그아웃", "Signed out"),
     ("token.issue", "API 토큰 발급", "API token issued"),
@@ -177,6 +172,38 @@ const ACTIONS: &[(&str, &str, &str)] = &[
         "보안 SaaS 자체 점검",
         "Security SaaS self-evaluation",
     ),
+    (
+        "user.role_change",
+        "역할·기관 변경",
+        "Role or institution changed",
+    ),
+    ("report.compile", "보고서 작성(집계)", "Report compiled"),
+    (
+        "report.write",
+        "보고서 서술 작성",
+        "Report narrative written",
+    ),
+    ("report.submit", "보고서 제출", "Report submitted"),
+    ("bulletin.create", "공지 초안 작성", "Bulletin drafted"),
+    ("bulletin.update", "공지 수정", "Bulletin edited"),
+    (
+        "bulletin.submit",
+        "공지 검토 요청",
+        "Bulletin sent for review",
+    ),
+    ("bulletin.return", "공지 반려", "Bulletin returned"),
+    ("bulletin.publish", "공지 게시", "Bulletin published"),
+    ("bulletin.correct", "공지 정정", "Bulletin corrected"),
+    ("bulletin.withdraw", "공지 철회", "Bulletin withdrawn"),
+    ("bulletin.acknowledge", "공지 확인", "Bulletin acknowledged"),
+    ("taxii.add", "TAXII 객체 등록", "TAXII objects added"),
+    ("immunity.file", "면책 신청", "Immunity claim filed"),
+    ("immunity.appeal", "면책 재심 청구", "Immunity appeal filed"),
+    (
+        "incident.breach",
+        "데이터 등급 위반 사고",
+        "Data-class breach incident",
+    ),
 ];
 
 /// Entity kinds of the log with their labels.
@@ -193,8 +220,6 @@ const ENTITIES: &[(&str, &str, &str)] = &[
     ("eligibility", "적격성 심사", "Eligibility"),
     ("resource", "전산자원", "Resource"),
     ("finding", "취약점", "Finding"),
-    ("audit_log", "감사 기록", "Audit log"),
-    ("audit_log", "감사 기록", "Audit log"),
     ("finding_import", "취약점 가져오기", "Findings import"),
     ("patch_record", "패치 기록", "Patch record"),
     ("feed", "위협 피드", "Threat feed"),
@@ -203,6 +228,11 @@ const ENTITIES: &[(&str, &str, &str)] = &[
     ("saas", "보안 SaaS", "Security SaaS"),
     ("review", "평가", "Review"),
     ("signing_key", "서명 키", "Signing key"),
+    ("report", "보고서", "Report"),
+    ("bulletin", "공지", "Bulletin"),
+    ("immunity", "면책", "Immunity"),
+    ("incident", "사고", "Incident"),
+    ("audit_log", "감사 기록", "Audit log"),
 ];
 
 /// The label of an audit action code; a code the table does not know is shown as it is.
@@ -215,6 +245,13 @@ pub fn action_label(lang: Lang, code: &str) -> String {
             "{} — {}",
             lang.t("신청", "Application"),
             super::applications::action_label(lang, step)
+        );
+    }
+    if let Some(to) = code.strip_prefix("report.") {
+        return format!(
+            "{} — {}",
+            lang.t("보고서", "Report"),
+            super::letters::obligation_state_label(lang, to)
         );
     }
     if let Some(to) = code.strip_prefix("obligation.") {
@@ -259,12 +296,6 @@ fn verification(lang: Lang, v: &AuditVerification) -> Markup {
             div class="alert ok" role="status" {
                 p { strong { (lang.t("해시 체인 검증: 이상 없음", "Hash chain verified: intact")) } }
                 p { (lang.t("기록 ", "Entries checked: ")) (thousands(v.entries)) (lang.t("건의 연결과 내용이 모두 일치합니다.", "; every link and every entry's content matches.")) }
-                @if v.verified_from > 0 {
-                    p class="small muted" {
-                        (lang.t("#", "Entries up to #")) (v.verified_from)
-                        (lang.t("까지는 검증 지점을 기록할 때 검증했고, 이번에는 그 뒤의 기록만 확인했습니다. 전체 재검증: haechi audit verify --full", " were verified when the checkpoint was written; this check walked the entries after it. Full re-check: haechi audit verify --full"))
-                    }
-                }
                 @if v.verified_from > 0 {
                     p class="small muted" {
                         (lang.t("#", "Entries up to #")) (v.verified_from)
