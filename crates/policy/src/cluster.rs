@@ -1,6 +1,7 @@
 //! Cross-tool clustering (C12): findings of one institution that several tools or AI models
 //! report about the same place and the same weakness are grouped into one cluster, so the patch
-//! queue shows one item per real problem.
+//! queue shows one item per real problem. A cluster has at most one finding per producer (tool
+//! and AI model): what one producer reports twice is two places.
 //!
 //! The rules are deterministic and each grouping carries its reason (the file, both lines, both
 //! CWEs and how they relate), so a reader can check why two findings were put together. The
@@ -22,7 +23,7 @@ pub struct ClusterCandidate {
     pub line: u32,
     pub cwes: Vec<u32>,
     pub tool: String,
-    pub rule_id: Option<String>,
+    pub ai_model: Option<String>,
     /// 1 (P1) … 5 (P5); 9 when undecided. The cluster's leader is its most urgent member.
     pub priority_rank: u8,
 }
@@ -91,11 +92,13 @@ pub fn cluster(policy: &Policy, candidates: &[ClusterCandidate]) -> Vec<Membersh
                 if c.line - candidates[o.anchor].line > tol {
                     return None;
                 }
-                let same_rule = o.members.iter().any(|(m, _)| {
+                // One member per producer: a tool (or AI model) that reports two results here
+                // means two places, and its own duplicates are its own business.
+                let same_producer = o.members.iter().any(|(m, _)| {
                     let m = &candidates[*m];
-                    m.tool == c.tool && m.rule_id == c.rule_id
+                    m.tool == c.tool && m.ai_model == c.ai_model
                 });
-                if same_rule {
+                if same_producer {
                     return None;
                 }
                 let reason = relate(policy, &candidates[o.anchor], c, tol)?;

@@ -401,8 +401,8 @@ pub struct PriorityPolicy {
 /// `[priority.clustering]`: when two findings of one institution are one real problem. Both
 /// must be on the same resource and file, start within `line_tolerance` lines of the cluster's
 /// first finding, name related CWEs (the same, or one an ancestor of the other in
-/// `[priority.weakness].parents`), and not be the same rule of the same tool (a tool that reports
-/// its own rule twice means two places).
+/// `[priority.weakness].parents`), and come from different producers (tool and AI model: what
+/// one producer reports twice means two places).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ClusteringPolicy {

@@ -865,14 +865,14 @@ fn clustering() {
             .findings
             .into_iter()
             .map(
-                |(id, res, path, line, cwes, tool, rule, rank)| ClusterCandidate {
+                |(id, res, path, line, cwes, tool, model, rank)| ClusterCandidate {
                     finding_id: id,
                     resource_id: Some(res),
                     path,
                     line,
                     cwes,
                     tool,
-                    rule_id: Some(rule),
+                    ai_model: (!model.is_empty()).then_some(model),
                     priority_rank: rank,
                 },
             )
@@ -914,7 +914,7 @@ fn clustering() {
         line: 1,
         cwes: vec![78],
         tool: format!("tool {id}"),
-        rule_id: None,
+        ai_model: None,
         priority_rank: 2,
     };
     assert_eq!(cluster(&p, &[two(1), two(2)]).len(), 2);

@@ -15,13 +15,34 @@ impl Service {
     /// Regroups the open findings of an institution. Runs after the change that made it
     /// necessary has committed: a failure is logged, and the next import retries.
     pub(crate) async fn refresh_clusters(&self, institution_id: i64) {
-        if let Err(e) = self.regroup(institution_id).await {
-            tracing::warn!(institution_id, error = %e, "grouping findings into clusters failed; the next import retries");
+        let started = std::time::Instant::now();
+        match self.regroup(institution_id).await {
+            Ok(changed) => tracing::debug!(
+                institution_id,
+                changed,
+                ms = started.elapsed().as_millis() as u64,
+                "regrouped findings into cross-tool clusters"
+            ),
+            Err(e) => {
+                tracing::warn!(institution_id, error = %e, "grouping findings into clusters failed; the next import retries")
+            }
         }
     }
 
     async fn regroup(&self, institution_id: i64) -> Result<bool> {
         let policy = self.policy();
+        // With one producer there is nothing to group (the common case of a first import), and
+        // a million findings need not be read to find that out.
+        let pool = self.store.pool();
+        if !haechi_store::has_several_producers(pool, institution_id).await? {
+            if !haechi_store::has_clusters(pool, institution_id).await? {
+                return Ok(false);
+            }
+            let mut tx = self.store.begin().await?;
+            let changed = tx.replace_clusters(institution_id, &[]).await?;
+            tx.commit().await?;
+            return Ok(changed);
+        }
         // One file of one resource at a time: candidates arrive ordered by resource and
         // location, and a cluster never spans two files.
         let mut members = Vec::new();
@@ -44,7 +65,7 @@ impl Service {
                 line,
                 cwes: parse_cwe_list(&r.cwes),
                 tool: r.tool_name,
-                rule_id: r.rule_id,
+                ai_model: r.ai_model,
                 priority_rank: r
                     .priority
                     .as_deref()

@@ -14,7 +14,7 @@ pub struct ClusterCandidateRow {
     pub location: String,
     pub cwes: String,
     pub tool_name: String,
-    pub rule_id: Option<String>,
+    pub ai_model: Option<String>,
     pub priority: Option<String>,
 }
 
@@ -40,7 +40,7 @@ where
         .starts_with("sqlite");
     let collate = if sqlite { "" } else { " COLLATE \"C\"" };
     let sql = format!(
-        "SELECT f.id, f.resource_id, f.location, f.cwes, f.tool_name, f.rule_id, p.priority \
+        "SELECT f.id, f.resource_id, f.location, f.cwes, f.tool_name, f.ai_model, p.priority \
          FROM findings f LEFT JOIN finding_priorities p ON p.finding_id = f.id \
          WHERE f.institution_id = $1 AND f.status IN ('open', 'in_progress') \
          AND f.location IS NOT NULL AND f.cwes <> ',' ORDER BY f.resource_id, f.location{collate}"
@@ -53,11 +53,48 @@ where
             location: r.try_get("location")?,
             cwes: r.try_get("cwes")?,
             tool_name: r.try_get("tool_name")?,
-            rule_id: r.try_get("rule_id")?,
+            ai_model: r.try_get("ai_model")?,
             priority: r.try_get("priority")?,
         });
     }
     Ok(())
+}
+
+/// Whether an institution's findings come from more than one producer (tool, AI model): only
+/// then can a cluster exist. Four probes of the list's `(institution_id, tool_name, id)` and
+/// `(institution_id, ai_model, id)` indexes, whatever the number of findings (the extremes of
+/// each column differ exactly when it has two values; NULL sorts at one end on both databases).
+pub async fn has_several_producers(pool: &sqlx::AnyPool, institution_id: i64) -> Result<bool> {
+    for column in ["tool_name", "ai_model"] {
+        let mut ends: Vec<Option<String>> = Vec::with_capacity(2);
+        for dir in ["ASC", "DESC"] {
+            let end: Option<Option<String>> = sqlx::query_scalar(&format!(
+                "SELECT {column} FROM findings WHERE institution_id = $1 ORDER BY {column} {dir} LIMIT 1"
+            ))
+            .bind(institution_id)
+            .fetch_optional(pool)
+            .await?;
+            match end {
+                Some(v) => ends.push(v),
+                None => return Ok(false),
+            }
+        }
+        if ends[0] != ends[1] {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether an institution has any stored cluster.
+pub async fn has_clusters(pool: &sqlx::AnyPool, institution_id: i64) -> Result<bool> {
+    let one: Option<i64> = sqlx::query_scalar(
+        "SELECT finding_id FROM finding_clusters WHERE institution_id = $1 LIMIT 1",
+    )
+    .bind(institution_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(one.is_some())
 }
 
 /// One stored membership: (finding, cluster leader, reason JSON).

@@ -1036,7 +1036,7 @@ async fn saas_register_and_self_evaluations() {
 
 /// A code-scanning log of the same shell injection (CWE-78, level error) at `path`, as an AI
 /// tool reports it: `confirmed` adds its exploit confirmation; plus a low-severity note.
-fn code_log(tool: &str, ai_model: Option<&str>, confirmed: bool) -> Vec<u8> {
+pub(crate) fn code_log(tool: &str, ai_model: Option<&str>, confirmed: bool) -> Vec<u8> {
     let mut cmd = serde_json::json!({"ruleId": "B605", "level": "error",
         "message": {"text": "Starting a process with a shell: possible injection"},
         "locations": [{"physicalLocation": {"artifactLocation": {"uri": "gateway/run.py"}, "region": {"startLine": 42}}}]});

@@ -11,7 +11,7 @@ use haechi_policy::NetworkZone;
 use haechi_service::patching::PatchInput;
 use haechi_service::Service;
 
-use super::patching::{ciso, import, institution, resource};
+use super::patching::{ciso, code_log, import, institution, resource};
 use super::*;
 
 fn fixture_dir() -> PathBuf {
@@ -88,8 +88,13 @@ async fn producers_story(url: String) {
     let a = institution(&svc, "PRD").await;
     let ca = ciso(a);
     let gw = resource(&svc, &ca, a, "partner-api-gateway", NetworkZone::Dmz).await;
+    let pool = svc.store().pool();
     import(&svc, &ca, a, gw, producer_sarif("bandit")).await;
+    // One producer: nothing to group, and nothing is read to group it.
+    assert!(!haechi_store::has_several_producers(pool, a).await.unwrap());
+    assert!(!haechi_store::has_clusters(pool, a).await.unwrap());
     import(&svc, &ca, a, gw, producer_sarif("semgrep")).await;
+    assert!(haechi_store::has_several_producers(pool, a).await.unwrap());
     let all = rows(&svc, gw).await;
     let find = |tool: &str, rule: &str, line: u32| {
         all.iter()
@@ -242,4 +247,32 @@ async fn producers_story(url: String) {
 #[tokio::test]
 async fn real_producers_import_prioritise_and_cluster() {
     on_both(producers_story).await;
+}
+
+/// Producers are told apart by tool and by AI model, with NULL (no model) at either end of the
+/// index on both databases.
+async fn producers_by_model_story(url: String) {
+    let (_store, svc) = open(&url).await;
+    let a = institution(&svc, "PRM").await;
+    let ca = ciso(a);
+    let pool = svc.store().pool();
+    let one = resource(&svc, &ca, a, "one", NetworkZone::Dmz).await;
+    let two = resource(&svc, &ca, a, "two", NetworkZone::Dmz).await;
+    assert!(!haechi_store::has_several_producers(pool, a).await.unwrap());
+    import(&svc, &ca, a, one, code_log("DeepProbe", None, false)).await;
+    assert!(!haechi_store::has_several_producers(pool, a).await.unwrap());
+    import(
+        &svc,
+        &ca,
+        a,
+        two,
+        code_log("DeepProbe", Some("sentinel"), false),
+    )
+    .await;
+    assert!(haechi_store::has_several_producers(pool, a).await.unwrap());
+}
+
+#[tokio::test]
+async fn producers_differ_by_tool_or_model() {
+    on_both(producers_by_model_story).await;
 }
