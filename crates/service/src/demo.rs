@@ -84,6 +84,7 @@ pub async fn seed(svc: &Service) -> Result<DemoSummary> {
     crate::demo_patching::seed(svc).await?;
     crate::demo_reports::seed(svc).await?;
     crate::demo_ai::seed(svc).await?;
+    crate::demo_immunity::seed(svc).await?;
     crate::demo_sharing::seed(svc).await?;
     summarize(svc, &system, true, accounts).await
 }

@@ -321,3 +321,50 @@ async fn a_data_class_breach_is_recorded_against_the_revoked_letter() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_has_a_granted_and_a_refused_case_and_an_incident_with_its_reports() {
+    let app = App::demo().await;
+    let officer = app.login("officer").await;
+    let list = officer.get("/immunity").await;
+    assert!(
+        list.has_text("면책</span>") || list.has_text("badge ok\">면책"),
+        "{}",
+        list.body
+    );
+    assert!(list.has_text("면책 불인정"));
+    let refused = scalar(
+        &app,
+        "SELECT report_id FROM immunity_reviews WHERE state = 'refused'",
+    )
+    .await;
+    let page = app
+        .login("ciso.hanbit")
+        .await
+        .get(&format!("/immunity/{refused}"))
+        .await;
+    for text in ["면책 불인정", "4시간 40분", "미충족", "정책 버전 "] {
+        assert!(page.has_text(text), "missing {text:?}");
+    }
+    let granted = scalar(
+        &app,
+        "SELECT report_id FROM immunity_reviews WHERE state = 'granted'",
+    )
+    .await;
+    let incident = scalar(
+        &app,
+        &format!("SELECT id FROM incidents WHERE disruption_id = {granted}"),
+    )
+    .await;
+    let page = officer.get(&format!("/immunity/{granted}")).await;
+    assert!(page.has_text("정책상 면책 기준 충족"), "{}", page.body);
+    assert!(page.has_text("의 작업계획서"));
+    let page = officer.get(&format!("/incidents/{incident}")).await;
+    for text in ["최초 보고:", "중간 보고:", "2027-05-15"] {
+        assert!(page.has_text(text), "missing {text:?}");
+    }
+    // The breach behind the revoked letter is overdue: no initial report was filed.
+    let incidents = officer.get("/incidents").await;
+    assert!(incidents.has_text("데이터 등급 위반"));
+    assert!(incidents.has_text("보고 기한 경과"));
+}
