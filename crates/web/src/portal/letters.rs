@@ -757,18 +757,52 @@ pub struct ActionForm {
     note: String,
 }
 
-/// Runs an action and answers the letter's page: a redirect with a notice when it worked, or the
-/// page again with the refusal next to the action's form.
-async fn act(
-    st: &AppState,
-    p: &Portal,
-    id: &str,
-    action: &'static str,
-    text: &str,
-    outcome: Result<(i64, &'static str), ServiceError>,
-) -> Response {
+/// An officer's action on a letter; its name is the form's (and the `<details>`') id.
+#[derive(Clone, Copy)]
+enum Step {
+    Issue,
+    Revoke,
+    Renew,
+    HandOver,
+}
+
+/// Runs an action through the service and answers the letter's page: a redirect with a notice
+/// when it worked, or the page again with the refusal next to the action's form.
+async fn act(st: &AppState, f: CsrfForm<ActionForm>, id: &str, step: Step) -> Response {
+    let p = f.portal;
     let Ok(id) = parse_id(id) else {
         return p.error(ServiceError::NotFound);
+    };
+    let svc = &st.svc;
+    let (action, text, outcome) = match step {
+        Step::Issue => (
+            "issue",
+            "",
+            svc.issue_letter(&p.actor, id)
+                .await
+                .map(|l| (l.id, "issued")),
+        ),
+        Step::Revoke => (
+            "revoke",
+            f.form.reason.as_str(),
+            svc.revoke_letter(&p.actor, id, &f.form.reason)
+                .await
+                .map(|l| (l.id, "revoked")),
+        ),
+        Step::Renew => (
+            "renew",
+            "",
+            svc.renew_letter(&p.actor, id)
+                .await
+                .map(|l| (l.id, "renewed")),
+        ),
+        Step::HandOver => (
+            "hand_over",
+            f.form.note.as_str(),
+            svc.hand_over_to_full_removal(&p.actor, id, &f.form.note)
+                .await
+                .map(|()| (id, "handed_over")),
+        ),
     };
     let e = match outcome {
         Ok((target, done)) => {
@@ -776,93 +810,38 @@ async fn act(
         }
         Err(e) => e,
     };
-    let policy = st.svc.policy();
-    let opens = match st.svc.get_letter(&p.actor, id).await {
+    let policy = svc.policy();
+    let opens = match svc.get_letter(&p.actor, id).await {
         Ok(row) => haechi_service::letters::renewal_opens_on(&policy, &row),
         Err(_) => None,
     };
-    let f = match failure(
-        p,
-        action,
-        e,
-        text,
-        opens,
-        policy.program.renewal_window_days,
-    ) {
-        Ok(f) => f,
-        Err(e) => return p.error(e),
-    };
-    render_detail(st, p, id, "", Some(f))
-        .await
-        .unwrap_or_else(|e| p.error(e))
+    let window = policy.program.renewal_window_days;
+    match failure(&p, action, e, text, opens, window) {
+        Ok(failed) => render_detail(st, &p, id, "", Some(failed))
+            .await
+            .unwrap_or_else(|e| p.error(e)),
+        Err(e) => p.error(e),
+    }
 }
 
-async fn issue(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    f: CsrfForm<ActionForm>,
-) -> Response {
-    let p = f.portal;
-    let out = match parse_id(&id) {
-        Ok(n) => st
-            .svc
-            .issue_letter(&p.actor, n)
-            .await
-            .map(|l| (l.id, "issued")),
-        Err(e) => Err(e),
-    };
-    act(&st, &p, &id, "issue", "", out).await
+async fn issue(st: State<AppState>, Path(id): Path<String>, f: CsrfForm<ActionForm>) -> Response {
+    act(&st, f, &id, Step::Issue).await
 }
 
-async fn revoke(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    f: CsrfForm<ActionForm>,
-) -> Response {
-    let p = f.portal;
-    let out = match parse_id(&id) {
-        Ok(n) => st
-            .svc
-            .revoke_letter(&p.actor, n, &f.form.reason)
-            .await
-            .map(|l| (l.id, "revoked")),
-        Err(e) => Err(e),
-    };
-    act(&st, &p, &id, "revoke", &f.form.reason, out).await
+async fn revoke(st: State<AppState>, Path(id): Path<String>, f: CsrfForm<ActionForm>) -> Response {
+    act(&st, f, &id, Step::Revoke).await
 }
 
-async fn renew(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    f: CsrfForm<ActionForm>,
-) -> Response {
-    let p = f.portal;
-    let out = match parse_id(&id) {
-        Ok(n) => st
-            .svc
-            .renew_letter(&p.actor, n)
-            .await
-            .map(|l| (l.id, "renewed")),
-        Err(e) => Err(e),
-    };
-    act(&st, &p, &id, "renew", "", out).await
+async fn renew(st: State<AppState>, Path(id): Path<String>, f: CsrfForm<ActionForm>) -> Response {
+    act(&st, f, &id, Step::Renew).await
 }
 
 async fn hand_over(
-    State(st): State<AppState>,
+    st: State<AppState>,
     Path(id): Path<String>,
     f: CsrfForm<ActionForm>,
 ) -> Response {
-    let p = f.portal;
-    let out = match parse_id(&id) {
-        Ok(n) => st
-            .svc
-            .hand_over_to_full_removal(&p.actor, n, &f.form.note)
-            .await
-            .map(|()| (n, "handed_over")),
-        Err(e) => Err(e),
-    };
-    act(&st, &p, &id, "hand_over", &f.form.note, out).await
+    act(&st, f, &id, Step::HandOver).await
 }
 
 // ================================================================================ downloads
@@ -891,21 +870,29 @@ async fn file(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -> 
     }
 }
 
+/// The signed letter the user may see, with its verification address, for the PDF and the print
+/// page.
+async fn signed_for_print(
+    st: &AppState,
+    p: &Portal,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(LetterRow, haechi_letter::SignedLetter, String), ServiceError> {
+    let (row, signed, _) = st.svc.signed_letter(&p.actor, parse_id(id)?).await?;
+    let url = verify_url(st, headers, &signed.letter.letter_number);
+    Ok((row, signed, url))
+}
+
 async fn pdf(
     State(st): State<AppState>,
     p: Portal,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let id = match parse_id(&id) {
-        Ok(i) => i,
-        Err(e) => return p.error(e),
-    };
-    let (row, signed, _) = match st.svc.signed_letter(&p.actor, id).await {
+    let (row, signed, url) = match signed_for_print(&st, &p, &headers, &id).await {
         Ok(s) => s,
         Err(e) => return p.error(e),
     };
-    let url = verify_url(&st, &headers, &signed.letter.letter_number);
     let options = haechi_letter::PdfOptions {
         verify_url: Some(&url),
     };
@@ -937,15 +924,10 @@ async fn print(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let id = match parse_id(&id) {
-        Ok(i) => i,
-        Err(e) => return p.error(e),
-    };
-    let (_, signed, _) = match st.svc.signed_letter(&p.actor, id).await {
+    let (_, signed, url) = match signed_for_print(&st, &p, &headers, &id).await {
         Ok(s) => s,
         Err(e) => return p.error(e),
     };
-    let url = verify_url(&st, &headers, &signed.letter.letter_number);
     let lang = match p.lang {
         Lang::Ko => haechi_letter::Lang::Ko,
         Lang::En => haechi_letter::Lang::En,
