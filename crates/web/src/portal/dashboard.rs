@@ -112,6 +112,7 @@ async fn regulator(st: &AppState, p: &Portal) -> Response {
     }
     let lang = p.lang;
     let read_letters = p.may(Action::ReadLetters);
+    let read_registry = p.may(Action::ReadRegistry);
     // Compliance flags (overdue reports, SaaS a letter does not permit), for roles that read
     // letters; the others see no section.
     let mut flags = st.svc.compliance_flags(&p.actor).await.ok();
@@ -250,7 +251,9 @@ async fn regulator(st: &AppState, p: &Portal) -> Response {
                         tbody {
                             @for o in &ov.overdue {
                                 tr {
-                                    td { (o.institution_name) }
+                                    td {
+                                        @if read_registry { a href={ "/institutions/" (o.institution_id) } { (o.institution_name) } } @else { (o.institution_name) }
+                                    }
                                     td {
                                         @let n = o.letter_number.as_deref().unwrap_or("—");
                                         @if read_letters { a href={ "/letters/" (o.letter_id) } { (n) } } @else { (n) }

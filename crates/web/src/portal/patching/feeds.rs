@@ -210,7 +210,7 @@ async fn render_status(
                     } }
                     tbody {
                         @for r in &s.recent_imports {
-                            tr class=[(imported == Some(r.id)).then_some("highlight")] {
+                            tr {
                                 td class="num" { (r.id) }
                                 td { (state_label(p.lang, &r.kind)) }
                                 td { (r.file_name.as_deref().unwrap_or("—")) }
