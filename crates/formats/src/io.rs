@@ -366,3 +366,46 @@ mod tests {
         }
     }
 }
+
+/// The error a [`InflateLimit`] reader fails with once its input produced more than `0` bytes.
+#[derive(Debug)]
+pub(crate) struct InflateLimitExceeded(pub u64);
+
+impl std::fmt::Display for InflateLimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the gzip stream inflates to more than {} bytes", self.0)
+    }
+}
+
+impl std::error::Error for InflateLimitExceeded {}
+
+/// Fails (with [`InflateLimitExceeded`]) once `inner` yields more than `limit` bytes: a
+/// decompressed stream is bounded even when the compressed file is small (a gzip bomb).
+pub(crate) struct InflateLimit<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R> InflateLimit<R> {
+    pub(crate) fn new(inner: R, limit: u64) -> Self {
+        Self {
+            inner,
+            left: limit,
+            limit,
+        }
+    }
+}
+
+impl<R: Read> Read for InflateLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        match self.left.checked_sub(n as u64) {
+            Some(left) => {
+                self.left = left;
+                Ok(n)
+            }
+            None => Err(io::Error::other(InflateLimitExceeded(self.limit))),
+        }
+    }
+}

@@ -1426,3 +1426,31 @@ fn cyclonedx_bad_inputs() {
         check_json_bad(read_cyclonedx(&bytes[..]), file, code, path);
     }
 }
+
+/// A gzip bomb: a few kilobytes that inflate to megabytes (terabytes in the wild) are refused at
+/// the configured limit, not read to the end; under the limit the same log reads.
+#[test]
+fn sarif_gzip_bomb_is_refused_at_the_limit() {
+    let _guard = shared();
+    let mut log = br#"{"version":"2.1.0","runs":["#.to_vec();
+    log.extend(std::iter::repeat_n(b' ', 16 << 20));
+    log.extend_from_slice(b"]}");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&log).unwrap();
+    let bomb = enc.finish().unwrap();
+    assert!(bomb.len() < 32 << 10, "{} compressed bytes", bomb.len());
+    let opts = SarifOptions {
+        max_inflated_bytes: 1 << 20,
+        ..SarifOptions::default()
+    };
+    let err = sarif::read_sarif(&bomb[..], &mut Collect::default(), &opts).unwrap_err();
+    assert!(
+        matches!(err, SarifError::InflatedTooLarge { limit } if limit == 1 << 20),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), "sarif.inflated_too_large");
+    assert!(err.to_string().contains("1048576"), "{err}");
+    // Within the limit (the default) the same bytes are a valid, empty log.
+    let ok = sarif::read_sarif(&bomb[..], &mut Collect::default(), &SarifOptions::default());
+    assert!(ok.is_ok(), "{ok:?}");
+}

@@ -120,6 +120,12 @@ pub enum SarifError {
         /// The configured limit.
         limit: usize,
     },
+    /// The gzip stream inflates past the configured limit (a gzip bomb, or a log too large).
+    #[error("the gzip stream inflates to more than {limit} bytes (the configured limit); refused")]
+    InflatedTooLarge {
+        /// The configured limit ([`super::SarifOptions::max_inflated_bytes`]).
+        limit: u64,
+    },
     /// The caller's sink refused a result.
     #[error("import stopped at `{path}`: {source}")]
     Sink {
@@ -146,6 +152,7 @@ impl SarifError {
             SarifError::UnknownToolComponent { .. } => "sarif.unknown_tool_component",
             SarifError::RuleMismatch { .. } => "sarif.rule_mismatch",
             SarifError::TooManyPendingResults { .. } => "sarif.too_many_pending_results",
+            SarifError::InflatedTooLarge { .. } => "sarif.inflated_too_large",
             SarifError::Sink { .. } => "sarif.sink",
         }
     }

@@ -111,6 +111,12 @@ impl<R: Read> Scanner<R> {
 
     fn io_error(&self, source: io::Error) -> SarifError {
         let (offset, line, column) = self.here();
+        if let Some(e) = source
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<crate::io::InflateLimitExceeded>())
+        {
+            return SarifError::InflatedTooLarge { limit: e.0 };
+        }
         match source.kind() {
             io::ErrorKind::UnexpectedEof => SarifError::Truncated {
                 offset,

@@ -30,7 +30,7 @@ use super::raw::{
 };
 use super::resolve::{ai_provenance, build_finding, Limits, ResultPos, RunContext, ToolTable};
 use super::scan::Scanner;
-use crate::io::{gunzip_worker, sniff_gzip, ThreadedGunzip};
+use crate::io::{gunzip_worker, sniff_gzip, InflateLimit, ThreadedGunzip};
 
 /// Tuning knobs of the reader. The defaults suit GitHub-sized logs.
 #[derive(Debug, Clone)]
@@ -42,6 +42,10 @@ pub struct SarifOptions {
     pub max_pending_results: usize,
     /// How many code-flow steps are kept per finding. Default 32.
     pub max_code_flow_steps: usize,
+    /// How many bytes a gzipped log may inflate to before it is refused
+    /// ([`SarifError::InflatedTooLarge`]): a file of a few kilobytes can inflate to terabytes.
+    /// Default 32 GiB (sixteen times the largest upload the service takes).
+    pub max_inflated_bytes: u64,
 }
 
 impl Default for SarifOptions {
@@ -49,6 +53,7 @@ impl Default for SarifOptions {
         Self {
             max_pending_results: 100_000,
             max_code_flow_steps: 32,
+            max_inflated_bytes: 32 << 30,
         }
     }
 }
@@ -71,6 +76,7 @@ pub fn read_sarif<R: Read, S: ResultSink>(
     std::thread::scope(|scope| {
         let (reader, worker) = ThreadedGunzip::new(input);
         scope.spawn(move || gunzip_worker(worker));
+        let reader = InflateLimit::new(reader, options.max_inflated_bytes);
         // The reader is dropped when `read_log` returns, which stops the worker, so the scope
         // never waits on a blocked worker.
         read_log(Scanner::new(reader, true), sink, options)
