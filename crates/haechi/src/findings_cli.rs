@@ -80,7 +80,7 @@ pub enum BenchCommand {
     },
 }
 
-fn upload(
+pub(crate) fn upload(
     institution_id: i64,
     resource_id: Option<i64>,
     close_missing: bool,
@@ -196,7 +196,7 @@ struct BenchResult {
 }
 
 /// A fresh service on `url` with one institution; returns it and the institution id.
-async fn bench_service(url: &str) -> anyhow::Result<(Service, i64)> {
+pub(crate) async fn bench_service(url: &str) -> anyhow::Result<(Service, i64)> {
     let store = open_store(url).await?;
     let svc = Service::open(store, ServiceConfig::default())
         .await
@@ -320,7 +320,7 @@ impl<W: std::io::Write> std::io::Write for CountingWriter<W> {
 
 /// Streams a synthetic log of `n` results through gzip into `file`; returns the uncompressed
 /// size.
-fn generate_file(file: &Path, n: usize) -> anyhow::Result<u64> {
+pub(crate) fn generate_file(file: &Path, n: usize) -> anyhow::Result<u64> {
     let out = std::fs::File::create(file)?;
     let gz =
         flate2::write::GzEncoder::new(std::io::BufWriter::new(out), flate2::Compression::fast());

@@ -6,6 +6,7 @@ mod backup;
 mod config;
 mod feeds_cli;
 mod findings_cli;
+mod insight_cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +69,8 @@ enum BenchCommand {
     Feeds(feeds_cli::PrioritiseBench),
     #[command(flatten)]
     Audit(audit_cli::AuditBench),
+    #[command(flatten)]
+    Insight(insight_cli::InsightBench),
 }
 
 #[derive(Subcommand)]
@@ -615,6 +618,9 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
         Command::Bench {
             command: BenchCommand::Audit(command),
         } => audit_cli::bench(command, overrides.database_url.as_deref()).await,
+        Command::Bench {
+            command: BenchCommand::Insight(command),
+        } => insight_cli::bench(command, overrides.database_url.as_deref()).await,
         Command::PrintDefaultConfig
         | Command::Openapi
         | Command::Cvss { .. }
