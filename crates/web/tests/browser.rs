@@ -55,6 +55,8 @@ struct Harness {
     base: String,
     svc: Service,
     client: Client,
+    /// chromedriver's port, for the endpoints fantoccini has no call for (the browser's log).
+    driver_port: u16,
     files: TempDir,
     // Dropped after `client` (field order): kills chromedriver and its browser.
     _driver: Driver,
@@ -183,6 +185,9 @@ impl Harness {
         let (driver, port) = start_driver();
         let profile = driver._profile.path().join("chromium-profile");
         let caps = json!({
+            // The browser's console (errors, Content-Security-Policy violations) is kept for
+            // the log endpoint.
+            "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
                 "args": [
@@ -218,6 +223,7 @@ impl Harness {
             base,
             svc,
             client,
+            driver_port: port,
             files: tempfile::tempdir().unwrap(),
             _driver: driver,
             _data: data,
@@ -1414,6 +1420,186 @@ async fn officer_runs_a_whole_phase_in_the_browser() {
         );
         h.screenshot("phase-renewal-issued-ko").await;
         h.svc.set_clock(None);
+        h
+    })
+    .await;
+}
+
+// ================================================================================ console and CSP
+//
+// Issue #14: no page of the navigation, for any demo role, in either language, loads with a
+// Content-Security-Policy violation or a console error. Chromium's console is read through
+// chromedriver's log endpoint after each page; each page is also saved as a screenshot in
+// Korean and English at 1280 and 390 px (`target/screenshots/`).
+
+/// Where the console test's screenshots go: `<workspace>/target/screenshots`.
+fn target_screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl Harness {
+    /// The browser's console entries since the last call (chromedriver's legacy log endpoint,
+    /// which fantoccini does not wrap): (level, message).
+    async fn browser_log(&self) -> Vec<(String, String)> {
+        use std::io::{Read, Write};
+        // chromedriver runs on this machine; a blocking socket read of a few KB is fine here.
+        let session = self.client.session_id().await.unwrap().unwrap();
+        let body = r#"{"type":"browser"}"#;
+        let mut stream = TcpStream::connect(("127.0.0.1", self.driver_port)).unwrap();
+        write!(
+            stream,
+            "POST /session/{session}/se/log HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        // Read until the whole body is in (by Content-Length, or the last chunk), with a
+        // timeout, so that a connection chromedriver keeps open cannot hang the test.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut raw: Vec<u8> = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            let n = match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => panic!("reading the browser log: {e}"),
+            };
+            raw.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&raw);
+            if let Some(h) = text.find("\r\n\r\n") {
+                let head = text[..h].to_ascii_lowercase();
+                let body_len = raw.len() - (h + 4);
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok());
+                match length {
+                    Some(len) if body_len >= len => break,
+                    None if text.ends_with("0\r\n\r\n") => break,
+                    _ => {}
+                }
+            }
+        }
+        let answer = String::from_utf8_lossy(&raw).into_owned();
+        let json_at = answer.find("\r\n\r\n").map_or(0, |i| i + 4);
+        let mut text = &answer[json_at..];
+        // A chunked answer: the JSON sits between the chunk sizes.
+        if let (Some(a), Some(b)) = (text.find('{'), text.rfind('}')) {
+            text = &text[a..=b];
+        }
+        let v: Value = serde_json::from_str(text)
+            .unwrap_or_else(|e| panic!("the log endpoint answered {answer:?}: {e}"));
+        v["value"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no log entries in {v}"))
+            .iter()
+            .map(|e| {
+                (
+                    e["level"].as_str().unwrap_or("").to_string(),
+                    e["message"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// The links of the main navigation of the page shown.
+    async fn nav_links(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for a in self
+            .client
+            .find_all(Locator::Css("nav.main a"))
+            .await
+            .unwrap()
+        {
+            if let Some(href) = a.attr("href").await.unwrap() {
+                out.push(href);
+            }
+        }
+        out
+    }
+
+    /// A PNG of the page as shown, to `target/screenshots/{name}.png`.
+    async fn save_screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "{name} is not a PNG");
+        std::fs::write(target_screenshot_dir().join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_page_of_the_navigation_logs_a_csp_violation_or_a_console_error() {
+    run_within(Duration::from_secs(420), |h| async move {
+        let roles = [
+            "admin",
+            "officer",
+            "analyst",
+            "support",
+            "advisor1",
+            "ciso.hanbit",
+            "staff.hanbit",
+            "auditor",
+        ];
+        let mut problems: Vec<String> = Vec::new();
+        let mut shot: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        let mut pages = 0;
+        // The sign-in page, before anyone signs in.
+        for lang in ["ko", "en"] {
+            h.open(&format!("/login?lang={lang}")).await;
+            h.save_screenshot(&format!("login-{lang}-1280")).await;
+        }
+        let _ = h.browser_log().await;
+        // The log is read for real: a page that answers 404 is reported as an error.
+        h.open("/no-such-page-here").await;
+        let log = h.browser_log().await;
+        assert!(
+            log.iter()
+                .any(|(level, m)| level == "SEVERE" && m.contains("404")),
+            "the browser log does not show a 404: {log:?}"
+        );
+        for role in roles {
+            h.login(role).await;
+            let links = h.nav_links().await;
+            assert!(!links.is_empty(), "{role} has no navigation");
+            for lang in ["ko", "en"] {
+                for path in &links {
+                    let sep = if path.contains('?') { '&' } else { '?' };
+                    h.open(&format!("{path}{sep}lang={lang}")).await;
+                    pages += 1;
+                    for (level, message) in h.browser_log().await {
+                        if level == "SEVERE"
+                            || message.contains("Content Security Policy")
+                            || message.contains("Content-Security-Policy")
+                        {
+                            problems.push(format!("{role} {lang} {path}: [{level}] {message}"));
+                        }
+                    }
+                    // One screenshot per page and language (the start page per role), at both
+                    // widths.
+                    let slug = path.trim_matches('/').replace(['/', '?', '=', '&'], "-");
+                    let slug = if slug.is_empty() {
+                        format!("dashboard-{}", role.replace('.', "-"))
+                    } else {
+                        slug
+                    };
+                    if shot.insert(format!("{slug}-{lang}")) {
+                        h.save_screenshot(&format!("{slug}-{lang}-1280")).await;
+                        h.client.set_window_size(390, 844).await.unwrap();
+                        h.save_screenshot(&format!("{slug}-{lang}-390")).await;
+                        h.client.set_window_size(1280, 900).await.unwrap();
+                    }
+                }
+            }
+            h.logout().await;
+        }
+        assert!(pages >= 80, "only {pages} pages were opened");
+        assert!(
+            problems.is_empty(),
+            "console errors or CSP violations:\n{}",
+            problems.join("\n")
+        );
         h
     })
     .await;

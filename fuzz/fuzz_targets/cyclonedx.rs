@@ -1,0 +1,7 @@
+//! The CycloneDX BOM reader.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = haechi_formats::cyclonedx::read_cyclonedx(data);
+});
