@@ -566,7 +566,7 @@ async fn detail(
                 dt { (p.t("업권", "Sector")) } dd { (sector_label(lang, i.sector)) }
                 dt { (p.t("규모", "Size class")) } dd { (size_label(lang, i.size_class)) }
                 dt { (p.t("총자산", "Total assets")) }
-                dd { (thousands(i.total_assets_krw)) (p.t(" 원", " KRW")) " (" (p.t("기준일 ", "as of ")) (i.assets_as_of) ")" }
+                dd { span title={ (thousands(i.total_assets_krw)) (p.t(" 원", " KRW")) } { (super::money(lang, i.total_assets_krw)) } " (" (p.t("기준일 ", "as of ")) (i.assets_as_of) ")" }
                 dt { (p.t("상시 종업원", "Full-time employees")) }
                 dd { (thousands(i.full_time_employees)) (p.t("명", "")) " (" (p.t("기준일 ", "as of ")) (i.employees_as_of) ")" }
                 dt { (p.t("전담 CISO 지정", "Dedicated CISO")) } dd { (yes_no(lang, i.dedicated_ciso)) }

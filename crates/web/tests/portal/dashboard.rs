@@ -451,3 +451,31 @@ async fn english_pages_name_institutions_and_resources_in_english() {
     let ko = ciso.get("/resources").await;
     assert!(ko.has_text("인터넷뱅킹") && !ko.has_text("Internet banking"));
 }
+
+#[tokio::test]
+async fn money_is_in_one_unit_style_and_ages_say_today() {
+    use haechi_web::portal::{days_ago, money, Lang};
+    let app = App::demo().await;
+    let officer = app.login("officer").await;
+    let id = institution_id(&app, "BNK-001").await;
+    let krw = scalar(
+        &app,
+        &format!("SELECT total_assets_krw FROM institutions WHERE id = {id}"),
+    )
+    .await;
+    let ko = officer.get(&format!("/institutions/{id}")).await;
+    assert_eq!(ko.status, StatusCode::OK);
+    let shown = money(Lang::Ko, krw);
+    assert!(
+        shown.ends_with("조 원") || shown.ends_with("억 원"),
+        "{shown}"
+    );
+    assert!(ko.has_text(&shown), "{shown} not on the page");
+    let en = officer.get(&format!("/institutions/{id}?lang=en")).await;
+    assert!(en.has_text(&money(Lang::En, krw)));
+    assert_eq!(days_ago(Lang::Ko, 0), "오늘");
+    // The feeds the demo loaded today are "today", not "0 days ago".
+    let feeds = officer.get("/feeds").await;
+    assert!(feeds.has_text(">오늘<"), "{}", feeds.body);
+    assert!(!feeds.has_text("0일 전"));
+}
