@@ -7,6 +7,7 @@ mod config;
 mod feeds_cli;
 mod findings_cli;
 mod insight_cli;
+mod sharing_cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,6 +72,8 @@ enum BenchCommand {
     Audit(audit_cli::AuditBench),
     #[command(flatten)]
     Insight(insight_cli::InsightBench),
+    #[command(flatten)]
+    Taxii(sharing_cli::TaxiiBench),
 }
 
 #[derive(Subcommand)]
@@ -618,6 +621,9 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
         Command::Bench {
             command: BenchCommand::Audit(command),
         } => audit_cli::bench(command, overrides.database_url.as_deref()).await,
+        Command::Bench {
+            command: BenchCommand::Taxii(command),
+        } => sharing_cli::bench(command, overrides.database_url.as_deref()).await,
         Command::Bench {
             command: BenchCommand::Insight(command),
         } => insight_cli::bench(command, overrides.database_url.as_deref()).await,

@@ -869,13 +869,8 @@ impl Service {
             &now,
         )
         .await?;
-        tx.add_stix_objects(
-            &collections_of(c.reach()),
-            &stix_writes(&bundle),
-            Some(id),
-            &now,
-        )
-        .await?;
+        tx.add_stix_objects(&collections_of(c.reach()), &stix_writes(&bundle), Some(id))
+            .await?;
         tx.audit(record(
             actor,
             "bulletin.publish",
@@ -938,13 +933,8 @@ impl Service {
                 .withdraw_advisory(a, &actor.username, reason.trim(), &now)
                 .await;
         }
-        tx.add_stix_objects(
-            &collections_of(c.reach()),
-            &stix_writes(&bundle),
-            Some(id),
-            &now,
-        )
-        .await?;
+        tx.add_stix_objects(&collections_of(c.reach()), &stix_writes(&bundle), Some(id))
+            .await?;
         tx.audit(record(
             actor,
             "bulletin.withdraw",
@@ -1283,7 +1273,7 @@ impl Service {
             "pendings": [],
         });
         let mut tx = self.store.begin().await?;
-        tx.add_stix_objects(&[key.to_string()], &writes, None, &now)
+        tx.add_stix_objects(&[key.to_string()], &writes, None)
             .await?;
         tx.insert_taxii_status(&status_id, actor.user_id, &status.to_string(), &now)
             .await?;

@@ -78,6 +78,8 @@ CREATE TABLE stix_objects (
 CREATE INDEX stix_objects_page ON stix_objects (collection, id);
 CREATE INDEX stix_objects_latest ON stix_objects (collection, latest, id);
 CREATE INDEX stix_objects_object ON stix_objects (collection, object_id, id);
+-- added_after: the first position added after a time (date_added grows with id).
+CREATE INDEX stix_objects_added ON stix_objects (collection, date_added, id);
 
 CREATE TABLE taxii_status (
     id TEXT PRIMARY KEY,

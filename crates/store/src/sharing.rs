@@ -380,14 +380,24 @@ impl WriteTx {
 
     /// Adds object versions to collections; a version already in a collection is left as it
     /// is (the publisher's identity and the TLP markings recur in every bundle). Returns how
-    /// many rows were added.
+    /// many rows were added. Their `date_added` is the transaction's own time, taken under the
+    /// write lock, so it never goes backwards as positions grow (TAXII's `added_after` is a
+    /// position bound: a row added later with an earlier time would be skipped by a client).
     pub async fn add_stix_objects(
         &mut self,
         collections: &[String],
         objects: &[StixWrite],
         bulletin_id: Option<i64>,
-        now: &str,
     ) -> Result<u64> {
+        let last: Option<String> = sqlx::query_scalar("SELECT MAX(date_added) FROM stix_objects")
+            .fetch_one(self.conn())
+            .await?;
+        let mut now = self.now_text();
+        if let Some(l) = last.filter(|l| *l > now) {
+            // A fixed clock behind what is stored (demo history) never reorders positions.
+            now = l;
+        }
+        let now = now.as_str();
         let mut added = 0;
         for c in collections {
             for o in objects {
@@ -572,16 +582,28 @@ pub async fn stix_collections<'e, E: Executor<'e, Database = Any>>(
 }
 
 /// One page of a collection: up to `limit + 1` rows (the extra one says there is more).
-pub async fn stix_page<'e, E: Executor<'e, Database = Any>>(
+pub async fn stix_page<'e, E: Executor<'e, Database = Any> + Copy>(
     e: E,
     q: &StixQuery,
 ) -> Result<Vec<StixObjectRow>> {
+    let mut after_seq = q.after_seq;
+    if let Some(a) = &q.added_after {
+        // date_added grows with the position: the bound is the position before the first row
+        // added after the time (one index probe), so the page stays one keyset range.
+        let first: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(id) FROM stix_objects WHERE collection = $1 AND date_added > $2",
+        )
+        .bind(&q.collection)
+        .bind(a)
+        .fetch_one(e)
+        .await?;
+        match first {
+            Some(f) => after_seq = after_seq.max(f - 1),
+            None => return Ok(Vec::new()),
+        }
+    }
     let mut sql = String::from("SELECT o.id, o.object_id, o.object_type, o.version, o.spec_version, o.date_added, o.body FROM stix_objects o WHERE o.collection = $1 AND o.id > $2");
     let mut binds: Vec<String> = Vec::new();
-    if let Some(a) = &q.added_after {
-        binds.push(a.clone());
-        sql.push_str(" AND o.date_added > $3");
-    }
     let mut p = binds.len() + 3;
     let mut push_in = |sql: &mut String, col: &str, vals: &[String], binds: &mut Vec<String>| {
         if vals.is_empty() {
@@ -608,7 +630,7 @@ pub async fn stix_page<'e, E: Executor<'e, Database = Any>>(
         VersionMatch::Exact(v) => push_in(&mut sql, "o.version", v, &mut binds),
     }
     sql.push_str(&format!(" ORDER BY o.id LIMIT {}", q.limit.max(1) + 1));
-    let mut query = sqlx::query(&sql).bind(&q.collection).bind(q.after_seq);
+    let mut query = sqlx::query(&sql).bind(&q.collection).bind(after_seq);
     for b in &binds {
         query = query.bind(b);
     }
@@ -640,5 +662,46 @@ pub async fn get_taxii_status<'e, E: Executor<'e, Database = Any>>(
     match r {
         Some(r) => Ok(Some((r.try_get("user_id")?, r.try_get("body_json")?))),
         None => Ok(None),
+    }
+}
+
+impl WriteTx {
+    /// Benchmark data: `n` synthetic indicator and report versions appended to a collection in
+    /// multi-row statements (every tenth a report; every fifth a second version of the object
+    /// before it, so `last` filters out a share), added one second apart from `start`.
+    pub async fn fill_synthetic_stix(
+        &mut self,
+        collection: &str,
+        n: i64,
+        start: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        const BATCH: i64 = 200;
+        let mut i = 0;
+        while i < n {
+            let m = BATCH.min(n - i);
+            let mut sql = String::from("INSERT INTO stix_objects (collection, object_id, object_type, version, spec_version, date_added, latest, bulletin_id, body) VALUES ");
+            let mut rows = Vec::with_capacity(m as usize);
+            for k in i..i + m {
+                // Every fifth row is a newer version of the object of the row before it.
+                let obj = if k % 5 == 4 { k - 1 } else { k };
+                let superseded = k % 5 == 3 && k + 1 < n;
+                let latest = i64::from(!superseded);
+                let ty = if obj % 10 == 0 { "report" } else { "indicator" };
+                let version = start + chrono::Duration::seconds(k);
+                let id = format!("{ty}--00000000-0000-4000-8000-{obj:012}");
+                let v = version.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                let added = version.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+                let body = format!("{{\"type\":\"{ty}\",\"spec_version\":\"2.1\",\"id\":\"{id}\",\"created\":\"{v}\",\"modified\":\"{v}\",\"name\":\"bench {k}\",\"pattern\":\"[ipv4-addr:value = '10.0.0.1']\",\"pattern_type\":\"stix\",\"valid_from\":\"{v}\"}}");
+                rows.push(format!(
+                    "('{}', '{id}', '{ty}', '{v}', '2.1', '{added}', {latest}, NULL, '{}')",
+                    collection.replace('\'', "''"),
+                    body.replace('\'', "''")
+                ));
+            }
+            sql.push_str(&rows.join(", "));
+            sqlx::raw_sql(&sql).execute(self.conn()).await?;
+            i += m;
+        }
+        Ok(())
     }
 }
