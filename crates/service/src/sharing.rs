@@ -1166,14 +1166,14 @@ impl Service {
 
     // ------------------------------------------------------------ TAXII
 
-    /// The TAXII collections the actor may read (collection key, object versions held).
-    pub async fn taxii_collections(&self, actor: &Actor) -> Result<Vec<(String, i64)>> {
+    /// The TAXII collections the actor may read (their keys).
+    pub async fn taxii_collections(&self, actor: &Actor) -> Result<Vec<String>> {
         authz::authorize(actor, Action::ReadBulletins)?;
         let sector = self.own_sector(actor).await?;
         let all = haechi_store::stix_collections(self.store.pool()).await?;
         Ok(all
             .into_iter()
-            .filter(|(k, _)| self.collection_readable(actor, sector.as_deref(), k))
+            .filter(|k| self.collection_readable(actor, sector.as_deref(), k))
             .collect())
     }
 

@@ -81,6 +81,13 @@ CREATE INDEX stix_objects_object ON stix_objects (collection, object_id, id);
 -- added_after: the first position added after a time (date_added grows with id).
 CREATE INDEX stix_objects_added ON stix_objects (collection, date_added, id);
 
+-- The collections that hold objects (read on every TAXII request; counting stix_objects would
+-- cost a scan of millions of rows).
+CREATE TABLE taxii_collections (
+    collection TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL
+);
+
 CREATE TABLE taxii_status (
     id TEXT PRIMARY KEY,
     user_id BIGINT NOT NULL,

@@ -287,6 +287,7 @@ pub(crate) const TABLES: &[&str] = &[
     "bulletin_versions",
     "bulletin_acks",
     "stix_objects",
+    "taxii_collections",
     "taxii_status",
     "disruption_reports",
     "immunity_reviews",

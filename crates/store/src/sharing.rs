@@ -400,6 +400,7 @@ impl WriteTx {
         let now = now.as_str();
         let mut added = 0;
         for c in collections {
+            register_collection(self, c, now).await?;
             for o in objects {
                 let have: Option<i64> = sqlx::query_scalar("SELECT id FROM stix_objects WHERE collection = $1 AND object_id = $2 AND version = $3")
                     .bind(c)
@@ -569,16 +570,22 @@ pub async fn findings_matching<'e, E: Executor<'e, Database = Any>>(
         .collect()
 }
 
-/// The collections that hold objects, with how many object versions each has.
-pub async fn stix_collections<'e, E: Executor<'e, Database = Any>>(
-    e: E,
-) -> Result<Vec<(String, i64)>> {
-    let rs = sqlx::query("SELECT collection, COUNT(*) AS n FROM stix_objects GROUP BY collection ORDER BY collection")
-        .fetch_all(e)
+/// The collections that hold objects, in the order of their keys.
+pub async fn stix_collections<'e, E: Executor<'e, Database = Any>>(e: E) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT collection FROM taxii_collections ORDER BY collection")
+            .fetch_all(e)
+            .await?,
+    )
+}
+
+async fn register_collection(tx: &mut WriteTx, collection: &str, now: &str) -> Result<()> {
+    sqlx::query("INSERT INTO taxii_collections (collection, created_at) VALUES ($1, $2) ON CONFLICT (collection) DO NOTHING")
+        .bind(collection)
+        .bind(now)
+        .execute(tx.conn())
         .await?;
-    rs.iter()
-        .map(|r| Ok((r.try_get("collection")?, r.try_get("n")?)))
-        .collect()
+    Ok(())
 }
 
 /// One page of a collection: up to `limit + 1` rows (the extra one says there is more).
@@ -676,6 +683,7 @@ impl WriteTx {
         start: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
         const BATCH: i64 = 200;
+        register_collection(self, collection, &self.now_text()).await?;
         let mut i = 0;
         while i < n {
             let m = BATCH.min(n - i);

@@ -259,7 +259,7 @@ async fn visible_collections(st: &AppState, a: &Actor) -> Result<Vec<CollectionI
     let readable = st.svc.taxii_collections(a).await.map_err(service_error)?;
     let mut out: Vec<CollectionInfo> = readable
         .into_iter()
-        .map(|(key, _)| CollectionInfo {
+        .map(|key| CollectionInfo {
             can_write: st.svc.taxii_may_write(a, &key),
             can_read: true,
             key,

@@ -76,7 +76,7 @@ async fn sharing_story(url: String) {
     // TAXII: the latest versions of the all-institutions collection, a page at a time.
     let collections = svc.taxii_collections(&ciso(bank)).await.unwrap();
     assert_eq!(collections.len(), 1, "{collections:?}");
-    let key = collections[0].0.clone();
+    let key = collections[0].clone();
     let mut q = StixQuery {
         collection: key.clone(),
         after_seq: 0,
