@@ -333,7 +333,7 @@ async fn import_feeds(svc: &Service, officer: &Actor, on: NaiveDate) -> Result<(
         }]
     };
     svc.import_feed(
-        &officer,
+        officer,
         FeedKind::Epss,
         file("epss-demo.csv", csv.into_bytes()),
         None,
@@ -347,7 +347,7 @@ async fn import_feeds(svc: &Service, officer: &Actor, on: NaiveDate) -> Result<(
         .collect();
     let kev = serde_json::json!({"title": "KEV (demo)", "catalogVersion": today.to_string(), "dateReleased": format!("{today}T00:00:00.000Z"), "count": KEV.len(), "vulnerabilities": vulns});
     svc.import_feed(
-        &officer,
+        officer,
         FeedKind::Kev,
         file("kev-demo.json", kev.to_string().into_bytes()),
         None,
@@ -393,7 +393,7 @@ async fn weekly_patch(svc: &Service, ciso: &Actor, week: usize, t: NaiveDateTime
                 work_plan: WorkPlan {
                     pre_testing_done: true,
                     rollback_ready: true,
-                    kill_switch_ready: (week + k) % 2 == 0,
+                    kill_switch_ready: (week + k).is_multiple_of(2),
                     isolation_ready: true,
                     continuity_plan: true,
                     customers_notified_in_advance: k == 0,
