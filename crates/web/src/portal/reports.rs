@@ -122,6 +122,74 @@ fn field_message(p: &Portal, errors: &[FieldError], field: &str) -> Option<Strin
     })
 }
 
+/// A figure's name in the page's language, from the path a recompile's comparison gives it
+/// (`by_severity[high].n`, `remediation[P1].median_days`, `patches.records`, …).
+fn figure_label(p: &Portal, path: &str) -> String {
+    let (head, rest) = match path.find(['[', '.']) {
+        Some(i) => path.split_at(i),
+        None => (path, ""),
+    };
+    let (key, field) = match rest.strip_prefix('[') {
+        Some(r) => match r.split_once(']') {
+            Some((k, f)) => (Some(k), f.trim_start_matches('.')),
+            None => (None, r),
+        },
+        None => (None, rest.trim_start_matches('.')),
+    };
+    let group = match head {
+        "period_start" => p.t("집계 시작일", "Period start"),
+        "period_end" => p.t("집계 종료일", "Period end"),
+        "findings" => p.t("신규 취약점", "New findings"),
+        "ai_found" => p.t("AI가 발견", "Found by AI"),
+        "conventional" => p.t("기존 도구", "Conventional tools"),
+        "by_severity" => p.t("심각도별", "By severity"),
+        "by_priority" => p.t("우선순위별", "By priority"),
+        "by_status" => p.t("현재 상태별", "By status now"),
+        "by_cwe" => p.t("CWE별", "By CWE"),
+        "by_tool" => p.t("도구·AI 모델별", "By tool and AI model"),
+        "by_month" => p.t("월별", "By month"),
+        "remediation" => p.t("조치 소요 기간", "Time to remediate"),
+        "sla" => p.t("SLA 준수", "SLA compliance"),
+        "runs" => p.t("AI 점검 실행", "AI testing runs"),
+        "patches" => p.t("패치 기록", "Patch records"),
+        "saas" => p.t("보안 SaaS", "Security SaaS"),
+        "scope_not_in_register" => p.t(
+            "등록부에 없는 허용 SaaS",
+            "Permitted SaaS not in the register",
+        ),
+        _ => p.t("수치", "Figure"),
+    };
+    let key = key.map(|k| match head {
+        "by_cwe" => format!("CWE-{k}"),
+        "by_severity" | "by_priority" | "by_status" | "remediation" | "sla" => label(p, k),
+        _ => k.to_string(),
+    });
+    let field = match field {
+        "" | "n" | "key" | "priority" | "month" | "product" | "tool" => None,
+        "median_days" => Some(p.t("중앙값(일)", "median (days)")),
+        "p90_days" => Some("p90"),
+        "fixed" => Some(p.t("조치 건수", "fixed")),
+        "fixed_in_time" => Some(p.t("기한 내 조치", "fixed in time")),
+        "fixed_late" => Some(p.t("기한 후 조치", "fixed late")),
+        "open_breached" => Some(p.t("기한 초과 미조치", "open, breached")),
+        "ai" => Some(p.t("AI가 발견", "found by AI")),
+        "runs" => Some(p.t("실행", "runs")),
+        "results" => Some(p.t("결과", "results")),
+        "records" => Some(p.t("기록", "records")),
+        "findings_fixed" => Some(p.t("조치한 취약점", "findings fixed")),
+        "last_evaluated_on" => Some(p.t("최근 자체 점검일", "last self-evaluation")),
+        "last_result" => Some(p.t("최근 점검 결과", "last result")),
+        "evaluated_in_period" => Some(p.t("기간 내 점검", "evaluated in period")),
+        "in_letter_scope" => Some(p.t("의견서 허용", "permitted by the letter")),
+        _ => Some(p.t("세부 항목", "detail")),
+    };
+    [Some(group.to_string()), key, field.map(str::to_string)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 fn parse_id(id: &str) -> Result<i64, ServiceError> {
     id.parse::<i64>().map_err(|_| ServiceError::NotFound)
 }
@@ -320,7 +388,7 @@ async fn render(
                                 th scope="col" { (p.t("이전", "Before")) }
                                 th scope="col" { (p.t("이후", "After")) }
                             } }
-                            tbody { @for c in &v.changes { tr { td { code { (c.figure) } } td { (c.before) } td { (c.after) } } } }
+                            tbody { @for c in &v.changes { tr { td { (figure_label(p, &c.figure)) } td { (c.before) } td { (c.after) } } } }
                         } }
                     }
                 }

@@ -295,6 +295,15 @@ async fn recompile_shows_what_changed() {
     let page = ciso.get(&format!("/reports/{id}")).await;
     assert!(page.has_text("재집계로 바뀐 수치"), "{}", page.body);
     assert!(page.has_text("report-probe"));
+    assert!(
+        page.has_text("신규 취약점"),
+        "a changed figure is named in Korean"
+    );
+    assert!(
+        !page.has_text("by_tool["),
+        "no raw figure paths: {}",
+        page.body
+    );
 }
 
 /// Compiles, submits and accepts hanbit's open report whose period holds today, after importing
