@@ -1367,3 +1367,37 @@ async fn feed_files_are_uploaded_from_the_feeds_page() {
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(imports().await, stored);
 }
+
+/// A feed file over the upload limit is refused next to the file field (413), naming the CLI
+/// and the API for larger files, and nothing is imported.
+#[tokio::test]
+async fn an_over_size_feed_file_is_refused_next_to_its_field() {
+    let app = App::demo_with(haechi_service::ServiceConfig {
+        max_import_bytes: 4096,
+        ..haechi_service::ServiceConfig::default()
+    })
+    .await;
+    let before = count(&app, "SELECT COUNT(*) FROM feed_imports").await;
+    let officer = app.login("officer").await;
+    let rows: Vec<(String, String)> = (0..400)
+        .map(|i| (format!("CVE-2024-{:05}", 10_000 + i), "0.5".to_string()))
+        .collect();
+    let refs: Vec<(&str, &str)> = rows.iter().map(|(c, e)| (c.as_str(), e.as_str())).collect();
+    let big = epss(&Utc::now().date_naive().to_string(), &refs);
+    assert!(big.len() > 8192);
+    let page = officer
+        .post_multipart(
+            "/feeds",
+            &[("kind", "epss")],
+            &[("feed_file", "epss.csv", big)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", page.body);
+    assert!(page.has_text("id=\"feed_file-error\""));
+    assert!(page.has_text("haechi feeds import"));
+    assert!(!page.has_text("haechi findings import"));
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM feed_imports").await,
+        before
+    );
+}

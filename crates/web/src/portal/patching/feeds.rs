@@ -12,7 +12,7 @@ use haechi_store::FeedImportRow;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::super::findings::{read_upload, upload_limit, upload_refused};
+use super::super::findings::{read_upload, upload_limit, upload_refused, UploadError};
 use super::super::{control, error_summary, field_error, CsrfForm, CsrfMultipart, Portal};
 use super::{fold_indexed, minute_of, state_label};
 use crate::AppState;
@@ -239,11 +239,30 @@ pub async fn upload(State(st): State<AppState>, m: CsrfMultipart) -> Response {
         return p.error(e);
     }
     let limit = upload_limit(&st).min(MAX_FEED_BYTES as u64);
+    let q = StatusQuery::default();
     let upload = match read_upload(m.multipart, "feed_file", limit).await {
         Ok(u) => u,
+        // Too large: said next to the file, with the ways that take larger files.
+        Err(UploadError::TooLarge { limit }) => {
+            let state = UploadState {
+                errors: vec![FieldError::new(
+                    "feed_file",
+                    format!(
+                        "{} {}. {}",
+                        p.t("파일이 업로드 한도를 넘습니다:", "The file is larger than the upload limit of"),
+                        super::super::findings::human_bytes(limit as i64),
+                        p.t(
+                            "아무것도 반입하지 않았습니다. 더 큰 파일은 CLI(haechi feeds import)나 API(/api/v1/feeds/{kind})로 반입하십시오.",
+                            "Nothing was imported. Import larger files with the CLI (haechi feeds import) or the API (/api/v1/feeds/{kind}).",
+                        )
+                    ),
+                )],
+                ..UploadState::default()
+            };
+            return render_status(&p, &st, &q, state, StatusCode::PAYLOAD_TOO_LARGE).await;
+        }
         Err(e) => return upload_refused(&p, e),
     };
-    let q = StatusQuery::default();
     let mut state = UploadState {
         kind: upload.text("kind").to_string(),
         ..UploadState::default()
