@@ -76,6 +76,12 @@ pub enum Action {
     DecideImmunity,
     /// Record a data-class breach incident (the institution, or the regulator that found it).
     RecordBreach,
+    /// Fintech funding calls and awards (C14; an institution user: its own applications).
+    ReadFunding,
+    /// Apply to a funding call (the institution, or the support center on a small firm's behalf).
+    ApplyFunding,
+    /// Open funding calls, score and award applications, cancel awards, record disbursements.
+    ManageFunding,
 }
 
 impl Action {
@@ -118,6 +124,9 @@ impl Action {
             Action::AppealImmunity => "appeal an immunity decision",
             Action::DecideImmunity => "decide immunity",
             Action::RecordBreach => "record a data-class breach incident",
+            Action::ReadFunding => "read funding calls",
+            Action::ApplyFunding => "apply for funding",
+            Action::ManageFunding => "manage funding calls and awards",
         }
     }
 }
@@ -205,6 +214,9 @@ pub fn allows(role: Role, action: Action) -> bool {
             role,
             R::RegulatorAdmin | R::RegulatorOfficer | R::Ciso | R::SecurityStaff
         ),
+        A::ReadFunding => !matches!(role, R::Advisor),
+        A::ApplyFunding => matches!(role, R::Ciso | R::SecurityStaff | R::SupportCenter),
+        A::ManageFunding => matches!(role, R::RegulatorAdmin | R::SupportCenter),
     }
 }
 

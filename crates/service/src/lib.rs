@@ -7,6 +7,7 @@
 
 pub mod applications;
 pub mod authz;
+pub mod bodies;
 pub mod clusters;
 pub mod cohorts;
 pub mod demo;

@@ -84,3 +84,47 @@ CREATE TABLE incident_reports (
     filed_at TEXT NOT NULL,
     UNIQUE (incident_id, kind, sequence)
 );
+
+-- C14: fintech funding of the AI Security Support Center. A call has a budget and the size
+-- classes / sectors it is open to; awards are counted in `awarded_krw`, which a conditional
+-- update moves and a check constraint keeps within the budget whatever the path, so no sequence
+-- of awards and cancellations can exceed it, also under concurrent awards.
+CREATE TABLE funding_calls (
+    id {ID},
+    title TEXT NOT NULL,
+    budget_krw BIGINT NOT NULL,
+    awarded_krw BIGINT NOT NULL,
+    eligible_json TEXT NOT NULL,
+    opens_on TEXT NOT NULL,
+    closes_on TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    CHECK (awarded_krw >= 0 AND awarded_krw <= budget_krw)
+);
+
+CREATE TABLE funding_applications (
+    id {ID},
+    call_id BIGINT NOT NULL REFERENCES funding_calls (id),
+    institution_id BIGINT NOT NULL REFERENCES institutions (id),
+    purpose TEXT NOT NULL,
+    requested_krw BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    score BIGINT,
+    award_krw BIGINT,
+    decision_note TEXT,
+    decided_by TEXT,
+    decided_at TEXT,
+    filed_by TEXT NOT NULL,
+    filed_at TEXT NOT NULL,
+    UNIQUE (call_id, institution_id)
+);
+
+CREATE TABLE funding_disbursements (
+    id {ID},
+    application_id BIGINT NOT NULL REFERENCES funding_applications (id),
+    amount_krw BIGINT NOT NULL,
+    paid_on TEXT NOT NULL,
+    note TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod audit;
+mod bodies;
 mod clusters;
 mod copy;
 mod feeds;
@@ -37,6 +38,7 @@ pub use accounts::*;
 pub use audit::{
     AuditCheckpoint, AuditEntry, AuditFilter, AuditRecord, AuditVerification, CHECKPOINT_ACTION,
 };
+pub use bodies::*;
 pub use clusters::*;
 pub use copy::{CopyReport, TableChecksum};
 pub use feeds::*;

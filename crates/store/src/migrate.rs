@@ -293,6 +293,9 @@ pub(crate) const TABLES: &[&str] = &[
     "immunity_reviews",
     "incidents",
     "incident_reports",
+    "funding_calls",
+    "funding_applications",
+    "funding_disbursements",
 ];
 
 /// Tables whose `id` column is generated and needs its sequence moved after a copy.
@@ -325,4 +328,7 @@ pub(crate) const IDENTITY_TABLES: &[&str] = &[
     "immunity_reviews",
     "incidents",
     "incident_reports",
+    "funding_calls",
+    "funding_applications",
+    "funding_disbursements",
 ];
