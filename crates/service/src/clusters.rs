@@ -12,9 +12,28 @@ use crate::authz::{self, Action, Owner};
 use crate::{Result, Service, ServiceError};
 
 impl Service {
+    /// Regroups an institution's findings on a task of its own, after the import that made it
+    /// necessary has committed: grouping reads every open finding of the institution, which would
+    /// otherwise cost a large first import a good part of its time. The task holds the
+    /// regrouping lock from before it is spawned, so [`Service::clusters_settled`] waits for it.
+    pub(crate) async fn regroup_in_background(&self, institution_id: i64) {
+        let guard = self.regrouping.clone().lock_owned().await;
+        let svc = self.clone();
+        tokio::spawn(async move {
+            svc.refresh_clusters(institution_id).await;
+            drop(guard);
+        });
+    }
+
+    /// Waits until no regrouping is in flight: the clusters then reflect every committed
+    /// import. Cheap when none is.
+    pub async fn clusters_settled(&self) {
+        drop(self.regrouping.lock().await);
+    }
+
     /// Regroups the open findings of an institution. Runs after the change that made it
     /// necessary has committed: a failure is logged, and the next import retries.
-    pub(crate) async fn refresh_clusters(&self, institution_id: i64) {
+    async fn refresh_clusters(&self, institution_id: i64) {
         let started = std::time::Instant::now();
         match self.regroup(institution_id).await {
             Ok(changed) => tracing::debug!(
@@ -118,6 +137,8 @@ impl Service {
         institution_id: i64,
         ids: Vec<i64>,
     ) -> Result<Vec<i64>> {
+        // A patch recorded right after an import fixes the clusters that import formed.
+        self.clusters_settled().await;
         let all =
             haechi_store::with_cluster_members(self.store.pool(), institution_id, &ids).await?;
         if all.len() == ids.len() {

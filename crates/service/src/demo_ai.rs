@@ -198,5 +198,7 @@ pub async fn seed(svc: &Service) -> Result<()> {
             outcome?;
         }
     }
+    // The last import's regrouping finishes before the demo is handed over.
+    svc.clusters_settled().await;
     Ok(())
 }

@@ -1447,7 +1447,7 @@ impl Service {
                 // New, reopened or changed findings may form or leave cross-tool clusters
                 // (after their priorities: a cluster is led by its most urgent member).
                 if report.findings_new + report.findings_updated + report.findings_closed > 0 {
-                    self.refresh_clusters(row.institution_id).await;
+                    self.regroup_in_background(row.institution_id).await;
                 }
                 // A large import changes the table's shape; fresh planner statistics keep the
                 // findings list on its indexes without waiting for autovacuum.

@@ -151,6 +151,9 @@ pub struct Service {
     mailer: Option<Arc<dyn mail::Mailer>>,
     /// Finding imports running on this node (live progress for the status endpoint).
     imports: Arc<findings::LiveImports>,
+    /// Held by the cross-tool regrouping in flight (`clusters.rs`), which runs after an import
+    /// has committed, off the import's path; readers that need current clusters wait for it.
+    regrouping: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Service {
@@ -165,6 +168,7 @@ impl Service {
             signer: None,
             mailer: None,
             imports: Arc::default(),
+            regrouping: Arc::default(),
         };
         match haechi_store::latest_policy_version(svc.store.pool()).await? {
             Some(row) => {

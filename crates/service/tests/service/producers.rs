@@ -95,6 +95,8 @@ async fn producers_story(url: String) {
     assert!(!haechi_store::has_clusters(pool, a).await.unwrap());
     import(&svc, &ca, a, gw, producer_sarif("semgrep")).await;
     assert!(haechi_store::has_several_producers(pool, a).await.unwrap());
+    // Grouping runs after the import, off its path.
+    svc.clusters_settled().await;
     let all = rows(&svc, gw).await;
     let find = |tool: &str, rule: &str, line: u32| {
         all.iter()

@@ -8,6 +8,9 @@ use maud::{html, Markup};
 use super::super::Portal;
 use super::{state_label, PRIORITIES};
 
+/// Left margin of the bars (the priority labels stand in it).
+const L: f64 = 110.0;
+
 /// (origin as stored, fill, label ko, label en).
 const ORIGINS: [(&str, &str, &str, &str); 3] = [
     ("ai_generated", "#8250df", "AI가 발견", "AI-generated"),
@@ -22,10 +25,29 @@ fn count(rows: &[OriginCount], priority: &str, origin: &str, open: bool) -> i64 
         .sum()
 }
 
+/// The drawn parts of one priority's bar: (x, width, value, fill, label ko, label en).
+fn segments(
+    rows: &[OriginCount],
+    priority: &str,
+    pw: f64,
+    max: i64,
+) -> Vec<(f64, f64, i64, &'static str, &'static str, &'static str)> {
+    let mut x = L;
+    let mut out = Vec::new();
+    for (o, fill, ko, en) in ORIGINS {
+        let v = count(rows, priority, o, true);
+        let w = pw * v as f64 / max as f64;
+        if v > 0 {
+            out.push((x, w, v, fill, ko, en));
+        }
+        x += w;
+    }
+    out
+}
+
 /// One stacked horizontal bar per priority of the open findings, by origin.
 pub fn origin_chart(p: &Portal, rows: &[OriginCount]) -> Markup {
     const W: f64 = 720.0;
-    const L: f64 = 110.0;
     const R: f64 = 60.0;
     const BAR: f64 = 22.0;
     const GAP: f64 = 12.0;
@@ -61,17 +83,13 @@ pub fn origin_chart(p: &Portal, rows: &[OriginCount]) -> Markup {
                 @for (i, pr) in PRIORITIES.iter().enumerate() {
                     @let y = T + (BAR + GAP) * i as f64;
                     text x=(L - 8.0) y=(y + BAR / 2.0 + 4.0) text-anchor="end" font-size="12" fill="#1b1f24" { (state_label(p.lang, pr)) }
-                    @let mut x = L;
-                    @for (o, fill, ko, en) in ORIGINS {
-                        @let v = count(rows, pr, o, true);
-                        @let w = pw * v as f64 / max as f64;
-                        @if v > 0 {
-                            rect x=(format!("{x:.1}")) y=(y) width=(format!("{w:.1}")) height=(BAR) fill=(fill) {
-                                title { (p.t(ko, en)) ": " (v) }
-                            }
+                    @let parts = segments(rows, pr, pw, max);
+                    @for (x, w, v, fill, ko, en) in &parts {
+                        rect x=(format!("{x:.1}")) y=(y) width=(format!("{w:.1}")) height=(BAR) fill=(fill) {
+                            title { (p.t(ko, en)) ": " (v) }
                         }
-                        @let _ = { x += w; };
                     }
+                    @let x = L + pw * bar_total(pr) as f64 / max as f64;
                     text x=(format!("{:.1}", x + 6.0)) y=(y + BAR / 2.0 + 4.0) font-size="12" fill="#59636e" { (bar_total(pr)) }
                 }
             }
