@@ -34,7 +34,10 @@ token=$("$bin" --data-dir "$data" admin create-user --username conformance.offic
 [ -n "$token" ] || { echo "no API token for the conformance run" >&2; exit 1; }
 
 echo "== schemathesis against http://127.0.0.1:$port/api/v1/openapi.json"
-"$venv/bin/schemathesis" run "http://127.0.0.1:$port/api/v1/openapi.json" \
+# From the scratch directory, where its .hypothesis and .schemathesis caches go with it.
+st="$(cd "$venv" && pwd)/bin/schemathesis"
+cd "$data"
+"$st" run "http://127.0.0.1:$port/api/v1/openapi.json" \
   --checks all \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-10}" \
   --header "Authorization: Bearer $token" \
