@@ -82,15 +82,15 @@ const BULLETINS: &[Demo] = &[
         body_en: "Check AI-service back ends again for vulnerable Spring versions.",
         cves: &["CVE-2022-22965"], cwes: &["CWE-94"], indicators: &[], actions: &["스프링 5.3.18 이상으로 올리십시오."], days_ago: 7 },
     Demo { kind: "emergency_patch_advisory", tlp: "green", audience: "all", sector: "", severity: "critical",
-        title_ko: "[긴급] 로그 라이브러리 원격 코드 실행 취약점 패치", title_en: "[Emergency] Patch the logging library RCE",
-        body_ko: "인터넷에 노출된 시스템에서 악용이 확인되었습니다. 해당 CVE의 취약점은 최우선(P1)으로 패치하고 확인 버튼으로 수신을 알려 주십시오.",
-        body_en: "Exploited on internet-facing systems. Patch findings on these CVEs first (P1) and acknowledge receipt.",
-        cves: &["CVE-2021-44228"], cwes: &["CWE-502"], indicators: &[], actions: &["즉시 패치하고 결과를 패치 기록에 남기십시오."], days_ago: 6 },
+        title_ko: "[긴급] OpenSSH 서버 원격 코드 실행 취약점 패치", title_en: "[Emergency] Patch the OpenSSH server RCE",
+        body_ko: "인터넷에 노출된 OpenSSH 서버에서 악용 시도가 확인되었습니다. 해당 CVE의 취약점은 최우선(P1)으로 패치하고 확인 버튼으로 수신을 알려 주십시오.",
+        body_en: "Exploitation attempts were seen on internet-facing OpenSSH servers. Patch findings on this CVE first (P1) and acknowledge receipt.",
+        cves: &["CVE-2024-6387"], cwes: &["CWE-364"], indicators: &[], actions: &["OpenSSH 9.8p1 이상으로 올리고 결과를 패치 기록에 남기십시오."], days_ago: 6 },
     Demo { kind: "emergency_patch_advisory", tlp: "amber", audience: "sector", sector: "insurance", severity: "critical",
         title_ko: "[긴급] 보험권 청구 심사 AI 모듈 패치", title_en: "[Emergency] Patch the claims-review AI module (insurers)",
         body_ko: "보험 청구 심사에 쓰이는 AI 모듈의 구성요소에서 악용 가능한 취약점이 발견되었습니다.",
         body_en: "An exploitable flaw was found in a component of the AI module used for insurance claims review.",
-        cves: &["CVE-2023-0001"], cwes: &[], indicators: &[], actions: &["공급사 패치를 3일 안에 적용하십시오."], days_ago: 5 },
+        cves: &["CVE-2023-4863"], cwes: &["CWE-787"], indicators: &[], actions: &["공급사 패치를 3일 안에 적용하십시오."], days_ago: 5 },
     Demo { kind: "ai_attack_trend", tlp: "amber+strict", audience: "all", sector: "", severity: "high",
         title_ko: "AI 모델 탈취 시도 증가", title_en: "Rising attempts to steal AI models",
         body_ko: "신용평가 모델의 가중치를 빼내려는 시도가 API 대량 질의 형태로 나타나고 있습니다.",
@@ -176,7 +176,7 @@ async fn seed_bulletins(svc: &Service) -> Result<()> {
         svc.publish_bulletin(reviewer, id).await?;
         ids.push(id);
     }
-    // The logging-library emergency advisory: one demo institution acknowledged it in time,
+    // The OpenSSH emergency advisory: one demo institution acknowledged it in time,
     // the others are overdue (the P1 SLA has passed).
     if let (Some(id), Some(ciso)) = (ids.get(8), cisos.first()) {
         svc.set_clock(Some(now - Duration::days(5)));
