@@ -456,7 +456,7 @@ async fn a_sarif_upload_through_the_form_creates_an_import_and_its_findings_appe
     assert!(status.has_text(&sha), "the file's SHA-256: {}", status.body);
     assert!(status.has_text(&format!("({} bytes)", file.len())));
     assert!(status.has_text("CodeQL 2.17.0") && status.has_text("Aegis Reasoner 3 2026-05"));
-    assert!(status.has_text("staff.hanbit") && status.has_text("2026-06-01 01:00 UTC"));
+    assert!(status.has_text("staff.hanbit") && status.has_text("2026-06-01 10:00 KST"));
     assert!(status.has_text("services/pay/"), "the mapping is shown");
     assert!(
         status.has_text("<span class=\"figure\">3</span><span class=\"label\">신규</span>"),
