@@ -2,6 +2,7 @@
 # Runs one cargo-fuzz target for a given time: scripts/fuzz.sh TARGET SECONDS [extra libFuzzer args]
 #   scripts/fuzz.sh list            prints the targets
 #   scripts/fuzz.sh all SECONDS     runs every target in turn
+#   FUZZ_NO_BUILD=1 scripts/fuzz.sh …  runs the binaries `cargo +nightly fuzz build` left
 # The corpus (fuzz/corpus/TARGET) is seeded from the test fixtures the first time; crashes land in
 # fuzz/artifacts/TARGET and are reproduced with `cargo +nightly fuzz run TARGET <file>`.
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
@@ -37,8 +38,16 @@ run() {
     seed "$t"
     echo "== $t for ${secs}s"
     # -rss_limit_mb: an input that makes a parser hold more than this is a finding too.
-    cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=2048 \
-        -max_len=1048576 -timeout=10 "$@"
+    local flags=(-max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 -timeout=10
+        -artifact_prefix="artifacts/$t/")
+    mkdir -p "artifacts/$t"
+    if [ -n "${FUZZ_NO_BUILD:-}" ]; then
+        # The binaries as last built (`cargo +nightly fuzz build`): no rebuild per target while
+        # the workspace changes under it.
+        "target/x86_64-unknown-linux-gnu/release/$t" "corpus/$t" "${flags[@]}" "$@"
+    else
+        cargo +nightly fuzz run "$t" "corpus/$t" -- "${flags[@]}" "$@"
+    fi
 }
 
 case "${1:-}" in
