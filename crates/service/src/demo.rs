@@ -21,7 +21,7 @@ use haechi_core::{
 };
 use haechi_policy::evaluation::{self, CriterionScore, EvaluationResult, ReviewerScores};
 use haechi_policy::{Policy, Rubric};
-use haechi_store::{InstitutionFilter, User};
+use haechi_store::InstitutionFilter;
 use serde::Serialize;
 
 use crate::reviews::ScoreInput;
@@ -595,15 +595,6 @@ fn demo_usernames() -> Vec<String> {
         v.push(format!("staff.{stem}"));
     }
     v
-}
-
-fn actor_of(u: &User) -> Actor {
-    Actor {
-        user_id: u.id,
-        username: u.username.clone(),
-        role: u.role,
-        institution_id: u.institution_id,
-    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1294,14 +1285,14 @@ async fn write_history(svc: &Service, system: &Actor) -> Result<Vec<DemoAccount>
         users
             .iter()
             .find(|u| u.username == name)
-            .map(actor_of)
+            .map(haechi_store::User::actor)
             .ok_or(ServiceError::NotFound)
     };
     let officer = find("officer")?;
     let advisors: Vec<Actor> = users
         .iter()
         .filter(|u| u.role == Role::Advisor)
-        .map(actor_of)
+        .map(haechi_store::User::actor)
         .collect();
 
     // The applicants: the eligible institutions, sectors interleaved so every phase mixes them.
@@ -1353,7 +1344,7 @@ async fn write_history(svc: &Service, system: &Actor) -> Result<Vec<DemoAccount>
                         Some(inst),
                     )
                     .await?;
-                (actor_of(&u), None)
+                (u.actor(), None)
             }
         };
         applicants.push(Applicant {

@@ -102,15 +102,6 @@ fn sarif(ai: bool) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({"version": "2.1.0", "runs": [run]})).unwrap_or_default()
 }
 
-fn actor_of(u: &haechi_store::User) -> Actor {
-    Actor {
-        user_id: u.id,
-        username: u.username.clone(),
-        role: u.role,
-        institution_id: u.institution_id,
-    }
-}
-
 /// Seeds the scans for the demo institutions that have a CISO account and the resources of the
 /// patching demo: the conventional scan 12 days ago, the AI assessment 5 days ago, and one
 /// cross-tool cluster patched 2 days ago.
@@ -121,7 +112,7 @@ pub async fn seed(svc: &Service) -> Result<()> {
         .iter()
         .filter(|u| u.institution_id.is_some())
         .take(2)
-        .map(actor_of)
+        .map(haechi_store::User::actor)
         .collect();
     let now = svc.now();
     for ciso in &cisos {

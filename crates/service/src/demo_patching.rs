@@ -75,15 +75,6 @@ fn sarif(results: usize, seed: usize, scan: usize) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-fn actor_of(u: &haechi_store::User) -> Actor {
-    Actor {
-        user_id: u.id,
-        username: u.username.clone(),
-        role: u.role,
-        institution_id: u.institution_id,
-    }
-}
-
 /// The first day of the findings history: the first phase's letters were issued in June 2026.
 const HISTORY_FROM: (i32, u32, u32) = (2026, 6, 15);
 /// Scans of each resource over the history (the first on the first day).
@@ -127,14 +118,14 @@ async fn seed_history(svc: &Service) -> Result<()> {
     let officer = haechi_store::list_users(pool, Some(Role::RegulatorOfficer))
         .await?
         .first()
-        .map(actor_of)
+        .map(haechi_store::User::actor)
         .unwrap_or_else(Actor::system);
     let cisos: Vec<Actor> = haechi_store::list_users(pool, Some(Role::Ciso))
         .await?
         .iter()
         .filter(|u| u.institution_id.is_some())
         .take(2)
-        .map(actor_of)
+        .map(haechi_store::User::actor)
         .collect();
     let today = svc.today();
     // The history runs from mid-June to yesterday; on an instance seeded before that (or too

@@ -6,19 +6,9 @@
 
 use chrono::{Duration, NaiveDateTime};
 use haechi_core::{Actor, Role};
-use haechi_store::User;
 
 use crate::sharing::BulletinInput;
 use crate::{Result, Service};
-
-fn actor_of(u: &User) -> Actor {
-    Actor {
-        user_id: u.id,
-        username: u.username.clone(),
-        role: u.role,
-        institution_id: u.institution_id,
-    }
-}
 
 struct Demo {
     kind: &'static str,
@@ -118,7 +108,7 @@ async fn first_user(svc: &Service, role: Role) -> Result<Option<Actor>> {
     Ok(haechi_store::list_users(svc.store().pool(), Some(role))
         .await?
         .first()
-        .map(actor_of))
+        .map(haechi_store::User::actor))
 }
 
 async fn seed_bulletins(svc: &Service) -> Result<()> {
@@ -135,7 +125,7 @@ async fn seed_bulletins(svc: &Service) -> Result<()> {
         .await?
         .iter()
         .filter(|u| u.institution_id.is_some())
-        .map(actor_of)
+        .map(haechi_store::User::actor)
         .collect();
     let now: NaiveDateTime = svc.now();
     let mut ids = Vec::new();

@@ -11,7 +11,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use chrono::{DateTime, Duration, Utc};
 use haechi_core::{Actor, FieldError};
-use haechi_store::{ApiTokenInfo, AuditRecord, Session, Throttle, User};
+use haechi_store::{ApiTokenInfo, AuditRecord, Session, Throttle};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -107,15 +107,6 @@ fn parse(t: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(t)
         .ok()
         .map(|t| t.with_timezone(&Utc))
-}
-
-fn actor_of(u: &User) -> Actor {
-    Actor {
-        user_id: u.id,
-        username: u.username.clone(),
-        role: u.role,
-        institution_id: u.institution_id,
-    }
 }
 
 /// Argon2id with the crate's defaults (m = 19 MiB, t = 2, p = 1: OWASP's minimum), salted.
@@ -264,7 +255,7 @@ impl Service {
             expires_at: text(expires_at),
         };
         haechi_store::delete_expired_sessions(pool, &text(now)).await?;
-        let actor = actor_of(&user);
+        let actor = user.actor();
         let mut tx = self.store.begin().await?;
         haechi_store::insert_session(tx.conn(), &session, address).await?;
         tx.audit(record(
@@ -344,7 +335,7 @@ impl Service {
             haechi_store::touch_session(pool, &id, &text(now)).await?;
         }
         Ok(SessionInfo {
-            actor: actor_of(&user),
+            actor: user.actor(),
             display_name: user.display_name,
             csrf_token: session.csrf_token,
         })

@@ -358,6 +358,18 @@ pub struct User {
     pub created_at: String,
 }
 
+impl User {
+    /// The user as the acting user of a use case.
+    pub fn actor(&self) -> haechi_core::Actor {
+        haechi_core::Actor {
+            user_id: self.id,
+            username: self.username.clone(),
+            role: self.role,
+            institution_id: self.institution_id,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub username: String,
