@@ -4,7 +4,8 @@
 //! with KRW 250 million of damage (refused; the reasons on the page); the first outage's
 //! incident with its initial and interim reports, the second's with its initial report; and the
 //! data-class breach behind the demo's revoked letter. Everything goes through the use cases on
-//! the service clock, so the audit log tells the same story.
+//! the service clock, so the audit log tells the same story. Also the AI Security Support
+//! Center's first fintech funding call (C14) with its awards, a refusal and a first payment.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use haechi_core::{Actor, Role};
@@ -33,7 +34,10 @@ async fn user(svc: &Service, role: Role, institution_id: Option<i64>) -> Result<
 }
 
 pub async fn seed(svc: &Service) -> Result<()> {
-    let result = write(svc).await;
+    let result = match write(svc).await {
+        Ok(()) => funding(svc).await,
+        Err(e) => Err(e),
+    };
     svc.set_clock(None);
     result
 }
@@ -182,6 +186,109 @@ async fn write(svc: &Service) -> Result<()> {
                 aware_at: Some(at(2026, 11, 9, 23, 0)?),
                 letter_id: Some(letter.id),
             },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The support center's funding call for small firms and fintechs, with awards within its budget.
+async fn funding(svc: &Service) -> Result<()> {
+    let pool = svc.store().pool();
+    let Ok(center) = user(svc, Role::SupportCenter, None).await else {
+        return Ok(());
+    };
+    let firms: Vec<_> = haechi_store::all_institutions(pool)
+        .await?
+        .into_iter()
+        .filter(|i| {
+            i.input.size_class == haechi_core::SizeClass::Small
+                || i.input.sector == haechi_core::Sector::Fintech
+        })
+        .take(4)
+        .collect();
+    svc.set_clock(Some(at(2026, 10, 1, 0, 0)?));
+    let call = svc
+        .create_funding_call(
+            &center,
+            &crate::bodies::FundingCallInput {
+                title: "2026 하반기 소규모 금융회사·핀테크 AI 보안 점검 지원 / 2026 H2 AI security support for small firms and fintechs".into(),
+                budget_krw: 300_000_000,
+                eligibility: crate::bodies::Eligibility {
+                    size_classes: vec![haechi_core::SizeClass::Small],
+                    sectors: vec![haechi_core::Sector::Fintech],
+                },
+                opens_on: NaiveDate::from_ymd_opt(2026, 10, 1),
+                closes_on: NaiveDate::from_ymd_opt(2026, 12, 31),
+            },
+        )
+        .await?;
+    let asks = [
+        (
+            120_000_000,
+            "AI 모의해킹 위탁 / outsourced AI penetration test",
+        ),
+        (
+            90_000_000,
+            "AI 코드 취약점 점검 도구 / AI code-scanning tool",
+        ),
+        (
+            110_000_000,
+            "보안 SaaS 도입 컨설팅 / security SaaS consulting",
+        ),
+        (
+            80_000_000,
+            "위협 인텔리전스 구독 / threat-intelligence subscription",
+        ),
+    ];
+    let mut apps = Vec::new();
+    for (i, firm) in firms.iter().enumerate() {
+        let (amount, purpose) = asks[i % asks.len()];
+        svc.set_clock(Some(at(2026, 10, 5 + i as u32, 2, 0)?));
+        apps.push((
+            svc.apply_funding(&center, call, firm.id, purpose, amount)
+                .await?,
+            amount,
+        ));
+    }
+    svc.set_clock(Some(at(2026, 10, 20, 5, 0)?));
+    let mut first = None;
+    for (k, (app, amount)) in apps.iter().enumerate() {
+        // The last one no longer fits what is left: refused with the reason.
+        let fits = svc
+            .decide_funding(
+                &center,
+                *app,
+                Some(*amount),
+                Some(90 - 5 * k as i64),
+                "심사 통과 / passed review",
+            )
+            .await;
+        match fits {
+            Ok(()) => {
+                first.get_or_insert(*app);
+            }
+            Err(e) if e.code() == "over_budget" => {
+                svc.decide_funding(
+                    &center,
+                    *app,
+                    None,
+                    Some(70),
+                    "예산 소진으로 미선정, 다음 공모 우선 검토 / budget exhausted; first in line for the next call",
+                )
+                .await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(app) = first {
+        svc.set_clock(Some(at(2026, 11, 2, 1, 0)?));
+        svc.record_disbursement(
+            &center,
+            app,
+            60_000_000,
+            NaiveDate::from_ymd_opt(2026, 11, 2),
+            "1차 지급(50%) / first instalment (50%)",
         )
         .await?;
     }

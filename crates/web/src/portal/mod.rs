@@ -14,6 +14,7 @@
 pub mod account;
 pub mod applications;
 pub mod audit;
+pub mod bodies;
 pub mod cohorts;
 pub mod dashboard;
 pub mod fields;
@@ -120,6 +121,7 @@ pub fn portal_routes() -> Vec<PageRoute> {
     routes.extend(patching::routes());
     routes.extend(reports::routes());
     routes.extend(immunity::routes());
+    routes.extend(bodies::routes());
     routes.extend(insight::routes());
     routes.extend(users::routes());
     routes.extend(sharing::routes());
@@ -815,6 +817,12 @@ const NAV: &[NavItem] = &[
         ko: "전산사고 보고",
         en: "Incidents",
         shown: |r| allows(r, Action::ReadImmunity),
+    },
+    NavItem {
+        path: "/funding",
+        ko: "핀테크 지원",
+        en: "Funding",
+        shown: |r| allows(r, Action::ReadFunding),
     },
     NavItem {
         path: "/resources",

@@ -15,6 +15,7 @@ mod account;
 mod ai_findings;
 mod applications;
 mod audit;
+mod bodies;
 mod dashboard;
 mod findings;
 mod immunity;

@@ -373,6 +373,15 @@ const PAGES: &[Row] = &[
     r("POST", "/incidents", "AOCT", false, Form(&[])),
     r("GET", "/incidents/{id}", "AOUCT", true, Empty),
     r("POST", "/incidents/{id}/reports", "CT", true, Form(&[])),
+    // Fintech funding (C14): the support center (and the regulator admin) run calls and awards;
+    // firms apply for themselves, the center on a small firm's behalf; advisors see none of it.
+    r("GET", "/funding", "AONSUCT", false, Empty),
+    r("POST", "/funding", "AS", false, Form(&[])),
+    r("GET", "/funding/{id}", "AONSUCT", false, Empty),
+    r("POST", "/funding/{id}/apply", "CTS", false, Form(&[])),
+    r("POST", "/grants/{id}/decide", "AS", false, Form(&[])),
+    r("POST", "/grants/{id}/cancel", "AS", false, Form(&[])),
+    r("POST", "/grants/{id}/disburse", "AS", false, Form(&[])),
     // What feeds are loaded, and the published emergency advisories, are no secret to anyone
     // signed in.
     r("GET", "/feeds", "*", false, Empty),
@@ -580,6 +589,27 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
         .unwrap();
         let disruption = app.svc.file_disruption(&filer, &report).await.unwrap();
         ids.0.insert("disruption", disruption);
+        // A funding call open to every size class, with this institution's application.
+        let center = Actor {
+            user_id: 0,
+            username: "matrix".into(),
+            role: haechi_core::Role::SupportCenter,
+            institution_id: None,
+        };
+        let call: haechi_service::bodies::FundingCallInput = serde_json::from_value(json!({
+            "title": "matrix probe", "budget_krw": 1000,
+            "eligibility": {"size_classes": ["large", "medium", "small"]},
+            "opens_on": "2026-01-01", "closes_on": "2099-12-31"
+        }))
+        .unwrap();
+        let call = app.svc.create_funding_call(&center, &call).await.unwrap();
+        ids.0.insert("funding_call", call);
+        let grant = app
+            .svc
+            .apply_funding(&center, call, inst, "probe", 10)
+            .await
+            .unwrap();
+        ids.0.insert("grant", grant);
         ids.0.insert(
             "incident",
             scalar(
@@ -672,6 +702,8 @@ fn fill(path: &str, ids: &Ids, token: i64) -> String {
             "saas" => "saas",
             "immunity" => "disruption",
             "incidents" => "incident",
+            "funding" => "funding_call",
+            "grants" => "grant",
             "advisories" => "advisory",
             "bulletins" => "bulletin",
             "attachments" => "attachment",
