@@ -274,7 +274,7 @@ async fn funding(svc: &Service) -> Result<()> {
                     *app,
                     None,
                     Some(70),
-                    "예산 소진으로 미선정, 다음 공모 우선 검토 / budget exhausted; first in line for the next call",
+                    "남은 예산 부족으로 미선정, 다음 공모 우선 검토 / not enough budget left; first in line for the next call",
                 )
                 .await?;
             }

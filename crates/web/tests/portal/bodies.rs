@@ -28,7 +28,12 @@ async fn the_support_center_awards_within_the_budget() {
     );
     let demo = scalar(&app, "SELECT MIN(id) FROM funding_calls").await;
     let page = center.get(&format!("/funding/{demo}")).await;
-    for text in ["지원 결정", "예산 소진으로 미선정", "60,000,000 원", "잔액"] {
+    for text in [
+        "지원 결정",
+        "남은 예산 부족으로 미선정",
+        "60,000,000 원",
+        "잔액",
+    ] {
         assert!(page.has_text(text), "missing {text:?}");
     }
     // A bad call is shown with its errors and stores nothing.
@@ -113,7 +118,7 @@ async fn the_support_center_awards_within_the_budget() {
     assert!(!ciso
         .get(&format!("/funding/{demo}"))
         .await
-        .has_text("예산 소진으로 미선정"));
+        .has_text("남은 예산 부족으로 미선정"));
     // A large bank is not eligible for the demo call.
     let refused = ciso
         .post(
