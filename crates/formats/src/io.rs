@@ -91,21 +91,36 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+/// How many bytes a gzipped feed file may inflate to ([`MaybeGz::new`]): real feeds inflate to
+/// tens of megabytes (EPSS ~12 MB, KEV ~1.5 MB); a gzip bomb of a few megabytes would inflate
+/// to terabytes.
+pub const MAX_FEED_INFLATED_BYTES: u64 = 1 << 30;
+
 /// A reader that is either passed through or gunzipped, decided by the first two bytes.
 pub enum MaybeGz<R: Read> {
     /// The stream did not start with the gzip magic.
-    Plain(io::Chain<io::Cursor<Vec<u8>>, R>),
-    /// The stream started with the gzip magic; all concatenated members are decoded.
-    Gzip(Box<MultiGzDecoder<io::Chain<io::Cursor<Vec<u8>>, R>>>),
+    Plain(Replayed<R>),
+    /// The stream started with the gzip magic; all concatenated members are decoded, up to a
+    /// limit of inflated bytes.
+    Gzip(Box<InflateLimit<MultiGzDecoder<Replayed<R>>>>),
 }
 
 impl<R: Read> MaybeGz<R> {
     /// Peeks at the first bytes of `inner` and decides whether to gunzip. The peeked bytes are
     /// replayed, so nothing is lost for non-gzip input.
     pub fn new(inner: R) -> io::Result<Self> {
+        Self::with_limit(inner, MAX_FEED_INFLATED_BYTES)
+    }
+
+    /// As [`MaybeGz::new`], failing with [`InflateLimitExceeded`] once gzip input inflates past
+    /// `limit` bytes.
+    pub fn with_limit(inner: R, limit: u64) -> io::Result<Self> {
         let (gz, chained) = sniff_gzip(inner)?;
         Ok(if gz {
-            MaybeGz::Gzip(Box::new(MultiGzDecoder::new(chained)))
+            MaybeGz::Gzip(Box::new(InflateLimit::new(
+                MultiGzDecoder::new(chained),
+                limit,
+            )))
         } else {
             MaybeGz::Plain(chained)
         })
@@ -351,25 +366,10 @@ pub(crate) fn gunzip_worker(w: GunzipWorker) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn maybe_gz_passes_plain_and_short_input_through() {
-        for input in [&b""[..], b"{", b"{\"a\":1}"] {
-            let mut r = MaybeGz::new(input).unwrap();
-            assert!(!r.is_gzip());
-            let mut out = Vec::new();
-            r.read_to_end(&mut out).unwrap();
-            assert_eq!(out, input);
-        }
-    }
-}
-
-/// The error a [`InflateLimit`] reader fails with once its input produced more than `0` bytes.
+/// The error an [`InflateLimit`] reader fails with once its input produced more than its limit
+/// (the limit is the field).
 #[derive(Debug)]
-pub(crate) struct InflateLimitExceeded(pub u64);
+pub struct InflateLimitExceeded(pub u64);
 
 impl std::fmt::Display for InflateLimitExceeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -381,14 +381,14 @@ impl std::error::Error for InflateLimitExceeded {}
 
 /// Fails (with [`InflateLimitExceeded`]) once `inner` yields more than `limit` bytes: a
 /// decompressed stream is bounded even when the compressed file is small (a gzip bomb).
-pub(crate) struct InflateLimit<R> {
+pub struct InflateLimit<R> {
     inner: R,
     left: u64,
     limit: u64,
 }
 
 impl<R> InflateLimit<R> {
-    pub(crate) fn new(inner: R, limit: u64) -> Self {
+    pub fn new(inner: R, limit: u64) -> Self {
         Self {
             inner,
             left: limit,
@@ -406,6 +406,48 @@ impl<R: Read> Read for InflateLimit<R> {
                 Ok(n)
             }
             None => Err(io::Error::other(InflateLimitExceeded(self.limit))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maybe_gz_refuses_to_inflate_past_its_limit() {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut enc, &vec![b' '; 4 << 20]).unwrap();
+        let bomb = enc.finish().unwrap();
+        let mut out = Vec::new();
+        let err = MaybeGz::with_limit(&bomb[..], 1 << 20)
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap_err();
+        assert!(
+            err.get_ref()
+                .and_then(|e| e.downcast_ref::<InflateLimitExceeded>())
+                .is_some_and(|e| e.0 == 1 << 20),
+            "{err}"
+        );
+        assert!(out.len() <= 1 << 20, "{}", out.len());
+        // Under the limit, the same bytes read whole.
+        let mut all = Vec::new();
+        MaybeGz::with_limit(&bomb[..], 8 << 20)
+            .unwrap()
+            .read_to_end(&mut all)
+            .unwrap();
+        assert_eq!(all.len(), 4 << 20);
+    }
+
+    #[test]
+    fn maybe_gz_passes_plain_and_short_input_through() {
+        for input in [&b""[..], b"{", b"{\"a\":1}"] {
+            let mut r = MaybeGz::new(input).unwrap();
+            assert!(!r.is_gzip());
+            let mut out = Vec::new();
+            r.read_to_end(&mut out).unwrap();
+            assert_eq!(out, input);
         }
     }
 }
