@@ -136,19 +136,10 @@ impl Disruption {
 
     /// Where a criterion's observed value comes from in the report (by the fact it reads).
     pub fn evidence(&self, field: &str) -> Evidence {
-        let r = &self.row;
         let (ko, en) = match field {
             "outage_minutes" => (
-                format!(
-                    "발생 {} · 복구 {} (UTC)",
-                    short(&r.started_at),
-                    r.recovered_at.as_deref().map_or("—", short)
-                ),
-                format!(
-                    "started {} · recovered {} (UTC)",
-                    short(&r.started_at),
-                    r.recovered_at.as_deref().map_or("—", short)
-                ),
+                "기관이 보고한 발생·복구 시각(중단 시간)".to_string(),
+                "Start and recovery times (outage) as reported".to_string(),
             ),
             "financial_damage_krw" => (
                 "기관이 보고한 금전적 피해액".to_string(),
@@ -166,10 +157,6 @@ impl Disruption {
         };
         Evidence { ko, en }
     }
-}
-
-fn short(at: &str) -> &str {
-    at.get(..16).unwrap_or(at)
 }
 
 /// A list entry: the report and its latest review version's state.

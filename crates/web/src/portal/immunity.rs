@@ -812,7 +812,15 @@ fn version_block(p: &Portal, d: &Disruption, v: &ReviewVersion) -> Markup {
                             td { (p.t(&c.label_ko, &c.label_en)) }
                             td { (observed(lang, c)) }
                             td { (threshold(lang, c)) }
-                            td class="small" { (p.t(&ev.ko, &ev.en)) }
+                            td class="small" {
+                                @if c.field == "outage_minutes" {
+                                    // The times themselves, in KST like every time on the page.
+                                    (p.t("발생 ", "started ")) (kst_minute(&d.row.started_at))
+                                    " · " (p.t("복구 ", "recovered ")) (d.row.recovered_at.as_deref().map(kst_minute).unwrap_or_else(|| "—".into()))
+                                } @else {
+                                    (p.t(&ev.ko, &ev.en))
+                                }
+                            }
                             td { @if c.passed { span class="badge ok" { (p.t("충족", "Pass")) } } @else { span class="badge bad" { (p.t("미충족", "Fail")) } } }
                         }
                     }

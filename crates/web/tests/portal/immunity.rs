@@ -99,6 +99,7 @@ async fn an_institution_files_from_a_patch_record_and_the_committee_decides() {
         "심사 대기",
         "정책상 면책 기준 미충족",
         "전산사고 보고 대상입니다",
+        "발생 2026-11-20 10:00 KST · 복구 2026-11-20 10:45 KST",
     ] {
         assert!(shown.has_text(text), "missing {text:?}");
     }
