@@ -25,6 +25,23 @@ pub(crate) fn period_end(start: NaiveDate, months: u32) -> NaiveDate {
     }
 }
 
+/// The first day a renewal of a letter valid until `expires` may be drafted: `renewal_window_days`
+/// before it ends (90 days by default; a letter ending 2027-06-22 opens on 2027-03-24).
+pub fn renewal_opens(policy: &Policy, expires: NaiveDate) -> NaiveDate {
+    expires
+        .checked_sub_days(Days::new(policy.program.renewal_window_days.into()))
+        .unwrap_or(NaiveDate::MIN)
+}
+
+/// The first day of a renewal's validity: the day after the letter it renews ends, so the two
+/// never overlap; a renewal issued after that day (a lapsed letter) starts on its issue day.
+pub fn renewal_starts(renewed_until: NaiveDate, issued: NaiveDate) -> NaiveDate {
+    renewed_until
+        .checked_add_days(Days::new(1))
+        .unwrap_or(NaiveDate::MAX)
+        .max(issued)
+}
+
 /// The days on which expiry reminders fall, latest reminder last (60, 30, 7 days before).
 pub fn reminder_dates(policy: &Policy, expires: NaiveDate) -> Vec<NaiveDate> {
     let mut days = policy.program.expiry_reminder_days.clone();
