@@ -1,5 +1,5 @@
 //! C14 persistence of the program's bodies: fintech funding calls of the AI Security Support
-//! Center, the applications to them, awards and disbursements (migration 0018). An award moves
+//! Center, the applications to them, awards and disbursements (migration 0015). An award moves
 //! the call's `awarded_krw` by a conditional update that refuses to pass the budget, and a check
 //! constraint refuses it on both databases whatever the path.
 

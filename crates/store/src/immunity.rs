@@ -1,5 +1,5 @@
 //! C8 persistence: disruption reports, the versions of their immunity review, incidents under
-//! the ordinary reporting clock and the reports filed against it (migration 0018). A filed
+//! the ordinary reporting clock and the reports filed against it (migration 0015). A filed
 //! disruption report never changes; a review version changes once, when the committee decides.
 
 use serde::Serialize;

@@ -54,24 +54,24 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0011_finding_clusters.sql"),
     ),
     (
-        13,
+        12,
         "program_administration",
-        include_str!("../migrations/0013_program_administration.sql"),
+        include_str!("../migrations/0012_program_administration.sql"),
     ),
     (
-        16,
+        13,
         "reports",
-        include_str!("../migrations/0016_reports.sql"),
+        include_str!("../migrations/0013_reports.sql"),
     ),
     (
-        17,
+        14,
         "sharing",
-        include_str!("../migrations/0017_sharing.sql"),
+        include_str!("../migrations/0014_sharing.sql"),
     ),
     (
-        18,
+        15,
         "immunity_bodies",
-        include_str!("../migrations/0018_immunity_bodies.sql"),
+        include_str!("../migrations/0015_immunity_bodies.sql"),
     ),
 ];
 
@@ -169,7 +169,7 @@ fn status_trigger(dialect: Dialect) -> &'static str {
     }
 }
 
-/// 0016's guard of submitted reports: once a version carries its content hash, its content
+/// 0013's guard of submitted reports: once a version carries its content hash, its content
 /// (figures, narrative, hash, version, owner) can no longer change by any path; only the
 /// officer's decision (state, comments) may be written.
 fn report_frozen_trigger(dialect: Dialect) -> &'static str {

@@ -1,6 +1,6 @@
 //! Reports of institutions under relief (C7) and the reads behind sector insight (C9): the
 //! versions of each obligation's report, the writes of their lifecycle (each refuses a version
-//! in the wrong state, and migration 0016's trigger refuses any change of a frozen version's
+//! in the wrong state, and migration 0013's trigger refuses any change of a frozen version's
 //! content whatever the path), and the aggregates a report is compiled from — an institution's
 //! findings, imports, remediation, patch records of one period — read with `GROUP BY` so that a
 //! compile reads counts, not finding rows.

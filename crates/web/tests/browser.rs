@@ -203,6 +203,9 @@ impl Harness {
                     "--window-size=1280,900",
                     format!("--user-data-dir={}", profile.display()),
                 ],
+                // A Korean officer's browser: the portal picks Korean from Accept-Language
+                // until the user chooses (headless Chromium would otherwise ask for English).
+                "prefs": {"intl.accept_languages": "ko-KR,ko"},
             }
         });
         let Value::Object(caps) = caps else {

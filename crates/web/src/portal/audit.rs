@@ -184,6 +184,40 @@ const ACTIONS: &[(&str, &str, &str)] = &[
         "Report narrative written",
     ),
     ("report.submit", "보고서 제출", "Report submitted"),
+    ("immunity.file", "면책 심사 신청", "Immunity claim filed"),
+    (
+        "immunity.appeal",
+        "면책 재심 청구",
+        "Immunity decision appealed",
+    ),
+    ("immunity.granted", "면책 인정", "Immunity granted"),
+    ("immunity.refused", "면책 불인정", "Immunity refused"),
+    (
+        "incident.breach",
+        "데이터 범위 위반 사고 기록",
+        "Data-class breach recorded",
+    ),
+    (
+        "incident.report_initial",
+        "최초 사고 보고",
+        "Initial incident report filed",
+    ),
+    (
+        "incident.report_interim",
+        "중간 사고 보고",
+        "Interim incident report filed",
+    ),
+    (
+        "incident.report_final",
+        "최종 사고 보고",
+        "Final incident report filed",
+    ),
+    ("funding.call", "지원 공모 개시", "Funding call opened"),
+    ("funding.apply", "지원 신청", "Funding applied for"),
+    ("funding.awarded", "지원 선정", "Funding awarded"),
+    ("funding.rejected", "지원 미선정", "Funding refused"),
+    ("funding.cancel", "지원 취소", "Funding award cancelled"),
+    ("funding.disburse", "지원금 지급", "Funding disbursed"),
     ("bulletin.create", "공지 초안 작성", "Bulletin drafted"),
     ("bulletin.update", "공지 수정", "Bulletin edited"),
     (
@@ -232,6 +266,10 @@ const ENTITIES: &[(&str, &str, &str)] = &[
     ("bulletin", "공지", "Bulletin"),
     ("immunity", "면책", "Immunity"),
     ("incident", "사고", "Incident"),
+    ("disruption_report", "전산장애 보고", "Disruption report"),
+    ("funding_call", "지원 공모", "Funding call"),
+    ("funding_application", "지원 신청", "Funding application"),
+    ("saas_evaluation", "SaaS 자체 평가", "SaaS self-evaluation"),
     ("audit_log", "감사 기록", "Audit log"),
 ];
 

@@ -225,3 +225,38 @@ async fn the_check_starts_at_the_newest_checkpoint() {
         page.body
     );
 }
+
+/// Every action and entity kind the demo's history records has a label in both languages: the
+/// log never shows a Korean reader `report.submit` (issue #14 item 17).
+#[tokio::test]
+async fn every_recorded_action_has_a_label_in_both_languages() {
+    use haechi_web::portal::audit::{action_label, entity_label};
+    use haechi_web::portal::Lang;
+    let app = App::demo().await;
+    let pool = app.svc.store().pool();
+    let hangul = |s: &str| s.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c));
+    let actions: Vec<String> = sqlx::query_scalar("SELECT DISTINCT action FROM audit_log")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let entities: Vec<String> = sqlx::query_scalar("SELECT DISTINCT entity FROM audit_log")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    assert!(actions.len() > 20, "{actions:?}");
+    let mut missing = Vec::new();
+    for (code, ko, en) in actions
+        .iter()
+        .map(|a| (a, action_label(Lang::Ko, a), action_label(Lang::En, a)))
+        .chain(
+            entities
+                .iter()
+                .map(|e| (e, entity_label(Lang::Ko, e), entity_label(Lang::En, e))),
+        )
+    {
+        if !hangul(&ko) || hangul(&en) || en == *code {
+            missing.push(format!("{code}: {ko} / {en}"));
+        }
+    }
+    assert!(missing.is_empty(), "unlabelled: {missing:#?}");
+}
