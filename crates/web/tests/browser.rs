@@ -1096,9 +1096,9 @@ async fn patch_journey_from_queue_to_recorded_patch() {
             1
         );
 
-        // The burn-down and SLA charts show the fix.
+        // The burn-down and SLA charts show the fix (beside them, AI-found vs conventional).
         h.open("/patches/charts").await;
-        assert_eq!(h.client.find_all(Locator::Css("figure.chart svg[role=img]")).await.unwrap().len(), 2);
+        assert_eq!(h.client.find_all(Locator::Css("figure.chart svg[role=img]")).await.unwrap().len(), 3);
         h.screenshots_ko_en("/patches/charts", "patch-charts").await;
         h.screenshots_ko_en("/feeds", "patch-feeds").await;
 
