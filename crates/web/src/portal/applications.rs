@@ -117,9 +117,9 @@ fn class_label(lang: Lang, class: &str) -> String {
 
 const DATA_CLASSES: [&str; 3] = ["C", "S", "O"];
 
-/// `YYYY-MM-DD` of a stored timestamp.
-pub fn day(ts: &str) -> &str {
-    ts.get(..10).unwrap_or(ts)
+/// `YYYY-MM-DD` of a stored timestamp: the day in Korea (a stored date as it is).
+pub fn day(ts: &str) -> String {
+    super::kst_day(ts)
 }
 
 /// `YYYY-MM-DD HH:MM KST` of a stored timestamp.

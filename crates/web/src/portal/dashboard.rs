@@ -261,7 +261,7 @@ async fn regulator(st: &AppState, p: &Portal) -> Response {
                                     td { (obligation_kind_label(lang, &o.kind)) }
                                     td { (day(&o.due_on)) }
                                     td class="num" {
-                                        (NaiveDate::parse_from_str(day(&o.due_on), "%Y-%m-%d").map(|d| (ov.today - d).num_days().to_string()).unwrap_or_default())
+                                        (NaiveDate::parse_from_str(&day(&o.due_on), "%Y-%m-%d").map(|d| (ov.today - d).num_days().to_string()).unwrap_or_default())
                                     }
                                 }
                             }
@@ -623,7 +623,7 @@ async fn institution(st: &AppState, p: &Portal) -> Response {
                                 tr {
                                     td class="num" { a href={ "/applications/" (a.id) } { (a.id) } }
                                     td { (state_label(lang, a.state)) }
-                                    td { (a.submitted_at.as_deref().map(day).unwrap_or("—")) }
+                                    td { (a.submitted_at.as_deref().map(day).unwrap_or_else(|| "—".into())) }
                                     td { (day(&a.updated_at)) }
                                 }
                             }
@@ -651,8 +651,8 @@ async fn institution(st: &AppState, p: &Portal) -> Response {
                             @for l in &letters {
                                 tr {
                                     td { a href={ "/letters/" (l.id) } { (l.letter_number.as_deref().unwrap_or("—")) } }
-                                    td { (l.issued_on.as_deref().map(day).unwrap_or("—")) }
-                                    td { (l.valid_until.as_deref().map(day).unwrap_or("—")) }
+                                    td { (l.issued_on.as_deref().map(day).unwrap_or_else(|| "—".into())) }
+                                    td { (l.valid_until.as_deref().map(day).unwrap_or_else(|| "—".into())) }
                                     td { (letter_badge(lang, letter_status(l, today, window))) }
                                 }
                             }

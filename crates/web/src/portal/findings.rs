@@ -131,9 +131,9 @@ pub fn class_badge(lang: Lang, class: &str) -> Markup {
     html! { span class=(css) { (state_label(lang, class)) } }
 }
 
-/// The date part (`YYYY-MM-DD`) of a stored RFC 3339 time.
-pub fn date_of(at: &str) -> &str {
-    at.get(..10).unwrap_or(at)
+/// The day (`YYYY-MM-DD`) in Korea of a stored RFC 3339 time (a stored date as it is).
+pub fn date_of(at: &str) -> String {
+    super::kst_day(at)
 }
 
 /// `YYYY-MM-DD HH:MM KST` of a stored RFC 3339 time.

@@ -108,7 +108,7 @@ pub fn obligation_badges(lang: Lang, o: &ObligationView) -> Markup {
 }
 
 fn parse_day(s: Option<&str>) -> Option<NaiveDate> {
-    s.and_then(|s| NaiveDate::parse_from_str(day(s), "%Y-%m-%d").ok())
+    s.and_then(|s| NaiveDate::parse_from_str(&day(s), "%Y-%m-%d").ok())
 }
 
 /// The "expiring soon" window: the earliest expiry reminder of the policy (60 days by default).
@@ -292,8 +292,8 @@ async fn list(State(st): State<AppState>, p: Portal, Query(q): Query<ListQuery>)
                                 } }
                                 td { (l.institution_name) }
                                 td { (phase_label(&st, lang, l.phase_id.as_deref())) }
-                                td { (l.issued_on.as_deref().map(day).unwrap_or("—")) }
-                                td { (l.valid_until.as_deref().map(day).unwrap_or("—")) }
+                                td { (l.issued_on.as_deref().map(day).unwrap_or_else(|| "—".into())) }
+                                td { (l.valid_until.as_deref().map(day).unwrap_or_else(|| "—".into())) }
                                 td { (letter_badge(lang, letter_status(l, today, window))) }
                             }
                         }
@@ -431,8 +431,8 @@ fn obligations_table(p: &Portal, obligations: &[ObligationView]) -> Markup {
                                 td { (day(&o.row.period_start)) " – " (day(&o.row.period_end)) }
                                 td { (day(&o.row.due_on)) }
                                 td { (obligation_badges(lang, o)) }
-                                td { (o.row.submitted_at.as_deref().map(day).unwrap_or("—")) }
-                                td { (o.row.decided_at.as_deref().map(day).unwrap_or("—")) }
+                                td { (o.row.submitted_at.as_deref().map(day).unwrap_or_else(|| "—".into())) }
+                                td { (o.row.decided_at.as_deref().map(day).unwrap_or_else(|| "—".into())) }
                                 td { (o.row.note.as_deref().unwrap_or("")) }
                             }
                         }
@@ -615,9 +615,9 @@ async fn render_detail(
                 }
                 dt { (p.t("단계", "Phase")) } dd { (phase_label(st, lang, row.phase_id.as_deref())) }
                 dt { (p.t("상태", "Status")) } dd { (letter_badge(lang, status)) }
-                dt { (p.t("발급일", "Issued on")) } dd { (row.issued_on.as_deref().map(day).unwrap_or("—")) }
+                dt { (p.t("발급일", "Issued on")) } dd { (row.issued_on.as_deref().map(day).unwrap_or_else(|| "—".into())) }
                 dt { (p.t("유효기간", "Validity")) } dd {
-                    (row.valid_from().as_deref().map(day).unwrap_or("—")) " – " (row.valid_until.as_deref().map(day).unwrap_or("—"))
+                    (row.valid_from().as_deref().map(day).unwrap_or_else(|| "—".into())) " – " (row.valid_until.as_deref().map(day).unwrap_or_else(|| "—".into()))
                 }
                 @if let Some(on) = &row.revoked_on {
                     dt { (p.t("취소일", "Revoked on")) } dd { (day(on)) }

@@ -60,9 +60,9 @@ pub fn thousands(n: i64) -> String {
     out
 }
 
-/// The date part (YYYY-MM-DD) of a stored date or RFC 3339 timestamp.
-pub fn day(s: &str) -> &str {
-    s.get(..10).unwrap_or(s)
+/// The day (YYYY-MM-DD) in Korea of a stored date or RFC 3339 timestamp.
+pub fn day(s: &str) -> String {
+    super::kst_day(s)
 }
 
 /// A stored RFC 3339 timestamp as `YYYY-MM-DD HH:MM:SS KST`.
@@ -712,7 +712,7 @@ fn overview_sections(p: &Portal, st: &AppState, id: i64, o: &InstitutionOverview
                                 tr {
                                     td class="num" { a href={ "/applications/" (a.id) } { (a.id) } }
                                     td { (application_state(lang, a.state)) }
-                                    td { (a.submitted_at.as_deref().map(day).unwrap_or("—")) }
+                                    td { (a.submitted_at.as_deref().map(day).unwrap_or_else(|| "—".into())) }
                                     td { (day(&a.updated_at)) }
                                 }
                             }
@@ -739,8 +739,8 @@ fn overview_sections(p: &Portal, st: &AppState, id: i64, o: &InstitutionOverview
                                 tr {
                                     td { a href={ "/letters/" (l.id) } { (l.letter_number.as_deref().unwrap_or(p.t("(발급 전)", "(not issued)"))) } }
                                     td { (letter_badge(lang, letter_status(l, today, window))) }
-                                    td { (l.issued_on.as_deref().map(day).unwrap_or("—")) }
-                                    td { (l.valid_until.as_deref().map(day).unwrap_or("—")) }
+                                    td { (l.issued_on.as_deref().map(day).unwrap_or_else(|| "—".into())) }
+                                    td { (l.valid_until.as_deref().map(day).unwrap_or_else(|| "—".into())) }
                                 }
                             }
                         }
