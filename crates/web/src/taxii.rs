@@ -565,29 +565,42 @@ async fn objects(
     }
 }
 
+/// The versions of one object in a readable collection (its latest, or all), paged; "not found"
+/// when the object has none there.
+async fn object_page(
+    st: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    object_id: &str,
+    raw: Option<&str>,
+    versions: VersionMatch,
+) -> Result<(Vec<StixObjectRow>, Option<String>), Response> {
+    let (a, c) = readable(st, headers, id).await?;
+    let q = page_query(&c.key, &params(raw), Some(object_id), versions)?;
+    match page(st, &a, &q).await? {
+        (rows, _) if rows.is_empty() && q.after_seq == 0 => {
+            Err(service_error(ServiceError::NotFound))
+        }
+        found => Ok(found),
+    }
+}
+
 async fn object(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path((id, object_id)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let (a, c) = match readable(&st, &headers, &id).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let q = match page_query(
-        &c.key,
-        &params(q.as_deref()),
-        Some(&object_id),
+    match object_page(
+        &st,
+        &headers,
+        &id,
+        &object_id,
+        q.as_deref(),
         VersionMatch::Last,
-    ) {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
-    match page(&st, &a, &q).await {
-        Ok((rows, _)) if rows.is_empty() && q.after_seq == 0 => {
-            service_error(ServiceError::NotFound)
-        }
+    )
+    .await
+    {
         Ok((rows, next)) => {
             with_date_headers(taxii_json(StatusCode::OK, envelope(&rows, next)), &rows)
         }
@@ -601,23 +614,16 @@ async fn versions(
     Path((id, object_id)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let (a, c) = match readable(&st, &headers, &id).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let q = match page_query(
-        &c.key,
-        &params(q.as_deref()),
-        Some(&object_id),
+    match object_page(
+        &st,
+        &headers,
+        &id,
+        &object_id,
+        q.as_deref(),
         VersionMatch::All,
-    ) {
-        Ok(q) => q,
-        Err(r) => return r,
-    };
-    match page(&st, &a, &q).await {
-        Ok((rows, _)) if rows.is_empty() && q.after_seq == 0 => {
-            service_error(ServiceError::NotFound)
-        }
+    )
+    .await
+    {
         Ok((rows, next)) => {
             let mut v = json!({"more": next.is_some(), "versions": rows.iter().map(|r| r.version.clone()).collect::<Vec<_>>()});
             if let Some(n) = next {
