@@ -33,6 +33,11 @@ max_attachment_bytes = 10485760
 # Largest CSV import accepted, in bytes. Env: HAECHI_MAX_IMPORT_BYTES
 max_import_bytes = 20971520
 
+# A findings import whose node stopped refreshing its heartbeat for this long is marked failed
+# (its node died; the institution uploads the file again). Nodes refresh every quarter of it.
+# Env: HAECHI_IMPORT_LEASE_SECONDS
+import_lease_seconds = 120
+
 # The regulator's Ed25519 letter-signing key (PKCS#8 PEM). Generated on first start, with
 # owner-only permissions, when the file does not exist. Default: <data_dir>/keys/letter-signing.pem
 # Env: HAECHI_LETTER_KEY_FILE
@@ -70,6 +75,7 @@ pub struct FileConfig {
     pub log_format: Option<String>,
     pub max_attachment_bytes: Option<usize>,
     pub max_import_bytes: Option<usize>,
+    pub import_lease_seconds: Option<u64>,
     pub letter_key_file: Option<PathBuf>,
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
@@ -84,6 +90,7 @@ pub struct Config {
     pub json_logs: bool,
     pub max_attachment_bytes: usize,
     pub max_import_bytes: usize,
+    pub import_lease_seconds: u64,
     pub letter_key_file: PathBuf,
     pub smtp_url: Option<String>,
     pub smtp_from: String,
@@ -100,6 +107,7 @@ pub struct Overrides {
     pub log_format: Option<String>,
     pub max_attachment_bytes: Option<usize>,
     pub max_import_bytes: Option<usize>,
+    pub import_lease_seconds: Option<u64>,
     pub letter_key_file: Option<PathBuf>,
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
@@ -158,6 +166,14 @@ impl Config {
         if max_attachment_bytes == 0 || max_import_bytes == 0 {
             bail!("size limits must be positive");
         }
+        let import_lease_seconds = o
+            .import_lease_seconds
+            .or(file.import_lease_seconds)
+            .or(defaults.import_lease_seconds)
+            .unwrap_or(120);
+        if import_lease_seconds == 0 {
+            bail!("import_lease_seconds must be positive");
+        }
         haechi_store::Dialect::from_url(&database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
         let letter_key_file = o
             .letter_key_file
@@ -180,6 +196,7 @@ impl Config {
             json_logs,
             max_attachment_bytes,
             max_import_bytes,
+            import_lease_seconds,
             letter_key_file,
             smtp_url,
             smtp_from,

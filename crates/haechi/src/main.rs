@@ -48,6 +48,9 @@ struct Cli {
     max_attachment_bytes: Option<usize>,
     #[arg(long, global = true, env = "HAECHI_MAX_IMPORT_BYTES", hide = true)]
     max_import_bytes: Option<usize>,
+    /// Seconds without a heartbeat after which a findings import's node counts as dead.
+    #[arg(long, global = true, env = "HAECHI_IMPORT_LEASE_SECONDS", hide = true)]
+    import_lease_seconds: Option<u64>,
     /// The regulator's letter-signing key (PKCS#8 PEM; created when missing).
     #[arg(long, global = true, env = "HAECHI_LETTER_KEY_FILE")]
     letter_key_file: Option<PathBuf>,
@@ -275,6 +278,7 @@ fn main() -> ExitCode {
         log_format: cli.log_format.clone(),
         max_attachment_bytes: cli.max_attachment_bytes,
         max_import_bytes: cli.max_import_bytes,
+        import_lease_seconds: cli.import_lease_seconds,
         letter_key_file: cli.letter_key_file.clone(),
         smtp_url: cli.smtp_url.clone(),
         smtp_from: cli.smtp_from.clone(),
@@ -331,6 +335,7 @@ async fn open_service(cfg: &Config) -> anyhow::Result<Service> {
             max_attachment_bytes: cfg.max_attachment_bytes,
             max_import_bytes: cfg.max_import_bytes,
             accounts: cfg.accounts.clone(),
+            import_lease: std::time::Duration::from_secs(cfg.import_lease_seconds),
         },
     )
     .await

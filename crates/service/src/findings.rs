@@ -783,11 +783,18 @@ impl LiveImports {
         };
         p
     }
-    fn remove(&self, id: i64) {
+    pub(crate) fn remove(&self, id: i64) {
         match self.0.lock() {
             Ok(mut m) => m.remove(&id),
             Err(poisoned) => poisoned.into_inner().remove(&id),
         };
+    }
+    /// The imports open on this node.
+    pub(crate) fn ids(&self) -> Vec<i64> {
+        match self.0.lock() {
+            Ok(m) => m.keys().copied().collect(),
+            Err(poisoned) => poisoned.into_inner().keys().copied().collect(),
+        }
     }
     fn get(&self, id: i64) -> Option<Arc<ImportProgress>> {
         match self.0.lock() {
@@ -1375,6 +1382,9 @@ impl Service {
                 ai_model_version: upload.ai_model_version.as_deref(),
                 resource_map: map_json.as_deref(),
             })
+            .await?;
+        // This node owns it from now on and keeps its heartbeat fresh (`import_leases.rs`).
+        tx.claim_finding_import(id, &self.node, &haechi_store::now_text())
             .await?;
         tx.audit(record(
             actor,

@@ -20,6 +20,7 @@ pub mod feeds;
 pub mod findings;
 pub mod findings_views;
 pub mod immunity;
+pub mod import_leases;
 pub mod insight;
 pub mod institutions;
 pub mod letters;
@@ -125,6 +126,9 @@ pub struct ServiceConfig {
     pub max_import_bytes: usize,
     /// Sign-in sessions and the login throttle.
     pub accounts: sessions::AccountsConfig,
+    /// How long a findings import may go without a heartbeat from its node before it counts as
+    /// abandoned and is failed (see `import_leases.rs`).
+    pub import_lease: std::time::Duration,
 }
 
 impl Default for ServiceConfig {
@@ -133,6 +137,7 @@ impl Default for ServiceConfig {
             max_attachment_bytes: 10 * 1024 * 1024,
             max_import_bytes: 20 * 1024 * 1024,
             accounts: sessions::AccountsConfig::default(),
+            import_lease: std::time::Duration::from_secs(120),
         }
     }
 }
@@ -154,6 +159,9 @@ pub struct Service {
     /// Held by the cross-tool regrouping in flight (`clusters.rs`), which runs after an import
     /// has committed, off the import's path; readers that need current clusters wait for it.
     regrouping: Arc<tokio::sync::Mutex<()>>,
+    /// This process's name among the nodes sharing the database: host, process id and a random
+    /// start nonce; the owner of the imports it accepts.
+    node: Arc<str>,
 }
 
 impl Service {
@@ -169,6 +177,7 @@ impl Service {
             mailer: None,
             imports: Arc::default(),
             regrouping: Arc::default(),
+            node: import_leases::node_name().into(),
         };
         match haechi_store::latest_policy_version(svc.store.pool()).await? {
             Some(row) => {
@@ -180,6 +189,11 @@ impl Service {
             }
         }
         svc.decide_pending_on_start().await?;
+        // Imports a dead node left open are failed now, then swept again while this runs.
+        if let Err(e) = svc.fail_stale_imports().await {
+            tracing::warn!(error = %e, "abandoned imports not swept at start; the next sweep retries");
+        }
+        svc.spawn_import_keeper();
         Ok(svc)
     }
 

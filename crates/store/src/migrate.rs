@@ -73,6 +73,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "immunity_bodies",
         include_str!("../migrations/0015_immunity_bodies.sql"),
     ),
+    (
+        21,
+        "import_leases",
+        include_str!("../migrations/0021_import_leases.sql"),
+    ),
+    (
+        21,
+        "import_leases",
+        include_str!("../migrations/0021_import_leases.sql"),
+    ),
 ];
 
 pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {

@@ -1990,7 +1990,19 @@ async fn finding_imports_upload(
     let mut size: u64 = 0;
     let mut too_large = false;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| failed(format!("the upload was interrupted: {e}")))?;
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                // The import ends as failed now rather than at its lease's end.
+                let msg = format!("the upload was interrupted: {e}");
+                drop(file);
+                let _ = tokio::fs::remove_file(&path).await;
+                st.svc
+                    .abandon_findings_import(&a, id, "upload_failed", &msg)
+                    .await;
+                return Err(failed(msg));
+            }
+        };
         if let Ok(data) = frame.into_data() {
             size += data.len() as u64;
             if size > max {

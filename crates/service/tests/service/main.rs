@@ -11,6 +11,7 @@ mod bodies;
 mod demo;
 mod findings;
 mod immunity;
+mod import_leases;
 mod letters;
 mod mail;
 mod patching;

@@ -136,6 +136,11 @@ const ACTIONS: &[(&str, &str, &str)] = &[
         "취약점 가져오기 실패",
         "Findings import failed",
     ),
+    (
+        "findings.import_abandoned",
+        "중단된 취약점 가져오기 실패 처리",
+        "Abandoned findings import marked failed",
+    ),
     ("findings.assign", "취약점 담당자 지정", "Findings assigned"),
     (
         "finding.transition",

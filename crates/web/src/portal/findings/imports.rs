@@ -44,6 +44,19 @@ fn counts(i: &FindingImportRow) -> Option<[u64; 5]> {
     ])
 }
 
+/// A failed import's reason in the page's language: an import whose server stopped before it
+/// finished (failed by the next start, issue #18) is explained in both languages; other failures
+/// carry the reader's message.
+fn failure_text(p: &Portal, i: &FindingImportRow) -> Option<String> {
+    if i.error_code.as_deref() == Some(haechi_service::import_leases::ABANDONED) {
+        return Some(p.t(
+            "이 파일을 처리하던 서버가 가져오기를 마치기 전에 멈췄습니다. 아무 취약점도 저장하지 않았습니다. 파일을 다시 올리십시오.",
+            "The server running this import stopped before it finished; no finding was stored. Upload the file again.",
+        ).to_string());
+    }
+    i.error_message.clone()
+}
+
 fn short_hash(h: &str) -> &str {
     h.get(..12).unwrap_or(h)
 }
@@ -146,7 +159,7 @@ pub async fn history(
                                     None => { @for _ in 0..5 { td class="num" { "—" } } },
                                 }
                                 td {
-                                    @if let Some(m) = &i.error_message {
+                                    @if let Some(m) = failure_text(&p, i) {
                                         (m)
                                         @if let Some(l) = &i.error_location { br; span class="small" { (p.t("위치: ", "At: ")) code { (l) } } }
                                     }
@@ -492,7 +505,10 @@ pub async fn status(p: Portal, State(st): State<AppState>, Path(id): Path<String
         @if i.state == "failed" {
             div class="alert error" role="alert" {
                 p { strong { (p.t("가져오기에 실패하여 아무 취약점도 저장하지 않았습니다.", "The import failed; no finding was stored.")) } }
-                @if let Some(m) = &i.error_message { p { (m) } }
+                @if let Some(m) = failure_text(&p, &i) { p { (m) } }
+                @if i.error_code.as_deref() == Some(haechi_service::import_leases::ABANDONED) {
+                    p { a class="button primary" href="/imports/new" { (p.t("파일 다시 올리기", "Upload the file again")) } }
+                }
                 @if let Some(l) = &i.error_location { p { (p.t("위치: ", "At: ")) code { (l) } } }
                 @if let Some(c) = &i.error_code { p class="small" { (p.t("오류 코드: ", "Error code: ")) code { (c) } } }
             }
