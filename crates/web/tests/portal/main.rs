@@ -19,6 +19,7 @@ mod bodies;
 mod dashboard;
 mod findings;
 mod immunity;
+mod import_leases;
 mod letters;
 mod matrix;
 mod patching;
