@@ -1416,8 +1416,8 @@ fn a_killed_findings_import_leaves_all_or_nothing() {
         haechi(Some(dir.path()), &["audit", "verify", "--full"], &[])
             .expect_ok("the audit chain after a kill");
     }
-    // An import whose process died stays 'queued' (no node runs it any more): reported here,
-    // not yet swept to 'failed' on the next start.
+    // An import whose process died stays 'queued' until a start after its lease (two minutes
+    // here) fails it as abandoned; tests/crash.rs runs with a short lease and checks that.
     println!("{TRIALS} kills over a {whole:?} import: {none} left nothing, {all} left everything, {stuck} left an import row 'queued'");
     assert_eq!(none + all, TRIALS);
 }
