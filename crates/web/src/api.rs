@@ -1983,9 +1983,16 @@ async fn finding_imports_upload(
         std::process::id()
     ));
     let failed = |msg: String| ApiError(ServiceError::rule("upload_failed", msg));
-    let mut file = tokio::fs::File::create(&path)
-        .await
-        .map_err(|e| failed(format!("cannot store the upload: {e}")))?;
+    let mut file = match tokio::fs::File::create(&path).await {
+        Ok(f) => f,
+        Err(e) => {
+            let msg = format!("cannot store the upload: {e}");
+            st.svc
+                .abandon_findings_import(&a, id, "upload_failed", &msg)
+                .await;
+            return Err(failed(msg));
+        }
+    };
     let mut body = body;
     let mut size: u64 = 0;
     let mut too_large = false;
@@ -2012,9 +2019,15 @@ async fn finding_imports_upload(
             if let Some(c) = &counter {
                 c.store(size, std::sync::atomic::Ordering::Relaxed);
             }
-            file.write_all(&data)
-                .await
-                .map_err(|e| failed(format!("cannot store the upload: {e}")))?;
+            if let Err(e) = file.write_all(&data).await {
+                let msg = format!("cannot store the upload: {e}");
+                drop(file);
+                let _ = tokio::fs::remove_file(&path).await;
+                st.svc
+                    .abandon_findings_import(&a, id, "upload_failed", &msg)
+                    .await;
+                return Err(failed(msg));
+            }
         }
     }
     drop(file);

@@ -399,6 +399,9 @@ pub async fn upload(State(st): State<AppState>, m: CsrfMultipart) -> Response {
         Err(e) => return p.error(e),
     };
     let Some(path) = file.keep() else {
+        st.svc
+            .abandon_findings_import(&p.actor, id, "upload_failed", "the upload was lost")
+            .await;
         return p.error(ServiceError::rule("upload_failed", "the upload was lost"));
     };
     let svc = st.svc.clone();
