@@ -74,6 +74,8 @@ struct Figures {
     checkpoint_ms: f64,
     incremental_ms: f64,
     page_ms: f64,
+    /// The audit page as served (query, incremental check, rendering), over loopback HTTP.
+    rendered: Vec<(&'static str, f64)>,
 }
 
 async fn bench_one(backend: &'static str, url: &str, n: i64) -> anyhow::Result<Figures> {
@@ -125,6 +127,7 @@ async fn bench_one(backend: &'static str, url: &str, n: i64) -> anyhow::Result<F
         .await?;
     let page_ms = t.elapsed().as_secs_f64() * 1e3;
     anyhow::ensure!(rows.len() == 51 && total == n + 1_001, "{total}");
+    let rendered = render_times(&store).await?;
     store.close().await;
     Ok(Figures {
         backend,
@@ -134,7 +137,81 @@ async fn bench_one(backend: &'static str, url: &str, n: i64) -> anyhow::Result<F
         checkpoint_ms,
         incremental_ms,
         page_ms,
+        rendered,
     })
+}
+
+/// Serves the portal over this store on loopback and times the audit page as an auditor opens
+/// it (median of 3): the first page, a later page, and pages filtered by actor, action and
+/// institution.
+async fn render_times(store: &Store) -> anyhow::Result<Vec<(&'static str, f64)>> {
+    use haechi_service::ServiceConfig;
+    let svc = Service::open(store.clone(), ServiceConfig::default())
+        .await
+        .map_err(crate::service_error)?;
+    let system = Actor::system();
+    let user = svc
+        .create_user(
+            &system,
+            "bench-auditor",
+            "Bench Auditor",
+            haechi_core::Role::Auditor,
+            None,
+        )
+        .await
+        .map_err(crate::service_error)?;
+    let password = crate::random_password();
+    svc.set_password(&system, user.id, &password)
+        .await
+        .map_err(crate::service_error)?;
+    let session = svc
+        .login("bench-auditor", &password, None)
+        .await
+        .map_err(crate::service_error)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = haechi_web::router(haechi_web::AppState::new(svc))
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let cookie = format!(
+        "{}={}",
+        haechi_web::portal::SESSION_COOKIE,
+        session.cookie_value
+    );
+    let pages: [(&'static str, &'static str); 5] = [
+        ("first page", "/audit"),
+        ("page 1,000", "/audit?page=1000"),
+        ("actor = officer3 (1 in 7)", "/audit?actor=officer3"),
+        (
+            "action = session.login (rare)",
+            "/audit?action=session.login",
+        ),
+        ("institution 7 (1 in 40)", "/audit?institution=7"),
+    ];
+    let mut out = Vec::new();
+    let result: anyhow::Result<()> = async {
+        let mut conn = crate::serve_bench::connect(addr).await?;
+        for (name, path) in pages {
+            let mut times = Vec::new();
+            for _ in 0..3 {
+                let req = hyper::Request::get(path)
+                    .header(hyper::header::HOST, addr.to_string())
+                    .header(hyper::header::COOKIE, &cookie)
+                    .body(http_body_util::Full::new(bytes::Bytes::new()))?;
+                let t = Instant::now();
+                let (status, _, _) = crate::serve_bench::exchange(&mut conn, req).await?;
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+                anyhow::ensure!(status == hyper::StatusCode::OK, "{path}: HTTP {status}");
+            }
+            times.sort_by(f64::total_cmp);
+            out.push((name, times[1]));
+        }
+        Ok(())
+    }
+    .await;
+    server.abort();
+    result?;
+    Ok(out)
 }
 
 fn print(f: &Figures) {
@@ -153,6 +230,13 @@ fn print(f: &Figures) {
         "  {:<52} {:>9.1} ms",
         "audit page query (first 50 + count):", f.page_ms
     );
+    for (name, ms) in &f.rendered {
+        println!(
+            "  {:<52} {:>9.1} ms",
+            format!("audit page served, {name}:"),
+            ms
+        );
+    }
 }
 
 pub async fn bench(command: AuditBench, database_url: Option<&str>) -> anyhow::Result<ExitCode> {

@@ -7,6 +7,7 @@ mod config;
 mod feeds_cli;
 mod findings_cli;
 mod insight_cli;
+mod serve_bench;
 mod sharing_cli;
 
 use std::path::PathBuf;
@@ -77,6 +78,8 @@ enum BenchCommand {
     Insight(insight_cli::InsightBench),
     #[command(flatten)]
     Taxii(sharing_cli::TaxiiBench),
+    #[command(flatten)]
+    Serve(serve_bench::ServeBench),
 }
 
 #[derive(Subcommand)]
@@ -632,6 +635,9 @@ async fn run(command: Command, overrides: Overrides) -> anyhow::Result<ExitCode>
         Command::Bench {
             command: BenchCommand::Insight(command),
         } => insight_cli::bench(command, overrides.database_url.as_deref()).await,
+        Command::Bench {
+            command: BenchCommand::Serve(command),
+        } => serve_bench::bench(command).await,
         Command::PrintDefaultConfig
         | Command::Openapi
         | Command::Cvss { .. }
