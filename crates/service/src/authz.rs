@@ -82,6 +82,25 @@ pub enum Action {
     ApplyFunding,
     /// Open funding calls, score and award applications, cancel awards, record disbursements.
     ManageFunding,
+    /// The advisory group: members, terms, standing conflicts, meetings, advice (C14).
+    ReadAdvisory,
+    /// Appoint members, correct and extend terms, hold meetings, record minutes and advice.
+    ManageAdvisory,
+    /// An advisor's own membership: term and standing conflicts.
+    ReadOwnMembership,
+    /// Declare a standing conflict of interest (an officer, or the advisor for themselves).
+    DeclareStandingConflict,
+    /// Published guidelines (drafts: only those who manage them).
+    ReadGuidelines,
+    /// Draft and publish guidelines, schedule briefings and record attendance, answer
+    /// tailored-support requests.
+    ManageGuidelines,
+    /// Acknowledge a published guideline on behalf of one's institution (the CISO).
+    AcknowledgeGuidelines,
+    /// On-site briefings and tailored-support requests (an institution user: its own).
+    ReadGuidanceSupport,
+    /// Request tailored support for one's institution.
+    RequestGuidanceSupport,
 }
 
 impl Action {
@@ -127,6 +146,15 @@ impl Action {
             Action::ReadFunding => "read funding calls",
             Action::ApplyFunding => "apply for funding",
             Action::ManageFunding => "manage funding calls and awards",
+            Action::ReadAdvisory => "read the advisory group",
+            Action::ManageAdvisory => "manage the advisory group",
+            Action::ReadOwnMembership => "read one's advisory-group membership",
+            Action::DeclareStandingConflict => "declare a standing conflict of interest",
+            Action::ReadGuidelines => "read guidelines",
+            Action::ManageGuidelines => "draft and publish guidelines, briefings and support",
+            Action::AcknowledgeGuidelines => "acknowledge guidelines",
+            Action::ReadGuidanceSupport => "read briefings and support requests",
+            Action::RequestGuidanceSupport => "request tailored support",
         }
     }
 }
@@ -217,6 +245,21 @@ pub fn allows(role: Role, action: Action) -> bool {
         A::ReadFunding => !matches!(role, R::Advisor),
         A::ApplyFunding => matches!(role, R::Ciso | R::SecurityStaff | R::SupportCenter),
         A::ManageFunding => matches!(role, R::RegulatorAdmin | R::SupportCenter),
+        A::ReadAdvisory => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Auditor),
+        A::ManageAdvisory | A::ManageGuidelines => {
+            matches!(role, R::RegulatorAdmin | R::RegulatorOfficer)
+        }
+        A::ReadOwnMembership => matches!(role, R::Advisor),
+        A::DeclareStandingConflict => {
+            matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Advisor)
+        }
+        A::ReadGuidelines => true,
+        A::AcknowledgeGuidelines => matches!(role, R::Ciso),
+        A::ReadGuidanceSupport => matches!(
+            role,
+            R::RegulatorAdmin | R::RegulatorOfficer | R::Auditor | R::Ciso | R::SecurityStaff
+        ),
+        A::RequestGuidanceSupport => matches!(role, R::Ciso | R::SecurityStaff),
     }
 }
 

@@ -5,6 +5,7 @@
 //!
 //! This crate knows neither HTTP nor SQL.
 
+pub mod advisory;
 pub mod applications;
 pub mod authz;
 pub mod bodies;
@@ -12,6 +13,7 @@ pub mod clusters;
 pub mod cohorts;
 pub mod demo;
 pub mod demo_ai;
+pub mod demo_bodies;
 pub mod demo_immunity;
 pub mod demo_patching;
 pub mod demo_reports;
@@ -19,6 +21,7 @@ pub mod demo_sharing;
 pub mod feeds;
 pub mod findings;
 pub mod findings_views;
+pub mod guidelines;
 pub mod immunity;
 pub mod import_leases;
 pub mod insight;

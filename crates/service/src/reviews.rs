@@ -375,6 +375,8 @@ async fn assign_in(
             )]))
         }
     }
+    // A member of the advisory group outside their term or with a standing conflict is refused.
+    crate::advisory::refuse_unfit_reviewer(tx, advisor_id, institution_id, field).await?;
     let id = tx
         .insert_assignment(application_id, advisor_id, &actor.username)
         .await?;

@@ -7,6 +7,7 @@
 //! the hash-chained audit entry in the same transaction as the change it records.
 
 mod accounts;
+mod advisory;
 mod audit;
 mod bodies;
 mod clusters;
@@ -15,6 +16,7 @@ mod feeds;
 mod findings;
 mod findings_list;
 mod findings_views;
+mod guidelines;
 mod immunity;
 mod import_leases;
 mod letters;
@@ -36,6 +38,7 @@ use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 use tokio::sync::Notify;
 
 pub use accounts::*;
+pub use advisory::*;
 pub use audit::{
     AuditCheckpoint, AuditEntry, AuditFilter, AuditRecord, AuditVerification, CHECKPOINT_ACTION,
 };
@@ -46,6 +49,7 @@ pub use feeds::*;
 pub use findings::*;
 pub use findings_list::*;
 pub use findings_views::*;
+pub use guidelines::*;
 pub use immunity::*;
 pub use import_leases::*;
 pub use letters::*;

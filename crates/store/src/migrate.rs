@@ -74,6 +74,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0015_immunity_bodies.sql"),
     ),
     (
+        18,
+        "advisory_guidelines",
+        include_str!("../migrations/0018_advisory_guidelines.sql"),
+    ),
+    (
         21,
         "import_leases",
         include_str!("../migrations/0021_import_leases.sql"),
@@ -111,6 +116,10 @@ pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
             &priority_trigger_weakness(dialect),
         )
         .replace("{REPORT_FROZEN_TRIGGER}", report_frozen_trigger(dialect))
+        .replace(
+            "{GUIDELINE_FROZEN_TRIGGER}",
+            guideline_frozen_trigger(dialect),
+        )
 }
 
 /// The trigger of 0007 that keeps `finding_priorities`' copies of a finding's status and
@@ -196,6 +205,26 @@ fn report_frozen_trigger(dialect: Dialect) -> &'static str {
              OR NEW.submitted_by IS DISTINCT FROM OLD.submitted_by OR NEW.submitted_at IS DISTINCT FROM OLD.submitted_at) \
              THEN RAISE EXCEPTION 'report_frozen'; END IF; RETURN NEW; END $$; \
              CREATE TRIGGER reports_frozen BEFORE UPDATE ON reports FOR EACH ROW EXECUTE FUNCTION reports_frozen();"
+        }
+    }
+}
+
+/// 0018's guard of published guideline versions: once a version left the draft state its
+/// content (titles, bodies, version, guideline, drafting) can no longer change by any path; only
+/// its state and the publication and supersession stamps move.
+fn guideline_frozen_trigger(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "CREATE TRIGGER guideline_versions_frozen BEFORE UPDATE OF title_ko, title_en, body_ko, body_en, version, guideline_id, drafted_by, drafted_at ON guideline_versions \
+             WHEN OLD.state <> 'draft' BEGIN SELECT RAISE(ABORT, 'guideline_published'); END;"
+        }
+        Dialect::Postgres => {
+            "CREATE FUNCTION guideline_versions_frozen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF OLD.state <> 'draft' AND (NEW.title_ko IS DISTINCT FROM OLD.title_ko OR NEW.title_en IS DISTINCT FROM OLD.title_en \
+             OR NEW.body_ko IS DISTINCT FROM OLD.body_ko OR NEW.body_en IS DISTINCT FROM OLD.body_en OR NEW.version IS DISTINCT FROM OLD.version \
+             OR NEW.guideline_id IS DISTINCT FROM OLD.guideline_id OR NEW.drafted_by IS DISTINCT FROM OLD.drafted_by OR NEW.drafted_at IS DISTINCT FROM OLD.drafted_at) \
+             THEN RAISE EXCEPTION 'guideline_published'; END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER guideline_versions_frozen BEFORE UPDATE ON guideline_versions FOR EACH ROW EXECUTE FUNCTION guideline_versions_frozen();"
         }
     }
 }
@@ -306,6 +335,19 @@ pub(crate) const TABLES: &[&str] = &[
     "funding_calls",
     "funding_applications",
     "funding_disbursements",
+    "advisory_members",
+    "advisory_terms",
+    "advisory_conflicts",
+    "advisory_meetings",
+    "advisory_attendance",
+    "advisory_advice",
+    "guidelines",
+    "guideline_versions",
+    "guideline_policy_versions",
+    "guideline_acks",
+    "briefings",
+    "briefing_invitees",
+    "support_requests",
 ];
 
 /// Tables whose `id` column is generated and needs its sequence moved after a copy.
@@ -341,4 +383,13 @@ pub(crate) const IDENTITY_TABLES: &[&str] = &[
     "funding_calls",
     "funding_applications",
     "funding_disbursements",
+    "advisory_members",
+    "advisory_terms",
+    "advisory_conflicts",
+    "advisory_meetings",
+    "advisory_advice",
+    "guidelines",
+    "guideline_versions",
+    "briefings",
+    "support_requests",
 ];

@@ -7,6 +7,7 @@
 // functions as tests, not the story helpers beside them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod advisory;
 mod bodies;
 mod demo;
 mod findings;

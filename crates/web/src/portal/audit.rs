@@ -223,6 +223,74 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("funding.rejected", "지원 미선정", "Funding refused"),
     ("funding.cancel", "지원 취소", "Funding award cancelled"),
     ("funding.disburse", "지원금 지급", "Funding disbursed"),
+    (
+        "advisory.appoint",
+        "자문단 위원 위촉",
+        "Advisory member appointed",
+    ),
+    (
+        "advisory.extend",
+        "자문단 임기 연장",
+        "Advisory term extended",
+    ),
+    (
+        "advisory.correct",
+        "자문단 임기 정정",
+        "Advisory term corrected",
+    ),
+    (
+        "advisory.conflict",
+        "상시 이해충돌 신고",
+        "Standing conflict declared",
+    ),
+    (
+        "advisory.meeting",
+        "자문단 회의 소집",
+        "Advisory meeting scheduled",
+    ),
+    (
+        "advisory.minutes",
+        "자문단 회의록 기록",
+        "Advisory minutes recorded",
+    ),
+    ("advisory.advice", "자문 기록", "Advice recorded"),
+    ("guideline.create", "가이드라인 작성", "Guideline started"),
+    (
+        "guideline.draft",
+        "가이드라인 초안 저장",
+        "Guideline draft saved",
+    ),
+    (
+        "guideline.publish",
+        "가이드라인 게시",
+        "Guideline published",
+    ),
+    (
+        "guideline.acknowledge",
+        "가이드라인 확인",
+        "Guideline acknowledged",
+    ),
+    (
+        "briefing.schedule",
+        "현장 설명회 일정 등록",
+        "Briefing scheduled",
+    ),
+    (
+        "briefing.attendance",
+        "설명회 참석 기록",
+        "Briefing attendance recorded",
+    ),
+    (
+        "guidance.request",
+        "맞춤형 지원 요청",
+        "Tailored support requested",
+    ),
+    (
+        "guidance.scheduled",
+        "맞춤형 지원 일정 확정",
+        "Tailored support scheduled",
+    ),
+    ("guidance.done", "맞춤형 지원 완료", "Tailored support done"),
     ("bulletin.create", "공지 초안 작성", "Bulletin drafted"),
     ("bulletin.update", "공지 수정", "Bulletin edited"),
     (
@@ -274,6 +342,16 @@ const ENTITIES: &[(&str, &str, &str)] = &[
     ("disruption_report", "전산장애 보고", "Disruption report"),
     ("funding_call", "지원 공모", "Funding call"),
     ("funding_application", "지원 신청", "Funding application"),
+    ("advisory_member", "자문단 위원", "Advisory member"),
+    ("advisory_meeting", "자문단 회의", "Advisory meeting"),
+    ("advisory_advice", "자문", "Advice"),
+    ("guideline", "가이드라인", "Guideline"),
+    ("briefing", "현장 설명회", "Briefing"),
+    (
+        "support_request",
+        "맞춤형 지원 요청",
+        "Tailored support request",
+    ),
     ("saas_evaluation", "SaaS 자체 평가", "SaaS self-evaluation"),
     ("audit_log", "감사 기록", "Audit log"),
 ];

@@ -183,6 +183,18 @@ const MESSAGES: &[(&str, &str)] = &[
     ("the bulletin is not in_review", "검토 대기 중인 공지가 아닙니다."),
     ("the bulletin is not published", "게시된 공지가 아닙니다."),
     ("is not an active advisor", "활동 중인 평가위원이 아닙니다."),
+    (
+        "the advisor's term in the advisory group does not cover today",
+        "오늘은 이 위원의 자문단 임기가 아닙니다.",
+    ),
+    (
+        "the advisor has a standing conflict of interest with this institution",
+        "이 위원은 이 기관과 상시 이해충돌을 신고했습니다.",
+    ),
+    (
+        "the advisor has a standing conflict of interest with this institution's sector",
+        "이 위원은 이 기관의 업권과 상시 이해충돌을 신고했습니다.",
+    ),
     ("is not assigned to this application", "이 신청에 배정된 평가위원이 아닙니다."),
     ("describe the conflict", "이해충돌의 내용을 쓰십시오."),
     ("say why it is returned", "반송 사유를 쓰십시오."),

@@ -12,6 +12,7 @@
 //! in `assets/haechi.css`, the little progressive-enhancement script in `assets/haechi.js`.
 
 pub mod account;
+pub mod advisory;
 pub mod applications;
 pub mod audit;
 pub mod bodies;
@@ -19,6 +20,7 @@ pub mod cohorts;
 pub mod dashboard;
 pub mod fields;
 pub mod findings;
+pub mod guidelines;
 pub mod immunity;
 pub mod insight;
 pub mod letters;
@@ -122,6 +124,8 @@ pub fn portal_routes() -> Vec<PageRoute> {
     routes.extend(reports::routes());
     routes.extend(immunity::routes());
     routes.extend(bodies::routes());
+    routes.extend(advisory::routes());
+    routes.extend(guidelines::routes());
     routes.extend(insight::routes());
     routes.extend(users::routes());
     routes.extend(sharing::routes());
@@ -823,6 +827,24 @@ const NAV: &[NavItem] = &[
         ko: "핀테크 지원",
         en: "Funding",
         shown: |r| allows(r, Action::ReadFunding),
+    },
+    NavItem {
+        path: "/advisory",
+        ko: "자문단",
+        en: "Advisory group",
+        shown: |r| allows(r, Action::ReadAdvisory),
+    },
+    NavItem {
+        path: "/advisory/me",
+        ko: "나의 자문단 임기",
+        en: "My term",
+        shown: |r| allows(r, Action::ReadOwnMembership),
+    },
+    NavItem {
+        path: "/guidelines",
+        ko: "가이드라인",
+        en: "Guidelines",
+        shown: |r| allows(r, Action::ReadGuidelines),
     },
     NavItem {
         path: "/resources",

@@ -585,6 +585,12 @@ pub async fn officer_page(
             app.state,
             ApplicationState::Screening | ApplicationState::UnderReview
         );
+    // The advisory group's members proposed for this panel, each with why (C14).
+    let proposals = if changeable {
+        st.svc.propose_reviewers(&p.actor, app.id).await.ok()
+    } else {
+        None
+    };
     let failed = view.evaluation.as_ref().is_some_and(|e| !e.passed);
     let need = policy.evaluation.reviewers_per_application;
     let title = format!(
@@ -653,6 +659,7 @@ pub async fn officer_page(
                 }
                 @if matches!(app.state, ApplicationState::Screening | ApplicationState::UnderReview) {
                     h3 { (p.t("평가위원 배정", "Assign reviewers")) }
+                    @if let Some(x) = &proposals { (super::advisory::proposals_section(p, x, true)) }
                     @if unassigned.is_empty() {
                         p class="muted" { (p.t("배정할 수 있는 평가위원이 없습니다.", "No advisor is left to assign.")) }
                     } @else {
@@ -936,8 +943,14 @@ async fn assign(
                     errors.extend(e.field_errors().iter().cloned());
                     status = crate::error::status_of(&e);
                     alert = Some(match p.lang {
-                        Lang::Ko => format!("{done}명을 배정한 뒤 중단했습니다: {e}"),
-                        Lang::En => format!("Stopped after assigning {done}: {e}"),
+                        Lang::Ko => format!(
+                            "{done}명을 배정한 뒤 중단했습니다: {}",
+                            super::error_text(p.lang, &e)
+                        ),
+                        Lang::En => format!(
+                            "Stopped after assigning {done}: {}",
+                            super::error_text(p.lang, &e)
+                        ),
                     });
                     break;
                 }

@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod account;
+mod advisory;
 mod ai_findings;
 mod applications;
 mod audit;

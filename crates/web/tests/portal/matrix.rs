@@ -382,6 +382,72 @@ const PAGES: &[Row] = &[
     r("POST", "/grants/{id}/decide", "AS", false, Form(&[])),
     r("POST", "/grants/{id}/cancel", "AS", false, Form(&[])),
     r("POST", "/grants/{id}/disburse", "AS", false, Form(&[])),
+    // The advisory group (C14): officers and admins run it, auditors read it, an advisor sees
+    // (and declares standing conflicts on) their own membership only.
+    r("GET", "/advisory", "AOU", false, Empty),
+    r("GET", "/advisory/me", "V", false, Empty),
+    r("POST", "/advisory/members", "AO", false, Form(&[])),
+    r("GET", "/advisory/members/{id}", "AOUV", true, Empty),
+    r(
+        "POST",
+        "/advisory/members/{id}/term",
+        "AO",
+        false,
+        Form(&[]),
+    ),
+    r(
+        "POST",
+        "/advisory/members/{id}/extend",
+        "AO",
+        false,
+        Form(&[]),
+    ),
+    r(
+        "POST",
+        "/advisory/members/{id}/conflicts",
+        "AOV",
+        true,
+        Form(&[]),
+    ),
+    r("POST", "/advisory/meetings", "AO", false, Form(&[])),
+    r("GET", "/advisory/meetings/{id}", "AOU", false, Empty),
+    r(
+        "POST",
+        "/advisory/meetings/{id}/minutes",
+        "AO",
+        false,
+        Form(&[]),
+    ),
+    r("POST", "/advisory/advice", "AO", false, Form(&[])),
+    // Guidelines (C14): published ones are everyone's; the regulator drafts and publishes, a
+    // CISO acknowledges (the probe guideline has no draft: publishing is a 409); briefings and
+    // tailored support are the regulator's and the institutions' own.
+    r("GET", "/guidelines", "*", false, Empty),
+    r("POST", "/guidelines", "AO", false, Form(&[])),
+    r("GET", "/guidelines/{id}", "*", false, Empty),
+    r("POST", "/guidelines/{id}/draft", "AO", false, Form(&[])),
+    r("POST", "/guidelines/{id}/publish", "AO", false, Form(&[])),
+    r(
+        "POST",
+        "/guidelines/{id}/acknowledge",
+        "C",
+        false,
+        Form(&[]),
+    ),
+    r("GET", "/briefings", "AOUCT", false, Empty),
+    r("POST", "/briefings", "AO", false, Form(&[])),
+    r("GET", "/briefings/{id}", "AOUCT", true, Empty),
+    r("POST", "/briefings/{id}/attendance", "AO", false, Form(&[])),
+    r("GET", "/support-requests", "AOUCT", false, Empty),
+    r("POST", "/support-requests", "CT", false, Form(&[])),
+    r("GET", "/support-requests/{id}", "AOUCT", true, Empty),
+    r(
+        "POST",
+        "/support-requests/{id}/answer",
+        "AO",
+        false,
+        Form(&[]),
+    ),
     // What feeds are loaded, and the published emergency advisories, are no secret to anyone
     // signed in.
     r("GET", "/feeds", "*", false, Empty),
@@ -610,6 +676,45 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
             .await
             .unwrap();
         ids.0.insert("grant", grant);
+        // C14 guidance: a briefing (already held) inviting this institution only, and a
+        // tailored-support request of its own; the demo's guideline, meeting and a member.
+        let regulator = Actor {
+            user_id: 0,
+            username: "matrix".into(),
+            role: haechi_core::Role::RegulatorOfficer,
+            institution_id: None,
+        };
+        let briefing: haechi_service::guidelines::BriefingInput = serde_json::from_value(json!({
+            "starts_at": "2026-11-01T10:00:00+09:00", "place": "probe", "topic": "probe",
+            "institution_ids": [inst]
+        }))
+        .unwrap();
+        ids.0.insert(
+            "briefing",
+            app.svc
+                .schedule_briefing(&regulator, &briefing)
+                .await
+                .unwrap(),
+        );
+        ids.0.insert(
+            "support_request",
+            app.svc
+                .request_support(&filer, "probe", "probe")
+                .await
+                .unwrap(),
+        );
+        ids.0.insert(
+            "guideline",
+            scalar(app, "SELECT MIN(id) FROM guidelines").await,
+        );
+        ids.0.insert(
+            "advisory_meeting",
+            scalar(app, "SELECT MIN(id) FROM advisory_meetings").await,
+        );
+        ids.0.insert(
+            "advisory_member",
+            scalar(app, "SELECT m.id FROM advisory_members m JOIN users u ON u.id = m.user_id WHERE u.username = 'advisor2'").await,
+        );
         ids.0.insert(
             "incident",
             scalar(
@@ -650,6 +755,15 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
         scalar(app, &format!("SELECT MAX(application_id) FROM review_assignments WHERE advisor_id = {advisor} AND conflict = 0")).await,
     );
     let assigned = adv.get("application");
+    // The advisor's own membership.
+    adv.0.insert(
+        "advisory_member",
+        scalar(
+            app,
+            &format!("SELECT id FROM advisory_members WHERE user_id = {advisor}"),
+        )
+        .await,
+    );
     adv.0
         .insert("attachment", add_attachment(app, assigned).await);
     // And one it is not assigned to, with its evidence.
@@ -704,6 +818,11 @@ fn fill(path: &str, ids: &Ids, token: i64) -> String {
             "incidents" => "incident",
             "funding" => "funding_call",
             "grants" => "grant",
+            "members" => "advisory_member",
+            "meetings" => "advisory_meeting",
+            "guidelines" => "guideline",
+            "briefings" => "briefing",
+            "support-requests" => "support_request",
             "advisories" => "advisory",
             "bulletins" => "bulletin",
             "attachments" => "attachment",
