@@ -344,12 +344,37 @@ impl Tally {
 /// Kills `child` after `at` (SIGKILL: no destructor, no rollback by the process); returns
 /// whether it was still running then.
 fn kill_after(child: &mut Child, at: Duration) -> bool {
-    std::thread::sleep(at);
-    let running = child.try_wait().unwrap().is_none();
+    kill_or_finish(child, at).is_none()
+}
+
+/// As [`kill_after`], counting from now; returns how long the child took when it ended by
+/// itself before `at` (`None`: killed while running).
+fn kill_or_finish(child: &mut Child, at: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return Some(started.elapsed());
+        }
+        let left = at.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(5)));
+    }
     // Child::kill is SIGKILL on Unix.
     let _ = child.kill();
     let _ = child.wait();
-    running
+    None
+}
+
+/// The operation's length the kill points are spread over: the probe's, raised to the longest
+/// a trial took when it ran to its end (a loaded machine runs slower than the probe did, which
+/// would otherwise crowd every kill before the commit).
+fn longest(whole: &mut Duration, finished: Option<Duration>) -> bool {
+    if let Some(d) = finished {
+        *whole = (*whole).max(d);
+    }
+    finished.is_none()
 }
 
 // ---------------------------------------------------------------- HTTP on loopback
@@ -555,21 +580,21 @@ fn crash_findings_import() {
         let probe = template.copy(admin);
         let started = Instant::now();
         probe.run_ok(&args, "a whole import");
-        let whole = started.elapsed();
+        let mut whole = started.elapsed();
         drop(probe);
 
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed());
         let mut t = Tally::default();
         for trial in 0..trials() {
             let inst = template.copy(admin);
-            let at = whole.mul_f64(rng.gen_range(0.05..1.1));
+            let at = whole.mul_f64(rng.gen_range(0.05..1.2));
             let label = format!(
                 "findings import, {} trial {trial} (seed {}) killed at {at:?} of {whole:?}",
                 backend.name(),
                 seed()
             );
             let mut child = inst.spawn(&args);
-            t.kills += usize::from(kill_after(&mut child, at));
+            t.kills += usize::from(longest(&mut whole, kill_or_finish(&mut child, at)));
             inst.restart_and_check(&label);
             let (findings, succeeded, abandoned) = import_state(&inst);
             match (findings, succeeded) {
@@ -1004,7 +1029,7 @@ fn crash_migrate_db() {
             &a.iter().map(String::as_str).collect::<Vec<_>>(),
             "a whole migrate-db",
         );
-        let whole = started.elapsed();
+        let mut whole = started.elapsed();
         drop(probe);
 
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed());
@@ -1012,7 +1037,7 @@ fn crash_migrate_db() {
         let mut reruns = 0;
         for trial in 0..trials() {
             let target = fresh(admin);
-            let at = whole.mul_f64(rng.gen_range(0.02..1.1));
+            let at = whole.mul_f64(rng.gen_range(0.02..1.2));
             let label = format!(
                 "migrate-db to {}, trial {trial} (seed {}) killed at {at:?} of {whole:?}",
                 backend.name(),
@@ -1027,7 +1052,7 @@ fn crash_migrate_db() {
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            t.kills += usize::from(kill_after(&mut child, at));
+            t.kills += usize::from(longest(&mut whole, kill_or_finish(&mut child, at)));
             // Complete (every table's rows and checksum as the source's), or holding no data,
             // which a second run detects as empty and fills.
             let (complete, empty) = block_on(async {
