@@ -22,6 +22,7 @@ mod load;
 pub mod model;
 pub mod priority;
 pub mod program;
+pub mod removal;
 pub mod reporting;
 pub mod rule;
 mod validate;

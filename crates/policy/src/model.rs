@@ -32,6 +32,10 @@ pub struct Policy {
     pub classification: ClassificationPolicy,
     pub priority: PriorityPolicy,
     pub sharing: SharingPolicy,
+    /// `[removal]`: the full-removal ranking (absent in versions before it existed: then the
+    /// track cannot rank, and says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removal: Option<crate::removal::RemovalPolicy>,
 }
 
 /// `[program]`: the relief program as a whole.

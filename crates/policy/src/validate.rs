@@ -113,6 +113,11 @@ impl Policy {
         self.check_priority(&mut c);
         self.check_weakness(&mut c);
         self.check_sharing(&mut c);
+        if let Some(r) = &self.removal {
+            for (path, message) in crate::removal::problems(r) {
+                c.fail(path, message);
+            }
+        }
         c.found
     }
 

@@ -82,6 +82,20 @@ pub enum Action {
     ApplyFunding,
     /// Open funding calls, score and award applications, cancel awards, record disbursements.
     ManageFunding,
+    /// The response team's members and field challenges (an institution user: its own
+    /// challenges).
+    ReadResponseTeam,
+    /// Raise a field challenge with the response team (an institution's own).
+    RaiseChallenge,
+    /// Manage the response team: members, challenges (owner, response, status), check-ins and
+    /// their actions.
+    ManageResponseTeam,
+    /// The response team's check-ins and actions (regulator side).
+    ReadCheckins,
+    /// The full-removal ranking and its decisions.
+    ReadRemovalTrack,
+    /// Shortlist candidates for full removal and decide on them.
+    DecideRemoval,
     /// The advisory group: members, terms, standing conflicts, meetings, advice (C14).
     ReadAdvisory,
     /// Appoint members, correct and extend terms, hold meetings, record minutes and advice.
@@ -146,6 +160,12 @@ impl Action {
             Action::ReadFunding => "read funding calls",
             Action::ApplyFunding => "apply for funding",
             Action::ManageFunding => "manage funding calls and awards",
+            Action::ReadResponseTeam => "read the response team and field challenges",
+            Action::RaiseChallenge => "raise field challenges",
+            Action::ManageResponseTeam => "manage the response team",
+            Action::ReadCheckins => "read the response team's check-ins",
+            Action::ReadRemovalTrack => "read the full-removal track",
+            Action::DecideRemoval => "shortlist and decide full-removal candidates",
             Action::ReadAdvisory => "read the advisory group",
             Action::ManageAdvisory => "manage the advisory group",
             Action::ReadOwnMembership => "read one's advisory-group membership",
@@ -245,6 +265,18 @@ pub fn allows(role: Role, action: Action) -> bool {
         A::ReadFunding => !matches!(role, R::Advisor),
         A::ApplyFunding => matches!(role, R::Ciso | R::SecurityStaff | R::SupportCenter),
         A::ManageFunding => matches!(role, R::RegulatorAdmin | R::SupportCenter),
+        // The response team (C14): the regulator side and the FSI read it, institutions follow
+        // their own challenges; officers run it. Advisors are outside it.
+        A::ReadResponseTeam => !matches!(role, R::Advisor),
+        A::RaiseChallenge => matches!(role, R::Ciso | R::SecurityStaff),
+        A::ManageResponseTeam | A::DecideRemoval => {
+            matches!(role, R::RegulatorAdmin | R::RegulatorOfficer)
+        }
+        A::ReadCheckins => matches!(
+            role,
+            R::RegulatorAdmin | R::RegulatorOfficer | R::Analyst | R::SupportCenter | R::Auditor
+        ),
+        A::ReadRemovalTrack => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Auditor),
         A::ReadAdvisory => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Auditor),
         A::ManageAdvisory | A::ManageGuidelines => {
             matches!(role, R::RegulatorAdmin | R::RegulatorOfficer)

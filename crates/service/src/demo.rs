@@ -86,6 +86,7 @@ pub async fn seed(svc: &Service) -> Result<DemoSummary> {
     crate::demo_ai::seed(svc).await?;
     crate::demo_immunity::seed(svc).await?;
     crate::demo_sharing::seed(svc).await?;
+    crate::demo_response::seed(svc).await?;
     crate::demo_bodies::seed(svc).await?;
     summarize(svc, &system, true, accounts).await
 }

@@ -25,7 +25,9 @@ mod patching;
 mod patching_views;
 mod program;
 mod regulator_views;
+mod removal;
 mod reports;
+mod response_team;
 mod rows;
 mod sharing;
 
@@ -57,7 +59,9 @@ pub use patching::*;
 pub use patching_views::*;
 pub use program::*;
 pub use regulator_views::*;
+pub use removal::*;
 pub use reports::*;
+pub use response_team::*;
 pub use sharing::*;
 
 /// Which SQL dialect the URL selected.

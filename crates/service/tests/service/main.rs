@@ -19,6 +19,7 @@ mod patching;
 mod producers;
 mod program_admin;
 mod reports;
+mod response_team;
 mod sharing;
 
 use std::future::Future;

@@ -224,6 +224,67 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("funding.cancel", "지원 취소", "Funding award cancelled"),
     ("funding.disburse", "지원금 지급", "Funding disbursed"),
     (
+        "response.member_add",
+        "대응반 구성원 추가",
+        "Response team member added",
+    ),
+    (
+        "response.member_retire",
+        "대응반 구성원 해촉",
+        "Response team member retired",
+    ),
+    (
+        "challenge.raise",
+        "현장 애로사항 접수",
+        "Field challenge raised",
+    ),
+    (
+        "challenge.update",
+        "현장 애로사항 변경",
+        "Field challenge changed",
+    ),
+    (
+        "challenge.in_progress",
+        "현장 애로사항 처리 시작",
+        "Field challenge taken up",
+    ),
+    (
+        "challenge.resolved",
+        "현장 애로사항 해결",
+        "Field challenge resolved",
+    ),
+    (
+        "challenge.closed",
+        "현장 애로사항 종결",
+        "Field challenge closed",
+    ),
+    (
+        "checkin.record",
+        "대응반 점검 회의 기록",
+        "Check-in recorded",
+    ),
+    (
+        "checkin.action_add",
+        "점검 회의 조치 추가",
+        "Check-in action added",
+    ),
+    (
+        "checkin.action_done",
+        "점검 회의 조치 완료",
+        "Check-in action done",
+    ),
+    (
+        "removal.shortlist",
+        "완전 해제 후보 선정",
+        "Shortlisted for full removal",
+    ),
+    (
+        "removal.recommend",
+        "완전 해제 권고",
+        "Full removal recommended",
+    ),
+    ("removal.not_now", "완전 해제 보류", "Full removal: not now"),
+    (
         "advisory.appoint",
         "자문단 위원 위촉",
         "Advisory member appointed",
@@ -342,6 +403,19 @@ const ENTITIES: &[(&str, &str, &str)] = &[
     ("disruption_report", "전산장애 보고", "Disruption report"),
     ("funding_call", "지원 공모", "Funding call"),
     ("funding_application", "지원 신청", "Funding application"),
+    ("response_member", "대응반 구성원", "Response team member"),
+    ("field_challenge", "현장 애로사항", "Field challenge"),
+    (
+        "response_checkin",
+        "대응반 점검 회의",
+        "Response team check-in",
+    ),
+    ("checkin_action", "점검 회의 조치", "Check-in action"),
+    (
+        "removal_candidate",
+        "완전 해제 후보",
+        "Full-removal candidate",
+    ),
     ("advisory_member", "자문단 위원", "Advisory member"),
     ("advisory_meeting", "자문단 회의", "Advisory meeting"),
     ("advisory_advice", "자문", "Advice"),

@@ -26,7 +26,9 @@ pub mod insight;
 pub mod letters;
 pub mod patching;
 pub mod registry;
+pub mod removal;
 pub mod reports;
+pub mod response_team;
 pub mod reviews;
 pub mod sharing;
 pub mod users;
@@ -124,6 +126,8 @@ pub fn portal_routes() -> Vec<PageRoute> {
     routes.extend(reports::routes());
     routes.extend(immunity::routes());
     routes.extend(bodies::routes());
+    routes.extend(response_team::routes());
+    routes.extend(removal::routes());
     routes.extend(advisory::routes());
     routes.extend(guidelines::routes());
     routes.extend(insight::routes());
@@ -845,6 +849,18 @@ const NAV: &[NavItem] = &[
         ko: "가이드라인",
         en: "Guidelines",
         shown: |r| allows(r, Action::ReadGuidelines),
+    },
+    NavItem {
+        path: "/response",
+        ko: "AI 보안 대응반",
+        en: "Response team",
+        shown: |r| allows(r, Action::ReadResponseTeam),
+    },
+    NavItem {
+        path: "/removal",
+        ko: "완전 해제 검토",
+        en: "Full removal",
+        shown: |r| allows(r, Action::ReadRemovalTrack),
     },
     NavItem {
         path: "/resources",

@@ -127,6 +127,19 @@ const API: &[Row] = &[
     r("POST", "/api/v1/obligations/{id}/decision", "AO", false, Json("{\"accept\": true}")),
     r("GET", "/api/v1/compliance-flags", "AONU", false, Empty),
     r("GET", "/api/v1/notifications", "*", false, Empty),
+    // The response team and the full-removal track (C14).
+    r("GET", "/api/v1/response-team/members", "AONSUCT", false, Empty),
+    r("POST", "/api/v1/response-team/members", "AO", false, Json("{\"organisation\": \"\"}")),
+    r("GET", "/api/v1/challenges", "AONSUCT", false, Empty),
+    r("POST", "/api/v1/challenges", "CT", false, Json("{\"title\": \"\", \"description\": \"\"}")),
+    r("GET", "/api/v1/challenges/{id}", "AONSUCT", true, Empty),
+    r("POST", "/api/v1/challenges/{id}/update", "AO", false, Json("{\"status\": \"\"}")),
+    r("GET", "/api/v1/checkins", "AONSU", false, Empty),
+    r("POST", "/api/v1/checkins", "AO", false, Json("{}")),
+    r("POST", "/api/v1/checkins/{id}/actions", "AO", false, Json("{\"description\": \"\"}")),
+    r("GET", "/api/v1/removal", "AOU", false, Empty),
+    r("GET", "/api/v1/removal/{id}", "AOU", false, Empty),
+    r("POST", "/api/v1/removal/{id}/decision", "AO", false, Json("{\"step\": \"\"}")),
     r("GET", "/api/v1/resources", "CTU", false, Empty),
     r("POST", "/api/v1/resources", "CT", false, ResourceInput),
     r("POST", "/api/v1/resources/import", "CT", false, Raw("")),
@@ -375,6 +388,30 @@ const PAGES: &[Row] = &[
     r("POST", "/incidents/{id}/reports", "CT", true, Form(&[])),
     // Fintech funding (C14): the support center (and the regulator admin) run calls and awards;
     // firms apply for themselves, the center on a small firm's behalf; advisors see none of it.
+    // The response team (C14): everyone but advisors follows the challenges (institutions their
+    // own); institutions raise them; officers manage members, challenges, check-ins and actions,
+    // which the regulator side reads. Empty probe forms are refused (422), changing nothing.
+    r("GET", "/response", "AONSUCT", false, Empty),
+    r("POST", "/response/members", "AO", false, Form(&[])),
+    r(
+        "POST",
+        "/response-members/{id}/retire",
+        "AO",
+        false,
+        Form(&[]),
+    ),
+    r("POST", "/challenges", "CT", false, Form(&[])),
+    r("GET", "/challenges/{id}", "AONSUCT", true, Empty),
+    r("POST", "/challenges/{id}/update", "AO", false, Form(&[])),
+    r("POST", "/checkins", "AO", false, Form(&[])),
+    r("GET", "/checkins/{id}", "AONSU", false, Empty),
+    r("POST", "/checkins/{id}/actions", "AO", false, Form(&[])),
+    // The first role completes the probe action; the next gets a 409.
+    r("POST", "/checkin-actions/{id}/done", "AO", false, Form(&[])),
+    // The full-removal track: the regulator's officers decide, auditors read.
+    r("GET", "/removal", "AOU", false, Empty),
+    r("GET", "/removal/{id}", "AOU", false, Empty),
+    r("POST", "/removal/{id}/decision", "AO", false, Form(&[])),
     r("GET", "/funding", "AONSUCT", false, Empty),
     r("POST", "/funding", "AS", false, Form(&[])),
     r("GET", "/funding/{id}", "AONSUCT", false, Empty),
@@ -732,6 +769,63 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
             scalar(app, "SELECT MAX(id) FROM advisories").await,
         );
     }
+    // The response team: each institution's challenge, the demo's latest check-in with a fresh
+    // action to complete, an active member; the full-removal track: a letter holder.
+    for ids in [&mut own, &mut foreign] {
+        let inst = ids.get("institution");
+        let raiser = Actor {
+            user_id: 0,
+            username: "matrix".into(),
+            role: haechi_core::Role::Ciso,
+            institution_id: Some(inst),
+        };
+        let challenge = app
+            .svc
+            .raise_challenge(
+                &raiser,
+                &haechi_service::response_team::ChallengeInput {
+                    institution_id: None,
+                    title: "matrix probe".into(),
+                    description: "probe".into(),
+                    due_on: chrono::NaiveDate::from_ymd_opt(2099, 12, 31),
+                },
+            )
+            .await
+            .unwrap();
+        ids.0.insert("challenge", challenge);
+    }
+    let checkin = scalar(app, "SELECT MAX(id) FROM response_checkins").await;
+    let member = scalar(app, "SELECT MIN(id) FROM response_members WHERE active = 1").await;
+    let team_officer = Actor {
+        user_id: 0,
+        username: "matrix".into(),
+        role: haechi_core::Role::RegulatorOfficer,
+        institution_id: None,
+    };
+    let action = app
+        .svc
+        .add_checkin_action(
+            &team_officer,
+            checkin,
+            &haechi_service::response_team::ActionInput {
+                description: "matrix probe".into(),
+                owner_member_id: Some(member),
+                due_on: chrono::NaiveDate::from_ymd_opt(2099, 12, 31),
+            },
+        )
+        .await
+        .unwrap();
+    let holder = scalar(
+        app,
+        "SELECT MIN(institution_id) FROM letters WHERE state = 'issued'",
+    )
+    .await;
+    for ids in [&mut own, &mut foreign] {
+        ids.0.insert("checkin", checkin);
+        ids.0.insert("checkin_action", action);
+        ids.0.insert("response_member", member);
+        ids.0.insert("removal", holder);
+    }
     // A published bulletin for all institutions, and one named to another institution only.
     own.0.insert(
         "bulletin",
@@ -818,6 +912,11 @@ fn fill(path: &str, ids: &Ids, token: i64) -> String {
             "incidents" => "incident",
             "funding" => "funding_call",
             "grants" => "grant",
+            "challenges" => "challenge",
+            "checkins" => "checkin",
+            "checkin-actions" => "checkin_action",
+            "response-members" => "response_member",
+            "removal" => "removal",
             "members" => "advisory_member",
             "meetings" => "advisory_meeting",
             "guidelines" => "guideline",
