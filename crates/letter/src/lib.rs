@@ -7,11 +7,14 @@
 //! - [`status`]: whether a verified letter is in force on a date, given revocations.
 //! - [`html`] and [`pdf`]: the print-ready bilingual page and the PDF with embedded Korean font,
 //!   both able to carry the verification URL and its QR code ([`qr`]).
+//! - [`document`]: any other plain bilingual text document as a PDF with the same font and
+//!   writer (e.g. an institution's submitted report).
 //!
 //! This crate is a pure engine: no files, no clock, no network, no database, no async runtime.
 //! Key files, the current date and the revocation list come from the caller (the `haechi`
 //! binary and the service layer).
 
+pub mod document;
 pub mod html;
 pub mod jcs;
 pub mod letter;
@@ -20,6 +23,7 @@ pub mod qr;
 pub mod signing;
 pub mod status;
 
+pub use document::{render_text_document, Block, TextDocument};
 pub use html::{print_css, render_html, render_html_with, HtmlOptions, Lang};
 pub use letter::{
     Condition, ConditionKind, Holder, Issuer, LetterError, LocalizedText, NoActionLetter,

@@ -70,7 +70,7 @@ const FOOTER_Y: f32 = 36.0;
 const FONT_NAME: &[u8] = b"F1";
 
 /// Glyph metrics of the embedded font, for wrapping.
-struct Metrics<'a> {
+pub(crate) struct Metrics<'a> {
     face: ttf_parser::Face<'a>,
     fallback: char,
 }
@@ -138,7 +138,7 @@ impl Metrics<'_> {
 }
 
 /// One piece of placed text or a rule on a page.
-enum Mark {
+pub(crate) enum Mark {
     Text {
         x: f32,
         y: f32,
@@ -159,14 +159,14 @@ enum Mark {
     },
 }
 
-struct Layout<'a> {
+pub(crate) struct Layout<'a> {
     metrics: &'a Metrics<'a>,
     pages: Vec<Vec<Mark>>,
     y: f32,
 }
 
 impl<'a> Layout<'a> {
-    fn new(metrics: &'a Metrics<'a>) -> Self {
+    pub(crate) fn new(metrics: &'a Metrics<'a>) -> Self {
         Self {
             metrics,
             pages: vec![Vec::new()],
@@ -174,7 +174,7 @@ impl<'a> Layout<'a> {
         }
     }
 
-    fn ensure(&mut self, height: f32) {
+    pub(crate) fn ensure(&mut self, height: f32) {
         if self.y - height < MARGIN_BOTTOM {
             self.pages.push(Vec::new());
             self.y = PAGE_H - MARGIN_TOP;
@@ -187,7 +187,7 @@ impl<'a> Layout<'a> {
         }
     }
 
-    fn text(&mut self, text: &str, size: f32, bold: bool, indent: f32) {
+    pub(crate) fn text(&mut self, text: &str, size: f32, bold: bool, indent: f32) {
         let max = PAGE_W - 2.0 * MARGIN_X - indent;
         for line in self.metrics.wrap(text, size, max) {
             let leading = size * 1.45;
@@ -203,7 +203,7 @@ impl<'a> Layout<'a> {
         }
     }
 
-    fn centered(&mut self, text: &str, size: f32, bold: bool) {
+    pub(crate) fn centered(&mut self, text: &str, size: f32, bold: bool) {
         let leading = size * 1.45;
         self.ensure(leading);
         self.y -= leading;
@@ -217,30 +217,30 @@ impl<'a> Layout<'a> {
         });
     }
 
-    fn gap(&mut self, h: f32) {
+    pub(crate) fn gap(&mut self, h: f32) {
         self.y -= h;
     }
 
-    fn rule(&mut self, width: f32) {
+    pub(crate) fn rule(&mut self, width: f32) {
         self.ensure(6.0);
         self.y -= 4.0;
         self.push(Mark::Rule { y: self.y, width });
         self.y -= 2.0;
     }
 
-    fn heading(&mut self, ko: &str, en: &str) {
+    pub(crate) fn heading(&mut self, ko: &str, en: &str) {
         self.ensure(40.0);
         self.gap(8.0);
         self.text(&format!("{ko}  {en}"), 12.0, true, 0.0);
         self.rule(0.6);
     }
 
-    fn both(&mut self, t: &LocalizedText, indent: f32) {
+    pub(crate) fn both(&mut self, t: &LocalizedText, indent: f32) {
         self.text(&t.ko, 10.0, false, indent);
         self.text(&t.en, 9.0, false, indent);
     }
 
-    fn field(&mut self, label_ko: &str, label_en: &str, value: &str) {
+    pub(crate) fn field(&mut self, label_ko: &str, label_en: &str, value: &str) {
         self.text(
             &format!("{label_ko} ({label_en}):  {value}"),
             10.0,
@@ -450,20 +450,54 @@ pub fn render_pdf_with(
     signed: &SignedLetter,
     options: &PdfOptions<'_>,
 ) -> Result<Vec<u8>, RenderError> {
-    let face = ttf_parser::Face::parse(FONT, 0).map_err(|e| RenderError::Font {
-        reason: e.to_string(),
-    })?;
-    let metrics = Metrics {
-        face,
-        fallback: '?',
-    };
+    let metrics = Metrics::embedded()?;
     let mut layout = Layout::new(&metrics);
     lay_out(signed, options, &mut layout);
+    let title = format!("비조치의견서 {}", signed.letter.letter_number);
+    // The number as plain ASCII too, so a verification page can find it in an uploaded PDF
+    // (see [`letter_number_of_pdf`]); the text itself is in subset glyph codes.
+    let number_ascii: String = signed
+        .letter
+        .letter_number
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    write_pdf(
+        &metrics,
+        layout,
+        &signed.letter.letter_number,
+        &title,
+        &[(NUMBER_KEY, number_ascii.as_str())],
+    )
+}
 
+impl Metrics<'static> {
+    /// The metrics of the embedded font.
+    pub(crate) fn embedded() -> Result<Self, RenderError> {
+        let face = ttf_parser::Face::parse(FONT, 0).map_err(|e| RenderError::Font {
+            reason: e.to_string(),
+        })?;
+        Ok(Metrics {
+            face,
+            fallback: '?',
+        })
+    }
+}
+
+/// Writes laid-out pages as a PDF with the embedded font subset to the glyphs used: each page
+/// gets a footer (`footer  —  page / pages`), the document information its title and the
+/// given ASCII `info` pairs (keys are PDF names, values plain strings a reader can search).
+pub(crate) fn write_pdf(
+    metrics: &Metrics<'_>,
+    mut layout: Layout<'_>,
+    footer: &str,
+    title: &str,
+    info: &[(&[u8], &str)],
+) -> Result<Vec<u8>, RenderError> {
     // Collect the glyphs used, in a stable order, so the same letter gives the same PDF bytes.
     let total = layout.pages.len();
     for (i, page) in layout.pages.iter_mut().enumerate() {
-        let footer = format!("{}  —  {} / {}", signed.letter.letter_number, i + 1, total);
+        let footer = format!("{footer}  —  {} / {}", i + 1, total);
         let w = metrics.width(&footer, 8.0);
         page.push(Mark::Text {
             x: PAGE_W - MARGIN_X - w,
@@ -516,19 +550,13 @@ pub fn render_pdf_with(
     pdf.pages(pages_id)
         .kids(page_ids.iter().map(|(p, _)| *p))
         .count(i32::try_from(page_ids.len()).unwrap_or(i32::MAX));
-    let title = format!("비조치의견서 {}", signed.letter.letter_number);
-    // The number as plain ASCII too, so a verification page can find it in an uploaded PDF
-    // (see [`letter_number_of_pdf`]); the text itself is in subset glyph codes.
-    let number_ascii: String = signed
-        .letter
-        .letter_number
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
-    pdf.document_info(info_id)
-        .title(TextStr(&title))
-        .producer(TextStr("Haechi"))
-        .pair(Name(NUMBER_KEY), Str(number_ascii.as_bytes()));
+    {
+        let mut doc_info = pdf.document_info(info_id);
+        doc_info.title(TextStr(title)).producer(TextStr("Haechi"));
+        for (key, value) in info {
+            doc_info.pair(Name(key), Str(value.as_bytes()));
+        }
+    }
 
     // A subset tag derived from the glyph set, so different subsets never share a name.
     let tag: String = Sha256::digest(new_gid.keys().collect::<String>().as_bytes())

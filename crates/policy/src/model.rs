@@ -188,6 +188,12 @@ pub struct ReportingPolicy {
     pub saas_self_evaluation_months: u32,
     #[serde(default)]
     pub saas_self_evaluation_due_days: u32,
+    /// Days before a report's due date on which its institution is reminded (each once).
+    #[serde(default = "crate::reporting::default_reminder_days")]
+    pub report_reminder_days: Vec<u32>,
+    /// Evidence files of a report version (`[reporting.attachments]`).
+    #[serde(default)]
+    pub attachments: crate::reporting::ReportAttachmentPolicy,
     pub incident: IncidentPolicy,
 }
 

@@ -292,6 +292,43 @@ impl Policy {
     fn check_reporting(&self, c: &mut Check) {
         let r = &self.reporting;
         c.positive("reporting.cadence_months", r.cadence_months.into());
+        let mut seen = HashSet::new();
+        for (i, days) in r.report_reminder_days.iter().enumerate() {
+            let path = format!("reporting.report_reminder_days[{i}]");
+            if *days == 0 {
+                c.fail(path, "reminder days must be positive (days before the due date)");
+            } else if !seen.insert(days) {
+                c.fail(path, format!("{days} days is listed twice"));
+            }
+        }
+        let a = &r.attachments;
+        c.positive("reporting.attachments.max_bytes", a.max_bytes);
+        if a.max_total_bytes < a.max_bytes {
+            c.fail(
+                "reporting.attachments.max_total_bytes",
+                format!(
+                    "{} bytes is less than one file's limit of {} bytes",
+                    a.max_total_bytes, a.max_bytes
+                ),
+            );
+        }
+        if a.content_types.is_empty() {
+            c.fail(
+                "reporting.attachments.content_types",
+                "no file type could be attached; name at least one media type",
+            );
+        }
+        for (i, t) in a.content_types.iter().enumerate() {
+            let ok = t
+                .split_once('/')
+                .is_some_and(|(k, s)| !k.trim().is_empty() && !s.trim().is_empty() && !t.contains(';'));
+            if !ok {
+                c.fail(
+                    format!("reporting.attachments.content_types[{i}]"),
+                    format!("'{t}' is not a media type such as application/pdf"),
+                );
+            }
+        }
         c.positive(
             "reporting.saas_self_evaluation_months",
             r.saas_self_evaluation_months.into(),

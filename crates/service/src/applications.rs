@@ -223,22 +223,8 @@ impl Service {
                 self.config.max_attachment_bytes
             )));
         }
-        if data.is_empty() {
-            return Err(ServiceError::invalid(vec![haechi_core::FieldError::new(
-                "file", "is empty",
-            )]));
-        }
-        let filename = filename
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or(filename)
-            .trim();
-        if filename.is_empty() || filename.len() > 200 {
-            return Err(ServiceError::invalid(vec![haechi_core::FieldError::new(
-                "filename",
-                "must be 1-200 characters",
-            )]));
-        }
+        let (filename, sha) = evidence_file(filename, data)?;
+        let filename = filename.as_str();
         if app.state.is_final() {
             return Err(ServiceError::rule(
                 "not_editable",
@@ -248,7 +234,6 @@ impl Service {
                 ),
             ));
         }
-        let sha = hex::encode(Sha256::digest(data));
         let mut tx = self.store.begin().await?;
         let att_id = tx
             .insert_attachment(id, filename, content_type, &sha, data, &actor.username)
@@ -425,4 +410,26 @@ impl Service {
         tx.commit().await?;
         Ok(out)
     }
+}
+
+/// An evidence file's name as stored (its last path segment, trimmed) and its SHA-256, for
+/// every kind of evidence (applications, report versions); refused when empty or unnamed.
+pub(crate) fn evidence_file(filename: &str, data: &[u8]) -> Result<(String, String)> {
+    if data.is_empty() {
+        return Err(ServiceError::invalid(vec![haechi_core::FieldError::new(
+            "file", "is empty",
+        )]));
+    }
+    let filename = filename
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(filename)
+        .trim();
+    if filename.is_empty() || filename.len() > 200 {
+        return Err(ServiceError::invalid(vec![haechi_core::FieldError::new(
+            "filename",
+            "must be 1-200 characters",
+        )]));
+    }
+    Ok((filename.to_string(), hex::encode(Sha256::digest(data))))
 }

@@ -275,6 +275,8 @@ impl Service {
             Action::ReadFindings,
             Owner::Institution(institution_id),
         )?;
+        // A small firm reaches security operations with a letter or a funding award.
+        self.require_self_service(actor).await?;
         let limit = limit.clamp(1, MAX_QUEUE_PAGE);
         let items =
             haechi_store::patch_queue(self.store.pool(), institution_id, after, limit).await?;
@@ -818,6 +820,10 @@ impl Service {
             Some(to_json(input)),
         ))
         .await?;
+        // The six-monthly self-evaluation obligation of the letter is fulfilled once the whole
+        // register has been evaluated in its window (issue #15).
+        self.fulfil_saas_obligation(&mut tx, actor, s.institution_id, id, input.evaluated_on)
+            .await?;
         tx.commit().await?;
         self.get_saas(actor, saas_id).await
     }

@@ -310,6 +310,8 @@ mod tests {
             submitted_at: None,
             decided_at: None,
             note: None,
+            saas_evaluation_id: None,
+            saas_id: None,
         }
     }
 

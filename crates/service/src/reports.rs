@@ -20,7 +20,10 @@ use std::collections::BTreeMap;
 use chrono::{Days, NaiveDate, NaiveDateTime};
 use haechi_core::{Actor, FieldError};
 use haechi_letter::{NoActionLetter, ServiceKind};
-use haechi_store::{ImportSummary, NewReport, ObligationRow, PatchSummary, ReportRow, WriteTx};
+use haechi_store::{
+    ImportSummary, NewReport, NewReportAttachment, ObligationRow, PatchSummary, ReportAttachment,
+    ReportRow, WriteTx,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -217,6 +220,8 @@ pub struct ReportVersion {
     pub review: Option<Review>,
     /// What the last recompile changed (empty when nothing or never recompiled).
     pub changes: Vec<FigureChange>,
+    /// The version's evidence files (their hashes are part of the frozen content).
+    pub attachments: Vec<ReportAttachment>,
 }
 
 impl ReportVersion {
@@ -246,7 +251,7 @@ pub struct ReportListItem {
     pub report_state: Option<String>,
 }
 
-fn read_version(row: ReportRow) -> Result<ReportVersion> {
+fn read_version(row: ReportRow, attachments: Vec<ReportAttachment>) -> Result<ReportVersion> {
     let figures: Figures = serde_json::from_str(&row.figures_json)
         .map_err(|e| ServiceError::rule("corrupt_report", e.to_string()))?;
     let narrative: Narrative = serde_json::from_str(&row.narrative_json)
@@ -267,6 +272,7 @@ fn read_version(row: ReportRow) -> Result<ReportVersion> {
         narrative,
         review,
         changes,
+        attachments,
     })
 }
 
@@ -373,9 +379,16 @@ fn counts(rows: &[haechi_store::KeyCount], none: &str) -> Vec<Count> {
     out
 }
 
-/// The canonical content a submitted version's hash covers.
-pub fn content_hash(row: &ReportRow, figures: &Figures, narrative: &Narrative) -> Result<String> {
-    let doc = serde_json::json!({
+/// The canonical content a submitted version's hash covers: the version's identity, figures and
+/// narrative, and — when it has any — its evidence files (name, type, size and SHA-256 each, in
+/// upload order). A version without files hashes exactly as before files existed.
+pub fn content_hash(
+    row: &ReportRow,
+    figures: &Figures,
+    narrative: &Narrative,
+    attachments: &[ReportAttachment],
+) -> Result<String> {
+    let mut doc = serde_json::json!({
         "schema": "haechi-report-v1",
         "obligation_id": row.obligation_id,
         "institution_id": row.institution_id,
@@ -384,6 +397,19 @@ pub fn content_hash(row: &ReportRow, figures: &Figures, narrative: &Narrative) -
         "figures": figures,
         "narrative": narrative,
     });
+    if !attachments.is_empty() {
+        doc["attachments"] = attachments
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "filename": a.filename,
+                    "content_type": a.content_type,
+                    "size_bytes": a.size_bytes,
+                    "sha256": a.sha256,
+                })
+            })
+            .collect();
+    }
     let bytes = haechi_letter::jcs::canonicalize(&doc)
         .map_err(|e| ServiceError::rule("corrupt_report", e.to_string()))?;
     Ok(hex::encode(Sha256::digest(&bytes)))
@@ -581,6 +607,7 @@ impl Service {
             .await?
             .into_iter()
             .find(|o| o.row.id == obligation_id)
+        let mut files = haechi_store::report_attachments(self.store.pool(), obligation_id).await?;
             .ok_or(ServiceError::NotFound)?;
         authz::authorize_record(
             actor,
@@ -590,8 +617,30 @@ impl Service {
         let versions = haechi_store::report_versions(self.store.pool(), obligation_id)
             .await?
             .into_iter()
-            .map(read_version)
+            .map(|row| {
+                let (mine, rest) = files.drain(..).partition(|a| a.report_id == row.id);
+                files = rest;
+                read_version(row, mine)
+            })
             .collect::<Result<Vec<_>>>()?;
+    /// The obligations of a letter the actor may read that have a report.
+    pub async fn reported_obligations(&self, actor: &Actor, letter_id: i64) -> Result<Vec<i64>> {
+        authz::authorize(actor, Action::ReadLetters)?;
+        let visible: Vec<i64> = self
+            .obligations(actor, Some(letter_id))
+            .await?
+            .iter()
+            .map(|o| o.row.id)
+            .collect();
+        Ok(
+            haechi_store::reported_obligations(self.store.pool(), letter_id)
+                .await?
+                .into_iter()
+                .filter(|id| visible.contains(id))
+                .collect(),
+        )
+    }
+
         Ok(Report {
             obligation,
             versions,
@@ -655,6 +704,7 @@ impl Service {
                         institution_id: o.institution_id,
                         version: r.version + 1,
                         figures_json: &figures_json,
+                tx.copy_report_attachments(r.id, id).await?;
                         previous_figures_json: Some(&r.figures_json),
                         narrative_json: &r.narrative_json,
                         by: &actor.username,
@@ -771,7 +821,13 @@ impl Service {
             .report_obligation(&mut tx, actor, Action::SubmitReport, obligation_id)
             .await?;
         let draft = self.draft_of(&mut tx, obligation_id).await?;
-        let v = read_version(draft)?;
+        let files: Vec<ReportAttachment> =
+            haechi_store::report_attachments(tx.conn(), obligation_id)
+                .await?
+                .into_iter()
+                .filter(|a| a.report_id == draft.id)
+                .collect();
+        let v = read_version(draft, files)?;
         let errors: Vec<FieldError> = SECTIONS
             .iter()
             .filter(|k| v.narrative.section(k).0.trim().is_empty())
@@ -780,7 +836,7 @@ impl Service {
         if !errors.is_empty() {
             return Err(ServiceError::invalid(errors));
         }
-        let hash = content_hash(&v.row, &v.figures, &v.narrative)?;
+        let hash = content_hash(&v.row, &v.figures, &v.narrative, &v.attachments)?;
         let at = self.stamp();
         tx.freeze_report(v.row.id, &hash, &actor.username, &at)
             .await?;
@@ -802,7 +858,7 @@ impl Service {
             &v.row.id.to_string(),
             Some(o.institution_id),
             Some(serde_json::json!({"state": "draft"})),
-            Some(serde_json::json!({"state": "submitted", "obligation_id": obligation_id, "version": v.row.version, "content_hash": hash})),
+            Some(serde_json::json!({"state": "submitted", "obligation_id": obligation_id, "version": v.row.version, "content_hash": hash, "attachments": v.attachments.iter().map(|a| serde_json::json!({"filename": a.filename, "sha256": a.sha256})).collect::<Vec<_>>()})),
         ))
         .await?;
         tx.commit().await?;
@@ -857,6 +913,161 @@ impl Service {
             Some(serde_json::json!({"state": "submitted"})),
             Some(serde_json::json!({"state": to, "obligation_id": obligation_id, "version": latest.version, "content_hash": latest.content_hash, "review": review})),
         ))
+/// A refused evidence file: why, with the numbers the page words it with.
+fn file_refused(code: &'static str, message: String) -> ServiceError {
+    ServiceError::rule(code, message)
+}
+
+impl Service {
+    /// Attaches an evidence file to the obligation's draft version: stored with its SHA-256 and
+    /// size, within the policy's limits (one file, all files of the version, media types).
+    /// Refused once the version is frozen.
+    pub async fn add_report_attachment(
+        &self,
+        actor: &Actor,
+        obligation_id: i64,
+        filename: &str,
+        content_type: &str,
+        data: &[u8],
+    ) -> Result<ReportAttachment> {
+        let limits = self.policy().reporting.attachments.clone();
+        let mut tx = self.store.begin().await?;
+        let o = self
+            .report_obligation(&mut tx, actor, Action::DraftReport, obligation_id)
+            .await?;
+        let draft = self.draft_of(&mut tx, obligation_id).await?;
+        if data.len() as u64 > limits.max_bytes {
+            return Err(ServiceError::TooLarge(format!(
+                "the file is {} bytes; the limit is {} bytes",
+                data.len(),
+                limits.max_bytes
+            )));
+        }
+        let (filename, sha) = crate::applications::evidence_file(filename, data)?;
+        let content_type = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if !limits.accepts_type(&content_type) {
+            return Err(file_refused(
+                "file_type_refused",
+                format!(
+                    "files of type '{}' are not accepted; accepted: {}",
+                    if content_type.is_empty() {
+                        "unknown"
+                    } else {
+                        &content_type
+                    },
+                    limits.content_types.join(", ")
+                ),
+            ));
+        }
+        let present: i64 = haechi_store::report_attachments(tx.conn(), obligation_id)
+            .await?
+            .iter()
+            .filter(|a| a.report_id == draft.id)
+            .map(|a| a.size_bytes)
+            .sum();
+        if present as u64 + data.len() as u64 > limits.max_total_bytes {
+            return Err(file_refused(
+                "report_files_too_large",
+                format!(
+                    "the version's files would weigh {} bytes; the limit is {} bytes",
+                    present as u64 + data.len() as u64,
+                    limits.max_total_bytes
+                ),
+            ));
+        }
+        let at = self.stamp();
+        let id = tx
+            .insert_report_attachment(&NewReportAttachment {
+                report_id: draft.id,
+                filename: &filename,
+                content_type: &content_type,
+                sha256: &sha,
+                data,
+                by: &actor.username,
+                at: &at,
+            })
+            .await
+            .map_err(|e| match e {
+                haechi_store::StoreError::NotFound => frozen(),
+                e => e.into(),
+            })?;
+        tx.audit(record(
+            actor,
+            "report.attach",
+            "report",
+            &draft.id.to_string(),
+            Some(o.institution_id),
+            None,
+            Some(serde_json::json!({"obligation_id": obligation_id, "version": draft.version, "attachment_id": id, "filename": filename, "sha256": sha, "size": data.len()})),
+        ))
+        .await?;
+        let meta = haechi_store::get_report_attachment(tx.conn(), id)
+            .await?
+            .map(|(m, _)| m)
+            .ok_or(ServiceError::NotFound)?;
+        tx.commit().await?;
+        Ok(meta)
+    }
+
+    /// Removes an evidence file from the obligation's draft version (never from a frozen one).
+    pub async fn remove_report_attachment(
+        &self,
+        actor: &Actor,
+        obligation_id: i64,
+        attachment_id: i64,
+    ) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        let o = self
+            .report_obligation(&mut tx, actor, Action::DraftReport, obligation_id)
+            .await?;
+        let draft = self.draft_of(&mut tx, obligation_id).await?;
+        let (meta, _) = haechi_store::get_report_attachment(tx.conn(), attachment_id)
+            .await?
+            .filter(|(m, _)| m.obligation_id == obligation_id)
+            .ok_or(ServiceError::NotFound)?;
+        if meta.report_id != draft.id {
+            return Err(frozen());
+        }
+        tx.delete_report_attachment(attachment_id).await?;
+        tx.audit(record(
+            actor,
+            "report.detach",
+            "report",
+            &draft.id.to_string(),
+            Some(o.institution_id),
+            Some(serde_json::json!({"attachment_id": attachment_id, "filename": meta.filename, "sha256": meta.sha256})),
+            None,
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An evidence file with its bytes, for the institution's own users and the regulator side
+    /// (anyone else: not found).
+    pub async fn report_attachment(
+        &self,
+        actor: &Actor,
+        attachment_id: i64,
+    ) -> Result<(ReportAttachment, Vec<u8>)> {
+        authz::authorize(actor, Action::ReadLetters)?;
+        let (meta, data) = haechi_store::get_report_attachment(self.store.pool(), attachment_id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        authz::authorize_record(
+            actor,
+            Action::ReadLetters,
+            Owner::Institution(meta.institution_id),
+        )?;
+        Ok((meta, data))
+    }
+}
+
         .await?;
         tx.commit().await?;
         Ok(())
@@ -914,7 +1125,7 @@ impl Service {
                 .into_iter()
                 .find(|r| r.id == id)
                 .ok_or(ServiceError::NotFound)?;
-            let hash = content_hash(&row, &figures, &v.narrative)?;
+            let hash = content_hash(&row, &figures, &v.narrative, &[])?;
             tx.freeze_report(id, &hash, &ciso.username, &at).await?;
             let to = if v.returned.is_some() {
                 "returned"
@@ -955,6 +1166,474 @@ impl Service {
     }
 }
 
+
+// ---------------------------------------------------------------- the PDF of a submitted version
+
+/// `YYYY-MM-DD HH:MM KST` of a stored UTC time.
+fn kst(at: &str) -> String {
+    parse_time(at)
+        .map(|t| {
+            (t + chrono::Duration::hours(9))
+                .format("%Y-%m-%d %H:%M KST")
+                .to_string()
+        })
+        .unwrap_or_else(|| at.to_string())
+}
+
+fn severity_both(key: &str) -> String {
+    let ko = match key {
+        "critical" => "긴급",
+        "high" => "높음",
+        "medium" => "중간",
+        "low" => "낮음",
+        "info" | "informational" => "정보",
+        "none" => "미분류",
+        _ => key,
+    };
+    if ko == key {
+        key.to_string()
+    } else {
+        format!("{ko} {key}")
+    }
+}
+
+fn section_titles(key: &str) -> (&'static str, &'static str) {
+    match key {
+        "risk" => (
+            "1. 발견된 고성능 AI 보안위험의 특성",
+            "Characteristics of the high-performance-AI security risks found",
+        ),
+        "offensive" => (
+            "2. 해당 AI가 공격에 악용될 경우의 위험",
+            "Risks if such AI were used offensively",
+        ),
+        "defences" => ("3. 효과가 있었던 대응 방안", "Defences that worked"),
+        _ => ("수치", "Figures"),
+    }
+}
+
+fn obligation_kind_both(kind: &str) -> &'static str {
+    match kind {
+        "quarterly_report" => "분기 보고 Quarterly report",
+        "final_report" => "최종 보고 Final report",
+        "saas_self_evaluation" => "SaaS 자체 점검 SaaS self-evaluation",
+        _ => "보고 Report",
+    }
+}
+
+/// The bilingual document of a frozen version: obligation, figures, narrative (Korean, and the
+/// English where given), evidence files with their hashes, the content hash, who submitted it
+/// and when (KST), and the review outcome if any.
+pub fn report_document(o: &ObligationRow, v: &ReportVersion) -> haechi_letter::TextDocument {
+    use haechi_letter::Block as B;
+    let field = |ko: &str, en: &str, value: String| B::Field {
+        ko: ko.into(),
+        en: en.into(),
+        value,
+    };
+    let f = &v.figures;
+    let hash = v.row.content_hash.clone().unwrap_or_default();
+    let mut b = vec![
+        B::Title("보고서".into()),
+        B::Subtitle(format!(
+            "Report — {} {}",
+            obligation_kind_both(&o.kind),
+            o.sequence
+        )),
+        B::Gap(4.0),
+        B::Rule,
+        field("기관", "Institution", o.institution_name.clone()),
+        field(
+            "비조치의견서",
+            "Letter",
+            o.letter_number.clone().unwrap_or_else(|| "—".into()),
+        ),
+        field(
+            "대상 기간",
+            "Period",
+            format!("{} – {}", f.period_start, f.period_end),
+        ),
+        field(
+            "기한",
+            "Due on",
+            o.due_on.get(..10).unwrap_or(&o.due_on).to_string(),
+        ),
+        field("판", "Version", v.row.version.to_string()),
+        field("집계 시각", "Compiled at", kst(&v.row.compiled_at)),
+        field(
+            "제출",
+            "Submitted",
+            format!(
+                "{} · {}",
+                v.row.submitted_at.as_deref().map(kst).unwrap_or_default(),
+                v.row.submitted_by.clone().unwrap_or_default()
+            ),
+        ),
+        field("내용 해시 (SHA-256)", "Content hash", hash.clone()),
+    ];
+    b.push(B::Heading("기관 데이터 집계".into(), "Figures".into()));
+    b.push(field("신규 취약점", "New findings", f.findings.to_string()));
+    b.push(field(
+        "AI 발견 / 기존 도구",
+        "Found by AI / conventional",
+        format!("{} / {}", f.ai_found, f.conventional),
+    ));
+    let counts = |c: &[Count], label: &dyn Fn(&str) -> String| {
+        if c.is_empty() {
+            "—".to_string()
+        } else {
+            c.iter()
+                .map(|c| format!("{} {}", label(&c.key), c.n))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    b.push(field(
+        "심각도별",
+        "By severity",
+        counts(&f.by_severity, &severity_both),
+    ));
+    b.push(field(
+        "우선순위별",
+        "By priority",
+        counts(&f.by_priority, &|k| k.to_string()),
+    ));
+    b.push(field(
+        "상태별",
+        "By status",
+        counts(&f.by_status, &|k| k.to_string()),
+    ));
+    b.push(field(
+        "CWE별",
+        "By CWE",
+        counts(&f.by_cwe, &|k| format!("CWE-{k}")),
+    ));
+    if !f.runs.is_empty() {
+        b.push(B::Subheading("AI 점검 실행 AI testing runs".into()));
+        for r in &f.runs {
+            b.push(B::Paragraph(format!(
+                "{}{} · {}{} · 실행 runs {} · 결과 results {}",
+                r.tool,
+                r.tool_version
+                    .as_deref()
+                    .map(|v| format!(" {v}"))
+                    .unwrap_or_default(),
+                r.ai_model.as_deref().unwrap_or("—"),
+                r.ai_model_version
+                    .as_deref()
+                    .map(|v| format!(" {v}"))
+                    .unwrap_or_default(),
+                r.runs,
+                r.results
+            )));
+        }
+    }
+    if !f.remediation.is_empty() || !f.sla.is_empty() {
+        b.push(B::Subheading(
+            "조치 소요 기간(일)과 SLA 준수 Time to remediate (days) and SLA".into(),
+        ));
+        for pr in PRIORITIES {
+            let r = f.remediation.iter().find(|r| r.priority == pr);
+            let s = f.sla.iter().find(|s| s.priority == pr);
+            if r.is_none() && s.is_none() {
+                continue;
+            }
+            let d = |x: Option<f64>| x.map(|d| format!("{d:.1}")).unwrap_or_else(|| "—".into());
+            b.push(B::Paragraph(format!(
+                "{pr}: 조치 fixed {} · 중앙값 median {} · p90 {} · 기한 내 in time {} · 기한 후 late {} · 기한 초과 미조치 open breached {}",
+                r.map(|r| r.fixed).unwrap_or(0),
+                d(r.and_then(|r| r.median_days)),
+                d(r.and_then(|r| r.p90_days)),
+                s.map(|s| s.fixed_in_time).unwrap_or(0),
+                s.map(|s| s.fixed_late).unwrap_or(0),
+                s.map(|s| s.open_breached).unwrap_or(0),
+            )));
+        }
+    }
+    b.push(field(
+        "패치 기록 / 조치한 취약점",
+        "Patch records / findings fixed",
+        format!("{} / {}", f.patches.records, f.patches.findings_fixed),
+    ));
+    if !f.saas.is_empty() {
+        b.push(B::Subheading("보안 SaaS Security SaaS".into()));
+        for s in &f.saas {
+            b.push(B::Paragraph(format!(
+                "{} ({}) · 최근 자체 점검 last self-evaluation {} · 의견서 허용 permitted: {}",
+                s.product,
+                s.vendor,
+                s.last_evaluated_on.as_deref().unwrap_or("—"),
+                if s.in_letter_scope {
+                    "예 yes"
+                } else {
+                    "아니오 no"
+                }
+            )));
+        }
+    }
+    b.push(B::Heading("서술 보고".into(), "Narrative".into()));
+    for key in SECTIONS {
+        let (ko, en) = v.narrative.section(key);
+        let (tko, ten) = section_titles(key);
+        b.push(B::Subheading(format!("{tko}  {ten}")));
+        b.push(B::Paragraph(if ko.trim().is_empty() {
+            "—".into()
+        } else {
+            ko.to_string()
+        }));
+        if !en.trim().is_empty() {
+            b.push(B::Gap(2.0));
+            b.push(B::Small(en.to_string()));
+        }
+    }
+    b.push(B::Heading("증빙 자료".into(), "Evidence files".into()));
+    if v.attachments.is_empty() {
+        b.push(B::Paragraph("없음 None".into()));
+    }
+    for a in &v.attachments {
+        b.push(B::Paragraph(format!(
+            "{} ({} bytes, {})",
+            a.filename, a.size_bytes, a.content_type
+        )));
+        b.push(B::Small(format!("SHA-256 {}", a.sha256)));
+    }
+    if let (Some(by), Some(at)) = (&v.row.decided_by, &v.row.decided_at) {
+        b.push(B::KeepTogether(80.0));
+        b.push(B::Heading("검토 결과".into(), "Review".into()));
+        let outcome = match v.row.state.as_str() {
+            "accepted" => "수리 Accepted",
+            "returned" => "보완 요청 Returned",
+            _ => "검토 중 Under review",
+        };
+        b.push(field("결과", "Outcome", outcome.into()));
+        b.push(field("검토", "Reviewed", format!("{} · {by}", kst(at))));
+        if let Some(r) = &v.review {
+            if !r.general.trim().is_empty() {
+                b.push(B::Paragraph(r.general.clone()));
+            }
+            for key in std::iter::once("figures").chain(SECTIONS) {
+                if let Some(c) = r.sections.get(key).filter(|c| !c.trim().is_empty()) {
+                    let (tko, ten) = section_titles(key);
+                    b.push(B::Subheading(format!("{tko}  {ten}")));
+                    b.push(B::Paragraph(c.clone()));
+                }
+            }
+        }
+    }
+    b.push(B::KeepTogether(60.0));
+    b.push(B::Rule);
+    b.push(B::Small(
+        "이 문서는 제출되어 동결된 판을 인쇄한 것입니다. 원본 내용은 위 SHA-256 해시로 확인할 수 있습니다. / This prints a submitted, frozen version; its content is identified by the SHA-256 hash above.".into(),
+    ));
+    haechi_letter::TextDocument {
+        title: format!("보고서 Report — {} v{}", o.institution_name, v.row.version),
+        footer: format!(
+            "{} v{} · SHA-256 {}",
+            o.institution_name,
+            v.row.version,
+            hash.get(..16).unwrap_or(&hash)
+        ),
+        blocks: b,
+        info: vec![
+            ("HaechiReportContentHash".into(), hash),
+            ("HaechiReportVersion".into(), v.row.version.to_string()),
+        ],
+    }
+}
+
+impl Service {
+    /// The bilingual PDF of a submitted (frozen) version — the latest one unless `version` is
+    /// given — with the file name to serve it under. A draft has no PDF.
+    pub async fn report_pdf(
+        &self,
+        actor: &Actor,
+        obligation_id: i64,
+        version: Option<i64>,
+    ) -> Result<(String, Vec<u8>)> {
+        let report = self.report(actor, obligation_id).await?;
+        let v = match version {
+            Some(n) => report
+                .versions
+                .iter()
+                .find(|v| v.row.version == n)
+                .ok_or(ServiceError::NotFound)?,
+            None => report
+                .versions
+                .iter()
+                .rev()
+                .find(|v| v.frozen())
+                .ok_or_else(|| {
+                    ServiceError::rule(
+                        "not_submitted",
+                        "no version of this report has been submitted; a draft has no PDF",
+                    )
+                })?,
+        };
+        if !v.frozen() {
+            return Err(ServiceError::rule(
+                "not_submitted",
+                format!(
+                    "version {} is a draft; only a submitted version has a PDF",
+                    v.row.version
+                ),
+            ));
+        }
+        let doc = report_document(&report.obligation.row, v);
+        let bytes = haechi_letter::render_text_document(&doc)
+            .map_err(|e| ServiceError::rule("pdf_failed", e.to_string()))?;
+        Ok((
+            format!(
+                "report-{}-{}-v{}.pdf",
+                report.obligation.row.kind, report.obligation.row.sequence, v.row.version
+            ),
+            bytes,
+        ))
+    }
+}
+
+// ---------------------------------------------------------------- reminders and self-evaluations
+
+impl Service {
+    /// Reminds institutions of reports still owed (open or returned) before their due date, on
+    /// the policy's offsets (`report_reminder_days`, e.g. 30, 7 and 1 days before): one in-app
+    /// notification (and e-mail, when a relay is configured) per obligation and offset, never
+    /// twice. When several offsets have come at once (the sweep did not run for a while) only
+    /// the nearest is written. Returns how many were written; safe to run often.
+    pub async fn run_report_reminders(&self) -> Result<usize> {
+        let policy = self.policy();
+        let today = self.today();
+        let mut tx = self.store.begin().await?;
+        let mut written = 0;
+        let mut mails = Vec::new();
+        for o in haechi_store::list_obligations(tx.conn(), None, None).await? {
+            if !matches!(o.status.as_str(), "open" | "returned") {
+                continue;
+            }
+            let Ok(due) =
+                NaiveDate::parse_from_str(o.due_on.get(..10).unwrap_or(&o.due_on), "%Y-%m-%d")
+            else {
+                continue;
+            };
+            let Some(days) = haechi_policy::reporting::reminders_due(&policy, due, today)
+                .last()
+                .copied()
+            else {
+                continue;
+            };
+            let (kind_ko, kind_en) = match o.kind.as_str() {
+                "quarterly_report" => ("분기 보고", "quarterly report"),
+                "final_report" => ("최종 보고", "final report"),
+                "saas_self_evaluation" => ("SaaS 자체 점검", "SaaS self-evaluation"),
+                _ => ("보고", "report"),
+            };
+            let subject_ko = format!(
+                "{} {kind_ko} {}회차의 기한이 {due}입니다 ({days}일 전 알림).",
+                o.institution_name, o.sequence
+            );
+            let subject_en = format!(
+                "The {kind_en} no. {} of {} is due on {due} ({days}-day reminder).",
+                o.sequence, o.institution_name
+            );
+            let new = tx
+                .notify(&haechi_store::NewNotification {
+                    institution_id: Some(o.institution_id),
+                    audience: "institution",
+                    kind: "report_due",
+                    subject_ko: subject_ko.clone(),
+                    subject_en: subject_en.clone(),
+                    letter_id: Some(o.letter_id),
+                    dedupe_key: format!("report-due:{}:{days}", o.id),
+                    at: self.clock_text(),
+                })
+                .await?;
+            if new {
+                written += 1;
+                mails.push((o.institution_id, subject_ko, subject_en));
+            }
+        }
+        if written > 0 {
+            tx.audit(record(
+                &Actor::system(),
+                "report.reminders",
+                "report",
+                "*",
+                None,
+                None,
+                Some(serde_json::json!({"written": written, "as_of": today})),
+            ))
+            .await?;
+        }
+        tx.commit().await?;
+        for (institution_id, ko, en) in mails {
+            self.mail_institution(institution_id, &ko, &en).await;
+        }
+        Ok(written)
+    }
+
+    /// After a self-evaluation of a security SaaS is recorded (in `tx`): the institution's
+    /// SaaS self-evaluation obligation still owed whose window holds the evaluation's day (from
+    /// the period's start to the due date) is fulfilled once every SaaS of the register has
+    /// been evaluated in that window, and links to this evaluation. Returns the obligation
+    /// fulfilled, if any.
+    pub(crate) async fn fulfil_saas_obligation(
+        &self,
+        tx: &mut WriteTx,
+        actor: &Actor,
+        institution_id: i64,
+        evaluation_id: i64,
+        evaluated_on: NaiveDate,
+    ) -> Result<Option<i64>> {
+        let day = evaluated_on.to_string();
+        let Some(o) = haechi_store::list_obligations(tx.conn(), Some(institution_id), None)
+            .await?
+            .into_iter()
+            .find(|o| {
+                o.kind == "saas_self_evaluation"
+                    && matches!(o.status.as_str(), "open" | "returned")
+                    && o.period_start.get(..10).unwrap_or(&o.period_start) <= day.as_str()
+                    && day.as_str() <= o.due_on.get(..10).unwrap_or(&o.due_on)
+            })
+        else {
+            return Ok(None);
+        };
+        let from = o
+            .period_start
+            .get(..10)
+            .unwrap_or(&o.period_start)
+            .to_string();
+        let until = o.due_on.get(..10).unwrap_or(&o.due_on).to_string();
+        let register = haechi_store::list_saas(tx.conn(), institution_id).await?;
+        let mut missing = Vec::new();
+        for s in &register {
+            let evaluated = haechi_store::saas_evaluations(tx.conn(), s.id)
+                .await?
+                .iter()
+                .any(|e| {
+                    let d = e.evaluated_on.get(..10).unwrap_or(&e.evaluated_on);
+                    from.as_str() <= d && d <= until.as_str()
+                });
+            if !evaluated {
+                missing.push(s.product.clone());
+            }
+        }
+        if !missing.is_empty() {
+            return Ok(None);
+        }
+        let at = self.stamp();
+        tx.fulfil_obligation(o.id, evaluation_id, &at).await?;
+        tx.audit(record(
+            actor,
+            "obligation.fulfilled",
+            "obligation",
+            &o.id.to_string(),
+            Some(institution_id),
+            Some(serde_json::json!({"status": o.status})),
+            Some(serde_json::json!({"status": "fulfilled", "saas_evaluation_id": evaluation_id, "saas_evaluated": register.len(), "window": [from, until]})),
+        ))
+        .await?;
+        Ok(Some(o.id))
+    }
+}
 fn frozen() -> ServiceError {
     ServiceError::rule(
         "report_frozen",

@@ -133,6 +133,10 @@ pub struct ObligationRow {
     pub submitted_at: Option<String>,
     pub decided_at: Option<String>,
     pub note: Option<String>,
+    /// The SaaS self-evaluation that fulfilled a `saas_self_evaluation` obligation.
+    pub saas_evaluation_id: Option<i64>,
+    /// The SaaS entry that evaluation belongs to (for a link to it).
+    pub saas_id: Option<i64>,
 }
 
 pub async fn list_obligations<'e, E: Executor<'e, Database = Any>>(
@@ -141,7 +145,7 @@ pub async fn list_obligations<'e, E: Executor<'e, Database = Any>>(
     letter_id: Option<i64>,
 ) -> Result<Vec<ObligationRow>> {
     let rs = sqlx::query(
-        "SELECT o.id, o.letter_id, l.letter_number, o.institution_id, i.name_ko AS institution_name, o.kind, o.sequence, o.period_start, o.period_end, o.due_on, o.status, o.submitted_at, o.decided_at, o.note \
+        "SELECT o.id, o.letter_id, l.letter_number, o.institution_id, i.name_ko AS institution_name, o.kind, o.sequence, o.period_start, o.period_end, o.due_on, o.status, o.submitted_at, o.decided_at, o.note, o.saas_evaluation_id, (SELECT e.saas_id FROM saas_evaluations e WHERE e.id = o.saas_evaluation_id) AS saas_id \
          FROM obligations o JOIN letters l ON l.id = o.letter_id JOIN institutions i ON i.id = o.institution_id \
          WHERE ($1 = 0 OR o.institution_id = $1) AND ($2 = 0 OR o.letter_id = $2) ORDER BY o.due_on, o.id",
     )
@@ -166,6 +170,8 @@ pub async fn list_obligations<'e, E: Executor<'e, Database = Any>>(
                 submitted_at: r.try_get("submitted_at")?,
                 decided_at: r.try_get("decided_at")?,
                 note: r.try_get("note")?,
+                saas_evaluation_id: r.try_get("saas_evaluation_id")?,
+                saas_id: r.try_get("saas_id")?,
             })
         })
         .collect()
@@ -402,6 +408,28 @@ impl WriteTx {
             q = q.bind(*f);
         }
         if q.execute(self.conn()).await?.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Marks a `saas_self_evaluation` obligation fulfilled by a self-evaluation; `NotFound`
+    /// unless it is still owed (open or returned).
+    pub async fn fulfil_obligation(
+        &mut self,
+        id: i64,
+        saas_evaluation_id: i64,
+        at: &str,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE obligations SET status = 'fulfilled', saas_evaluation_id = $1, submitted_at = $2, decided_at = $2 WHERE id = $3 AND kind = 'saas_self_evaluation' AND status IN ('open', 'returned')",
+        )
+        .bind(saas_evaluation_id)
+        .bind(at)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        if done.rows_affected() != 1 {
             return Err(StoreError::NotFound);
         }
         Ok(())

@@ -74,6 +74,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0015_immunity_bodies.sql"),
     ),
     (
+        16,
+        "report_attachments",
+        include_str!("../migrations/0016_report_attachments.sql"),
+    ),
+    (
         19,
         "response_team_removal",
         include_str!("../migrations/0019_response_team_removal.sql"),
@@ -121,6 +126,10 @@ pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
             &priority_trigger_weakness(dialect),
         )
         .replace("{REPORT_FROZEN_TRIGGER}", report_frozen_trigger(dialect))
+        .replace(
+            "{REPORT_ATTACHMENTS_FROZEN_TRIGGER}",
+            report_attachments_frozen_trigger(dialect),
+        )
         .replace(
             "{GUIDELINE_FROZEN_TRIGGER}",
             guideline_frozen_trigger(dialect),
@@ -234,6 +243,25 @@ fn guideline_frozen_trigger(dialect: Dialect) -> &'static str {
     }
 }
 
+/// 0016's guard of a frozen version's evidence files: once the version carries its content hash
+/// (which covers the files' hashes), none of its files may change or go.
+fn report_attachments_frozen_trigger(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "CREATE TRIGGER report_attachments_frozen_update BEFORE UPDATE ON report_attachments \
+             WHEN (SELECT content_hash FROM reports WHERE id = OLD.report_id) IS NOT NULL BEGIN SELECT RAISE(ABORT, 'report_frozen'); END; \
+             CREATE TRIGGER report_attachments_frozen_delete BEFORE DELETE ON report_attachments \
+             WHEN (SELECT content_hash FROM reports WHERE id = OLD.report_id) IS NOT NULL BEGIN SELECT RAISE(ABORT, 'report_frozen'); END;"
+        }
+        Dialect::Postgres => {
+            "CREATE FUNCTION report_attachments_frozen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF EXISTS (SELECT 1 FROM reports WHERE id = OLD.report_id AND content_hash IS NOT NULL) THEN RAISE EXCEPTION 'report_frozen'; END IF; \
+             IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER report_attachments_frozen BEFORE UPDATE OR DELETE ON report_attachments FOR EACH ROW EXECUTE FUNCTION report_attachments_frozen();"
+        }
+    }
+}
+
 pub(crate) async fn run(pool: &AnyPool, dialect: Dialect) -> Result<Vec<i64>> {
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
@@ -327,6 +355,7 @@ pub(crate) const TABLES: &[&str] = &[
     "saas_services",
     "saas_evaluations",
     "reports",
+    "report_attachments",
     "bulletins",
     "bulletin_versions",
     "bulletin_acks",
@@ -385,6 +414,7 @@ pub(crate) const IDENTITY_TABLES: &[&str] = &[
     "saas_services",
     "saas_evaluations",
     "reports",
+    "report_attachments",
     "bulletins",
     "stix_objects",
     "disruption_reports",

@@ -76,6 +76,22 @@ pub async fn report_versions<'e, E: Executor<'e, Database = Any>>(
     rs.iter().map(report_of).collect()
 }
 
+/// The obligations of a letter that have a report (any version).
+pub async fn reported_obligations<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    letter_id: i64,
+) -> Result<Vec<i64>> {
+    let rs = sqlx::query(
+        "SELECT DISTINCT r.obligation_id FROM reports r JOIN obligations o ON o.id = r.obligation_id WHERE o.letter_id = $1 ORDER BY r.obligation_id",
+    )
+    .bind(letter_id)
+    .fetch_all(e)
+    .await?;
+    rs.iter()
+        .map(|r| Ok(r.try_get::<i64, _>("obligation_id")?))
+        .collect()
+}
+
 /// A delivered report with its institution's sector and name.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeliveredReport {
@@ -221,6 +237,132 @@ impl WriteTx {
         .execute(self.conn())
         .await?;
         one(done.rows_affected())
+    }
+}
+
+// ---------------------------------------------------------------- evidence files of a version
+
+/// An evidence file of a report version, without its bytes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportAttachment {
+    pub id: i64,
+    pub report_id: i64,
+    /// The obligation whose report the version is.
+    pub obligation_id: i64,
+    pub institution_id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub uploaded_at: String,
+}
+
+const ATTACHMENT_COLUMNS: &str = "a.id, a.report_id, r.obligation_id, a.institution_id, a.filename, a.content_type, a.size_bytes, a.sha256, a.uploaded_by, a.uploaded_at";
+
+fn report_attachment_of(r: &sqlx::any::AnyRow) -> Result<ReportAttachment> {
+    Ok(ReportAttachment {
+        id: r.try_get("id")?,
+        report_id: r.try_get("report_id")?,
+        obligation_id: r.try_get("obligation_id")?,
+        institution_id: r.try_get("institution_id")?,
+        filename: r.try_get("filename")?,
+        content_type: r.try_get("content_type")?,
+        size_bytes: r.try_get("size_bytes")?,
+        sha256: r.try_get("sha256")?,
+        uploaded_by: r.try_get("uploaded_by")?,
+        uploaded_at: r.try_get("uploaded_at")?,
+    })
+}
+
+/// The files of the versions of one obligation's report, in upload order.
+pub async fn report_attachments<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    obligation_id: i64,
+) -> Result<Vec<ReportAttachment>> {
+    let rs = sqlx::query(&format!(
+        "SELECT {ATTACHMENT_COLUMNS} FROM report_attachments a JOIN reports r ON r.id = a.report_id WHERE r.obligation_id = $1 ORDER BY a.id"
+    ))
+    .bind(obligation_id)
+    .fetch_all(e)
+    .await?;
+    rs.iter().map(report_attachment_of).collect()
+}
+
+/// One file with its bytes.
+pub async fn get_report_attachment<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: i64,
+) -> Result<Option<(ReportAttachment, Vec<u8>)>> {
+    let r = sqlx::query(&format!(
+        "SELECT {ATTACHMENT_COLUMNS}, a.data FROM report_attachments a JOIN reports r ON r.id = a.report_id WHERE a.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(e)
+    .await?;
+    match r {
+        Some(r) => Ok(Some((report_attachment_of(&r)?, r.try_get("data")?))),
+        None => Ok(None),
+    }
+}
+
+/// A file to store.
+#[derive(Debug, Clone)]
+pub struct NewReportAttachment<'a> {
+    pub report_id: i64,
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub sha256: &'a str,
+    pub data: &'a [u8],
+    pub by: &'a str,
+    pub at: &'a str,
+}
+
+impl WriteTx {
+    /// Adds a file to a version that is still an unfrozen draft; `NotFound` otherwise (the
+    /// condition is part of the INSERT, so a concurrent submit cannot slip a file in).
+    pub async fn insert_report_attachment(&mut self, a: &NewReportAttachment<'_>) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO report_attachments (report_id, institution_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) \
+             SELECT r.id, r.institution_id, $2, $3, $4, $5, $6, $7, $8 FROM reports r WHERE r.id = $1 AND r.state = 'draft' AND r.content_hash IS NULL RETURNING id",
+        )
+        .bind(a.report_id)
+        .bind(a.filename)
+        .bind(a.content_type)
+        .bind(a.data.len() as i64)
+        .bind(a.sha256)
+        .bind(a.data.to_vec())
+        .bind(a.by)
+        .bind(a.at)
+        .fetch_optional(self.conn())
+        .await?;
+        match row {
+            Some(r) => Ok(r.try_get("id")?),
+            None => Err(StoreError::NotFound),
+        }
+    }
+
+    /// Removes a file of an unfrozen draft; the trigger of 0016 refuses it for a frozen version.
+    pub async fn delete_report_attachment(&mut self, id: i64) -> Result<()> {
+        let done = sqlx::query("DELETE FROM report_attachments WHERE id = $1")
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        one(done.rows_affected())
+    }
+
+    /// Copies the files of one version to the next (a new version after a return starts with
+    /// the evidence of the returned one). Returns how many were copied.
+    pub async fn copy_report_attachments(&mut self, from: i64, to: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "INSERT INTO report_attachments (report_id, institution_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) \
+             SELECT $2, institution_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at FROM report_attachments WHERE report_id = $1 ORDER BY id",
+        )
+        .bind(from)
+        .bind(to)
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected())
     }
 }
 

@@ -1305,8 +1305,19 @@ async fn download(State(st): State<AppState>, p: Portal, Path(id): Path<String>)
         Ok(r) => r,
         Err(e) => return p.error(e),
     };
-    let ascii: String = meta
-        .filename
+    evidence_response(&meta.filename, &meta.content_type, &meta.sha256, data)
+}
+
+/// An evidence file as served to a browser (applications' and reports' alike): inline when the
+/// browser shows its type without running anything, else as a download; sandboxed; with its
+/// SHA-256 in `x-content-sha256`.
+pub fn evidence_response(
+    filename: &str,
+    content_type: &str,
+    sha256: &str,
+    data: Vec<u8>,
+) -> Response {
+    let ascii: String = filename
         .chars()
         .map(|c| {
             if c.is_ascii_graphic() && c != '"' && c != '\\' {
@@ -1316,7 +1327,7 @@ async fn download(State(st): State<AppState>, p: Portal, Path(id): Path<String>)
             }
         })
         .collect();
-    let served = served_type(&meta.filename, &meta.content_type);
+    let served = served_type(filename, content_type);
     let disposition = format!(
         "{}; filename=\"{ascii}\"; filename*=UTF-8''{}",
         if shown_inline(&served) {
@@ -1324,7 +1335,7 @@ async fn download(State(st): State<AppState>, p: Portal, Path(id): Path<String>)
         } else {
             "attachment"
         },
-        url_encode(&meta.filename)
+        url_encode(filename)
     );
     let mut resp = data.into_response();
     let h = resp.headers_mut();
@@ -1346,7 +1357,7 @@ async fn download(State(st): State<AppState>, p: Portal, Path(id): Path<String>)
             ),
         );
     }
-    if let Ok(v) = HeaderValue::from_str(&meta.sha256) {
+    if let Ok(v) = HeaderValue::from_str(sha256) {
         h.insert("x-content-sha256", v);
     }
     resp

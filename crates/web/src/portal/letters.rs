@@ -67,6 +67,7 @@ pub fn obligation_state_label(lang: Lang, state: &str) -> &'static str {
         "accepted" => lang.t("수리", "Accepted"),
         "returned" => lang.t("보완 요청", "Returned"),
         "cancelled" => lang.t("취소", "Cancelled"),
+        "fulfilled" => lang.t("이행 완료", "Fulfilled"),
         "open" => lang.t("미제출", "Open"),
         _ => lang.t("알 수 없음", "Unknown"),
     }
@@ -83,7 +84,7 @@ pub fn obligation_kind_label(lang: Lang, kind: &str) -> &'static str {
 
 fn badge_class(state: &str) -> &'static str {
     match state {
-        "issued" | "accepted" | "submitted" => "badge ok",
+        "issued" | "accepted" | "submitted" | "fulfilled" => "badge ok",
         "revoked" | "expired" | "overdue" | "returned" => "badge bad",
         "draft" | "expiring" | "due" | "not_yet_valid" => "badge warn",
         _ => "badge",
@@ -405,7 +406,9 @@ fn printed(lang: Lang, l: &NoActionLetter, draft: bool) -> Markup {
     }
 }
 
-fn obligations_table(p: &Portal, obligations: &[ObligationView]) -> Markup {
+/// The obligations of a letter; `reported` are those with a report (each links to it), and a
+/// fulfilled self-evaluation links to the SaaS entry whose evaluation fulfilled it.
+fn obligations_table(p: &Portal, obligations: &[ObligationView], reported: &[i64]) -> Markup {
     let lang = p.lang;
     html! {
         @if obligations.is_empty() {
@@ -426,14 +429,26 @@ fn obligations_table(p: &Portal, obligations: &[ObligationView]) -> Markup {
                     tbody {
                         @for o in obligations {
                             tr {
-                                td { (obligation_kind_label(lang, &o.row.kind)) }
+                                td {
+                                    @if reported.contains(&o.row.id) {
+                                        a href={ "/reports/" (o.row.id) } { (obligation_kind_label(lang, &o.row.kind)) }
+                                    } @else {
+                                        (obligation_kind_label(lang, &o.row.kind))
+                                    }
+                                }
                                 td class="num" { (o.row.sequence) }
                                 td { (day(&o.row.period_start)) " – " (day(&o.row.period_end)) }
                                 td { (day(&o.row.due_on)) }
                                 td { (obligation_badges(lang, o)) }
                                 td { (o.row.submitted_at.as_deref().map(day).unwrap_or_else(|| "—".into())) }
                                 td { (o.row.decided_at.as_deref().map(day).unwrap_or_else(|| "—".into())) }
-                                td { (o.row.note.as_deref().unwrap_or("")) }
+                                td {
+                                    (o.row.note.as_deref().unwrap_or(""))
+                                    @if let Some(saas) = o.row.saas_id {
+                                        @if o.row.note.is_some() { " " }
+                                        a href={ "/saas/" (saas) } { (p.t("자체 점검 기록", "The self-evaluation")) }
+                                    }
+                                }
                             }
                         }
                     }
@@ -560,6 +575,7 @@ async fn render_detail(
         Err(e) => return Err(e),
     };
     let obligations = st.svc.obligations(&p.actor, Some(id)).await?;
+    let reported = st.svc.reported_obligations(&p.actor, id).await?;
     let manage = p.may(Action::ManageLetters);
     let renewal = if manage {
         st.svc
@@ -740,7 +756,7 @@ async fn render_detail(
         }
         section {
             h2 { (p.t("보고 의무", "Reporting obligations")) }
-            (obligations_table(p, &obligations))
+            (obligations_table(p, &obligations, &reported))
         }
     };
     let status = failed.as_ref().map_or(StatusCode::OK, |f| f.status);

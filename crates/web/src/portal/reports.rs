@@ -2,12 +2,14 @@
 //! obligation's report — its figures compiled from the institution's own data (and what a
 //! recompile changed), the three narrative sections (a form while it is a draft), the CISO's
 //! sign-off, the frozen version's content hash, the officer's acceptance or return with comments
-//! per section, and every earlier version (`?version=`).
+//! per section, and every earlier version (`?version=`); each version's evidence files (upload
+//! while a draft, download with their SHA-256) and the bilingual PDF of a submitted version.
 //!
 //! What it must not do: decide who may do what — the service does; the page only hides controls
 //! a role could not use.
 
 use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use haechi_core::FieldError;
 use haechi_service::authz::Action;
@@ -16,8 +18,9 @@ use haechi_service::ServiceError;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::applications::{evidence_response, served_type};
 use super::letters::{obligation_badges, obligation_kind_label};
-use super::{kst_minute, CsrfForm, PageRoute, Portal};
+use super::{kst_minute, CsrfForm, CsrfMultipart, PageRoute, Portal};
 use crate::{page_get, page_post, AppState};
 
 pub fn routes() -> Vec<PageRoute> {
@@ -28,6 +31,10 @@ pub fn routes() -> Vec<PageRoute> {
         page_post!("/reports/{id}/narrative", narrative),
         page_post!("/reports/{id}/submit", submit),
         page_post!("/reports/{id}/decision", decision),
+        page_post!("/reports/{id}/attachments", upload),
+        page_post!("/reports/{id}/attachments/{file}/delete", remove),
+        page_get!("/report-files/{id}", download),
+        page_get!("/reports/{id}/pdf", pdf),
     ]
 }
 
@@ -69,8 +76,44 @@ fn section_title(p: &Portal, key: &str) -> &'static str {
 }
 
 /// A service error in the page's language (the report's own rules; the rest as the service says).
-fn error_message(p: &Portal, e: &ServiceError) -> String {
+fn error_message(st: &AppState, p: &Portal, e: &ServiceError) -> String {
+    let limits = &st.svc.policy().reporting.attachments;
+    let mb = |b: u64| format!("{:.0}", b as f64 / (1024.0 * 1024.0));
     match e.code() {
+        "payload_too_large" => match p.lang {
+            super::Lang::Ko => format!(
+                "파일이 너무 큽니다. 증빙 파일은 한 개에 {} MB까지 올릴 수 있습니다. 아무것도 저장하지 않았습니다.",
+                mb(limits.max_bytes)
+            ),
+            super::Lang::En => format!(
+                "The file is too large. Evidence files may be up to {} MB each. Nothing was saved.",
+                mb(limits.max_bytes)
+            ),
+        },
+        "report_files_too_large" => match p.lang {
+            super::Lang::Ko => format!(
+                "이 판의 증빙 파일은 합계 {} MB까지입니다. 이 파일을 더하면 넘으므로 저장하지 않았습니다.",
+                mb(limits.max_total_bytes)
+            ),
+            super::Lang::En => format!(
+                "A version's evidence files may weigh {} MB together; this file would exceed that, so it was not saved.",
+                mb(limits.max_total_bytes)
+            ),
+        },
+        "file_type_refused" => format!(
+            "{} {}",
+            p.t(
+                "이 형식의 파일은 받을 수 없습니다. 아무것도 저장하지 않았습니다. 허용 형식:",
+                "Files of this type are not accepted. Nothing was saved. Accepted types:",
+            ),
+            limits.content_types.join(", ")
+        ),
+        "not_submitted" => p
+            .t(
+                "제출된 판만 PDF로 받을 수 있습니다. 작성 중인 판은 제출한 뒤 PDF로 받으십시오.",
+                "Only a submitted version has a PDF; submit the draft first.",
+            )
+            .into(),
         "report_frozen" => p
             .t(
                 "제출된 판은 동결되어 변경할 수 없습니다.",
@@ -105,6 +148,18 @@ fn field_message(p: &Portal, errors: &[FieldError], field: &str) -> Option<Strin
             p.t(
                 "보완 요청 사유를 한 가지 이상 적으십시오.",
                 "Say what must be corrected (at least one comment).",
+            )
+            .to_string()
+        } else if e.field == "file" && e.message.starts_with("is empty") {
+            p.t(
+                "파일을 고르십시오(빈 파일은 올릴 수 없습니다).",
+                "Choose a file (an empty file cannot be attached).",
+            )
+            .to_string()
+        } else if e.field == "filename" {
+            p.t(
+                "파일 이름은 1–200자여야 합니다.",
+                "The file name must be 1–200 characters.",
             )
             .to_string()
         } else if e.message.starts_with("at most") {
@@ -330,6 +385,14 @@ async fn render(
             "The report was submitted. The submitted version is frozen and cannot change.",
         )),
         "accepted" => Some(p.t("보고서를 수리했습니다.", "The report was accepted.")),
+        "attached" => Some(p.t(
+            "증빙 파일을 올렸습니다. SHA-256 해시가 기록되었습니다.",
+            "The evidence file was attached; its SHA-256 was recorded.",
+        )),
+        "detached" => Some(p.t(
+            "증빙 파일을 삭제했습니다.",
+            "The evidence file was removed.",
+        )),
         "returned" => Some(p.t(
             "보고서를 보완 요청과 함께 반려했습니다.",
             "The report was returned with comments.",
@@ -396,6 +459,12 @@ async fn render(
                     (narrative_form(p, o.id, failed.narrative.as_ref().unwrap_or(&v.narrative), &failed.errors))
                 } @else {
                     (narrative_block(p, &v.narrative))
+                }
+                (attachments_block(st, p, o.id, v, editable, &failed.errors))
+                @if v.frozen() {
+                    p { a href={ "/reports/" (o.id) "/pdf?version=" (v.row.version) } download {
+                        (p.t("이 판의 PDF 내려받기 (한국어·영어)", "Download this version as PDF (Korean and English)"))
+                    } }
                 }
                 @if may_submit {
                     section {
@@ -469,11 +538,11 @@ fn review_block(p: &Portal, r: &Review) -> Markup {
     html! {
         section class="alert" {
             h2 { (p.t("감독당국 검토 의견", "The regulator's comments")) }
-            @if !r.general.trim().is_empty() { p { (r.general) } }
+            @if !r.general.trim().is_empty() { p class="prewrap" { (r.general) } }
             @for key in std::iter::once("figures").chain(SECTIONS) {
                 @if let Some(c) = r.sections.get(key).filter(|c| !c.trim().is_empty()) {
                     h3 { (section_title(p, key)) }
-                    p { (c) }
+                    p class="prewrap" data-review-section=(key) { (c) }
                 }
             }
         }
@@ -829,7 +898,7 @@ async fn after(
     let status = crate::error::status_of(&e);
     failed.errors = e.field_errors().to_vec();
     failed.message = Some(if failed.errors.is_empty() {
-        error_message(p, &e)
+        error_message(st, p, &e)
     } else {
         p.t(
             "입력을 확인하십시오. 아무것도 저장하지 않았습니다.",
@@ -839,6 +908,199 @@ async fn after(
     });
     match render(st, p, id, None, "", failed).await {
         Ok(r) => (status, r).into_response(),
+        Err(e) => p.error(e),
+    }
+}
+
+// ================================================================================ evidence and PDF
+
+fn attachments_block(
+    st: &AppState,
+    p: &Portal,
+    id: i64,
+    v: &ReportVersion,
+    editable: bool,
+    errors: &[FieldError],
+) -> Markup {
+    let limits = &st.svc.policy().reporting.attachments;
+    let mb = |b: u64| b / (1024 * 1024);
+    let err = field_message(p, errors, "file").or_else(|| field_message(p, errors, "filename"));
+    html! {
+        section id="attachments" {
+            h2 { (p.t("증빙 자료", "Evidence files")) }
+            @if v.attachments.is_empty() {
+                p class="muted" { (p.t("이 판에 올린 파일이 없습니다.", "No files are attached to this version.")) }
+            } @else {
+                div class="table-wrap" { table class="small" {
+                    thead { tr {
+                        th scope="col" { (p.t("파일", "File")) }
+                        th scope="col" class="num" { (p.t("크기(바이트)", "Size (bytes)")) }
+                        th scope="col" { "SHA-256" }
+                        th scope="col" { (p.t("올린 사람", "Uploaded by")) }
+                        th scope="col" { (p.t("올린 시각", "Uploaded at")) }
+                        @if editable { th scope="col" { span class="visually-hidden" { (p.t("삭제", "Remove")) } } }
+                    } }
+                    tbody {
+                        @for a in &v.attachments { tr {
+                            td { a href={ "/report-files/" (a.id) } { (a.filename) } }
+                            td class="num" { (a.size_bytes) }
+                            td { code class="hash" { (a.sha256) } }
+                            td { (a.uploaded_by) }
+                            td { (kst_minute(&a.uploaded_at)) }
+                            @if editable { td {
+                                form method="post" action={ "/reports/" (id) "/attachments/" (a.id) "/delete" } class="inline" {
+                                    (p.csrf_field())
+                                    button type="submit" class="danger" { (p.t("삭제", "Remove")) }
+                                }
+                            } }
+                        } }
+                    }
+                } }
+                @if v.frozen() {
+                    p class="muted" { (p.t(
+                        "파일의 해시는 제출 시 내용 해시에 포함되어 함께 동결되었습니다.",
+                        "The files' hashes are part of the content hash and were frozen with it.",
+                    )) }
+                }
+            }
+            @if editable {
+                form method="post" action={ "/reports/" (id) "/attachments" } enctype="multipart/form-data" class="row" {
+                    (p.csrf_field())
+                    div class={ "field" @if err.is_some() { " invalid" } } {
+                        label for="file" {
+                            (p.t("파일 추가", "Add a file")) " ("
+                            (p.t("한 파일 최대 ", "up to ")) (mb(limits.max_bytes)) " MB"
+                            (p.t(", 합계 최대 ", " each, ")) (mb(limits.max_total_bytes)) " MB" (p.t("", " in all"))
+                            ")"
+                        }
+                        input type="file" id="file" name="file" required aria-describedby=[err.as_ref().map(|_| "file-error")];
+                        @if let Some(m) = &err { p class="field-error" id="file-error" role="alert" { (m) } }
+                    }
+                    button type="submit" { (p.t("올리기", "Upload")) }
+                }
+            }
+        }
+    }
+}
+
+async fn upload(State(st): State<AppState>, Path(id): Path<String>, f: CsrfMultipart) -> Response {
+    let CsrfMultipart {
+        portal: p,
+        mut multipart,
+    } = f;
+    let mut file: Option<(String, String, bytes::Bytes)> = None;
+    let mut refused: Option<ServiceError> = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                refused = Some(ServiceError::TooLarge(e.body_text()));
+                break;
+            }
+            Err(e) => return p.error(ServiceError::rule("bad_upload", e.body_text())),
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("").to_string();
+        let ct = field
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        match field.bytes().await {
+            Ok(b) => file = Some((name, ct, b)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                refused = Some(ServiceError::TooLarge(e.body_text()));
+                break;
+            }
+            Err(e) => return p.error(ServiceError::rule("bad_upload", e.body_text())),
+        }
+    }
+    let out = match (parse_id(&id), refused) {
+        (Err(e), _) | (_, Some(e)) => Err(e),
+        (Ok(n), None) => {
+            // No file: the service still decides first whether this user may attach anything.
+            let (name, ct, data) = file.unwrap_or_default();
+            // The type a browser declares, or the one the name says when it declares none.
+            let served = served_type(&name, &ct);
+            st.svc
+                .add_report_attachment(&p.actor, n, &name, &served, &data)
+                .await
+                .map(|_| n)
+        }
+    };
+    after(&st, &p, &id, out, "attached", Failed::default()).await
+}
+
+async fn remove(
+    State(st): State<AppState>,
+    Path((id, file)): Path<(String, String)>,
+    f: CsrfForm<Empty>,
+) -> Response {
+    let p = f.portal;
+    let out = match (parse_id(&id), parse_id(&file)) {
+        (Ok(n), Ok(a)) => st
+            .svc
+            .remove_report_attachment(&p.actor, n, a)
+            .await
+            .map(|()| n),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    after(&st, &p, &id, out, "detached", Failed::default()).await
+}
+
+async fn download(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -> Response {
+    let Ok(id) = parse_id(&id) else {
+        return p.error(ServiceError::NotFound);
+    };
+    match st.svc.report_attachment(&p.actor, id).await {
+        Ok((meta, data)) => {
+            evidence_response(&meta.filename, &meta.content_type, &meta.sha256, data)
+        }
+        Err(e) => p.error(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct PdfQuery {
+    #[serde(default)]
+    version: Option<i64>,
+}
+
+async fn pdf(
+    p: Portal,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PdfQuery>,
+) -> Response {
+    let n = match parse_id(&id) {
+        Ok(n) => n,
+        Err(e) => return p.error(e),
+    };
+    match st.svc.report_pdf(&p.actor, n, q.version).await {
+        Ok((name, bytes)) => {
+            let mut resp = bytes.into_response();
+            let h = resp.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            resp
+        }
+        Err(e) if e.code() == "not_submitted" => {
+            let failed = Failed {
+                message: Some(error_message(&st, &p, &e)),
+                ..Failed::default()
+            };
+            match render(&st, &p, &id, q.version, "", failed).await {
+                Ok(r) => (StatusCode::CONFLICT, r).into_response(),
+                Err(e) => p.error(e),
+            }
+        }
         Err(e) => p.error(e),
     }
 }
