@@ -661,7 +661,9 @@ fn crash_server_during_findings_upload() {
         for trial in 0..trials() {
             let inst = template.copy(admin);
             let (mut server, port) = serve(&inst);
-            let at = whole.mul_f64(rng.gen_range(0.0..1.1));
+            // Up to twice the probe's time: a trial's server runs the import slower than the
+            // probe's did (fresh process, loaded machine; 2 of 50 committed with 1.1).
+            let at = whole.mul_f64(rng.gen_range(0.0..2.0));
             let label = format!(
                 "upload, {} trial {trial} (seed {}) killed at {at:?} of {whole:?}",
                 backend.name(),
