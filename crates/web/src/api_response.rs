@@ -44,7 +44,6 @@ macro_rules! r {
             query: &[],
             auth: true,
             handler: on(MethodFilter::$method, $handler),
-            answers: None,
         }
     };
 }
