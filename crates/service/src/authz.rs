@@ -82,20 +82,6 @@ pub enum Action {
     ApplyFunding,
     /// Open funding calls, score and award applications, cancel awards, record disbursements.
     ManageFunding,
-    /// The response team's members and field challenges (an institution user: its own
-    /// challenges).
-    ReadResponseTeam,
-    /// Raise a field challenge with the response team (an institution's own).
-    RaiseChallenge,
-    /// Manage the response team: members, challenges (owner, response, status), check-ins and
-    /// their actions.
-    ManageResponseTeam,
-    /// The response team's check-ins and actions (regulator side).
-    ReadCheckins,
-    /// The full-removal ranking and its decisions.
-    ReadRemovalTrack,
-    /// Shortlist candidates for full removal and decide on them.
-    DecideRemoval,
     /// The advisory group: members, terms, standing conflicts, meetings, advice (C14).
     ReadAdvisory,
     /// Appoint members, correct and extend terms, hold meetings, record minutes and advice.
@@ -115,6 +101,30 @@ pub enum Action {
     ReadGuidanceSupport,
     /// Request tailored support for one's institution.
     RequestGuidanceSupport,
+    /// File a funding outcome report and its files (the funded institution).
+    FileFundingOutcome,
+    /// Accept an outcome report or ask for more.
+    ReviewFundingOutcome,
+    /// Support-center cases (an institution user: its own).
+    ReadSupport,
+    /// Open a case with the support center, follow up, close (a small firm).
+    OpenSupportCase,
+    /// Triage, answer and close cases (the support center).
+    HandleSupport,
+    /// The response team's members and field challenges (an institution user: its own
+    /// challenges).
+    ReadResponseTeam,
+    /// Raise a field challenge with the response team (an institution's own).
+    RaiseChallenge,
+    /// Manage the response team: members, challenges (owner, response, status), check-ins and
+    /// their actions.
+    ManageResponseTeam,
+    /// The response team's check-ins and actions (regulator side).
+    ReadCheckins,
+    /// The full-removal ranking and its decisions.
+    ReadRemovalTrack,
+    /// Shortlist candidates for full removal and decide on them.
+    DecideRemoval,
 }
 
 impl Action {
@@ -160,12 +170,6 @@ impl Action {
             Action::ReadFunding => "read funding calls",
             Action::ApplyFunding => "apply for funding",
             Action::ManageFunding => "manage funding calls and awards",
-            Action::ReadResponseTeam => "read the response team and field challenges",
-            Action::RaiseChallenge => "raise field challenges",
-            Action::ManageResponseTeam => "manage the response team",
-            Action::ReadCheckins => "read the response team's check-ins",
-            Action::ReadRemovalTrack => "read the full-removal track",
-            Action::DecideRemoval => "shortlist and decide full-removal candidates",
             Action::ReadAdvisory => "read the advisory group",
             Action::ManageAdvisory => "manage the advisory group",
             Action::ReadOwnMembership => "read one's advisory-group membership",
@@ -175,6 +179,17 @@ impl Action {
             Action::AcknowledgeGuidelines => "acknowledge guidelines",
             Action::ReadGuidanceSupport => "read briefings and support requests",
             Action::RequestGuidanceSupport => "request tailored support",
+            Action::FileFundingOutcome => "file funding outcome reports",
+            Action::ReviewFundingOutcome => "review funding outcome reports",
+            Action::ReadSupport => "read support-center cases",
+            Action::OpenSupportCase => "open support-center cases",
+            Action::HandleSupport => "handle support-center cases",
+            Action::ReadResponseTeam => "read the response team and field challenges",
+            Action::RaiseChallenge => "raise field challenges",
+            Action::ManageResponseTeam => "manage the response team",
+            Action::ReadCheckins => "read the response team's check-ins",
+            Action::ReadRemovalTrack => "read the full-removal track",
+            Action::DecideRemoval => "shortlist and decide full-removal candidates",
         }
     }
 }
@@ -265,18 +280,6 @@ pub fn allows(role: Role, action: Action) -> bool {
         A::ReadFunding => !matches!(role, R::Advisor),
         A::ApplyFunding => matches!(role, R::Ciso | R::SecurityStaff | R::SupportCenter),
         A::ManageFunding => matches!(role, R::RegulatorAdmin | R::SupportCenter),
-        // The response team (C14): the regulator side and the FSI read it, institutions follow
-        // their own challenges; officers run it. Advisors are outside it.
-        A::ReadResponseTeam => !matches!(role, R::Advisor),
-        A::RaiseChallenge => matches!(role, R::Ciso | R::SecurityStaff),
-        A::ManageResponseTeam | A::DecideRemoval => {
-            matches!(role, R::RegulatorAdmin | R::RegulatorOfficer)
-        }
-        A::ReadCheckins => matches!(
-            role,
-            R::RegulatorAdmin | R::RegulatorOfficer | R::Analyst | R::SupportCenter | R::Auditor
-        ),
-        A::ReadRemovalTrack => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Auditor),
         A::ReadAdvisory => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Auditor),
         A::ManageAdvisory | A::ManageGuidelines => {
             matches!(role, R::RegulatorAdmin | R::RegulatorOfficer)
@@ -292,6 +295,28 @@ pub fn allows(role: Role, action: Action) -> bool {
             R::RegulatorAdmin | R::RegulatorOfficer | R::Auditor | R::Ciso | R::SecurityStaff
         ),
         A::RequestGuidanceSupport => matches!(role, R::Ciso | R::SecurityStaff),
+        A::FileFundingOutcome | A::OpenSupportCase => matches!(role, R::Ciso | R::SecurityStaff),
+        A::ReviewFundingOutcome => matches!(
+            role,
+            R::RegulatorAdmin | R::RegulatorOfficer | R::SupportCenter
+        ),
+        A::ReadSupport => matches!(
+            role,
+            R::RegulatorAdmin | R::SupportCenter | R::Auditor | R::Ciso | R::SecurityStaff
+        ),
+        A::HandleSupport => matches!(role, R::SupportCenter),
+        // The response team (C14): the regulator side and the FSI read it, institutions follow
+        // their own challenges; officers run it. Advisors are outside it.
+        A::ReadResponseTeam => !matches!(role, R::Advisor),
+        A::RaiseChallenge => matches!(role, R::Ciso | R::SecurityStaff),
+        A::ManageResponseTeam | A::DecideRemoval => {
+            matches!(role, R::RegulatorAdmin | R::RegulatorOfficer)
+        }
+        A::ReadCheckins => matches!(
+            role,
+            R::RegulatorAdmin | R::RegulatorOfficer | R::Analyst | R::SupportCenter | R::Auditor
+        ),
+        A::ReadRemovalTrack => matches!(role, R::RegulatorAdmin | R::RegulatorOfficer | R::Auditor),
     }
 }
 

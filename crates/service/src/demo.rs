@@ -85,9 +85,10 @@ pub async fn seed(svc: &Service) -> Result<DemoSummary> {
     crate::demo_reports::seed(svc).await?;
     crate::demo_ai::seed(svc).await?;
     crate::demo_immunity::seed(svc).await?;
+    crate::demo_support::seed(svc).await?;
     crate::demo_sharing::seed(svc).await?;
-    crate::demo_response::seed(svc).await?;
     crate::demo_bodies::seed(svc).await?;
+    crate::demo_response::seed(svc).await?;
     summarize(svc, &system, true, accounts).await
 }
 

@@ -1308,6 +1308,8 @@ impl Service {
             Action::ManageFindings,
             Owner::Institution(upload.institution_id),
         )?;
+        // A small firm reaches security operations with a letter or a funding award.
+        self.require_self_service(actor).await?;
         if let Some(size) = file_size.filter(|s| *s > MAX_FINDINGS_FILE_BYTES) {
             return Err(ServiceError::TooLarge(format!(
                 "the findings file is {size} bytes; the limit is {MAX_FINDINGS_FILE_BYTES} bytes"
@@ -1766,6 +1768,8 @@ impl Service {
     /// An import's state: while it runs on this node, the live byte and result counters.
     pub async fn finding_import(&self, actor: &Actor, id: i64) -> Result<ImportStatus> {
         authz::authorize(actor, Action::ReadFindings)?;
+        // A small firm reaches security operations with a letter or a funding award.
+        self.require_self_service(actor).await?;
         let mut import = haechi_store::get_finding_import(self.store.pool(), id)
             .await?
             .ok_or(ServiceError::NotFound)?;
@@ -1793,6 +1797,8 @@ impl Service {
         institution_id: Option<i64>,
     ) -> Result<Vec<FindingImportRow>> {
         authz::authorize(actor, Action::ReadFindings)?;
+        // A small firm reaches security operations with a letter or a funding award.
+        self.require_self_service(actor).await?;
         let scope = own_scope(actor, institution_id)?;
         Ok(haechi_store::list_finding_imports(self.store.pool(), scope, 200).await?)
     }
@@ -1860,6 +1866,8 @@ impl Service {
         filter: &FindingFilter,
     ) -> Result<(Vec<FindingRow>, haechi_store::FindingTotal)> {
         authz::authorize(actor, Action::ReadFindings)?;
+        // A small firm reaches security operations with a letter or a funding award.
+        self.require_self_service(actor).await?;
         let mut f = filter.clone();
         f.institution_id = own_scope(actor, filter.institution_id)?;
         Ok(haechi_store::list_findings(self.store.pool(), &f).await?)
@@ -1867,6 +1875,8 @@ impl Service {
 
     pub async fn get_finding(&self, actor: &Actor, id: i64) -> Result<FindingView> {
         authz::authorize(actor, Action::ReadFindings)?;
+        // A small firm reaches security operations with a letter or a funding award.
+        self.require_self_service(actor).await?;
         let finding = haechi_store::get_finding(self.store.pool(), id)
             .await?
             .ok_or(ServiceError::NotFound)?;

@@ -148,6 +148,8 @@ impl Service {
         offset: i64,
     ) -> Result<Vec<FindingImportRow>> {
         authz::authorize(actor, Action::ReadFindings)?;
+        // A small firm reaches security operations with a letter or a funding award.
+        self.require_self_service(actor).await?;
         let scope = own_scope(actor, institution_id)?;
         let pool = self.store.pool();
         let ids = haechi_store::finding_import_ids_page(pool, scope, limit, offset).await?;

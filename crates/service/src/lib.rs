@@ -19,6 +19,7 @@ pub mod demo_patching;
 pub mod demo_reports;
 pub mod demo_response;
 pub mod demo_sharing;
+pub mod demo_support;
 pub mod feeds;
 pub mod findings;
 pub mod findings_views;
@@ -39,6 +40,7 @@ pub mod response_team;
 pub mod reviews;
 pub mod sessions;
 pub mod sharing;
+pub mod support;
 pub mod users;
 
 use std::sync::{Arc, RwLock};

@@ -45,6 +45,8 @@ impl Service {
             Action::ReadFindings,
             Owner::Institution(institution_id),
         )?;
+        // A small firm reaches security operations with a letter or a funding award.
+        self.require_self_service(actor).await?;
         let mut f = filter.clone();
         f.limit = f.limit.clamp(1, MAX_QUEUE_VIEW_PAGE);
         f.offset = f.offset.max(0);

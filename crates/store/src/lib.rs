@@ -30,6 +30,7 @@ mod reports;
 mod response_team;
 mod rows;
 mod sharing;
+mod support;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -63,6 +64,7 @@ pub use removal::*;
 pub use reports::*;
 pub use response_team::*;
 pub use sharing::*;
+pub use support::*;
 
 /// Which SQL dialect the URL selected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

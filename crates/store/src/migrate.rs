@@ -98,6 +98,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "import_leases",
         include_str!("../migrations/0021_import_leases.sql"),
     ),
+    (
+        20,
+        "support_outcomes",
+        include_str!("../migrations/0020_support_outcomes.sql"),
+    ),
 ];
 
 pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
@@ -388,6 +393,11 @@ pub(crate) const TABLES: &[&str] = &[
     "briefings",
     "briefing_invitees",
     "support_requests",
+    "disruption_attachments",
+    "funding_outcomes",
+    "funding_outcome_attachments",
+    "support_cases",
+    "support_case_events",
 ];
 
 /// Tables whose `id` column is generated and needs its sequence moved after a copy.
@@ -438,4 +448,9 @@ pub(crate) const IDENTITY_TABLES: &[&str] = &[
     "guideline_versions",
     "briefings",
     "support_requests",
+    "disruption_attachments",
+    "funding_outcomes",
+    "funding_outcome_attachments",
+    "support_cases",
+    "support_case_events",
 ];

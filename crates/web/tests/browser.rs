@@ -1607,3 +1607,144 @@ async fn no_page_of_the_navigation_logs_a_csp_violation_or_a_console_error() {
     })
     .await;
 }
+
+// ------------------------------------------------------------------------------------------
+// Sanction immunity in the browser (issue #17): the institution files a disruption report from
+// its patch record (the record's button pre-fills the work plan), attaches the rollback log as
+// evidence, the immunity review committee (an officer) records its decision with the rationale,
+// and the institution reads the decision with every criterion's reasons.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disruption_report_from_a_patch_record_to_the_committee_decision() {
+    run_within(Duration::from_secs(240), |h| async move {
+        let ciso = h.actor("ciso.hanbit").await;
+        let inst = ciso.institution_id.unwrap();
+        let patch = h
+            .svc
+            .patch_records(&ciso, inst)
+            .await
+            .unwrap()
+            .into_iter()
+            .max_by_key(|p| p.id)
+            .expect("the demo bank has patch records")
+            .id;
+
+        h.login("ciso.hanbit").await;
+        h.open(&format!("/patches/{patch}")).await;
+        h.click(Locator::Css(&format!("a[href='/immunity/new?patch={patch}']")))
+            .await;
+        h.wait_for_url(&format!("/immunity/new?patch={patch}")).await;
+        // The record is chosen, so its work plan is the one the rules read (no checkboxes).
+        let chosen = h
+            .client
+            .find(Locator::Css("#patch_id option:checked"))
+            .await
+            .unwrap()
+            .attr("value")
+            .await
+            .unwrap();
+        assert_eq!(chosen.as_deref(), Some(patch.to_string().as_str()));
+        assert!(h
+            .client
+            .find(Locator::Id("pre_testing"))
+            .await
+            .is_err());
+        h.choose("activity", "emergency_patch").await;
+        h.type_into("title", "긴급 패치 후 스마트뱅킹 로그인 지연").await;
+        for (id, value) in [
+            ("started_at", "2026-11-27T09:10"),
+            ("detected_at", "2026-11-27T09:14"),
+            ("recovered_at", "2026-11-27T09:52"),
+        ] {
+            h.client
+                .execute(
+                    "document.getElementById(arguments[0]).value = arguments[1];",
+                    vec![json!(id), json!(value)],
+                )
+                .await
+                .unwrap();
+        }
+        h.type_into("affected_services", "스마트뱅킹 로그인").await;
+        h.type_into("affected_subscribers", "3,200").await;
+        h.type_into("financial_damage_krw", "4,000,000").await;
+        h.type_into("leaked_records", "0").await;
+        h.type_into("recovery_actions", "킬스위치로 이전 인증 모듈 복귀")
+            .await;
+        h.type_into("consumer_actions", "지연 안내 문자 발송").await;
+        h.click(Locator::Css("form[action='/immunity'] button[type=submit]"))
+            .await;
+        let url = h.wait_for_url("done=filed").await;
+        let report: i64 = url
+            .split("/immunity/")
+            .nth(1)
+            .and_then(|rest| rest.split(['?', '#']).next())
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("no report id in {url}"));
+        let filed = h.body_text().await;
+        assert!(filed.contains("42분"), "the outage is counted from the times: {filed}");
+
+        // The rollback log as evidence, kept with its SHA-256.
+        let log = h.files.path().join("rollback-2026-11-27.txt");
+        std::fs::write(&log, "09:41 kill switch, previous auth module restored\n").unwrap();
+        h.client
+            .find(Locator::Css(&format!("form[action='/immunity/{report}/files'] input[type=file]")))
+            .await
+            .unwrap()
+            .send_keys(&log.display().to_string())
+            .await
+            .unwrap();
+        h.click(Locator::Css(&format!(
+            "form[action='/immunity/{report}/files'] button[type=submit]"
+        )))
+        .await;
+        h.wait_for_url("#files").await;
+        let files = h
+            .svc
+            .disruption_files(&ciso, report)
+            .await
+            .unwrap();
+        assert_eq!(files.len(), 1);
+        assert!(h.body_text().await.contains(&files[0].sha256));
+        h.logout().await;
+
+        // The committee decides, with its rationale.
+        h.login("officer").await;
+        h.open(&format!("/immunity/{report}")).await;
+        h.click(Locator::Css("input[name=decision][value=grant]")).await;
+        h.type_into(
+            "rationale",
+            "당국 권고 취약점의 긴급 패치로 인한 42분 경미 장애, 킬스위치로 복구: 면책",
+        )
+        .await;
+        h.click(Locator::Css(&format!(
+            "form[action='/immunity/{report}/decision'] button[type=submit]"
+        )))
+        .await;
+        h.wait_for_url("done=decided").await;
+        h.logout().await;
+
+        // The institution sees the decision, its rationale and each criterion's reasons.
+        h.login("ciso.hanbit").await;
+        h.open(&format!("/immunity/{report}")).await;
+        let seen = h.body_text().await;
+        for text in [
+            "면책심의위원회 결정과 사유",
+            "킬스위치로 복구: 면책",
+            "면책 기준",
+            "발생 2026-11-27 09:10 KST · 복구 2026-11-27 09:52 KST",
+            "기관이 보고한 금전적 피해액",
+            "패치 기록 #",
+            "rollback-2026-11-27.txt",
+            "KST",
+        ] {
+            assert!(seen.contains(text), "missing {text:?}:\n{seen}");
+        }
+        assert!(
+            !seen.contains("파일 올리기"),
+            "a decided report takes no more files"
+        );
+        h.screenshot("immunity-decided").await;
+        h
+    })
+    .await;
+}

@@ -21,6 +21,7 @@ mod program_admin;
 mod reports;
 mod response_team;
 mod sharing;
+mod support;
 
 use std::future::Future;
 

@@ -378,7 +378,7 @@ async fn render_call(
                     @if manage { th scope="col" { (p.t("처리", "Actions")) } }
                 } }
                 tbody { @for a in &c.applications { tr {
-                    td { (a.institution_name) }
+                    td { a href={ "/grants/" (a.id) } { (a.institution_name) } }
                     td { (a.purpose) }
                     td class="num" { (money(lang, a.requested_krw)) }
                     td class="num" { (a.score.map(|s| s.to_string()).unwrap_or_else(|| "—".into())) }

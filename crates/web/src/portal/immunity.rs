@@ -624,6 +624,16 @@ async fn detail(
     render_detail(&st, &p, &id, &q.done, None, &[]).await
 }
 
+/// The report's page again with a failure shown at its top (an evidence upload refused).
+pub(crate) async fn render_with_failure(
+    st: &AppState,
+    p: &Portal,
+    id: i64,
+    failed: String,
+) -> Response {
+    render_detail(st, p, &id.to_string(), "", Some(failed), &[]).await
+}
+
 async fn render_detail(
     st: &AppState,
     p: &Portal,
@@ -644,6 +654,11 @@ async fn render_detail(
     let latest = d.latest();
     let pending = latest.is_some_and(|v| v.row.state == "pending");
     let refused = latest.is_some_and(|v| v.row.state == "refused");
+    let files = st
+        .svc
+        .disruption_files(&p.actor, r.id)
+        .await
+        .unwrap_or_default();
     let notice = match done {
         "filed" => Some(p.t(
             "장애 보고서를 제출했습니다. 정책 평가 결과가 아래에 있으며, 면책심의위원회가 심사합니다.",
@@ -698,6 +713,7 @@ async fn render_detail(
                 p { (p.t("전산사고 보고 대상입니다: ", "This disruption is a reportable incident: ")) a href={ "/incidents/" (i) } { (p.t("보고 기한 보기", "see its reporting clock")) } }
             }
         }
+        (super::support::disruption_files_section(st, p, r.id, &files, pending))
         @for v in d.versions.iter().rev() {
             (version_block(p, &d, v))
         }

@@ -31,6 +31,7 @@ pub mod reports;
 pub mod response_team;
 pub mod reviews;
 pub mod sharing;
+pub mod support;
 pub mod users;
 pub mod when;
 
@@ -126,13 +127,14 @@ pub fn portal_routes() -> Vec<PageRoute> {
     routes.extend(reports::routes());
     routes.extend(immunity::routes());
     routes.extend(bodies::routes());
-    routes.extend(response_team::routes());
-    routes.extend(removal::routes());
     routes.extend(advisory::routes());
     routes.extend(guidelines::routes());
+    routes.extend(response_team::routes());
+    routes.extend(removal::routes());
     routes.extend(insight::routes());
     routes.extend(users::routes());
     routes.extend(sharing::routes());
+    routes.extend(support::routes());
     routes
 }
 
@@ -863,6 +865,12 @@ const NAV: &[NavItem] = &[
         shown: |r| allows(r, Action::ReadRemovalTrack),
     },
     NavItem {
+        path: "/support",
+        ko: "지원센터 상담",
+        en: "Support cases",
+        shown: |r| allows(r, Action::ReadSupport),
+    },
+    NavItem {
         path: "/resources",
         ko: "전산자원",
         en: "Resources",
@@ -1017,6 +1025,14 @@ pub fn error_response(lang: Lang, portal: Option<&Portal>, e: ServiceError) -> R
             lang.t(
                 "요청하신 항목이 없거나 볼 권한이 없습니다.",
                 "What you asked for does not exist or is not yours to see.",
+            )
+            .to_string(),
+        ),
+        ServiceError::Forbidden(what) if *what == haechi_service::support::SELF_SERVICE_REFUSAL => (
+            lang.t("이용할 수 없습니다", "Not open to your firm"),
+            lang.t(
+                "소규모 금융회사와 핀테크는 비조치의견서가 있거나 AI 보안지원센터의 지원 대상으로 선정되면 취약점 접수와 패치 대기열을 이용할 수 있습니다. 지원센터 상담에서 문의하십시오.",
+                "A small firm or fintech uses the findings intake and the patch queue with a no-action letter in force or a funding award of the AI Security Support Center. Ask the support center through a case.",
             )
             .to_string(),
         ),

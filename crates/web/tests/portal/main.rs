@@ -30,6 +30,7 @@ mod reports;
 mod response_team;
 mod reviews;
 mod sharing;
+mod support;
 mod users;
 
 use std::path::PathBuf;

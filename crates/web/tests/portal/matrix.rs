@@ -419,6 +419,30 @@ const PAGES: &[Row] = &[
     r("POST", "/grants/{id}/decide", "AS", false, Form(&[])),
     r("POST", "/grants/{id}/cancel", "AS", false, Form(&[])),
     r("POST", "/grants/{id}/disburse", "AS", false, Form(&[])),
+    // Issue #17 follow-ups: evidence files, outcome reports, support cases (as in the API).
+    r("POST", "/immunity/{id}/files", "CT", true, Multipart),
+    r("GET", "/immunity-files/{id}", "AOUCT", true, Empty),
+    r("GET", "/grants/{id}", "AONSUCT", true, Empty),
+    r("POST", "/grants/{id}/outcome", "CT", true, Multipart),
+    r("POST", "/outcomes/{id}/files", "CT", true, Multipart),
+    r(
+        "POST",
+        "/outcomes/{id}/review",
+        "AOS",
+        false,
+        Form(&[("decision", "more")]),
+    ),
+    r("GET", "/outcome-files/{id}", "AONSUCT", true, Empty),
+    r("GET", "/support", "ASUCT", false, Empty),
+    r("POST", "/support", "CT", false, Form(&[])),
+    r("GET", "/support/{id}", "ASUCT", true, Empty),
+    r(
+        "POST",
+        "/support/{id}/step",
+        "SCT",
+        true,
+        Form(&[("step", "comment")]),
+    ),
     // The advisory group (C14): officers and admins run it, auditors read it, an advisor sees
     // (and declares standing conflicts on) their own membership only.
     r("GET", "/advisory", "AOU", false, Empty),
@@ -713,6 +737,38 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
             .await
             .unwrap();
         ids.0.insert("grant", grant);
+        // Issue #17 follow-ups: an evidence file on the disruption report, an outcome report
+        // awaiting review on the application with a file, and a support case.
+        ids.0.insert(
+            "disruption_file",
+            insert_id(
+                app,
+                &format!("INSERT INTO disruption_attachments (report_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ({disruption}, 'probe.txt', 'text/plain', 1, '00', $1, 'matrix', '2026-11-01T00:00:00Z') RETURNING id"),
+            )
+            .await,
+        );
+        let outcome = insert_id(
+            app,
+            &format!("INSERT INTO funding_outcomes (application_id, version, achieved_ko, achieved_en, used_krw, state, filed_by, filed_at) VALUES ({grant}, 1, '점검', 'probe', 0, 'submitted', 'matrix', '2026-11-01T00:00:00Z') RETURNING id"),
+        )
+        .await;
+        ids.0.insert("outcome", outcome);
+        ids.0.insert(
+            "outcome_file",
+            insert_id(
+                app,
+                &format!("INSERT INTO funding_outcome_attachments (outcome_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ({outcome}, 'probe.txt', 'text/plain', 1, '00', $1, 'matrix', '2026-11-01T00:00:00Z') RETURNING id"),
+            )
+            .await,
+        );
+        ids.0.insert(
+            "support_case",
+            insert_id(
+                app,
+                &format!("INSERT INTO support_cases (institution_id, kind, subject, description, status, opened_by, opened_at, updated_at) VALUES ({inst}, 'other', 'probe', 'probe', 'open', 'matrix', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z') RETURNING id"),
+            )
+            .await,
+        );
         // C14 guidance: a briefing (already held) inviting this institution only, and a
         // tailored-support request of its own; the demo's guideline, meeting and a member.
         let regulator = Actor {
@@ -870,6 +926,17 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
     (own, foreign, adv, unassigned)
 }
 
+/// Runs an `INSERT ... RETURNING id` whose `$1`, if any, is a one-byte file; returns the id.
+async fn insert_id(app: &App, sql: &str) -> i64 {
+    let q = sqlx::query_scalar::<_, i64>(sql);
+    let q = if sql.contains("$1") {
+        q.bind(b"x".to_vec())
+    } else {
+        q
+    };
+    q.fetch_one(app.svc.store().pool()).await.unwrap()
+}
+
 /// An evidence file on an application; returns its id.
 async fn add_attachment(app: &App, application: i64) -> i64 {
     sqlx::query("INSERT INTO attachments (application_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ($1, 'probe.txt', 'text/plain', 1, '00', $2, 'matrix', '2026-11-01T00:00:00Z')")
@@ -912,6 +979,11 @@ fn fill(path: &str, ids: &Ids, token: i64) -> String {
             "incidents" => "incident",
             "funding" => "funding_call",
             "grants" => "grant",
+            "disruptions" => "disruption",
+            "immunity-files" | "disruption-attachments" => "disruption_file",
+            "outcomes" => "outcome",
+            "outcome-files" | "outcome-attachments" => "outcome_file",
+            "support" | "support-cases" => "support_case",
             "challenges" => "challenge",
             "checkins" => "checkin",
             "checkin-actions" => "checkin_action",

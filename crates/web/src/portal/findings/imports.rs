@@ -99,8 +99,10 @@ pub async fn history(
         .await
         .unwrap_or_default();
     let title = p.t("취약점 가져오기 이력", "Findings import history");
+    let self_service = crate::portal::support::self_service_note(&st, &p).await;
     let body = html! {
         h1 { (title) }
+        (self_service)
         p class="muted" {
             (p.t("각 가져오기의 출처(도구, AI 모델, 실행 시각, 파일 SHA-256·크기, 업로드한 사람)와 결과입니다.",
                  "Each import's provenance (tool, AI model, run time, file SHA-256 and size, uploader) and outcome."))

@@ -226,8 +226,10 @@ pub async fn list(p: Portal, State(st): State<AppState>, Query(q): Query<ListQue
         format!("/findings?{}", params.join("&"))
     };
     let title = p.t("취약점", "Findings");
+    let self_service = crate::portal::support::self_service_note(&st, &p).await;
     let body = html! {
         h1 { (title) }
+        (self_service)
         @if p.may(Action::ManageFindings) {
             div class="actions" {
                 a class="button primary" href="/imports/new" { (p.t("SARIF 업로드", "Upload SARIF")) }

@@ -210,8 +210,10 @@ async fn render(
         }
     };
     let all_errors: Vec<FieldError> = errors.iter().chain(form_errors.iter()).cloned().collect();
+    let self_service = crate::portal::support::self_service_note(st, p).await;
     let body = html! {
         h1 { (title) }
+        (self_service)
         @if !p.actor.role.is_institution_role() {
             (institution_chooser(p, st, "/queue", Some(inst)).await)
         }
