@@ -804,6 +804,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
     // C13 patch prioritisation and remediation: declared beside their handlers.
     routes.extend(crate::api_patching::routes());
     routes.extend(crate::api_response::routes());
+    routes.extend(crate::api_support::routes());
     routes
 }
 

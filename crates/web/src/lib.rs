@@ -7,6 +7,7 @@
 pub mod api;
 pub mod api_patching;
 pub mod api_response;
+pub mod api_support;
 pub mod auth;
 pub mod error;
 pub mod metrics;

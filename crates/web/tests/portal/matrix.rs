@@ -189,6 +189,23 @@ const API: &[Row] = &[
     r("PUT", "/api/v1/saas/{id}", "CT", true, Json("{\"product\": \"\", \"vendor\": \"\", \"certifications\": [], \"data_classes\": [], \"users\": \"\", \"purpose\": \"\"}")),
     r("DELETE", "/api/v1/saas/{id}", "CT", true, Empty),
     r("POST", "/api/v1/saas/{id}/evaluations", "CT", true, Json("{\"evaluated_on\": \"2026-11-01\", \"result\": \"nonsense\"}")),
+    // Evidence of a disruption report: its institution files it, its institution and the
+    // regulator side read and download it; the analyst, the center and advisors never.
+    r("GET", "/api/v1/disruptions/{id}/attachments", "AOUCT", true, Empty),
+    r("POST", "/api/v1/disruptions/{id}/attachments", "CT", true, Raw("")),
+    r("GET", "/api/v1/disruption-attachments/{id}", "AOUCT", true, Empty),
+    // Funding outcome reports: the funded firm files, the regulator side and the center review.
+    r("GET", "/api/v1/grants/{id}/outcomes", "AONSUCT", true, Empty),
+    r("POST", "/api/v1/grants/{id}/outcomes", "CT", true, Json("{\"achieved_ko\": \"\", \"achieved_en\": \"\", \"used_krw\": 0}")),
+    r("POST", "/api/v1/outcomes/{id}/attachments", "CT", true, Raw("")),
+    r("POST", "/api/v1/outcomes/{id}/review", "AOS", false, Json("{\"accept\": false}")),
+    r("GET", "/api/v1/outcome-attachments/{id}", "AONSUCT", true, Empty),
+    // Support-center cases: firms their own, the center handles, the admin and auditor read.
+    r("GET", "/api/v1/support-cases", "ASUCT", false, Empty),
+    r("POST", "/api/v1/support-cases", "CT", false, Json("{\"kind\": \"other\", \"subject\": \"\", \"description\": \"\"}")),
+    r("GET", "/api/v1/support-cases/{id}", "ASUCT", true, Empty),
+    r("POST", "/api/v1/support-cases/{id}/steps", "SCT", true, Json("{\"step\": \"comment\", \"message\": \"\"}")),
+    r("GET", "/api/v1/self-service", "*", false, Empty),
 ];
 
 /// The portal's pages (session cookie; forms carry the CSRF token). Findings, resources, the
