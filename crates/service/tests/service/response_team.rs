@@ -48,7 +48,7 @@ async fn institution(svc: &Service, code: &str, sector: Sector) -> i64 {
             full_time_employees: 4000,
             employees_as_of: d,
             dedicated_ciso: true,
-            ciso_name: None,
+            ciso_name: Some("김보안".into()),
             size_class: SizeClass::Large,
             contact_name: None,
             contact_email: None,
