@@ -94,8 +94,7 @@ fn with_patching(mut all: Value) -> Value {
     {
         all.extend(more);
     }
-    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), crate::api_support::schemas())
-    {
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), crate::api_support::schemas()) {
         all.extend(more);
     }
     all

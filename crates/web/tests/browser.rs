@@ -1631,9 +1631,12 @@ async fn disruption_report_from_a_patch_record_to_the_committee_decision() {
 
         h.login("ciso.hanbit").await;
         h.open(&format!("/patches/{patch}")).await;
-        h.click(Locator::Css(&format!("a[href='/immunity/new?patch={patch}']")))
+        h.click(Locator::Css(&format!(
+            "a[href='/immunity/new?patch={patch}']"
+        )))
+        .await;
+        h.wait_for_url(&format!("/immunity/new?patch={patch}"))
             .await;
-        h.wait_for_url(&format!("/immunity/new?patch={patch}")).await;
         // The record is chosen, so its work plan is the one the rules read (no checkboxes).
         let chosen = h
             .client
@@ -1644,13 +1647,10 @@ async fn disruption_report_from_a_patch_record_to_the_committee_decision() {
             .await
             .unwrap();
         assert_eq!(chosen.as_deref(), Some(patch.to_string().as_str()));
-        assert!(h
-            .client
-            .find(Locator::Id("pre_testing"))
-            .await
-            .is_err());
+        assert!(h.client.find(Locator::Id("pre_testing")).await.is_err());
         h.choose("activity", "emergency_patch").await;
-        h.type_into("title", "긴급 패치 후 스마트뱅킹 로그인 지연").await;
+        h.type_into("title", "긴급 패치 후 스마트뱅킹 로그인 지연")
+            .await;
         for (id, value) in [
             ("started_at", "2026-11-27T09:10"),
             ("detected_at", "2026-11-27T09:14"),
@@ -1681,13 +1681,18 @@ async fn disruption_report_from_a_patch_record_to_the_committee_decision() {
             .and_then(|id| id.parse().ok())
             .unwrap_or_else(|| panic!("no report id in {url}"));
         let filed = h.body_text().await;
-        assert!(filed.contains("42분"), "the outage is counted from the times: {filed}");
+        assert!(
+            filed.contains("42분"),
+            "the outage is counted from the times: {filed}"
+        );
 
         // The rollback log as evidence, kept with its SHA-256.
         let log = h.files.path().join("rollback-2026-11-27.txt");
         std::fs::write(&log, "09:41 kill switch, previous auth module restored\n").unwrap();
         h.client
-            .find(Locator::Css(&format!("form[action='/immunity/{report}/files'] input[type=file]")))
+            .find(Locator::Css(&format!(
+                "form[action='/immunity/{report}/files'] input[type=file]"
+            )))
             .await
             .unwrap()
             .send_keys(&log.display().to_string())
@@ -1698,11 +1703,7 @@ async fn disruption_report_from_a_patch_record_to_the_committee_decision() {
         )))
         .await;
         h.wait_for_url("#files").await;
-        let files = h
-            .svc
-            .disruption_files(&ciso, report)
-            .await
-            .unwrap();
+        let files = h.svc.disruption_files(&ciso, report).await.unwrap();
         assert_eq!(files.len(), 1);
         assert!(h.body_text().await.contains(&files[0].sha256));
         h.logout().await;
@@ -1710,7 +1711,8 @@ async fn disruption_report_from_a_patch_record_to_the_committee_decision() {
         // The committee decides, with its rationale.
         h.login("officer").await;
         h.open(&format!("/immunity/{report}")).await;
-        h.click(Locator::Css("input[name=decision][value=grant]")).await;
+        h.click(Locator::Css("input[name=decision][value=grant]"))
+            .await;
         h.type_into(
             "rationale",
             "당국 권고 취약점의 긴급 패치로 인한 42분 경미 장애, 킬스위치로 복구: 면책",
