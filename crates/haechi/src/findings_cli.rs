@@ -172,7 +172,7 @@ pub async fn resources(cfg: &Config, command: ResourcesCommand) -> anyhow::Resul
 }
 
 /// Peak resident memory of this process (VmHWM), in bytes.
-fn peak_rss() -> Option<u64> {
+pub(crate) fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

@@ -471,18 +471,12 @@ impl Service {
         let mut days: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         let mut sla: BTreeMap<String, Sla> = BTreeMap::new();
         for f in &src.fixed {
-            let pr = f.priority.clone().unwrap_or_default();
-            if let (Some(a), Some(b)) = (parse_time(&f.created_at), parse_time(&f.fixed_at)) {
-                let d = (b - a).num_seconds().max(0) as f64 / 86_400.0;
-                days.entry(pr.clone()).or_default().push(d);
-            }
-            if let Some(due) = &f.due_date {
-                let e = sla.entry(pr.clone()).or_default();
-                if f.fixed_at.get(..10).unwrap_or("") <= due.as_str() {
-                    e.fixed_in_time += 1;
-                } else {
-                    e.fixed_late += 1;
-                }
+            let v = f.seconds.iter().map(|s| *s as f64 / 86_400.0).collect();
+            days.insert(f.priority.clone(), v);
+            if f.fixed_in_time + f.fixed_late > 0 {
+                let e = sla.entry(f.priority.clone()).or_default();
+                e.fixed_in_time += f.fixed_in_time;
+                e.fixed_late += f.fixed_late;
             }
         }
         for b in &src.open_breached {

@@ -25,12 +25,14 @@ mod patching;
 mod patching_views;
 mod program;
 mod regulator_views;
+mod report_source;
 mod removal;
 mod reports;
 mod response_team;
 mod rows;
 mod sharing;
 mod support;
+mod synthetic;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -60,10 +62,12 @@ pub use patching::*;
 pub use patching_views::*;
 pub use program::*;
 pub use regulator_views::*;
+pub use report_source::*;
 pub use removal::*;
 pub use reports::*;
 pub use response_team::*;
 pub use sharing::*;
+pub use synthetic::{SyntheticCounts, SyntheticIndexes, SYNTHETIC_YEAR_START};
 pub use support::*;
 
 /// Which SQL dialect the URL selected.

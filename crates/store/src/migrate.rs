@@ -79,6 +79,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0016_report_attachments.sql"),
     ),
     (
+        17,
+        "report_compile_indexes",
+        include_str!("../migrations/0017_report_compile_indexes.sql"),
+    ),
+    (
         19,
         "response_team_removal",
         include_str!("../migrations/0019_response_team_removal.sql"),

@@ -18,6 +18,7 @@ mod mail;
 mod patching;
 mod producers;
 mod program_admin;
+mod report_compile;
 mod reports;
 mod response_team;
 mod sharing;
