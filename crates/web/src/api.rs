@@ -805,6 +805,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
     routes.extend(crate::api_patching::routes());
     routes.extend(crate::api_response::routes());
     routes.extend(crate::api_support::routes());
+    routes.extend(crate::api_advisory::routes());
     routes
 }
 

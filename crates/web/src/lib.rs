@@ -5,6 +5,7 @@
 //! the acting user from the request ([`auth`]); it makes no authorisation decision itself.
 
 pub mod api;
+pub mod api_advisory;
 pub mod api_patching;
 pub mod api_response;
 pub mod api_support;

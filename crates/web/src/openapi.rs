@@ -97,6 +97,10 @@ fn with_patching(mut all: Value) -> Value {
     if let (Some(all), Value::Object(more)) = (all.as_object_mut(), crate::api_support::schemas()) {
         all.extend(more);
     }
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), crate::api_advisory::schemas())
+    {
+        all.extend(more);
+    }
     all
 }
 
