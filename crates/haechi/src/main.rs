@@ -830,8 +830,8 @@ async fn serve(cfg: &Config, demo: bool) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("binding {}", cfg.bind))?;
     tracing::info!(address = %cfg.bind, database = %cfg.database_url_redacted(), "Haechi listening");
     println!("Listening on http://{}", cfg.bind);
-    // Hourly jobs, also at start: letter expiry reminders (each written once) and expired risk
-    // acceptances.
+    // Hourly jobs, also at start: letter expiry and report due-date reminders (each written once)
+    // and expired risk acceptances.
     let reminders = svc.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -841,6 +841,12 @@ async fn serve(cfg: &Config, demo: bool) -> anyhow::Result<ExitCode> {
                 Ok(n) if n > 0 => tracing::info!(written = n, "letter expiry reminders"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "letter expiry reminders failed"),
+            }
+            // Reports still owed, reminded on the policy's offsets before their due date.
+            match reminders.run_report_reminders().await {
+                Ok(n) if n > 0 => tracing::info!(written = n, "report due-date reminders"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "report due-date reminders failed"),
             }
             // Risk acceptances whose expiry has passed reopen their findings.
             if let Err(e) = reminders.reopen_expired_acceptances().await {

@@ -1484,6 +1484,7 @@ async fn write_history(svc: &Service, system: &Actor) -> Result<Vec<DemoAccount>
     letter_history(svc, &officer_actor, &phase_id(0)?).await?;
     svc.set_clock(None);
     svc.run_expiry_reminders().await?;
+    svc.run_report_reminders().await?;
     Ok(accounts)
 }
 

@@ -601,13 +601,13 @@ impl Service {
             .await?
             .into_iter()
             .find(|o| o.row.id == obligation_id)
-        let mut files = haechi_store::report_attachments(self.store.pool(), obligation_id).await?;
             .ok_or(ServiceError::NotFound)?;
         authz::authorize_record(
             actor,
             Action::ReadLetters,
             Owner::Institution(obligation.row.institution_id),
         )?;
+        let mut files = haechi_store::report_attachments(self.store.pool(), obligation_id).await?;
         let versions = haechi_store::report_versions(self.store.pool(), obligation_id)
             .await?
             .into_iter()
@@ -617,6 +617,12 @@ impl Service {
                 read_version(row, mine)
             })
             .collect::<Result<Vec<_>>>()?;
+        Ok(Report {
+            obligation,
+            versions,
+        })
+    }
+
     /// The obligations of a letter the actor may read that have a report.
     pub async fn reported_obligations(&self, actor: &Actor, letter_id: i64) -> Result<Vec<i64>> {
         authz::authorize(actor, Action::ReadLetters)?;
@@ -633,12 +639,6 @@ impl Service {
                 .filter(|id| visible.contains(id))
                 .collect(),
         )
-    }
-
-        Ok(Report {
-            obligation,
-            versions,
-        })
     }
 
     /// Every obligation the actor may see with its report's latest state.
@@ -698,13 +698,13 @@ impl Service {
                         institution_id: o.institution_id,
                         version: r.version + 1,
                         figures_json: &figures_json,
-                tx.copy_report_attachments(r.id, id).await?;
                         previous_figures_json: Some(&r.figures_json),
                         narrative_json: &r.narrative_json,
                         by: &actor.username,
                         at: &at,
                     })
                     .await?;
+                tx.copy_report_attachments(r.id, id).await?;
                 (id, r.version + 1, false)
             }
             Some(r) => {
@@ -907,6 +907,12 @@ impl Service {
             Some(serde_json::json!({"state": "submitted"})),
             Some(serde_json::json!({"state": to, "obligation_id": obligation_id, "version": latest.version, "content_hash": latest.content_hash, "review": review})),
         ))
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// A refused evidence file: why, with the numbers the page words it with.
 fn file_refused(code: &'static str, message: String) -> ServiceError {
     ServiceError::rule(code, message)
@@ -1008,13 +1014,14 @@ impl Service {
         Ok(meta)
     }
 
-    /// Removes an evidence file from the obligation's draft version (never from a frozen one).
-    pub async fn remove_report_attachment(
-        &self,
-        actor: &Actor,
-        obligation_id: i64,
-        attachment_id: i64,
-    ) -> Result<()> {
+    /// Removes an evidence file from its report's draft version (never from a frozen one).
+    /// Returns the obligation whose report it was.
+    pub async fn remove_report_attachment(&self, actor: &Actor, attachment_id: i64) -> Result<i64> {
+        authz::authorize(actor, Action::DraftReport)?;
+        let obligation_id = haechi_store::get_report_attachment(self.store.pool(), attachment_id)
+            .await?
+            .map(|(m, _)| m.obligation_id)
+            .ok_or(ServiceError::NotFound)?;
         let mut tx = self.store.begin().await?;
         let o = self
             .report_obligation(&mut tx, actor, Action::DraftReport, obligation_id)
@@ -1039,7 +1046,7 @@ impl Service {
         ))
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(obligation_id)
     }
 
     /// An evidence file with its bytes, for the institution's own users and the regulator side
@@ -1059,12 +1066,6 @@ impl Service {
             Owner::Institution(meta.institution_id),
         )?;
         Ok((meta, data))
-    }
-}
-
-        .await?;
-        tx.commit().await?;
-        Ok(())
     }
 }
 
@@ -1160,6 +1161,12 @@ impl Service {
     }
 }
 
+fn frozen() -> ServiceError {
+    ServiceError::rule(
+        "report_frozen",
+        "this version was submitted and is frozen; it cannot change",
+    )
+}
 
 // ---------------------------------------------------------------- the PDF of a submitted version
 
@@ -1627,10 +1634,4 @@ impl Service {
         .await?;
         Ok(Some(o.id))
     }
-}
-fn frozen() -> ServiceError {
-    ServiceError::rule(
-        "report_frozen",
-        "this version was submitted and is frozen; it cannot change",
-    )
 }

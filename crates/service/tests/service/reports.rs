@@ -392,7 +392,7 @@ async fn evidence_pdf_reminders_and_self_evaluations() {
             .unwrap_err();
         assert_eq!(frozen.code(), "report_frozen");
         assert_eq!(
-            svc.remove_report_attachment(&ciso, o.id, a.id)
+            svc.remove_report_attachment(&ciso, a.id)
                 .await
                 .unwrap_err()
                 .code(),
@@ -436,7 +436,7 @@ async fn evidence_pdf_reminders_and_self_evaluations() {
         assert_eq!(v2.versions[1].attachments[0].sha256, a.sha256);
         assert_ne!(v2.versions[1].attachments[0].id, a.id);
         // A file of the new draft can go; the returned version's stays.
-        svc.remove_report_attachment(&ciso, o.id, v2.versions[1].attachments[0].id)
+        svc.remove_report_attachment(&ciso, v2.versions[1].attachments[0].id)
             .await
             .unwrap();
         let v2 = svc.report(&ciso, o.id).await.unwrap();

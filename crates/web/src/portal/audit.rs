@@ -189,6 +189,9 @@ const ACTIONS: &[(&str, &str, &str)] = &[
         "Report narrative written",
     ),
     ("report.submit", "보고서 제출", "Report submitted"),
+    ("report.attach", "보고서 증빙 파일 추가", "Report evidence file attached"),
+    ("report.detach", "보고서 증빙 파일 삭제", "Report evidence file removed"),
+    ("report.reminders", "보고 기한 알림 발송", "Report due-date reminders sent"),
     ("immunity.file", "면책 심사 신청", "Immunity claim filed"),
     (
         "immunity.appeal",

@@ -32,7 +32,7 @@ pub fn routes() -> Vec<PageRoute> {
         page_post!("/reports/{id}/submit", submit),
         page_post!("/reports/{id}/decision", decision),
         page_post!("/reports/{id}/attachments", upload),
-        page_post!("/reports/{id}/attachments/{file}/delete", remove),
+        page_post!("/report-files/{id}/delete", remove),
         page_get!("/report-files/{id}", download),
         page_get!("/reports/{id}/pdf", pdf),
     ]
@@ -948,7 +948,7 @@ fn attachments_block(
                             td { (a.uploaded_by) }
                             td { (kst_minute(&a.uploaded_at)) }
                             @if editable { td {
-                                form method="post" action={ "/reports/" (id) "/attachments/" (a.id) "/delete" } class="inline" {
+                                form method="post" action={ "/report-files/" (a.id) "/delete" } class="inline" {
                                     (p.csrf_field())
                                     button type="submit" class="danger" { (p.t("삭제", "Remove")) }
                                 }
@@ -1035,19 +1035,31 @@ async fn upload(State(st): State<AppState>, Path(id): Path<String>, f: CsrfMulti
 
 async fn remove(
     State(st): State<AppState>,
-    Path((id, file)): Path<(String, String)>,
+    Path(file): Path<String>,
     f: CsrfForm<Empty>,
 ) -> Response {
     let p = f.portal;
-    let out = match (parse_id(&id), parse_id(&file)) {
-        (Ok(n), Ok(a)) => st
-            .svc
-            .remove_report_attachment(&p.actor, n, a)
-            .await
-            .map(|()| n),
-        (Err(e), _) | (_, Err(e)) => Err(e),
+    let out = match parse_id(&file) {
+        Ok(a) => st.svc.remove_report_attachment(&p.actor, a).await,
+        Err(e) => Err(e),
     };
-    after(&st, &p, &id, out, "detached", Failed::default()).await
+    match out {
+        Ok(n) => Redirect::to(&format!("/reports/{n}?done=detached#attachments")).into_response(),
+        Err(e) => {
+            // The report the file belongs to, to show the refusal on (when the user may see it).
+            let report = match parse_id(&file) {
+                Ok(a) => st.svc.report_attachment(&p.actor, a).await.ok(),
+                Err(_) => None,
+            };
+            match report {
+                Some((meta, _)) => {
+                    let id = meta.obligation_id.to_string();
+                    after(&st, &p, &id, Err(e), "detached", Failed::default()).await
+                }
+                None => p.error(e),
+            }
+        }
+    }
 }
 
 async fn download(State(st): State<AppState>, p: Portal, Path(id): Path<String>) -> Response {

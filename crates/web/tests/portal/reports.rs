@@ -417,3 +417,124 @@ async fn institution_sector_view_withholds_small_cells_and_shows_its_own() {
     let en = ciso.get("/sector?lang=en").await;
     assert!(en.has_text("Withheld (too few institutions)"));
 }
+
+/// Evidence files on the report page: uploaded to the draft with their SHA-256 shown, refused
+/// with a clear message for a type outside the policy and once the version is frozen; the
+/// narrative keeps its line breaks; a draft has no PDF, a submitted version's PDF names its
+/// content hash; the letter page links the obligation to its report.
+#[tokio::test]
+async fn evidence_files_pdf_and_line_breaks() {
+    let app = App::demo().await;
+    let id = hanbit_obligation(&app, false).await;
+    let ciso = app.login("ciso.hanbit").await;
+    let done = ciso.post(&format!("/reports/{id}/compile"), &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+    let draft_pdf = ciso.get(&format!("/reports/{id}/pdf")).await;
+    assert_eq!(draft_pdf.status, StatusCode::CONFLICT);
+    assert!(draft_pdf.has_text("제출된 판만 PDF로 받을 수 있습니다"));
+
+    let evidence = b"%PDF-1.4 scan of the AI test plan".to_vec();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&evidence))
+    };
+    let up = ciso
+        .post_multipart(
+            &format!("/reports/{id}/attachments"),
+            &[],
+            &[("file", "test-plan.pdf", evidence.clone())],
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::SEE_OTHER, "{}", up.body);
+    let page = ciso.get(&format!("/reports/{id}")).await;
+    assert!(page.has_text("test-plan.pdf"));
+    assert!(page.has_text(&sha), "the file's SHA-256 is on the page");
+    let file_id = scalar(
+        &app,
+        &format!("SELECT MAX(id) FROM report_attachments WHERE sha256 = '{sha}'"),
+    )
+    .await;
+    let got = ciso.get(&format!("/report-files/{file_id}")).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.headers["x-content-sha256"], sha.as_str());
+    let officer = app.login("officer").await;
+    assert_eq!(
+        officer
+            .get(&format!("/report-files/{file_id}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let html = ciso
+        .post_multipart(
+            &format!("/reports/{id}/attachments"),
+            &[],
+            &[("file", "page.html", b"<p>x</p>".to_vec())],
+        )
+        .await;
+    assert_eq!(html.status, StatusCode::CONFLICT, "{}", html.body);
+    assert!(html.has_text("이 형식의 파일은 받을 수 없습니다"));
+    assert!(
+        html.has_text("application/pdf"),
+        "the accepted types are named"
+    );
+    let files = scalar(
+        &app,
+        &format!("SELECT COUNT(*) FROM report_attachments WHERE report_id IN (SELECT id FROM reports WHERE obligation_id = {id})"),
+    )
+    .await;
+    assert_eq!(files, 1, "the refused file changed nothing");
+
+    let mut narrative: Vec<(&str, &str)> = NARRATIVE.to_vec();
+    narrative[0] = ("risk_ko", "첫째 줄입니다.\n둘째 줄입니다.");
+    let saved = ciso
+        .post(&format!("/reports/{id}/narrative"), &narrative)
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let submitted = ciso.post(&format!("/reports/{id}/submit"), &[]).await;
+    assert_eq!(
+        submitted.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        submitted.body
+    );
+    let page = ciso.get(&format!("/reports/{id}")).await;
+    assert!(
+        page.has_text("<p class=\"prewrap\" lang=\"ko\">첫째 줄입니다.\n둘째 줄입니다.</p>"),
+        "the line break is kept in a pre-wrap paragraph"
+    );
+    assert!(page.has_text(&format!("/reports/{id}/pdf?version=1")));
+    let late = ciso
+        .post_multipart(
+            &format!("/reports/{id}/attachments"),
+            &[],
+            &[("file", "late.pdf", b"%PDF-1.4 late".to_vec())],
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    assert!(late.has_text("제출된 판은 동결되어 변경할 수 없습니다."));
+
+    let hash = text(
+        &app,
+        &format!("SELECT content_hash FROM reports WHERE obligation_id = {id}"),
+    )
+    .await;
+    let pdf = officer.get(&format!("/reports/{id}/pdf?version=1")).await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
+    assert!(pdf.body.starts_with("%PDF-"));
+    assert!(pdf.has_text(&format!("/HaechiReportContentHash ({hash})")));
+
+    let letter = scalar(
+        &app,
+        &format!("SELECT letter_id FROM obligations WHERE id = {id}"),
+    )
+    .await;
+    let page = ciso.get(&format!("/letters/{letter}")).await;
+    assert!(
+        page.has_text(&format!("href=\"/reports/{id}\"")),
+        "the obligation links to its report"
+    );
+}
