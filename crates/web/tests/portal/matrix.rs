@@ -388,6 +388,10 @@ const PAGES: &[Row] = &[
     r("POST", "/resources/import", "CT", false, Multipart),
     r("POST", "/resources/components", "CT", false, Multipart),
     r("GET", "/resources/{id}", "CTU", true, Empty),
+    r("POST", "/reports/{id}/attachments", "CT", true, Multipart),
+    r("POST", "/report-files/{id}/delete", "CT", true, Form(&[])),
+    r("GET", "/report-files/{id}", "AONUCT", true, Empty),
+    r("GET", "/reports/{id}/pdf", "AONUCT", true, Empty),
     r("GET", "/imports", "CTU", false, Empty),
     r("GET", "/imports/new", "CTU", false, Empty),
     r("POST", "/imports", "CT", false, Multipart),
@@ -712,6 +716,10 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
             "import",
             scalar(
                 app,
+        ids.0.insert(
+            "report_file",
+            fresh_report_file(app, ids.get("obligation")).await,
+        );
                 &format!("SELECT MAX(id) FROM finding_imports WHERE institution_id = {inst}"),
             )
             .await,
@@ -988,6 +996,23 @@ async fn insert_id(app: &App, sql: &str) -> i64 {
 }
 
 /// An evidence file on an application; returns its id.
+/// An evidence file on the latest version of an obligation's report (a draft is started when it
+/// has none); returns its id.
+async fn fresh_report_file(app: &App, obligation: i64) -> i64 {
+    let figures = serde_json::to_string(&haechi_service::reports::Figures::default()).unwrap();
+    sqlx::query("INSERT INTO reports (obligation_id, institution_id, version, state, figures_json, compiled_at, narrative_json, created_by, created_at, updated_at) SELECT id, institution_id, 1, 'draft', $1, '2026-11-01T00:00:00Z', '{}', 'matrix', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z' FROM obligations WHERE id = $2 AND NOT EXISTS (SELECT 1 FROM reports WHERE obligation_id = $2)")
+        .bind(figures)
+        .bind(obligation)
+        .execute(app.svc.store().pool())
+        .await
+        .unwrap();
+    insert_id(
+        app,
+        &format!("INSERT INTO report_attachments (report_id, institution_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) SELECT id, institution_id, 'probe.txt', 'text/plain', 1, '00', $1, 'matrix', '2026-11-01T00:00:00Z' FROM reports WHERE id = (SELECT MAX(id) FROM reports WHERE obligation_id = {obligation}) RETURNING id"),
+    )
+    .await
+}
+
 async fn add_attachment(app: &App, application: i64) -> i64 {
     sqlx::query("INSERT INTO attachments (application_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ($1, 'probe.txt', 'text/plain', 1, '00', $2, 'matrix', '2026-11-01T00:00:00Z')")
         .bind(application)
@@ -1061,6 +1086,7 @@ fn fill(path: &str, ids: &Ids, token: i64) -> String {
         let v = match *s {
             "{version}" => "1".to_string(),
             "{kind}" => "kev".to_string(),
+            "report-files" => "report_file",
             // A CVE the demo's feeds know.
             "{cve}" => "CVE-2021-44228".to_string(),
             "{phase}" => "phase-3".to_string(),
@@ -1216,7 +1242,7 @@ async fn every_role_is_allowed_or_denied_as_spec_section_2_says() {
                 own.clone()
             };
             if row.method == "DELETE" {
-                // Each role deletes a register entry of its own making.
+                // Each role deletes a register entry (and a report's file) of its own making.
                 ids.0
                     .insert("saas", fresh_saas(&app, own.get("institution")).await);
             }
@@ -1231,6 +1257,10 @@ async fn every_role_is_allowed_or_denied_as_spec_section_2_says() {
                     p.letter,
                     status,
                     if expect { "allowed" } else { "denied" }
+                ids.0.insert(
+                    "report_file",
+                    fresh_report_file(&app, own.get("obligation")).await,
+                );
                 ));
             }
         }
@@ -1246,7 +1276,7 @@ async fn every_role_is_allowed_or_denied_as_spec_section_2_says() {
                 own.clone()
             };
             if row.path.ends_with("/delete") {
-                // Each role deletes a register entry of its own making.
+                // Each role deletes a register entry (and a report's file) of its own making.
                 ids.0
                     .insert("saas", fresh_saas(&app, own.get("institution")).await);
             }
@@ -1261,6 +1291,10 @@ async fn every_role_is_allowed_or_denied_as_spec_section_2_says() {
                     row.path,
                     p.username,
                     p.letter,
+                ids.0.insert(
+                    "report_file",
+                    fresh_report_file(&app, own.get("obligation")).await,
+                );
                     status,
                     location,
                     if expect { "allowed" } else { "denied" }
