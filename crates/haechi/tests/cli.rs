@@ -1421,3 +1421,57 @@ fn a_killed_findings_import_leaves_all_or_nothing() {
     println!("{TRIALS} kills over a {whole:?} import: {none} left nothing, {all} left everything, {stuck} left an import row 'queued'");
     assert_eq!(none + all, TRIALS);
 }
+
+#[test]
+fn bench_insight_runs_small() {
+    let run = haechi(
+        None,
+        &[
+            "bench",
+            "insight",
+            "--findings",
+            "600",
+            "--total-findings",
+            "1500",
+            "--institutions",
+            "4",
+            "--runs",
+            "2",
+            "--json",
+        ],
+        &[],
+    )
+    .expect_ok("bench insight");
+    let r: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(r["findings_total"], 1500, "{r}");
+    assert_eq!(r["compile_findings"], 600, "{r}");
+    assert!(r["compile_fixed_p1"].as_i64().unwrap() > 0, "{r}");
+    assert_eq!(r["compile"]["runs"], 2, "{r}");
+    // Four institutions with four quarterly reports each, all delivered and all read.
+    assert_eq!(
+        (
+            r["quarterly_reports"].as_u64(),
+            r["sector_reports"].as_u64()
+        ),
+        (Some(16), Some(16))
+    );
+    assert_eq!(r["sector_institutions"], 4, "{r}");
+    assert_eq!(r["sector_findings"], 1500, "{r}");
+    assert_eq!(r["sector_trend_periods"], 12, "{r}");
+    let timings = r["timings"].as_array().unwrap();
+    for what in [
+        "sector insight, monthly (service)",
+        "GET /insight (HTTP",
+        "GET /sector (HTTP",
+    ] {
+        let t = timings
+            .iter()
+            .find(|t| t["what"].as_str().unwrap().starts_with(what))
+            .unwrap_or_else(|| panic!("{what} not timed: {r}"));
+        assert!(
+            t["median_ms"].as_f64().unwrap() > 0.0
+                && t["max_ms"].as_f64() >= t["median_ms"].as_f64()
+        );
+    }
+    assert!(r["peak_rss_bytes"].as_u64().unwrap() > 0);
+}

@@ -199,7 +199,7 @@ fn comparison_table(
                 th scope="col" class="num" { (p.t("신규 취약점", "New findings")) }
                 th scope="col" class="num" { (p.t("AI 발견 비율", "Found by AI")) }
                 th scope="col" class="num" { (p.t("SLA 준수율", "SLA compliance")) }
-                th scope="col" class="num" { (p.t("P1·P2 조치 중앙값(일)", "P1/P2 median days to fix")) }
+                th scope="col" class="num" { (p.t("P1·P2 조치 기간(일, 보고서별 중앙값의 중앙값)", "P1/P2 days to fix (median of the reports' medians)")) }
             } }
             tbody {
                 @if rows.is_empty() { tr { td colspan="8" class="muted" { (p.t("해당 없음", "None")) } } }
