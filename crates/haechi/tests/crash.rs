@@ -183,6 +183,7 @@ impl Instance {
     /// A copy of this (prepared, closed) instance for one trial.
     fn copy(&self, admin_url: Option<&str>) -> Instance {
         let dir = tempfile::tempdir().unwrap();
+        settle(self.dir.path());
         copy_dir(self.dir.path(), dir.path());
         let (url, pg) = match self.backend {
             Backend::Sqlite => (format!("sqlite://{}/haechi.db", dir.path().display()), None),
@@ -285,9 +286,24 @@ impl Instance {
     }
 }
 
+/// Waits until SQLite has folded the write-ahead log of a closed instance back into its file:
+/// the last connection to close (a store's checkpointer closes its own a moment after the pool)
+/// checkpoints and deletes the log, which a copy taken meanwhile could miss half of.
+fn settle(dir: &Path) {
+    let wal = dir.join("haechi.db-wal");
+    let started = Instant::now();
+    while wal.exists() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
+        // SQLite rebuilds its shared-memory index from the log; a copy of it is never needed.
+        if entry.file_name().to_string_lossy().ends_with("-shm") {
+            continue;
+        }
         let target = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
             std::fs::create_dir_all(&target).unwrap();
