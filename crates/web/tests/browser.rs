@@ -1750,3 +1750,137 @@ async fn disruption_report_from_a_patch_record_to_the_committee_decision() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------- a report, both sides (issue #15)
+//
+// The CISO compiles a report from the bank's data, writes the three sections and submits it; the
+// officer returns it with a comment on one section; the CISO sees the comment, starts a new
+// version, corrects the section and submits again; the officer accepts. The bank's user then
+// opens the anonymised sector view and sees cells withheld under the anonymity rules, labelled.
+
+impl Harness {
+    /// Submits the form whose action is `action` with its (first) submit button, and waits for
+    /// the redirect that says `done`.
+    async fn post_report_form(&self, action: &str, done: &str) {
+        self.click(Locator::Css(&format!(
+            "form[action='{action}'] button[type=submit]"
+        )))
+        .await;
+        self.wait_for_url(&format!("done={done}")).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_is_submitted_returned_corrected_and_accepted() {
+    run_within(Duration::from_secs(240), |h| async move {
+        let ciso = h.actor("ciso.hanbit").await;
+        let id = h
+            .svc
+            .report_list(&ciso)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|i| {
+                i.report_state.is_none()
+                    && i.obligation.row.status == "open"
+                    && i.obligation.row.kind == "quarterly_report"
+            })
+            .expect("the bank has an open quarterly obligation without a report")
+            .obligation
+            .row
+            .id;
+        let page = format!("/reports/{id}");
+
+        h.login("ciso.hanbit").await;
+        h.open(&page).await;
+        h.post_report_form(&format!("{page}/compile"), "compiled").await;
+        assert!(h.body_text().await.contains("기관 데이터 집계"));
+        h.type_into("risk_ko", "AI 점검 도구가 인증 우회 경로를 사람보다 빠르게 연결했습니다.")
+            .await;
+        h.type_into("offensive_ko", "공격자가 같은 도구를 쓰면 공개 API가 몇 시간 안에 악용될 수 있습니다.")
+            .await;
+        h.type_into("defences_ko", "WAF 가상 패치와 배포 전 자동 점검이 효과적이었습니다.")
+            .await;
+        h.post_report_form(&format!("{page}/narrative"), "saved").await;
+        h.post_report_form(&format!("{page}/submit"), "submitted").await;
+        let body = h.body_text().await;
+        assert!(body.contains("동결"), "{body}");
+        let first_hash = h.svc.report(&ciso, id).await.unwrap().versions[0]
+            .row
+            .content_hash
+            .clone()
+            .expect("the submitted version carries its hash");
+        assert!(body.contains(&first_hash), "the content hash is shown");
+        h.logout().await;
+
+        // The officer returns it with a comment on the first section only.
+        h.login("officer").await;
+        h.open(&page).await;
+        h.type_into("c_risk", "발견된 위험의 근거(점검 도구와 모델)를 보완하십시오.")
+            .await;
+        h.click(Locator::Css("button[name='decision'][value='return']"))
+            .await;
+        h.wait_for_url("done=returned").await;
+        h.logout().await;
+
+        // The CISO sees the comment, starts a new version and corrects the section.
+        h.login("ciso.hanbit").await;
+        h.open(&page).await;
+        let body = h.body_text().await;
+        assert!(body.contains("감독당국 검토 의견"), "{body}");
+        assert!(body.contains("발견된 위험의 근거(점검 도구와 모델)를 보완하십시오."));
+        h.post_report_form(&format!("{page}/compile"), "compiled").await;
+        let kept = h
+            .client
+            .find(Locator::Id("defences_ko"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(
+            kept.as_deref(),
+            Some("WAF 가상 패치와 배포 전 자동 점검이 효과적이었습니다."),
+            "the new version starts from the returned one's narrative"
+        );
+        h.type_into("risk_ko", "AI 점검 도구(모델 포함)가 인증 우회 경로를 사람보다 빠르게 연결했습니다.\n근거: 3회 점검에서 12건.")
+            .await;
+        h.post_report_form(&format!("{page}/narrative"), "saved").await;
+        h.post_report_form(&format!("{page}/submit"), "submitted").await;
+        h.logout().await;
+
+        // The officer accepts the second version; the first stays as it was.
+        h.login("officer").await;
+        h.open(&page).await;
+        h.click(Locator::Css("button[name='decision'][value='accept']"))
+            .await;
+        h.wait_for_url("done=accepted").await;
+        let report = h.svc.report(&ciso, id).await.unwrap();
+        let states: Vec<&str> = report.versions.iter().map(|v| v.row.state.as_str()).collect();
+        assert_eq!(states, ["returned", "accepted"]);
+        assert_eq!(
+            report.versions[0].row.content_hash.as_deref(),
+            Some(first_hash.as_str())
+        );
+        assert!(report.versions[1].narrative.risk_ko.contains("근거: 3회 점검에서 12건."));
+        h.open(&format!("{page}?version=1")).await;
+        assert!(h.body_text().await.contains("보완 요청"));
+        h.screenshots_ko_en(&page, "report-accepted").await;
+        h.logout().await;
+
+        // An institution's user opens the sector view: withheld cells say so.
+        h.login("staff.hanbit").await;
+        h.open("/sector").await;
+        let withheld = h
+            .client
+            .find_all(Locator::Css("td.withheld"))
+            .await
+            .unwrap();
+        assert!(!withheld.is_empty(), "some cells are withheld");
+        let label = withheld[0].text().await.unwrap();
+        assert!(label.starts_with("비공개("), "a withheld cell is labelled: {label:?}");
+        h.screenshots_ko_en("/sector", "sector-view").await;
+        h
+    })
+    .await;
+}
