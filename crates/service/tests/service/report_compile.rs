@@ -37,7 +37,7 @@ fn secs(s: &str) -> i64 {
 
 /// The figures computed the plain way from every row of the institution.
 async fn by_hand(pool: &sqlx::AnyPool, inst: i64) -> Figures {
-    let in_period = |t: &str| t >= FROM && t < UNTIL;
+    let in_period = |t: &str| (FROM..UNTIL).contains(&t);
     let findings = sqlx::query("SELECT id, severity, status, ai_origin, tool_name, ai_model, created_at FROM findings WHERE institution_id = $1")
         .bind(inst)
         .fetch_all(pool)
