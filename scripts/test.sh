@@ -74,3 +74,10 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test (SQLite and PostgreSQL)"
 cargo test --workspace --locked
+
+# API conformance (issue #18): schemathesis with every check against a demo server built from
+# this tree; any check failure fails the suite. Bounded (10 examples per operation and phase,
+# about two minutes).
+echo "== API conformance (schemathesis)"
+cargo build -q -p haechi --locked
+bash scripts/conformance.sh target/debug/haechi

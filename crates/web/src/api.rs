@@ -27,10 +27,53 @@ type ApiResult = Result<Response, ApiError>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyKind {
     None,
+    /// JSON matching the named schema of `components/schemas`.
     Json(&'static str),
+    /// JSON matching the named schema, or no body at all (the defaults).
+    OptionalJson(&'static str),
     Csv,
     Toml,
+    /// A file of any type (evidence, a feed file).
     Binary,
+    /// A SARIF 2.1.0 log, as JSON or gzip-compressed.
+    Sarif,
+    /// A CycloneDX 1.5/1.6 JSON BOM.
+    CycloneDx,
+    /// A signed letter file (canonical JSON), or nothing when a number is given.
+    LetterFile,
+}
+
+/// What a route answers on success, for the OpenAPI document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// JSON matching the named schema of `components/schemas`.
+    Json(&'static str),
+    /// A JSON array of the named schema.
+    List(&'static str),
+    /// A JSON page: `items` of the named schema with `total`, `page` and `per_page`.
+    Page(&'static str),
+    /// A CSV file (`text/csv`).
+    Csv,
+    /// A PDF file (`application/pdf`).
+    Pdf,
+    /// An HTML page (`text/html`).
+    Html,
+    /// A stored evidence file, served with the media type it was stored under.
+    File,
+    /// No body (204).
+    Empty,
+}
+
+/// A route's declared answers: the success status and body, and the refusals its handler's own
+/// rules produce (403 for a role, 409 for a state or rule, 422 for invalid content, ...). The
+/// refusals its shape implies are added by the document: 401 when a token is required, 400 and
+/// 404 with a path parameter, 422 with query parameters (and 404 when one names a record), 400,
+/// 404, 413, 415 and 422 with a JSON body and 413 with any body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answers {
+    pub status: u16,
+    pub body: Answer,
+    pub refusals: &'static [u16],
 }
 
 /// One API route: its documentation and its handler.
@@ -45,6 +88,21 @@ pub struct ApiRoute {
     /// Whether a bearer token is required.
     pub auth: bool,
     pub handler: MethodRouter<AppState>,
+    /// What the route answers ([`ApiRoute::answers`]); a test fails while it is `None`.
+    pub answers: Option<Answers>,
+}
+
+impl ApiRoute {
+    /// Declares the success status and body and the refusals the handler's own rules produce
+    /// (see [`Answers`] for those the route's shape implies).
+    pub fn answers(mut self, status: u16, body: Answer, refusals: &'static [u16]) -> ApiRoute {
+        self.answers = Some(Answers {
+            status,
+            body,
+            refusals,
+        });
+        self
+    }
 }
 
 /// Groups the table by path so that each path gets one method router.
@@ -75,12 +133,14 @@ macro_rules! route {
             query: &[$($q),*],
             auth: $auth,
             handler: on(MethodFilter::$method, $handler),
+            answers: None,
         }
     };
 }
 
 /// Every API route. Add a route here and it is served, documented and (by the tests) checked.
 pub fn api_routes() -> Vec<ApiRoute> {
+    use Answer as A;
     use BodyKind as B;
     let mut routes = vec![
         route!(
@@ -92,7 +152,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             me
-        ),
+        ).answers(200, A::Json("Me"), &[]),
         route!(
             GET,
             "/api/v1/dashboard",
@@ -102,7 +162,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             dashboard
-        ),
+        ).answers(200, A::Json("Dashboard"), &[403]),
         route!(
             GET,
             "/api/v1/policy",
@@ -112,7 +172,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             policy_current
-        ),
+        ).answers(200, A::Json("PolicySource"), &[403]),
         route!(
             POST,
             "/api/v1/policy",
@@ -122,7 +182,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             policy_load
-        ),
+        ).answers(201, A::Json("PolicyStored"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/policy/check",
@@ -132,7 +192,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             policy_check
-        ),
+        ).answers(200, A::Json("PolicyValid"), &[422]),
         route!(
             GET,
             "/api/v1/policy/versions",
@@ -142,7 +202,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             policy_versions
-        ),
+        ).answers(200, A::List("PolicyVersion"), &[403]),
         route!(
             GET,
             "/api/v1/policy/versions/{version}",
@@ -152,7 +212,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             policy_version
-        ),
+        ).answers(200, A::Json("PolicySource"), &[403]),
         route!(
             GET,
             "/api/v1/institutions",
@@ -162,7 +222,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             ["search", "sector", "eligible", "page", "per_page"],
             true,
             institutions_list
-        ),
+        ).answers(200, A::Page("Institution"), &[403]),
         route!(
             POST,
             "/api/v1/institutions",
@@ -172,7 +232,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             institutions_create
-        ),
+        ).answers(201, A::Json("Institution"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/institutions/import",
@@ -182,7 +242,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             institutions_import
-        ),
+        ).answers(200, A::Json("ImportReport"), &[403, 409, 422]),
         route!(
             GET,
             "/api/v1/institutions/export",
@@ -192,7 +252,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             institutions_export
-        ),
+        ).answers(200, A::Csv, &[403]),
         route!(
             GET,
             "/api/v1/institutions/{id}",
@@ -202,7 +262,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             institutions_get
-        ),
+        ).answers(200, A::Json("InstitutionView"), &[403]),
         route!(
             GET,
             "/api/v1/institutions/{id}/overview",
@@ -212,7 +272,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             institutions_overview
-        ),
+        ).answers(200, A::Json("InstitutionOverview"), &[403]),
         route!(
             PUT,
             "/api/v1/institutions/{id}",
@@ -222,17 +282,17 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             institutions_update
-        ),
+        ).answers(200, A::Json("Institution"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/eligibility/screen",
             "eligibility",
             "Screen one institution or all under the policy in force",
-            B::Json("ScreenRequest"),
+            B::OptionalJson("ScreenRequest"),
             [],
             true,
             eligibility_screen
-        ),
+        ).answers(200, A::Json("ScreeningRun"), &[403, 422]),
         route!(
             GET,
             "/api/v1/eligibility",
@@ -242,7 +302,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             ["eligible"],
             true,
             eligibility_results
-        ),
+        ).answers(200, A::List("ScreeningResult"), &[403]),
         route!(
             GET,
             "/api/v1/applications",
@@ -252,7 +312,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             ["state", "institution_id", "page", "per_page"],
             true,
             applications_list
-        ),
+        ).answers(200, A::Page("Application"), &[403]),
         route!(
             POST,
             "/api/v1/applications",
@@ -262,7 +322,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             applications_create
-        ),
+        ).answers(201, A::Json("Application"), &[403, 409, 422]),
         route!(
             GET,
             "/api/v1/applications/{id}",
@@ -272,7 +332,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             applications_get
-        ),
+        ).answers(200, A::Json("ApplicationView"), &[403]),
         route!(
             PUT,
             "/api/v1/applications/{id}",
@@ -282,7 +342,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             applications_update
-        ),
+        ).answers(200, A::Json("Application"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/applications/{id}/transitions",
@@ -292,7 +352,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             applications_transition
-        ),
+        ).answers(200, A::Json("Application"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/applications/{id}/attachments",
@@ -302,7 +362,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             ["filename"],
             true,
             attachments_upload
-        ),
+        ).answers(201, A::Json("Attachment"), &[403, 409, 422]),
         route!(
             GET,
             "/api/v1/attachments/{id}",
@@ -312,7 +372,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             attachments_get
-        ),
+        ).answers(200, A::File, &[403]),
         route!(
             POST,
             "/api/v1/applications/{id}/reviewers",
@@ -322,7 +382,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             reviewers_assign
-        ),
+        ).answers(201, A::Json("Assignment"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/applications/{id}/reviewers/remove",
@@ -332,7 +392,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             reviewers_remove
-        ),
+        ).answers(200, A::Json("RemovedAssignment"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/applications/{id}/conflict",
@@ -342,7 +402,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             reviews_conflict
-        ),
+        ).answers(200, A::Json("Assignment"), &[403, 409, 422]),
         route!(
             PUT,
             "/api/v1/applications/{id}/scores",
@@ -352,7 +412,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             reviews_scores
-        ),
+        ).answers(200, A::List("Score"), &[403, 409, 422]),
         route!(
             GET,
             "/api/v1/reviews",
@@ -362,7 +422,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             reviews_mine
-        ),
+        ).answers(200, A::List("MyAssignment"), &[403]),
         route!(
             GET,
             "/api/v1/advisors",
@@ -372,7 +432,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             advisors_list
-        ),
+        ).answers(200, A::List("User"), &[403]),
         route!(
             GET,
             "/api/v1/phases/{phase}/plan",
@@ -382,17 +442,17 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             phase_plan
-        ),
+        ).answers(200, A::Json("CohortPlan"), &[403, 409]),
         route!(
             POST,
             "/api/v1/phases/{phase}/cohort",
             "phases",
             "Confirm the proposed cohort",
-            B::Json("ConfirmRequest"),
+            B::OptionalJson("ConfirmRequest"),
             [],
             true,
             phase_confirm
-        ),
+        ).answers(201, A::Json("Cohort"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/phases/{phase}/cohort/members",
@@ -402,7 +462,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             phase_add_member
-        ),
+        ).answers(200, A::Json("Cohort"), &[403, 409, 422]),
         route!(
             GET,
             "/api/v1/cohorts",
@@ -412,7 +472,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             cohorts_list
-        ),
+        ).answers(200, A::List("Cohort"), &[403]),
         route!(
             GET,
             "/api/v1/letters",
@@ -422,17 +482,17 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             letters_list
-        ),
+        ).answers(200, A::List("Letter"), &[403]),
         route!(
             POST,
             "/api/v1/letters/verify",
             "letters",
             "Verify a letter file (body) or a letter number (?number=); public",
-            B::Binary,
+            B::LetterFile,
             ["number"],
             false,
             letters_verify
-        ),
+        ).answers(200, A::Json("LetterCheck"), &[422]),
         route!(
             GET,
             "/api/v1/letters/{id}",
@@ -442,7 +502,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             letters_get
-        ),
+        ).answers(200, A::Json("LetterView"), &[403]),
         route!(
             POST,
             "/api/v1/letters/{id}/issue",
@@ -452,7 +512,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             letters_issue
-        ),
+        ).answers(200, A::Json("Letter"), &[403, 409]),
         route!(
             POST,
             "/api/v1/letters/{id}/revoke",
@@ -462,7 +522,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             letters_revoke
-        ),
+        ).answers(200, A::Json("Letter"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/letters/{id}/renew",
@@ -472,7 +532,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             letters_renew
-        ),
+        ).answers(201, A::Json("Letter"), &[403, 409]),
         route!(
             POST,
             "/api/v1/letters/{id}/hand-over",
@@ -482,7 +542,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             letters_hand_over
-        ),
+        ).answers(200, A::Json("HandedOver"), &[403, 409, 422]),
         route!(
             GET,
             "/api/v1/letters/{id}/file",
@@ -492,7 +552,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             letters_file
-        ),
+        ).answers(200, A::Json("SignedLetter"), &[403, 409]),
         route!(
             GET,
             "/api/v1/letters/{id}/pdf",
@@ -502,7 +562,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             letters_pdf
-        ),
+        ).answers(200, A::Pdf, &[403, 409]),
         route!(
             GET,
             "/api/v1/letters/{id}/print",
@@ -512,7 +572,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             ["lang"],
             true,
             letters_print
-        ),
+        ).answers(200, A::Html, &[403, 409]),
         route!(
             GET,
             "/api/v1/obligations",
@@ -522,7 +582,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             ["letter_id"],
             true,
             obligations_list
-        ),
+        ).answers(200, A::List("Obligation"), &[403]),
         route!(
             POST,
             "/api/v1/obligations/{id}/submit",
@@ -532,7 +592,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             obligations_submit
-        ),
+        ).answers(200, A::Json("ObligationStatus"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/obligations/{id}/decision",
@@ -542,7 +602,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             obligations_decide
-        ),
+        ).answers(200, A::Json("ObligationStatus"), &[403, 409, 422]),
         route!(
             GET,
             "/api/v1/compliance-flags",
@@ -552,7 +612,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             compliance_flags
-        ),
+        ).answers(200, A::List("ComplianceFlag"), &[403]),
         route!(
             GET,
             "/api/v1/notifications",
@@ -562,7 +622,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             notifications_list
-        ),
+        ).answers(200, A::List("Notification"), &[]),
         route!(
             GET,
             "/api/v1/resources",
@@ -572,7 +632,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             ["institution_id"],
             true,
             resources_list
-        ),
+        ).answers(200, A::List("Resource"), &[403]),
         route!(
             POST,
             "/api/v1/resources",
@@ -582,7 +642,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             resources_create
-        ),
+        ).answers(201, A::Json("Resource"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/resources/import",
@@ -592,7 +652,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             ["institution_id"],
             true,
             resources_import
-        ),
+        ).answers(200, A::Json("ResourceImportReport"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/resources/reclassify",
@@ -602,7 +662,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             ["institution_id"],
             true,
             resources_reclassify
-        ),
+        ).answers(200, A::Json("ReclassifyReport"), &[403, 422]),
         route!(
             GET,
             "/api/v1/resources/{id}",
@@ -612,7 +672,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             resources_get
-        ),
+        ).answers(200, A::Json("ResourceView"), &[403]),
         route!(
             PUT,
             "/api/v1/resources/{id}",
@@ -622,17 +682,17 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             resources_update
-        ),
+        ).answers(200, A::Json("Resource"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/resources/{id}/components",
             "resources",
             "Replace a resource's components from a CycloneDX 1.5/1.6 JSON BOM",
-            B::Binary,
+            B::CycloneDx,
             [],
             true,
             resources_components
-        ),
+        ).answers(200, A::Json("ComponentCount"), &[403, 409, 422]),
         route!(
             GET,
             "/api/v1/findings",
@@ -653,7 +713,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             ],
             true,
             findings_list
-        ),
+        ).answers(200, A::Json("FindingPage"), &[403]),
         route!(
             GET,
             "/api/v1/findings/imports",
@@ -663,13 +723,13 @@ pub fn api_routes() -> Vec<ApiRoute> {
             ["institution_id"],
             true,
             finding_imports_list
-        ),
+        ).answers(200, A::List("FindingImport"), &[403]),
         route!(
             POST,
             "/api/v1/findings/imports",
             "findings",
             "Upload a SARIF 2.1.0 file (plain or gzip); answers 202 with the import id",
-            B::Binary,
+            B::Sarif,
             [
                 "institution_id",
                 "resource_id",
@@ -681,7 +741,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             ],
             true,
             finding_imports_upload
-        ),
+        ).answers(202, A::Json("ImportQueued"), &[403, 409, 422, 429]),
         route!(
             GET,
             "/api/v1/findings/imports/{id}",
@@ -691,7 +751,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             finding_imports_get
-        ),
+        ).answers(200, A::Json("FindingImport"), &[403]),
         route!(
             GET,
             "/api/v1/findings/{id}",
@@ -701,7 +761,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             findings_get
-        ),
+        ).answers(200, A::Json("FindingView"), &[403]),
         route!(
             POST,
             "/api/v1/findings/{id}/transitions",
@@ -711,7 +771,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             findings_transition
-        ),
+        ).answers(200, A::Json("Finding"), &[403, 409, 422]),
         route!(
             GET,
             "/api/v1/audit",
@@ -729,7 +789,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             ],
             true,
             audit_list
-        ),
+        ).answers(200, A::Page("AuditEntry"), &[403]),
         route!(
             GET,
             "/api/v1/audit/verify",
@@ -739,7 +799,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             audit_verify
-        ),
+        ).answers(200, A::Json("AuditVerification"), &[403]),
         route!(
             GET,
             "/api/v1/users",
@@ -749,7 +809,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             ["role"],
             true,
             users_list
-        ),
+        ).answers(200, A::List("User"), &[403]),
         route!(
             POST,
             "/api/v1/users",
@@ -759,7 +819,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             users_create
-        ),
+        ).answers(201, A::Json("User"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/users/{id}/tokens",
@@ -769,7 +829,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             users_token
-        ),
+        ).answers(201, A::Json("IssuedToken"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/users/{id}/active",
@@ -779,7 +839,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             users_active
-        ),
+        ).answers(200, A::Json("User"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/users/{id}/password",
@@ -789,7 +849,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             users_password_reset
-        ),
+        ).answers(200, A::Json("NewPassword"), &[403, 409, 422]),
         route!(
             POST,
             "/api/v1/users/{id}/role",
@@ -799,10 +859,11 @@ pub fn api_routes() -> Vec<ApiRoute> {
             [],
             true,
             users_role
-        ),
+        ).answers(200, A::Json("User"), &[403, 409, 422]),
     ];
     // C13 patch prioritisation and remediation: declared beside their handlers.
     routes.extend(crate::api_patching::routes());
+    routes.extend(crate::api_reports::routes());
     routes.extend(crate::api_response::routes());
     routes.extend(crate::api_support::routes());
     routes.extend(crate::api_advisory::routes());
@@ -928,7 +989,8 @@ impl Page {
 
     fn limit_offset(&self) -> (i64, i64) {
         let per = self.per_page.unwrap_or(50).clamp(1, 500);
-        let page = self.page.unwrap_or(1).max(1);
+        // A page past any table's end: no overflow computing its offset.
+        let page = self.page.unwrap_or(1).clamp(1, i64::MAX / 1000);
         (per, (page - 1) * per)
     }
 }
@@ -945,6 +1007,81 @@ fn utf8(bytes: &Bytes, what: &str) -> Result<String, ApiError> {
             format!("is not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
         )]))
     })
+}
+
+/// The refusals the HTTP layer answers in plain text (a path parameter not of its type, a method
+/// the path does not take, a query string or body the extractor refuses) are given the API's JSON
+/// error format like every other refusal, keeping their status and `Allow` header.
+pub async fn json_refusals(req: Request, next: axum::middleware::Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_input",
+        _ => "refused",
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("refused").to_string()
+    } else {
+        text
+    };
+    let mut out = bad_request(code, status, message);
+    for name in [header::ALLOW, header::WWW_AUTHENTICATE] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}
+
+/// The media types evidence files are stored and served under; anything else is served as
+/// `application/octet-stream` (a browser never renders an uploaded file as HTML or script).
+pub const EVIDENCE_MEDIA_TYPES: &[&str] = &[
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "text/plain",
+    "text/csv",
+    "application/json",
+    "application/zip",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/x-hwp",
+    "application/octet-stream",
+];
+
+/// The media type an evidence file is stored and served under (see [`EVIDENCE_MEDIA_TYPES`]).
+pub fn evidence_media_type(given: &str) -> &'static str {
+    let essence = given
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    EVIDENCE_MEDIA_TYPES
+        .iter()
+        .find(|t| **t == essence)
+        .copied()
+        .unwrap_or("application/octet-stream")
 }
 
 pub async fn not_found() -> Response {
@@ -1221,10 +1358,12 @@ async fn attachments_upload(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> ApiResult {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/octet-stream");
+    let ct = evidence_media_type(
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+    );
     let name = q.filename.unwrap_or_default();
     created(st.svc.add_attachment(&a, id, &name, ct, &body).await?)
 }
@@ -1241,9 +1380,10 @@ async fn attachments_get(
     );
     let mut resp = data.into_response();
     let h = resp.headers_mut();
-    if let Ok(v) = meta.content_type.parse() {
-        h.insert(header::CONTENT_TYPE, v);
-    }
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(evidence_media_type(&meta.content_type)),
+    );
     if let Ok(v) = disposition.parse() {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -1518,21 +1658,56 @@ async fn users_token(
     created(json!({"token": token, "note": "shown once; store it now"}))
 }
 
-/// Used by the OpenAPI builder to name request schemas.
-pub fn body_schema(kind: BodyKind) -> Option<(&'static str, Value)> {
-    match kind {
-        BodyKind::None => None,
-        BodyKind::Json(name) => Some((
-            "application/json",
-            json!({"$ref": format!("#/components/schemas/{name}")}),
-        )),
-        BodyKind::Csv => Some(("text/csv", json!({"type": "string"}))),
-        BodyKind::Toml => Some(("application/toml", json!({"type": "string"}))),
-        BodyKind::Binary => Some((
-            "application/octet-stream",
-            json!({"type": "string", "format": "binary"}),
-        )),
-    }
+/// The OpenAPI `requestBody` of a route: every media type it takes, with its schema.
+pub fn body_schema(kind: BodyKind) -> Option<Value> {
+    let schema = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+    let binary = json!({"type": "string", "format": "binary"});
+    let (required, content) = match kind {
+        BodyKind::None => return None,
+        BodyKind::Json(name) => (true, json!({"application/json": {"schema": schema(name)}})),
+        BodyKind::OptionalJson(name) => {
+            (false, json!({"application/json": {"schema": schema(name)}}))
+        }
+        BodyKind::Csv => (
+            true,
+            json!({"text/csv": {"schema": {"type": "string", "description": "UTF-8 CSV with a header row"}}}),
+        ),
+        BodyKind::Toml => (
+            true,
+            json!({"application/toml": {"schema": {"type": "string", "description": "a policy in TOML"}}}),
+        ),
+        BodyKind::Binary => (
+            true,
+            json!({"application/octet-stream": {"schema": binary}}),
+        ),
+        // The log is read after the upload is accepted (202): one that is not SARIF 2.1.0 fails
+        // the import, which its state then says.
+        BodyKind::Sarif => {
+            let sarif = json!({"description": "a SARIF 2.1.0 log (a JSON object with `version` \"2.1.0\" and `runs`)"});
+            (
+                true,
+                json!({
+                    "application/sarif+json": {"schema": sarif},
+                    "application/json": {"schema": sarif},
+                    "application/gzip": {"schema": binary}
+                }),
+            )
+        }
+        BodyKind::CycloneDx => (
+            true,
+            json!({
+                "application/vnd.cyclonedx+json": {"schema": schema("CycloneDxBom")},
+                "application/json": {"schema": schema("CycloneDxBom")}
+            }),
+        ),
+        // Any bytes are checked: what is not a well-formed signed letter is answered with the
+        // outcome `malformed`, not refused.
+        BodyKind::LetterFile => (
+            false,
+            json!({"application/json": {"schema": {"description": "a signed letter file as downloaded (SignedLetter); anything else is reported as malformed"}}}),
+        ),
+    };
+    Some(json!({"required": required, "content": content}))
 }
 
 // ---------------------------------------------------------------- letters and obligations
@@ -1645,12 +1820,16 @@ async fn letters_print(
     Path(id): Path<i64>,
     ApiQuery(q): ApiQuery<LangQuery>,
 ) -> ApiResult {
-    let (_, signed, _) = st.svc.signed_letter(&a, id).await?;
-    let lang = if q.lang.as_deref() == Some("en") {
-        haechi_letter::Lang::En
-    } else {
-        haechi_letter::Lang::Ko
+    let lang = match q.lang.as_deref() {
+        None | Some("ko") => haechi_letter::Lang::Ko,
+        Some("en") => haechi_letter::Lang::En,
+        Some(other) => {
+            return Err(ApiError(ServiceError::invalid(vec![
+                haechi_core::FieldError::new("lang", format!("'{other}' is not ko or en")),
+            ])))
+        }
     };
+    let (_, signed, _) = st.svc.signed_letter(&a, id).await?;
     Ok(axum::response::Html(haechi_letter::render_html(
         &signed.letter,
         Some(&signed.signature),
@@ -1740,7 +1919,7 @@ struct InstitutionIdQuery {
 async fn resources_list(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<InstitutionIdQuery>,
+    ApiQuery(q): ApiQuery<InstitutionIdQuery>,
 ) -> ApiResult {
     ok(st.svc.list_resources(&a, q.institution_id).await?)
 }
@@ -1784,7 +1963,7 @@ async fn resources_create(
 async fn resources_import(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<InstitutionIdQuery>,
+    ApiQuery(q): ApiQuery<InstitutionIdQuery>,
     RawBody(body): RawBody,
 ) -> ApiResult {
     let inst = institution_of(
@@ -1798,7 +1977,7 @@ async fn resources_import(
 async fn resources_reclassify(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<InstitutionIdQuery>,
+    ApiQuery(q): ApiQuery<InstitutionIdQuery>,
 ) -> ApiResult {
     ok(st
         .svc
@@ -1850,7 +2029,7 @@ struct FindingQuery {
 async fn findings_list(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<FindingQuery>,
+    ApiQuery(q): ApiQuery<FindingQuery>,
 ) -> ApiResult {
     let page = Page {
         page: q.page,
@@ -1925,7 +2104,7 @@ async fn findings_transition(
 async fn finding_imports_list(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<InstitutionIdQuery>,
+    ApiQuery(q): ApiQuery<InstitutionIdQuery>,
 ) -> ApiResult {
     ok(st.svc.finding_imports(&a, q.institution_id).await?)
 }
@@ -1956,7 +2135,7 @@ struct UploadQuery {
 async fn finding_imports_upload(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<UploadQuery>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
     body: axum::body::Body,
 ) -> ApiResult {
     use http_body_util::BodyExt;

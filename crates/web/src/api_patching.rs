@@ -5,7 +5,7 @@
 //! OpenAPI document through [`schemas`].
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
@@ -19,7 +19,7 @@ use haechi_store::{QueueCursor, SaasWrite};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::api::{ApiJson, ApiRoute, BodyKind};
+use crate::api::{ApiJson, ApiQuery, ApiRoute, BodyKind};
 use crate::auth::Authed;
 use crate::error::ApiError;
 use crate::AppState;
@@ -49,36 +49,38 @@ macro_rules! r {
             query: &[$($q),*],
             auth: true,
             handler: on(MethodFilter::$method, $handler),
+            answers: None,
         }
     };
 }
 
 /// The routes of this module (all need a bearer token).
 pub fn routes() -> Vec<ApiRoute> {
+    use crate::api::Answer as A;
     use BodyKind as B;
     vec![
-        r!(GET, "/api/v1/feeds", "feeds", "What is loaded from each threat feed, its source date and age", B::None, [], feeds_status),
-        r!(POST, "/api/v1/feeds/{kind}", "feeds", "Import a feed file (kind: epss, kev or cve; the file as the body): all or nothing, idempotent", B::Binary, [], feeds_import),
-        r!(GET, "/api/v1/cves/{cve}", "feeds", "What the feeds and advisories say about one CVE", B::None, [], cve_facts),
-        r!(GET, "/api/v1/advisories", "feeds", "Emergency patch advisories, newest first", B::None, [], advisories_list),
-        r!(POST, "/api/v1/advisories", "feeds", "Publish an emergency patch advisory (its CVEs become P1)", B::Json("AdvisoryInput"), [], advisories_publish),
-        r!(GET, "/api/v1/advisories/{id}", "feeds", "One advisory", B::None, [], advisories_get),
-        r!(POST, "/api/v1/advisories/{id}/withdraw", "feeds", "Withdraw an advisory", B::Json("WithdrawRequest"), [], advisories_withdraw),
-        r!(POST, "/api/v1/priorities/recompute", "patching", "Re-prioritise the open findings of one institution (or of all)", B::None, ["institution_id"], priorities_recompute),
-        r!(GET, "/api/v1/findings/{id}/priority", "patching", "A finding's priority, deciding row, due date and the evidence behind every input", B::None, [], finding_priority),
-        r!(GET, "/api/v1/patch-queue", "patching", "Open findings by priority and due date, with SLA breaches (keyset pages: pass the previous page's `next`)", B::None, ["institution_id", "after_priority", "after_due_date", "after_id", "limit"], queue),
-        r!(POST, "/api/v1/patch-queue/assign", "patching", "Assign findings to a user of the institution (null clears)", B::Json("AssignRequest"), [], queue_assign),
-        r!(GET, "/api/v1/patches", "patching", "Patch records of an institution", B::None, ["institution_id"], patches_list),
-        r!(POST, "/api/v1/patches", "patching", "Record a patch with its work plan; the linked findings move to fixed", B::Json("PatchInput"), [], patches_record),
-        r!(GET, "/api/v1/patches/{id}", "patching", "One patch record", B::None, [], patches_get),
-        r!(GET, "/api/v1/charts/burn-down", "patching", "Open findings by priority per day (from, to: YYYY-MM-DD)", B::None, ["institution_id", "from", "to"], burn_down),
-        r!(GET, "/api/v1/charts/sla", "patching", "SLA outcomes per priority", B::None, ["institution_id"], sla),
-        r!(GET, "/api/v1/saas", "saas", "The security-SaaS register of an institution", B::None, ["institution_id"], saas_list),
-        r!(POST, "/api/v1/saas", "saas", "Register a security SaaS", B::Json("SaasRequest"), [], saas_create),
-        r!(GET, "/api/v1/saas/{id}", "saas", "One SaaS entry with its self-evaluations", B::None, [], saas_get),
-        r!(PUT, "/api/v1/saas/{id}", "saas", "Change a SaaS entry", B::Json("SaasWrite"), [], saas_update),
-        r!(DELETE, "/api/v1/saas/{id}", "saas", "Remove a SaaS entry", B::None, [], saas_delete),
-        r!(POST, "/api/v1/saas/{id}/evaluations", "saas", "Record a six-monthly compliance self-evaluation", B::Json("SaasEvaluationInput"), [], saas_evaluate),
+        r!(GET, "/api/v1/feeds", "feeds", "What is loaded from each threat feed, its source date and age", B::None, [], feeds_status).answers(200, A::Json("FeedStatus"), &[403]),
+        r!(POST, "/api/v1/feeds/{kind}", "feeds", "Import a feed file (kind: epss, kev or cve; the file as the body): all or nothing, idempotent", B::Binary, [], feeds_import).answers(201, A::Json("FeedImport"), &[403, 409, 422]),
+        r!(GET, "/api/v1/cves/{cve}", "feeds", "What the feeds and advisories say about one CVE", B::None, [], cve_facts).answers(200, A::Json("CveFacts"), &[403, 422]),
+        r!(GET, "/api/v1/advisories", "feeds", "Emergency patch advisories, newest first", B::None, [], advisories_list).answers(200, A::List("Advisory"), &[403]),
+        r!(POST, "/api/v1/advisories", "feeds", "Publish an emergency patch advisory (its CVEs become P1)", B::Json("AdvisoryInput"), [], advisories_publish).answers(201, A::Json("AdvisoryOutcome"), &[403, 409, 422]),
+        r!(GET, "/api/v1/advisories/{id}", "feeds", "One advisory", B::None, [], advisories_get).answers(200, A::Json("Advisory"), &[403]),
+        r!(POST, "/api/v1/advisories/{id}/withdraw", "feeds", "Withdraw an advisory", B::Json("WithdrawRequest"), [], advisories_withdraw).answers(200, A::Json("AdvisoryOutcome"), &[403, 409, 422]),
+        r!(POST, "/api/v1/priorities/recompute", "patching", "Re-prioritise the open findings of one institution (or of all)", B::None, ["institution_id"], priorities_recompute).answers(200, A::Json("RecomputeReport"), &[403, 422]),
+        r!(GET, "/api/v1/findings/{id}/priority", "patching", "A finding's priority, deciding row, due date and the evidence behind every input", B::None, [], finding_priority).answers(200, A::Json("PriorityExplanation"), &[403]),
+        r!(GET, "/api/v1/patch-queue", "patching", "Open findings by priority and due date, with SLA breaches (keyset pages: pass the previous page's `next`)", B::None, ["institution_id", "after_priority", "after_due_date", "after_id", "limit"], queue).answers(200, A::Json("PatchQueue"), &[403, 422]),
+        r!(POST, "/api/v1/patch-queue/assign", "patching", "Assign findings to a user of the institution (null clears)", B::Json("FindingAssignRequest"), [], queue_assign).answers(200, A::Json("Assigned"), &[403, 409, 422]),
+        r!(GET, "/api/v1/patches", "patching", "Patch records of an institution", B::None, ["institution_id"], patches_list).answers(200, A::List("PatchRecord"), &[403, 422]),
+        r!(POST, "/api/v1/patches", "patching", "Record a patch with its work plan; the linked findings move to fixed", B::Json("PatchInput"), [], patches_record).answers(201, A::Json("PatchOutcome"), &[403, 409, 422]),
+        r!(GET, "/api/v1/patches/{id}", "patching", "One patch record", B::None, [], patches_get).answers(200, A::Json("PatchRecord"), &[403]),
+        r!(GET, "/api/v1/charts/burn-down", "patching", "Open findings by priority per day (from, to: YYYY-MM-DD)", B::None, ["institution_id", "from", "to"], burn_down).answers(200, A::Json("BurnDown"), &[403, 422]),
+        r!(GET, "/api/v1/charts/sla", "patching", "SLA outcomes per priority", B::None, ["institution_id"], sla).answers(200, A::Json("SlaCompliance"), &[403, 422]),
+        r!(GET, "/api/v1/saas", "saas", "The security-SaaS register of an institution", B::None, ["institution_id"], saas_list).answers(200, A::List("Saas"), &[403, 422]),
+        r!(POST, "/api/v1/saas", "saas", "Register a security SaaS", B::Json("SaasRequest"), [], saas_create).answers(201, A::Json("Saas"), &[403, 409, 422]),
+        r!(GET, "/api/v1/saas/{id}", "saas", "One SaaS entry with its self-evaluations", B::None, [], saas_get).answers(200, A::Json("Saas"), &[403]),
+        r!(PUT, "/api/v1/saas/{id}", "saas", "Change a SaaS entry", B::Json("SaasWrite"), [], saas_update).answers(200, A::Json("Saas"), &[403, 409, 422]),
+        r!(DELETE, "/api/v1/saas/{id}", "saas", "Remove a SaaS entry", B::None, [], saas_delete).answers(204, A::Empty, &[403, 409]),
+        r!(POST, "/api/v1/saas/{id}/evaluations", "saas", "Record a six-monthly compliance self-evaluation", B::Json("SaasEvaluationInput"), [], saas_evaluate).answers(201, A::Json("Saas"), &[403, 409, 422]),
     ]
 }
 
@@ -97,7 +99,7 @@ pub fn schemas() -> Value {
             "title_ko": string, "title_en": string, "published_on": date, "cves": {"type": "array", "items": string}
         }},
         "WithdrawRequest": {"type": "object", "required": ["reason"], "properties": {"reason": string}},
-        "AssignRequest": {"type": "object", "required": ["institution_id", "finding_ids"], "properties": {
+        "FindingAssignRequest": {"type": "object", "required": ["finding_ids"], "properties": {
             "institution_id": int, "finding_ids": {"type": "array", "items": int}, "assignee_user_id": {"type": ["integer", "null"]}
         }},
         "PatchInput": {"type": "object", "required": ["institution_id", "applied", "applied_at", "applied_by", "finding_ids"], "properties": {
@@ -182,7 +184,7 @@ async fn advisories_withdraw(
 async fn priorities_recompute(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<InstitutionQuery>,
+    ApiQuery(q): ApiQuery<InstitutionQuery>,
 ) -> ApiResult {
     ok(st
         .svc
@@ -210,7 +212,7 @@ struct QueueQuery {
 async fn queue(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<QueueQuery>,
+    ApiQuery(q): ApiQuery<QueueQuery>,
 ) -> ApiResult {
     let inst = crate::api::institution_of(
         &a,
@@ -265,7 +267,7 @@ async fn queue_assign(
 async fn patches_list(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<InstitutionQuery>,
+    ApiQuery(q): ApiQuery<InstitutionQuery>,
 ) -> ApiResult {
     let inst = crate::api::institution_of(
         &a,
@@ -301,7 +303,7 @@ struct RangeQuery {
 async fn burn_down(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<RangeQuery>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult {
     let inst = crate::api::institution_of(
         &a,
@@ -316,7 +318,7 @@ async fn burn_down(
 async fn sla(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<InstitutionQuery>,
+    ApiQuery(q): ApiQuery<InstitutionQuery>,
 ) -> ApiResult {
     let inst = crate::api::institution_of(
         &a,
@@ -329,7 +331,7 @@ async fn sla(
 async fn saas_list(
     State(st): State<AppState>,
     Authed(a): Authed,
-    Query(q): Query<InstitutionQuery>,
+    ApiQuery(q): ApiQuery<InstitutionQuery>,
 ) -> ApiResult {
     let inst = crate::api::institution_of(
         &a,

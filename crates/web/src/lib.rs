@@ -7,6 +7,7 @@
 pub mod api;
 pub mod api_advisory;
 pub mod api_patching;
+pub mod api_reports;
 pub mod api_response;
 pub mod api_support;
 pub mod auth;
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
     {
         api = api.route(&path, method_router);
     }
+    let api = api.layer(axum::middleware::from_fn(api::json_refusals));
     let mut pages = Router::new();
     for (path, method_router) in api::grouped(
         portal::portal_routes()
