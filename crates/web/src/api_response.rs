@@ -44,64 +44,126 @@ macro_rules! r {
             query: &[],
             auth: true,
             handler: on(MethodFilter::$method, $handler),
+            answers: None,
         }
     };
 }
 
 /// The routes of this module (all need a bearer token).
 pub fn routes() -> Vec<ApiRoute> {
+    use crate::api::Answer as A;
     use BodyKind as B;
     vec![
-        r!(GET, "/api/v1/response-team/members", "response_team", "The response team's members (FSC, FSS, FSI and CISOs by sector), active first", B::None, members),
-        r!(POST, "/api/v1/response-team/members", "response_team", "Add a member (a CISO member names the institution user)", B::Json("ResponseMemberInput"), add_member),
-        r!(GET, "/api/v1/challenges", "response_team", "Field challenges (an institution: its own), newest first, with overdue flags", B::None, challenges),
-        r!(POST, "/api/v1/challenges", "response_team", "Raise a field challenge with the response team", B::Json("ChallengeInput"), raise),
-        r!(GET, "/api/v1/challenges/{id}", "response_team", "One field challenge with its overdue flag", B::None, challenge),
-        r!(POST, "/api/v1/challenges/{id}/update", "response_team", "Assign the owner, answer, move the status (open → in_progress → resolved | closed) or the due day", B::Json("ChallengeChange"), update),
-        r!(GET, "/api/v1/checkins", "response_team", "The team's check-ins with attendance and actions (overdue flagged)", B::None, checkins),
-        r!(POST, "/api/v1/checkins", "response_team", "Record a check-in with who attended", B::Json("CheckinInput"), record_checkin),
-        r!(POST, "/api/v1/checkins/{id}/actions", "response_team", "Add an action (owner and due day) to a check-in", B::Json("CheckinActionInput"), add_action),
-        r!(GET, "/api/v1/removal", "removal", "The full-removal ranking: every factor's value, contribution and reason, and the policy version", B::None, ranking),
-        r!(GET, "/api/v1/removal/{id}", "removal", "One candidate (by institution id) with its ranking and the officer's steps", B::None, candidate),
-        r!(POST, "/api/v1/removal/{id}/decision", "removal", "Shortlist a candidate, or decide on a shortlisted one (recommend / not_now), with the reason", B::Json("RemovalDecisionRequest"), decide),
+        r!(GET, "/api/v1/response-team/members", "response_team", "The response team's members (FSC, FSS, FSI and CISOs by sector), active first", B::None, members).answers(200, A::List("ResponseMember"), &[403]),
+        r!(POST, "/api/v1/response-team/members", "response_team", "Add a member (a CISO member names the institution user)", B::Json("ResponseMemberInput"), add_member).answers(201, A::Json("NewId"), &[403, 422]),
+        r!(GET, "/api/v1/challenges", "response_team", "Field challenges (an institution: its own), newest first, with overdue flags", B::None, challenges).answers(200, A::List("FieldChallenge"), &[403]),
+        r!(POST, "/api/v1/challenges", "response_team", "Raise a field challenge with the response team", B::Json("ChallengeInput"), raise).answers(201, A::Json("NewId"), &[403, 404, 422]),
+        r!(GET, "/api/v1/challenges/{id}", "response_team", "One field challenge with its overdue flag", B::None, challenge).answers(200, A::Json("FieldChallenge"), &[403]),
+        r!(POST, "/api/v1/challenges/{id}/update", "response_team", "Assign the owner, answer, move the status (open → in_progress → resolved | closed) or the due day", B::Json("ChallengeChange"), update).answers(200, A::Json("FieldChallenge"), &[403, 409, 422]),
+        r!(GET, "/api/v1/checkins", "response_team", "The team's check-ins with attendance and actions (overdue flagged)", B::None, checkins).answers(200, A::List("Checkin"), &[403]),
+        r!(POST, "/api/v1/checkins", "response_team", "Record a check-in with who attended", B::Json("CheckinInput"), record_checkin).answers(201, A::Json("NewId"), &[403, 422]),
+        r!(POST, "/api/v1/checkins/{id}/actions", "response_team", "Add an action (owner and due day) to a check-in", B::Json("CheckinActionInput"), add_action).answers(201, A::Json("NewId"), &[403, 404, 422]),
+        r!(GET, "/api/v1/removal", "removal", "The full-removal ranking: every factor's value, contribution and reason, and the policy version", B::None, ranking).answers(200, A::Json("RemovalTrack"), &[403, 409]),
+        r!(GET, "/api/v1/removal/{id}", "removal", "One candidate (by institution id) with its ranking and the officer's steps", B::None, candidate).answers(200, A::Json("RemovalCandidate"), &[403, 409]),
+        r!(POST, "/api/v1/removal/{id}/decision", "removal", "Shortlist a candidate, or decide on a shortlisted one (recommend / not_now), with the reason", B::Json("RemovalDecisionRequest"), decide).answers(201, A::Json("NewId"), &[403, 409, 422]),
     ]
 }
 
-/// The request schemas of these routes.
+/// The request and response schemas of these routes.
 pub fn schemas() -> Value {
     let string = json!({"type": "string"});
     let date = json!({"type": "string", "format": "date"});
     let int = json!({"type": "integer"});
-    json!({
-        "ResponseMemberInput": {"type": "object", "required": ["organisation", "team_role"], "properties": {
+    let mut all = serde_json::Map::new();
+    all.insert("ResponseMemberInput".into(), json!({"type": "object", "required": ["organisation", "team_role"], "properties": {
             "organisation": {"type": "string", "enum": ["fsc", "fss", "fsi", "ciso"]},
             "name": {"type": "string", "description": "required except for a CISO member, whose name is the user's"},
             "team_role": string,
             "user_id": {"type": "integer", "description": "the CISO user; only for a CISO member"}
-        }},
-        "ChallengeInput": {"type": "object", "required": ["title", "description", "due_on"], "properties": {
+        }}));
+    all.insert("ChallengeInput".into(), json!({"type": "object", "required": ["title", "description", "due_on"], "properties": {
             "institution_id": {"type": "integer", "description": "defaults to the caller's institution"},
             "title": string, "description": string,
             "due_on": {"type": "string", "format": "date", "description": "when an answer is needed; not in the past"}
-        }},
-        "ChallengeChange": {"type": "object", "required": ["status"], "properties": {
+        }}));
+    all.insert("ChallengeChange".into(), json!({"type": "object", "required": ["status"], "properties": {
             "owner_member_id": {"type": "integer", "description": "an active member; absent keeps the owner"},
             "status": {"type": "string", "enum": ["open", "in_progress", "resolved", "closed"]},
             "response": {"type": "string", "description": "required to resolve"},
             "due_on": date
-        }},
-        "CheckinInput": {"type": "object", "required": ["held_on", "notes", "attendees"], "properties": {
+        }}));
+    all.insert(
+        "CheckinInput".into(),
+        json!({"type": "object", "required": ["held_on", "notes", "attendees"], "properties": {
             "held_on": date, "notes": string,
             "attendees": {"type": "array", "items": int, "description": "ids of active members"}
-        }},
-        "CheckinActionInput": {"type": "object", "required": ["description", "owner_member_id", "due_on"], "properties": {
+        }}),
+    );
+    all.insert("CheckinActionInput".into(), json!({"type": "object", "required": ["description", "owner_member_id", "due_on"], "properties": {
             "description": string, "owner_member_id": int, "due_on": date
-        }},
-        "RemovalDecisionRequest": {"type": "object", "required": ["step", "reason"], "properties": {
+        }}));
+    all.insert(
+        "NewId".into(),
+        json!({"type": "object", "required": ["id"], "properties": {"id": int}}),
+    );
+    all.insert("ResponseMember".into(), json!({"type": "object", "required": ["id", "organisation", "name", "team_role", "active", "added_by", "added_at"], "properties": {
+            "id": int, "organisation": {"type": "string", "enum": ["fsc", "fss", "fsi", "ciso"]},
+            "sector": {"type": ["string", "null"]}, "name": string, "team_role": string,
+            "user_id": {"type": ["integer", "null"]}, "institution_id": {"type": ["integer", "null"]},
+            "institution_name": {"type": ["string", "null"]}, "active": {"type": "boolean"},
+            "added_by": string, "added_at": string, "retired_at": {"type": ["string", "null"]}
+        }}));
+    all.insert("FieldChallenge".into(), json!({"type": "object", "required": ["id", "institution_id", "title", "description", "sector", "status", "due_on", "overdue", "days_left"], "properties": {
+            "id": int, "institution_id": int, "institution_name": string, "title": string, "description": string, "sector": string,
+            "owner_member_id": {"type": ["integer", "null"]}, "owner_name": {"type": ["string", "null"]},
+            "status": {"type": "string", "enum": ["open", "in_progress", "resolved", "closed"]},
+            "response": {"type": ["string", "null"]}, "due_on": date,
+            "raised_by": string, "raised_at": string, "updated_by": string, "updated_at": string, "closed_at": {"type": ["string", "null"]},
+            "overdue": {"type": "boolean", "description": "not resolved or closed, and past its due day"},
+            "days_left": {"type": "integer", "description": "days to the due day; negative when past it"}
+        }}));
+    all.insert("Checkin".into(), json!({"type": "object", "required": ["id", "held_on", "notes", "attendees", "actions"], "properties": {
+            "id": int, "held_on": date, "notes": string, "recorded_by": string, "recorded_at": string,
+            "attendees": {"type": "array", "items": {"$ref": "#/components/schemas/ResponseMember"}},
+            "actions": {"type": "array", "items": {"type": "object", "required": ["id", "description", "owner_member_id", "due_on", "overdue"], "properties": {
+                "id": int, "checkin_id": int, "held_on": date, "description": string, "owner_member_id": int, "owner_name": string,
+                "due_on": date, "done_at": {"type": ["string", "null"]}, "done_by": {"type": ["string", "null"]},
+                "created_by": string, "created_at": string, "overdue": {"type": "boolean"}
+            }}}
+        }}));
+    all.insert("RemovalCandidate".into(), json!({"type": "object", "required": ["institution_id", "name_ko", "name_en", "sector", "ranked", "input", "history"], "properties": {
+            "institution_id": int, "name_ko": string, "name_en": string, "sector": string,
+            "letter_number": {"type": ["string", "null"]}, "phase_id": {"type": ["string", "null"]},
+            "handed_over": {"type": ["object", "null"], "properties": {"letter_id": int, "note": string, "at": string}},
+            "ranked": {"type": "object", "required": ["institution_id", "rank", "score", "ready", "factors", "reasons", "policy_version"], "properties": {
+                "institution_id": int, "rank": int, "score": {"type": "number"}, "ready": {"type": "boolean"},
+                "factors": {"type": "array", "items": {"type": "object", "required": ["factor", "observed", "value", "weight", "contribution", "reason"], "properties": {
+                    "factor": {"type": "string", "enum": ["evaluation", "reports", "incidents", "sla", "maturity"]},
+                    "observed": string, "value": {"type": "number"}, "weight": {"type": "number"}, "contribution": {"type": "number"},
+                    "reason": {"type": "object", "properties": {"code": string, "ko": string, "en": string}}
+                }}},
+                "reasons": {"type": "array", "items": {"type": "object", "properties": {"code": string, "ko": string, "en": string}}},
+                "policy_version": int
+            }},
+            "input": {"type": "object", "description": "the figures the ranking was computed from"},
+            "shortlisted": {"type": ["object", "null"]}, "decision": {"type": ["object", "null"]},
+            "history": {"type": "array", "items": {"type": "object", "properties": {
+                "id": int, "institution_id": int, "kind": {"type": "string", "enum": ["shortlist", "recommend", "not_now"]},
+                "reason": string, "score": {"type": "number"}, "ranking_json": string, "policy_version": int, "decided_by": string, "decided_at": string
+            }}}
+        }}));
+    all.insert("RemovalTrack".into(), json!({"type": "object", "required": ["policy_version", "computed_on", "candidates"], "properties": {
+            "policy_version": int, "computed_on": date,
+            "candidates": {"type": "array", "items": {"$ref": "#/components/schemas/RemovalCandidate"}}
+        }}));
+    all.insert(
+        "RemovalDecisionRequest".into(),
+        json!({"type": "object", "required": ["step", "reason"], "properties": {
             "step": {"type": "string", "enum": ["shortlist", "recommend", "not_now"]},
             "reason": string
-        }}
-    })
+        }}),
+    );
+    Value::Object(all)
 }
 
 async fn members(State(st): State<AppState>, Authed(a): Authed) -> ApiResult {
