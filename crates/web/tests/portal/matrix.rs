@@ -158,6 +158,18 @@ const API: &[Row] = &[
     r("GET", "/api/v1/obligations", "AONUCT", false, Empty),
     r("POST", "/api/v1/obligations/{id}/submit", "C", true, Json("{}")),
     r("POST", "/api/v1/obligations/{id}/decision", "AO", false, Json("{\"accept\": true}")),
+    // Reports (C7): the institution writes and submits its own, the regulator side reads them
+    // (with their files and PDF), the officer decides.
+    r("GET", "/api/v1/reports", "AONUCT", false, Empty),
+    r("GET", "/api/v1/reports/{id}", "AONUCT", true, Empty),
+    r("POST", "/api/v1/reports/{id}/compile", "CT", true, Empty),
+    r("PUT", "/api/v1/reports/{id}/narrative", "CT", true, Json("{}")),
+    r("POST", "/api/v1/reports/{id}/submit", "C", true, Empty),
+    r("POST", "/api/v1/reports/{id}/decision", "AO", false, Json("{\"accept\": true}")),
+    r("POST", "/api/v1/reports/{id}/attachments", "CT", true, Raw("")),
+    r("DELETE", "/api/v1/report-files/{id}", "CT", true, Empty),
+    r("GET", "/api/v1/report-files/{id}", "AONUCT", true, Empty),
+    r("GET", "/api/v1/reports/{id}/pdf", "AONUCT", true, Empty),
     r("GET", "/api/v1/compliance-flags", "AONU", false, Empty),
     r("GET", "/api/v1/notifications", "*", false, Empty),
     // The response team and the full-removal track (C14).
