@@ -330,9 +330,17 @@ impl Service {
             haechi_store::delete_session(pool, &id).await?;
             return Err(ServiceError::Unauthenticated);
         }
-        // One write a minute at most per session, not one per request.
+        // One write a minute at most per session, not one per request, and off the request's
+        // path: a large import holds the write lock for tens of seconds, and a page that only
+        // reads must not wait behind it (`haechi bench serve` saw page requests time out there).
         if now - last_seen >= Duration::minutes(1) {
-            haechi_store::touch_session(pool, &id, &text(now)).await?;
+            let pool = pool.clone();
+            let at = text(now);
+            tokio::spawn(async move {
+                if let Err(e) = haechi_store::touch_session(&pool, &id, &at).await {
+                    tracing::warn!(error = %e, "recording a session's last use failed");
+                }
+            });
         }
         Ok(SessionInfo {
             actor: user.actor(),
