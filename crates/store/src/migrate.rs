@@ -84,29 +84,24 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0017_report_compile_indexes.sql"),
     ),
     (
-        19,
-        "response_team_removal",
-        include_str!("../migrations/0019_response_team_removal.sql"),
-    ),
-    (
         18,
         "advisory_guidelines",
         include_str!("../migrations/0018_advisory_guidelines.sql"),
     ),
     (
-        21,
-        "import_leases",
-        include_str!("../migrations/0021_import_leases.sql"),
-    ),
-    (
-        21,
-        "import_leases",
-        include_str!("../migrations/0021_import_leases.sql"),
+        19,
+        "response_team_removal",
+        include_str!("../migrations/0019_response_team_removal.sql"),
     ),
     (
         20,
         "support_outcomes",
         include_str!("../migrations/0020_support_outcomes.sql"),
+    ),
+    (
+        21,
+        "import_leases",
+        include_str!("../migrations/0021_import_leases.sql"),
     ),
 ];
 

@@ -36,22 +36,24 @@ macro_rules! r {
             query: &[],
             auth: true,
             handler: on(MethodFilter::$method, $handler),
+            answers: None,
         }
     };
 }
 
 /// The routes of this module (all need a bearer token).
 pub fn routes() -> Vec<ApiRoute> {
+    use crate::api::Answer as A;
     use BodyKind as B;
     vec![
-        r!(GET, "/api/v1/advisory/members", "advisory", "The advisory group's members with their terms and open reviews", B::None, members),
-        r!(GET, "/api/v1/advisory/members/{id}", "advisory", "A member with the term history, standing conflicts and meetings attended (an advisor: only themselves)", B::None, member),
-        r!(POST, "/api/v1/advisory/members/{id}/extend", "advisory", "Extend a member's term to a later end, with the reason (kept in the term history)", B::Json("TermExtension"), extend),
-        r!(POST, "/api/v1/advisory/members/{id}/conflicts", "advisory", "Declare a standing conflict of interest with an institution or a sector (an officer, or the advisor for themselves)", B::Json("StandingConflictInput"), conflict),
-        r!(GET, "/api/v1/applications/{id}/reviewer-proposals", "advisory", "Members to propose as the application's reviewers today, fewest open reviews first, each with its reasons; those left out with why", B::None, proposals),
-        r!(GET, "/api/v1/guidelines", "guidelines", "Guidelines with their versions (drafts only for the regulator) and acknowledgements", B::None, guidelines),
-        r!(GET, "/api/v1/guidelines/{id}", "guidelines", "One guideline: the version in force, the versions, who acknowledged it and (regulator side) who has not", B::None, guideline),
-        r!(POST, "/api/v1/guidelines/{id}/acknowledge", "guidelines", "The CISO acknowledges the version in force for the institution", B::None, acknowledge),
+        r!(GET, "/api/v1/advisory/members", "advisory", "The advisory group's members with their terms and open reviews", B::None, members).answers(200, A::List("AdvisoryMember"), &[403]),
+        r!(GET, "/api/v1/advisory/members/{id}", "advisory", "A member with the term history, standing conflicts and meetings attended (an advisor: only themselves)", B::None, member).answers(200, A::Json("AdvisoryMemberView"), &[403]),
+        r!(POST, "/api/v1/advisory/members/{id}/extend", "advisory", "Extend a member's term to a later end, with the reason (kept in the term history)", B::Json("TermExtension"), extend).answers(200, A::Json("AdvisoryMemberView"), &[403, 422]),
+        r!(POST, "/api/v1/advisory/members/{id}/conflicts", "advisory", "Declare a standing conflict of interest with an institution or a sector (an officer, or the advisor for themselves)", B::Json("StandingConflictInput"), conflict).answers(201, A::Json("AdvisoryMemberView"), &[403, 422]),
+        r!(GET, "/api/v1/applications/{id}/reviewer-proposals", "advisory", "Members to propose as the application's reviewers today, fewest open reviews first, each with its reasons; those left out with why", B::None, proposals).answers(200, A::Json("ReviewerProposals"), &[403]),
+        r!(GET, "/api/v1/guidelines", "guidelines", "Guidelines with their versions (drafts only for the regulator) and acknowledgements", B::None, guidelines).answers(200, A::List("Guideline"), &[]),
+        r!(GET, "/api/v1/guidelines/{id}", "guidelines", "One guideline: the version in force, the versions, who acknowledged it and (regulator side) who has not", B::None, guideline).answers(200, A::Json("Guideline"), &[]),
+        r!(POST, "/api/v1/guidelines/{id}/acknowledge", "guidelines", "The CISO acknowledges the version in force for the institution", B::None, acknowledge).answers(200, A::Json("GuidelineAcknowledged"), &[403, 409]),
     ]
 }
 

@@ -42,27 +42,29 @@ macro_rules! r {
             query: &[$($q),*],
             auth: true,
             handler: on(MethodFilter::$method, $handler),
+            answers: None,
         }
     };
 }
 
 /// The routes of this module (all need a bearer token).
 pub fn routes() -> Vec<ApiRoute> {
+    use crate::api::Answer as A;
     use BodyKind as B;
     vec![
-        r!(GET, "/api/v1/disruptions/{id}/attachments", "immunity", "Evidence files of a disruption report, with size and SHA-256", B::None, [], disruption_files),
-        r!(POST, "/api/v1/disruptions/{id}/attachments", "immunity", "Attach an evidence file (the body; `filename` in the query; the Content-Type as its type) while the committee has not decided; the policy's size and type limits apply", B::Binary, ["filename"], disruption_upload),
-        r!(GET, "/api/v1/disruption-attachments/{id}", "immunity", "Download an evidence file of a disruption report (its institution and the regulator side)", B::None, [], disruption_download),
-        r!(GET, "/api/v1/grants/{id}/outcomes", "funding", "Every version of an award's outcome report with its files", B::None, [], outcomes_list),
-        r!(POST, "/api/v1/grants/{id}/outcomes", "funding", "File the next version of an award's outcome report (after a payment; not while one awaits review)", B::Json("OutcomeInput"), [], outcomes_file),
-        r!(POST, "/api/v1/outcomes/{id}/attachments", "funding", "Attach a file to an outcome report awaiting review (the body; `filename` in the query)", B::Binary, ["filename"], outcome_upload),
-        r!(POST, "/api/v1/outcomes/{id}/review", "funding", "Accept an outcome report, or ask for more (the note says what)", B::Json("OutcomeReview"), [], outcome_review),
-        r!(GET, "/api/v1/outcome-attachments/{id}", "funding", "Download a file of an outcome report", B::None, [], outcome_download),
-        r!(GET, "/api/v1/support-cases", "support", "Support-center cases: a firm its own, the center and the regulator side all", B::None, [], cases_list),
-        r!(POST, "/api/v1/support-cases", "support", "Open a case with the AI Security Support Center (small firms and fintechs)", B::Json("SupportCaseInput"), [], cases_open),
-        r!(GET, "/api/v1/support-cases/{id}", "support", "A case with its history", B::None, [], cases_get),
-        r!(POST, "/api/v1/support-cases/{id}/steps", "support", "A step of a case: triage, answer (center), follow_up (firm), close, comment; illegal steps are refused", B::Json("SupportStep"), [], cases_step),
-        r!(GET, "/api/v1/self-service", "support", "Why the caller may use the findings intake and patch queue (institution side, letter, funding award) or not", B::None, [], self_service),
+        r!(GET, "/api/v1/disruptions/{id}/attachments", "immunity", "Evidence files of a disruption report, with size and SHA-256", B::None, [], disruption_files).answers(200, A::List("EvidenceFile"), &[403]),
+        r!(POST, "/api/v1/disruptions/{id}/attachments", "immunity", "Attach an evidence file (the body; `filename` in the query; the Content-Type as its type) while the committee has not decided; the policy's size and type limits apply", B::Binary, ["filename"], disruption_upload).answers(201, A::Json("EvidenceFile"), &[403, 409, 422]),
+        r!(GET, "/api/v1/disruption-attachments/{id}", "immunity", "Download an evidence file of a disruption report (its institution and the regulator side)", B::None, [], disruption_download).answers(200, A::File, &[403]),
+        r!(GET, "/api/v1/grants/{id}/outcomes", "funding", "Every version of an award's outcome report with its files", B::None, [], outcomes_list).answers(200, A::List("FundingOutcome"), &[403]),
+        r!(POST, "/api/v1/grants/{id}/outcomes", "funding", "File the next version of an award's outcome report (after a payment; not while one awaits review)", B::Json("OutcomeInput"), [], outcomes_file).answers(201, A::Json("OutcomeFiled"), &[403, 409, 422]),
+        r!(POST, "/api/v1/outcomes/{id}/attachments", "funding", "Attach a file to an outcome report awaiting review (the body; `filename` in the query)", B::Binary, ["filename"], outcome_upload).answers(201, A::Json("EvidenceFile"), &[403, 409, 422]),
+        r!(POST, "/api/v1/outcomes/{id}/review", "funding", "Accept an outcome report, or ask for more (the note says what)", B::Json("OutcomeReview"), [], outcome_review).answers(200, A::Json("OutcomeReviewed"), &[403, 409, 422]),
+        r!(GET, "/api/v1/outcome-attachments/{id}", "funding", "Download a file of an outcome report", B::None, [], outcome_download).answers(200, A::File, &[403]),
+        r!(GET, "/api/v1/support-cases", "support", "Support-center cases: a firm its own, the center and the regulator side all", B::None, [], cases_list).answers(200, A::List("SupportCaseSummary"), &[403]),
+        r!(POST, "/api/v1/support-cases", "support", "Open a case with the AI Security Support Center (small firms and fintechs)", B::Json("SupportCaseInput"), [], cases_open).answers(201, A::Json("SupportCase"), &[403, 409, 422]),
+        r!(GET, "/api/v1/support-cases/{id}", "support", "A case with its history", B::None, [], cases_get).answers(200, A::Json("SupportCase"), &[403]),
+        r!(POST, "/api/v1/support-cases/{id}/steps", "support", "A step of a case: triage, answer (center), follow_up (firm), close, comment; illegal steps are refused", B::Json("SupportStep"), [], cases_step).answers(200, A::Json("SupportCase"), &[403, 409, 422]),
+        r!(GET, "/api/v1/self-service", "support", "Why the caller may use the findings intake and patch queue (institution side, letter, funding award) or not", B::None, [], self_service).answers(200, A::Json("SelfService"), &[]),
     ]
 }
 

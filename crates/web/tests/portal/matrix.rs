@@ -388,6 +388,10 @@ const PAGES: &[Row] = &[
         false,
         Form(&[("decision", "accept")]),
     ),
+    r("POST", "/reports/{id}/attachments", "CT", true, Multipart),
+    r("POST", "/report-files/{id}/delete", "CT", true, Form(&[])),
+    r("GET", "/report-files/{id}", "AONUCT", true, Empty),
+    r("GET", "/reports/{id}/pdf", "AONUCT", true, Empty),
     // Sector insight (C9): the regulator's, and the institutions' anonymised view.
     r("GET", "/insight", "AONU", false, Empty),
     r("GET", "/insight/export.csv", "AONU", false, Empty),
@@ -400,10 +404,6 @@ const PAGES: &[Row] = &[
     r("POST", "/resources/import", "CT", false, Multipart),
     r("POST", "/resources/components", "CT", false, Multipart),
     r("GET", "/resources/{id}", "CTU", true, Empty),
-    r("POST", "/reports/{id}/attachments", "CT", true, Multipart),
-    r("POST", "/report-files/{id}/delete", "CT", true, Form(&[])),
-    r("GET", "/report-files/{id}", "AONUCT", true, Empty),
-    r("GET", "/reports/{id}/pdf", "AONUCT", true, Empty),
     r("GET", "/imports", "CTU", false, Empty),
     r("GET", "/imports/new", "CTU", false, Empty),
     r("POST", "/imports", "CT", false, Multipart),
@@ -485,30 +485,6 @@ const PAGES: &[Row] = &[
     r("POST", "/grants/{id}/decide", "AS", false, Form(&[])),
     r("POST", "/grants/{id}/cancel", "AS", false, Form(&[])),
     r("POST", "/grants/{id}/disburse", "AS", false, Form(&[])),
-    // Issue #17 follow-ups: evidence files, outcome reports, support cases (as in the API).
-    r("POST", "/immunity/{id}/files", "CT", true, Multipart),
-    r("GET", "/immunity-files/{id}", "AOUCT", true, Empty),
-    r("GET", "/grants/{id}", "AONSUCT", true, Empty),
-    r("POST", "/grants/{id}/outcome", "CT", true, Multipart),
-    r("POST", "/outcomes/{id}/files", "CT", true, Multipart),
-    r(
-        "POST",
-        "/outcomes/{id}/review",
-        "AOS",
-        false,
-        Form(&[("decision", "more")]),
-    ),
-    r("GET", "/outcome-files/{id}", "AONSUCT", true, Empty),
-    r("GET", "/support", "ASUCT", false, Empty),
-    r("POST", "/support", "CT", false, Form(&[])),
-    r("GET", "/support/{id}", "ASUCT", true, Empty),
-    r(
-        "POST",
-        "/support/{id}/step",
-        "SCT",
-        true,
-        Form(&[("step", "comment")]),
-    ),
     // The advisory group (C14): officers and admins run it, auditors read it, an advisor sees
     // (and declares standing conflicts on) their own membership only.
     r("GET", "/advisory", "AOU", false, Empty),
@@ -574,6 +550,30 @@ const PAGES: &[Row] = &[
         "AO",
         false,
         Form(&[]),
+    ),
+    // Issue #17 follow-ups: evidence files, outcome reports, support cases (as in the API).
+    r("POST", "/immunity/{id}/files", "CT", true, Multipart),
+    r("GET", "/immunity-files/{id}", "AOUCT", true, Empty),
+    r("GET", "/grants/{id}", "AONSUCT", true, Empty),
+    r("POST", "/grants/{id}/outcome", "CT", true, Multipart),
+    r("POST", "/outcomes/{id}/files", "CT", true, Multipart),
+    r(
+        "POST",
+        "/outcomes/{id}/review",
+        "AOS",
+        false,
+        Form(&[("decision", "more")]),
+    ),
+    r("GET", "/outcome-files/{id}", "AONSUCT", true, Empty),
+    r("GET", "/support", "ASUCT", false, Empty),
+    r("POST", "/support", "CT", false, Form(&[])),
+    r("GET", "/support/{id}", "ASUCT", true, Empty),
+    r(
+        "POST",
+        "/support/{id}/step",
+        "SCT",
+        true,
+        Form(&[("step", "comment")]),
     ),
     // What feeds are loaded, and the published emergency advisories, are no secret to anyone
     // signed in.
@@ -717,6 +717,10 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
             .await,
         );
         ids.0.insert(
+            "report_file",
+            fresh_report_file(app, ids.get("obligation")).await,
+        );
+        ids.0.insert(
             "resource",
             scalar(
                 app,
@@ -728,10 +732,6 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
             "import",
             scalar(
                 app,
-        ids.0.insert(
-            "report_file",
-            fresh_report_file(app, ids.get("obligation")).await,
-        );
                 &format!("SELECT MAX(id) FROM finding_imports WHERE institution_id = {inst}"),
             )
             .await,
@@ -807,38 +807,6 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
             .await
             .unwrap();
         ids.0.insert("grant", grant);
-        // Issue #17 follow-ups: an evidence file on the disruption report, an outcome report
-        // awaiting review on the application with a file, and a support case.
-        ids.0.insert(
-            "disruption_file",
-            insert_id(
-                app,
-                &format!("INSERT INTO disruption_attachments (report_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ({disruption}, 'probe.txt', 'text/plain', 1, '00', $1, 'matrix', '2026-11-01T00:00:00Z') RETURNING id"),
-            )
-            .await,
-        );
-        let outcome = insert_id(
-            app,
-            &format!("INSERT INTO funding_outcomes (application_id, version, achieved_ko, achieved_en, used_krw, state, filed_by, filed_at) VALUES ({grant}, 1, '점검', 'probe', 0, 'submitted', 'matrix', '2026-11-01T00:00:00Z') RETURNING id"),
-        )
-        .await;
-        ids.0.insert("outcome", outcome);
-        ids.0.insert(
-            "outcome_file",
-            insert_id(
-                app,
-                &format!("INSERT INTO funding_outcome_attachments (outcome_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ({outcome}, 'probe.txt', 'text/plain', 1, '00', $1, 'matrix', '2026-11-01T00:00:00Z') RETURNING id"),
-            )
-            .await,
-        );
-        ids.0.insert(
-            "support_case",
-            insert_id(
-                app,
-                &format!("INSERT INTO support_cases (institution_id, kind, subject, description, status, opened_by, opened_at, updated_at) VALUES ({inst}, 'other', 'probe', 'probe', 'open', 'matrix', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z') RETURNING id"),
-            )
-            .await,
-        );
         // C14 guidance: a briefing (already held) inviting this institution only, and a
         // tailored-support request of its own; the demo's guideline, meeting and a member.
         let regulator = Actor {
@@ -877,6 +845,38 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
         ids.0.insert(
             "advisory_member",
             scalar(app, "SELECT m.id FROM advisory_members m JOIN users u ON u.id = m.user_id WHERE u.username = 'advisor2'").await,
+        );
+        // Issue #17 follow-ups: an evidence file on the disruption report, an outcome report
+        // awaiting review on the application with a file, and a support case.
+        ids.0.insert(
+            "disruption_file",
+            insert_id(
+                app,
+                &format!("INSERT INTO disruption_attachments (report_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ({disruption}, 'probe.txt', 'text/plain', 1, '00', $1, 'matrix', '2026-11-01T00:00:00Z') RETURNING id"),
+            )
+            .await,
+        );
+        let outcome = insert_id(
+            app,
+            &format!("INSERT INTO funding_outcomes (application_id, version, achieved_ko, achieved_en, used_krw, state, filed_by, filed_at) VALUES ({grant}, 1, '점검', 'probe', 0, 'submitted', 'matrix', '2026-11-01T00:00:00Z') RETURNING id"),
+        )
+        .await;
+        ids.0.insert("outcome", outcome);
+        ids.0.insert(
+            "outcome_file",
+            insert_id(
+                app,
+                &format!("INSERT INTO funding_outcome_attachments (outcome_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ({outcome}, 'probe.txt', 'text/plain', 1, '00', $1, 'matrix', '2026-11-01T00:00:00Z') RETURNING id"),
+            )
+            .await,
+        );
+        ids.0.insert(
+            "support_case",
+            insert_id(
+                app,
+                &format!("INSERT INTO support_cases (institution_id, kind, subject, description, status, opened_by, opened_at, updated_at) VALUES ({inst}, 'other', 'probe', 'probe', 'open', 'matrix', '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z') RETURNING id"),
+            )
+            .await,
         );
         ids.0.insert(
             "incident",
@@ -996,18 +996,6 @@ async fn fixtures(app: &App) -> (Ids, Ids, Ids, Ids) {
     (own, foreign, adv, unassigned)
 }
 
-/// Runs an `INSERT ... RETURNING id` whose `$1`, if any, is a one-byte file; returns the id.
-async fn insert_id(app: &App, sql: &str) -> i64 {
-    let q = sqlx::query_scalar::<_, i64>(sql);
-    let q = if sql.contains("$1") {
-        q.bind(b"x".to_vec())
-    } else {
-        q
-    };
-    q.fetch_one(app.svc.store().pool()).await.unwrap()
-}
-
-/// An evidence file on an application; returns its id.
 /// An evidence file on the latest version of an obligation's report (a draft is started when it
 /// has none); returns its id.
 async fn fresh_report_file(app: &App, obligation: i64) -> i64 {
@@ -1025,6 +1013,18 @@ async fn fresh_report_file(app: &App, obligation: i64) -> i64 {
     .await
 }
 
+/// Runs an `INSERT ... RETURNING id` whose `$1`, if any, is a one-byte file; returns the id.
+async fn insert_id(app: &App, sql: &str) -> i64 {
+    let q = sqlx::query_scalar::<_, i64>(sql);
+    let q = if sql.contains("$1") {
+        q.bind(b"x".to_vec())
+    } else {
+        q
+    };
+    q.fetch_one(app.svc.store().pool()).await.unwrap()
+}
+
+/// An evidence file on an application; returns its id.
 async fn add_attachment(app: &App, application: i64) -> i64 {
     sqlx::query("INSERT INTO attachments (application_id, filename, content_type, size_bytes, sha256, data, uploaded_by, uploaded_at) VALUES ($1, 'probe.txt', 'text/plain', 1, '00', $2, 'matrix', '2026-11-01T00:00:00Z')")
         .bind(application)
@@ -1066,6 +1066,11 @@ fn fill(path: &str, ids: &Ids, token: i64) -> String {
             "incidents" => "incident",
             "funding" => "funding_call",
             "grants" => "grant",
+            "members" => "advisory_member",
+            "meetings" => "advisory_meeting",
+            "guidelines" => "guideline",
+            "briefings" => "briefing",
+            "support-requests" => "support_request",
             "disruptions" => "disruption",
             "immunity-files" | "disruption-attachments" => "disruption_file",
             "outcomes" => "outcome",
@@ -1076,16 +1081,12 @@ fn fill(path: &str, ids: &Ids, token: i64) -> String {
             "checkin-actions" => "checkin_action",
             "response-members" => "response_member",
             "removal" => "removal",
-            "members" => "advisory_member",
-            "meetings" => "advisory_meeting",
-            "guidelines" => "guideline",
-            "briefings" => "briefing",
-            "support-requests" => "support_request",
             "advisories" => "advisory",
             "bulletins" => "bulletin",
             "attachments" => "attachment",
             "letters" => "letter",
             "obligations" | "reports" => "obligation",
+            "report-files" => "report_file",
             "resources" => "resource",
             "imports" => "import",
             "findings" => "finding",
@@ -1098,7 +1099,6 @@ fn fill(path: &str, ids: &Ids, token: i64) -> String {
         let v = match *s {
             "{version}" => "1".to_string(),
             "{kind}" => "kev".to_string(),
-            "report-files" => "report_file",
             // A CVE the demo's feeds know.
             "{cve}" => "CVE-2021-44228".to_string(),
             "{phase}" => "phase-3".to_string(),
@@ -1257,6 +1257,10 @@ async fn every_role_is_allowed_or_denied_as_spec_section_2_says() {
                 // Each role deletes a register entry (and a report's file) of its own making.
                 ids.0
                     .insert("saas", fresh_saas(&app, own.get("institution")).await);
+                ids.0.insert(
+                    "report_file",
+                    fresh_report_file(&app, own.get("obligation")).await,
+                );
             }
             let status = api_call(&app, p, row, &ids).await;
             let expect = allowed(row.allow, p.letter);
@@ -1269,10 +1273,6 @@ async fn every_role_is_allowed_or_denied_as_spec_section_2_says() {
                     p.letter,
                     status,
                     if expect { "allowed" } else { "denied" }
-                ids.0.insert(
-                    "report_file",
-                    fresh_report_file(&app, own.get("obligation")).await,
-                );
                 ));
             }
         }
@@ -1291,6 +1291,10 @@ async fn every_role_is_allowed_or_denied_as_spec_section_2_says() {
                 // Each role deletes a register entry (and a report's file) of its own making.
                 ids.0
                     .insert("saas", fresh_saas(&app, own.get("institution")).await);
+                ids.0.insert(
+                    "report_file",
+                    fresh_report_file(&app, own.get("obligation")).await,
+                );
             }
             let (status, location) = page_call(p, row, &ids).await;
             let to_login = location.as_deref().is_some_and(|l| l.starts_with("/login"));
@@ -1303,10 +1307,6 @@ async fn every_role_is_allowed_or_denied_as_spec_section_2_says() {
                     row.path,
                     p.username,
                     p.letter,
-                ids.0.insert(
-                    "report_file",
-                    fresh_report_file(&app, own.get("obligation")).await,
-                );
                     status,
                     location,
                     if expect { "allowed" } else { "denied" }
