@@ -103,6 +103,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "import_leases",
         include_str!("../migrations/0021_import_leases.sql"),
     ),
+    (
+        22,
+        "audit_filters",
+        include_str!("../migrations/0022_audit_filters.sql"),
+    ),
 ];
 
 pub(crate) fn spell(sql: &str, dialect: Dialect) -> String {
