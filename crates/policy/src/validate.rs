@@ -296,7 +296,10 @@ impl Policy {
         for (i, days) in r.report_reminder_days.iter().enumerate() {
             let path = format!("reporting.report_reminder_days[{i}]");
             if *days == 0 {
-                c.fail(path, "reminder days must be positive (days before the due date)");
+                c.fail(
+                    path,
+                    "reminder days must be positive (days before the due date)",
+                );
             } else if !seen.insert(days) {
                 c.fail(path, format!("{days} days is listed twice"));
             }
@@ -319,9 +322,9 @@ impl Policy {
             );
         }
         for (i, t) in a.content_types.iter().enumerate() {
-            let ok = t
-                .split_once('/')
-                .is_some_and(|(k, s)| !k.trim().is_empty() && !s.trim().is_empty() && !t.contains(';'));
+            let ok = t.split_once('/').is_some_and(|(k, s)| {
+                !k.trim().is_empty() && !s.trim().is_empty() && !t.contains(';')
+            });
             if !ok {
                 c.fail(
                     format!("reporting.attachments.content_types[{i}]"),

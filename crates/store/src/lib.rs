@@ -25,8 +25,8 @@ mod patching;
 mod patching_views;
 mod program;
 mod regulator_views;
-mod report_source;
 mod removal;
+mod report_source;
 mod reports;
 mod response_team;
 mod rows;
@@ -62,13 +62,13 @@ pub use patching::*;
 pub use patching_views::*;
 pub use program::*;
 pub use regulator_views::*;
-pub use report_source::*;
 pub use removal::*;
+pub use report_source::*;
 pub use reports::*;
 pub use response_team::*;
 pub use sharing::*;
-pub use synthetic::{SyntheticCounts, SyntheticIndexes, SYNTHETIC_YEAR_START};
 pub use support::*;
+pub use synthetic::{SyntheticCounts, SyntheticIndexes, SYNTHETIC_YEAR_START};
 
 /// Which SQL dialect the URL selected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
