@@ -73,7 +73,7 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test (SQLite and PostgreSQL)"
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
 
 # API conformance (issue #18): schemathesis with every check against a demo server built from
 # this tree; any check failure fails the suite. Bounded (10 examples per operation and phase,

@@ -1218,14 +1218,15 @@ async fn officer_runs_a_whole_phase_in_the_browser() {
         let panel = ["advisor1", "advisor2", "advisor3"];
         for name in panel {
             let a = h.actor(name).await;
+            // The manual choice (the proposals form above it has the same field).
             h.click(Locator::Css(&format!(
-                "input[name=advisor_id][value='{}']",
+                "fieldset#advisor_id input[name=advisor_id][value='{}']",
                 a.user_id
             )))
             .await;
         }
-        h.click(Locator::Css(
-            "form[action$='/reviewers'] button[type=submit]",
+        h.click(Locator::XPath(
+            "//form[fieldset[@id='advisor_id']]//button[@type='submit']",
         ))
         .await;
         h.wait_for_url("notice=assigned").await;

@@ -719,6 +719,18 @@ fn intent_of(pairs: &[(String, String)]) -> &str {
 
 /// A message for a refused save or submit that is not about one field.
 fn rule_message(p: &Portal, e: &ServiceError) -> String {
+    if e.code() == "reviewers_missing" {
+        // The counts are on the page beside the button ("0 / 3 …"); the service's sentence is
+        // English, so the Korean page says it in its own words.
+        let en = format!("This could not be done: {e}");
+        return p
+            .t(
+                "처리할 수 없습니다: 이해충돌이 없다고 신고한 평가위원이 정책상 인원보다 적습니다. \
+                 평가위원을 더 배정하거나 신고를 기다리십시오.",
+                &en,
+            )
+            .to_string();
+    }
     format!(
         "{} {e}",
         p.t("처리할 수 없습니다:", "This could not be done:")

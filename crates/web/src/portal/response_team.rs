@@ -92,24 +92,11 @@ fn rule_message(lang: Lang, e: &ServiceError) -> String {
 }
 
 fn failure(lang: Lang, e: &ServiceError) -> String {
-    if e.field_errors().is_empty() {
-        rule_message(lang, e)
-    } else {
-        lang.t(
-            "입력을 확인하십시오. 아무것도 저장하지 않았습니다.",
-            "Please check the form. Nothing was saved.",
-        )
-        .to_string()
-    }
+    super::fields::form_failure(lang, e, rule_message)
 }
 
 fn errors_block(lang: Lang, failed: Option<&str>, errors: &[FieldError]) -> Markup {
-    html! {
-        @if let Some(m) = failed { p class="alert error" role="alert" { (m) } }
-        @if !errors.is_empty() {
-            ul class="alert error" role="alert" { @for e in errors { li { (label(lang, &e.field)) ": " (message(lang, e)) } } }
-        }
-    }
+    super::fields::form_alerts(lang, failed, errors, label, message)
 }
 
 pub fn organisation_label(lang: Lang, o: &str) -> &'static str {
