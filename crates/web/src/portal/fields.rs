@@ -337,6 +337,41 @@ pub fn localized(lang: Lang, e: &FieldError) -> String {
     message(lang, &e.message)
 }
 
+/// The alerts above a form: what failed, then each field's error, worded by the page's own
+/// `label` and `message` tables (the pages of the program's bodies share this shape).
+pub fn form_alerts(
+    lang: Lang,
+    failed: Option<&str>,
+    errors: &[FieldError],
+    label: fn(Lang, &str) -> String,
+    message: fn(Lang, &FieldError) -> String,
+) -> Markup {
+    html! {
+        @if let Some(m) = failed { p class="alert error" role="alert" { (m) } }
+        @if !errors.is_empty() {
+            ul class="alert error" role="alert" { @for e in errors { li { (label(lang, &e.field)) ": " (message(lang, e)) } } }
+        }
+    }
+}
+
+/// The headline of a failed form: the rule's own words (the page's `rule_message`) when no
+/// field is at fault, otherwise a request to check the fields marked below.
+pub fn form_failure(
+    lang: Lang,
+    e: &ServiceError,
+    rule_message: fn(Lang, &ServiceError) -> String,
+) -> String {
+    if e.field_errors().is_empty() {
+        rule_message(lang, e)
+    } else {
+        lang.t(
+            "입력을 확인하십시오. 아무것도 저장하지 않았습니다.",
+            "Please check the form. Nothing was saved.",
+        )
+        .to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,40 +407,5 @@ mod tests {
         );
         assert_eq!(message(Lang::En, "is not scored"), "is not scored");
         assert!(message(Lang::Ko, "'x' is not one of a, b").starts_with("'x'은(는)"));
-    }
-}
-
-/// The alerts above a form: what failed, then each field's error, worded by the page's own
-/// `label` and `message` tables (the pages of the program's bodies share this shape).
-pub fn form_alerts(
-    lang: Lang,
-    failed: Option<&str>,
-    errors: &[FieldError],
-    label: fn(Lang, &str) -> String,
-    message: fn(Lang, &FieldError) -> String,
-) -> Markup {
-    html! {
-        @if let Some(m) = failed { p class="alert error" role="alert" { (m) } }
-        @if !errors.is_empty() {
-            ul class="alert error" role="alert" { @for e in errors { li { (label(lang, &e.field)) ": " (message(lang, e)) } } }
-        }
-    }
-}
-
-/// The headline of a failed form: the rule's own words (the page's `rule_message`) when no
-/// field is at fault, otherwise a request to check the fields marked below.
-pub fn form_failure(
-    lang: Lang,
-    e: &ServiceError,
-    rule_message: fn(Lang, &ServiceError) -> String,
-) -> String {
-    if e.field_errors().is_empty() {
-        rule_message(lang, e)
-    } else {
-        lang.t(
-            "입력을 확인하십시오. 아무것도 저장하지 않았습니다.",
-            "Please check the form. Nothing was saved.",
-        )
-        .to_string()
     }
 }
