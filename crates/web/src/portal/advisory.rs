@@ -17,6 +17,7 @@ use haechi_service::ServiceError;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::parse_id;
 use super::{kst_minute, CsrfForm, Lang, PageRoute, Portal};
 use crate::{page_get, page_post, AppState};
 
@@ -142,10 +143,6 @@ fn date(errors: &mut Vec<FieldError>, field: &str, v: &str) -> Option<NaiveDate>
             errors.push(FieldError::new(field, "is not a date"));
             None
         })
-}
-
-fn parse_id(id: &str) -> Result<i64, ServiceError> {
-    id.trim().parse::<i64>().map_err(|_| ServiceError::NotFound)
 }
 
 fn term_badge(lang: Lang, active: bool) -> Markup {

@@ -20,6 +20,7 @@ use haechi_store::ApplicationFilter;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::parse_id;
 use super::{
     control, error_summary, field_error, pager, url_encode, CsrfForm, CsrfMultipart, Lang,
     PageRoute, Portal, PER_PAGE,
@@ -177,11 +178,6 @@ pub fn notice(lang: Lang, code: Option<&str>) -> Markup {
             p class="alert ok" role="status" { (text) }
         }
     }
-}
-
-/// Parses an application id from the path; anything else is "not found".
-fn parse_id(raw: &str) -> Result<i64, ServiceError> {
-    raw.parse::<i64>().map_err(|_| ServiceError::NotFound)
 }
 
 // ================================================================================ list

@@ -16,6 +16,7 @@ use haechi_service::ServiceError;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::parse_id;
 use super::{kst_day, kst_minute, CsrfForm, Lang, PageRoute, Portal};
 use crate::{page_get, page_post, AppState};
 
@@ -133,10 +134,6 @@ fn errors_block(lang: Lang, failed: Option<&str>, errors: &[FieldError]) -> Mark
 
 fn failure(lang: Lang, e: &ServiceError) -> String {
     super::fields::form_failure(lang, e, rule_message)
-}
-
-fn parse_id(id: &str) -> Result<i64, ServiceError> {
-    id.trim().parse::<i64>().map_err(|_| ServiceError::NotFound)
 }
 
 fn refuse(p: &Portal, action: Action, errors: Vec<FieldError>) -> Result<(), ServiceError> {

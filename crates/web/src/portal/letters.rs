@@ -20,6 +20,7 @@ use haechi_store::LetterRow;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::parse_id;
 use super::registry::{day, moment};
 use super::{control, pager, url_encode, CsrfForm, Lang, PageRoute, Portal, PER_PAGE};
 use crate::{page_get, page_post, AppState};
@@ -456,10 +457,6 @@ fn obligations_table(p: &Portal, obligations: &[ObligationView], reported: &[i64
             }
         }
     }
-}
-
-fn parse_id(id: &str) -> Result<i64, ServiceError> {
-    id.parse::<i64>().map_err(|_| ServiceError::NotFound)
 }
 
 #[derive(Deserialize, Default)]

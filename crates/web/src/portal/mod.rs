@@ -434,6 +434,11 @@ fn encode_component(s: &str) -> String {
 }
 
 /// Percent-encodes a query value.
+/// A record id from the path; anything that is not an id is "not found", like an id that is.
+pub(crate) fn parse_id(raw: &str) -> Result<i64, ServiceError> {
+    raw.parse::<i64>().map_err(|_| ServiceError::NotFound)
+}
+
 pub fn url_encode(s: &str) -> String {
     encode_component(s).replace('/', "%2F")
 }

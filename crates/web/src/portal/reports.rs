@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use super::applications::{evidence_response, served_type};
 use super::letters::{obligation_badges, obligation_kind_label};
+use super::parse_id;
 use super::{kst_minute, CsrfForm, CsrfMultipart, PageRoute, Portal};
 use crate::{page_get, page_post, AppState};
 
@@ -243,10 +244,6 @@ fn figure_label(p: &Portal, path: &str) -> String {
         .flatten()
         .collect::<Vec<_>>()
         .join(" · ")
-}
-
-fn parse_id(id: &str) -> Result<i64, ServiceError> {
-    id.parse::<i64>().map_err(|_| ServiceError::NotFound)
 }
 
 fn period(o: &haechi_store::ObligationRow) -> String {

@@ -26,6 +26,7 @@ use super::applications::{
     attachments_table, content_section, day, decision_facts, notice, rubric_label, state_badge,
     ViewQuery,
 };
+use super::parse_id;
 use super::{control, error_summary, field_error, CsrfForm, Lang, PageRoute, Portal};
 use crate::{page_get, page_post, AppState};
 
@@ -39,10 +40,6 @@ pub fn routes() -> Vec<PageRoute> {
         page_post!("/applications/{id}/reviewers", assign),
         page_post!("/applications/{id}/reviewers/remove", remove),
     ]
-}
-
-fn parse_id(raw: &str) -> Result<i64, ServiceError> {
-    raw.parse::<i64>().map_err(|_| ServiceError::NotFound)
 }
 
 fn declaration_label(lang: Lang, a: &Assignment) -> Markup {

@@ -19,6 +19,7 @@ use haechi_store::EvidenceMeta;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::parse_id;
 use super::{kst_minute, money, url_encode, CsrfForm, CsrfMultipart, Lang, PageRoute, Portal};
 use crate::{page_get, page_post, AppState};
 
@@ -109,10 +110,6 @@ fn failure(lang: Lang, e: &ServiceError) -> String {
 
 fn errors_block(lang: Lang, failed: Option<&str>, errors: &[FieldError]) -> Markup {
     super::fields::form_alerts(lang, failed, errors, label, message)
-}
-
-fn parse_id(id: &str) -> Result<i64, ServiceError> {
-    id.trim().parse::<i64>().map_err(|_| ServiceError::NotFound)
 }
 
 /// The policy's limits, shown beside every upload form.

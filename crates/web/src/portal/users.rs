@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use super::applications::notice;
 use super::applications::ViewQuery;
+use super::parse_id;
 use super::when::kst_minute;
 use super::{control, error_summary, role_name, CsrfForm, Lang, PageRoute, Portal};
 use crate::{page_get, page_post, AppState};
@@ -30,10 +31,6 @@ pub fn routes() -> Vec<PageRoute> {
         page_post!("/users/{id}/password", reset_password),
         page_post!("/users/{id}/role", change_role),
     ]
-}
-
-fn parse_id(raw: &str) -> Result<i64, ServiceError> {
-    raw.parse::<i64>().map_err(|_| ServiceError::NotFound)
 }
 
 fn institution_label(lang: Lang, a: &UserAccount) -> String {
