@@ -458,16 +458,8 @@ impl Service {
         actor: &Actor,
         application_id: i64,
     ) -> Result<Vec<DisbursementRow>> {
-        authz::authorize(actor, Action::ReadFunding)?;
+        self.funding_application(actor, application_id).await?;
         let pool = self.store.pool();
-        let app = haechi_store::get_funding_application(pool, application_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        authz::authorize_record(
-            actor,
-            Action::ReadFunding,
-            Owner::Institution(app.institution_id),
-        )?;
         Ok(haechi_store::funding_disbursements(pool, application_id).await?)
     }
 }

@@ -519,16 +519,8 @@ impl Service {
         actor: &Actor,
         application_id: i64,
     ) -> Result<Vec<FundingOutcome>> {
-        authz::authorize(actor, Action::ReadFunding)?;
+        self.funding_application(actor, application_id).await?;
         let pool = self.store.pool();
-        let app = haechi_store::get_funding_application(pool, application_id)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        authz::authorize_record(
-            actor,
-            Action::ReadFunding,
-            Owner::Institution(app.institution_id),
-        )?;
         let mut out = Vec::new();
         for row in haechi_store::funding_outcomes(pool, application_id).await? {
             let files =
