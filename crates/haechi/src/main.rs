@@ -825,6 +825,14 @@ async fn serve(cfg: &Config, demo: bool) -> anyhow::Result<ExitCode> {
             .map_err(service_error)?;
         println!("No users existed: created 'admin' with the password {password} (change it at /account). Its API token (shown once): {token}");
     }
+    // Uploads a killed server was spooling when it died.
+    match haechi_web::spool::remove_orphans(&std::env::temp_dir()) {
+        Ok(gone) if !gone.is_empty() => {
+            tracing::info!(files = gone.len(), "removed uploads left by a server that died")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not look for uploads left by a dead server"),
+    }
     let listener = tokio::net::TcpListener::bind(cfg.bind)
         .await
         .with_context(|| format!("binding {}", cfg.bind))?;

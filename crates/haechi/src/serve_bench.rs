@@ -47,8 +47,10 @@ pub enum ServeBench {
         /// Findings stored for the large institution before the server starts.
         #[arg(long, default_value_t = 300_000)]
         findings: usize,
-        /// Results in each of the two files the soak uploads in turn (new findings the first
-        /// time each is uploaded, all unchanged afterwards).
+        /// Results in each of the two files the soak uploads in turn: new findings the first
+        /// time each is uploaded; afterwards each upload brings back the findings the other
+        /// file's upload had marked no longer seen, so every one of them is rewritten (the
+        /// heaviest re-import there is).
         #[arg(long, default_value_t = 200_000)]
         import_findings: usize,
         /// Length of the soak at 70 % of the sustained rate.
@@ -589,6 +591,16 @@ async fn run_step(
     }
 }
 
+/// One line per request of the mix (under `heading`, when there is one).
+fn print_per_target(heading: &str, shared: &Shared, per_target: &[Stats]) {
+    if !heading.is_empty() {
+        println!("  {heading}");
+    }
+    for (t, s) in shared.targets.iter().zip(per_target) {
+        println!("  {:<44} {}", t.path, stats_line(s));
+    }
+}
+
 fn print_step(s: &Step) {
     println!(
         "  rate {:>7.0}/s  achieved {:>7.1}/s  {}",
@@ -800,6 +812,7 @@ pub async fn bench(command: ServeBench) -> anyhow::Result<ExitCode> {
             }
             rate = (rate * 1.5).min(max_rate);
         } else {
+            print_per_target("per request at the first failing rate:", &shared, &s.per_target);
             bad = Some(rate);
             break;
         }
@@ -823,12 +836,10 @@ pub async fn bench(command: ServeBench) -> anyhow::Result<ExitCode> {
     let sustained = match &good {
         Some(g) => {
             println!(
-                "sustained: {:.0} requests/s with p99 {:.1} ms ≤ {p99_ms} ms and no errors; per request at that rate:",
+                "sustained: {:.0} requests/s with p99 {:.1} ms ≤ {p99_ms} ms and no errors; per request at that rate follows",
                 g.rate, g.stats.p99
             );
-            for (t, s) in shared.targets.iter().zip(&g.per_target) {
-                println!("  {:<44} {}", t.path, stats_line(s));
-            }
+            print_per_target("", &shared, &g.per_target);
             g.rate
         }
         None => {
@@ -912,6 +923,10 @@ pub async fn bench(command: ServeBench) -> anyhow::Result<ExitCode> {
         w.abort();
     }
     let total = stats(all.iter());
+    let per_target: Vec<Stats> = (0..shared.targets.len())
+        .map(|t| stats(all.iter().filter(|s| s.target == t)))
+        .collect();
+    print_per_target("per request over the soak:", &shared, &per_target);
     let failed_imports = outcomes.iter().filter(|o| o.state != "succeeded").count();
     println!(
         "soak: {} requests at {:.1}/s, {}; {} imports ended ({} failed, {} findings new); server RSS start {:.1} MB, end {:.1} MB, max {:.1} MB",

@@ -25,7 +25,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -205,7 +205,15 @@ impl Instance {
         self.dir.path()
     }
 
-    /// `haechi` on this instance: data directory, database and the short lease.
+    /// The instance's own temporary directory (its servers spool uploads there).
+    fn tmp(&self) -> PathBuf {
+        let tmp = self.dir().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        tmp
+    }
+
+    /// `haechi` on this instance: data directory, database, temporary directory and the short
+    /// lease.
     fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_haechi"));
         for (k, _) in std::env::vars() {
@@ -214,6 +222,7 @@ impl Instance {
             }
         }
         cmd.env("RUST_LOG", "error")
+            .env("TMPDIR", self.tmp())
             .env("RUST_BACKTRACE", "0")
             .env("HAECHI_IMPORT_LEASE_SECONDS", LEASE_SECONDS.to_string())
             .arg("--data-dir")
@@ -730,6 +739,12 @@ fn crash_server_during_findings_upload() {
             }
             let _ = again.kill();
             let _ = again.wait();
+            // The restarted server removed what the killed one had spooled.
+            let left: Vec<_> = std::fs::read_dir(inst.tmp())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert!(left.is_empty(), "{label}: upload files left behind: {left:?}");
             inst.check_common(&label);
             let (findings, succeeded, abandoned) = import_state(&inst);
             match (findings, succeeded) {

@@ -89,6 +89,22 @@ pub async fn seed(svc: &Service) -> Result<DemoSummary> {
     crate::demo_sharing::seed(svc).await?;
     crate::demo_bodies::seed(svc).await?;
     crate::demo_response::seed(svc).await?;
+    let mut accounts = accounts;
+    // Accounts the later chapters opened (the funded fintech's), with tokens like the rest.
+    for later in existing_accounts(svc, &system).await? {
+        if accounts.iter().any(|a| a.username == later.username) {
+            continue;
+        }
+        let Some(u) = haechi_store::get_user_by_username(svc.store().pool(), &later.username).await?
+        else {
+            continue;
+        };
+        let token = svc.issue_token(&system, u.id, "demo").await?;
+        accounts.push(DemoAccount {
+            token: Some(token),
+            ..later
+        });
+    }
     summarize(svc, &system, true, accounts).await
 }
 
@@ -597,6 +613,11 @@ fn demo_usernames() -> Vec<String> {
         v.push(format!("ciso.{stem}"));
         v.push(format!("staff.{stem}"));
     }
+    v.extend(
+        crate::demo_support::ACCOUNTS
+            .iter()
+            .map(|(name, _, _)| name.to_string()),
+    );
     v
 }
 

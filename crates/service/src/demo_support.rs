@@ -36,6 +36,16 @@ const SCAN: &str = r#"{"version": "2.1.0", "runs": [{
    "locations": [{"physicalLocation": {"artifactLocation": {"uri": "api/app.py"}, "region": {"startLine": 30}}}]}
  ]}]}"#;
 
+/// The funded fintech's accounts (user name, display name, role).
+pub(crate) const ACCOUNTS: [(&str, &str, Role); 2] = [
+    ("ciso.fintech", "오세린 (지원 대상 핀테크 CISO)", Role::Ciso),
+    (
+        "staff.fintech",
+        "남궁현 (지원 대상 핀테크 보안 담당)",
+        Role::SecurityStaff,
+    ),
+];
+
 pub async fn seed(svc: &Service) -> Result<()> {
     let result = write(svc).await;
     svc.set_clock(None);
@@ -66,14 +76,7 @@ async fn write(svc: &Service) -> Result<()> {
     // 1. Its accounts, the day after the award.
     svc.set_clock(Some(at(2026, 10, 21, 0, 30)?));
     let mut people = Vec::new();
-    for (name, display, role) in [
-        ("ciso.fintech", "오세린 (지원 대상 핀테크 CISO)", Role::Ciso),
-        (
-            "staff.fintech",
-            "남궁현 (지원 대상 핀테크 보안 담당)",
-            Role::SecurityStaff,
-        ),
-    ] {
+    for (name, display, role) in ACCOUNTS {
         let u = svc
             .create_user(&system, name, display, role, Some(firm))
             .await?;

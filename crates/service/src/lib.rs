@@ -167,6 +167,8 @@ pub struct Service {
     /// Held by the cross-tool regrouping in flight (`clusters.rs`), which runs after an import
     /// has committed, off the import's path; readers that need current clusters wait for it.
     regrouping: Arc<tokio::sync::Mutex<()>>,
+    /// Sessions' last-use times on their way to the database (`sessions.rs`).
+    touches: Arc<sessions::PendingTouches>,
     /// This process's name among the nodes sharing the database: host, process id and a random
     /// start nonce; the owner of the imports it accepts.
     node: Arc<str>,
@@ -185,6 +187,7 @@ impl Service {
             mailer: None,
             imports: Arc::default(),
             regrouping: Arc::default(),
+            touches: Arc::default(),
             node: import_leases::node_name().into(),
         };
         match haechi_store::latest_policy_version(svc.store.pool()).await? {

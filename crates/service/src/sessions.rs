@@ -6,12 +6,16 @@
 //! their SHA-256; passwords are low-entropy and are stored only as Argon2id hashes. Sign-ins,
 //! failed sign-ins, sign-outs and password changes enter the audit log.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use chrono::{DateTime, Duration, Utc};
 use haechi_core::{Actor, FieldError};
-use haechi_store::{ApiTokenInfo, AuditRecord, Session, Throttle};
+use haechi_store::{ApiTokenInfo, AuditRecord, Session, Store, Throttle};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -334,13 +338,7 @@ impl Service {
         // path: a large import holds the write lock for tens of seconds, and a page that only
         // reads must not wait behind it (`haechi bench serve` saw page requests time out there).
         if now - last_seen >= Duration::minutes(1) {
-            let pool = pool.clone();
-            let at = text(now);
-            tokio::spawn(async move {
-                if let Err(e) = haechi_store::touch_session(&pool, &id, &at).await {
-                    tracing::warn!(error = %e, "recording a session's last use failed");
-                }
-            });
+            self.touches.record(&self.store, id, text(now));
         }
         Ok(SessionInfo {
             actor: user.actor(),
@@ -510,5 +508,49 @@ mod tests {
         assert!((29..=30).contains(&w), "{w}");
         assert_eq!(wait_seconds(&t, now + Duration::seconds(31)), None);
         assert_eq!(wait_seconds(&None, now), None);
+    }
+}
+
+/// Sessions' last-use times waiting to be written. One task writes them, one at a time: while a
+/// large import holds the write lock, that task is the only one waiting for it. (A task per
+/// request held a pooled connection each while it waited, and with all of them taken page reads
+/// timed out behind the import.)
+#[derive(Default)]
+pub(crate) struct PendingTouches {
+    due: std::sync::Mutex<HashMap<String, String>>,
+    writing: AtomicBool,
+}
+
+impl PendingTouches {
+    /// Notes that session `id` was used `at`; starts the writer unless it runs already.
+    fn record(self: &Arc<Self>, store: &Store, id: String, at: String) {
+        self.lock().insert(id, at);
+        if !self.writing.swap(true, Ordering::AcqRel) {
+            let (me, store) = (self.clone(), store.clone());
+            tokio::spawn(async move { me.write_all(&store).await });
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.due.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn write_all(&self, store: &Store) {
+        loop {
+            let due = std::mem::take(&mut *self.lock());
+            if due.is_empty() {
+                self.writing.store(false, Ordering::Release);
+                // A use noted between the take and the store found the writer still running.
+                if self.lock().is_empty() || self.writing.swap(true, Ordering::AcqRel) {
+                    return;
+                }
+                continue;
+            }
+            for (id, at) in due {
+                if let Err(e) = haechi_store::touch_session(store.pool(), &id, &at).await {
+                    tracing::warn!(error = %e, "recording a session's last use failed");
+                }
+            }
+        }
     }
 }

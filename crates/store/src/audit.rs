@@ -450,7 +450,9 @@ impl Store {
     /// is linked and hashed exactly as [`WriteTx::audit`] does it.
     pub async fn append_synthetic_audit(&self, n: i64) -> Result<()> {
         const ROWS: usize = 400;
-        let mut tx = self.begin_bulk(64).await?;
+        // A cache large enough for the five audit indexes of ten million entries: without it
+        // every row's random index positions go to disk and the fill takes an hour.
+        let mut tx = self.begin_bulk(4096).await?;
         let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE singleton = 1")
             .fetch_one(tx.conn())
             .await?;

@@ -91,53 +91,66 @@ pub const QUEUE_COUNT_CAP: i64 = 10_000;
 
 /// Open queue per priority of an institution, and how many are due before `today`; each count
 /// stops at [`QUEUE_COUNT_CAP`] + 1.
+///
+/// Two statements for the five cards (there were twenty: the queue page, the heaviest of
+/// `haechi bench serve`'s mix, spent most of its time in round trips). The queue hides cluster
+/// members whose leader is queued; checking that per row of a capped count costs a lookup per
+/// row, so the hidden members (few: they come from `finding_clusters`) are counted first, per
+/// priority, and each raw count goes up to the cap plus them. CROSS JOIN makes SQLite start from
+/// the institution's cluster rows (joined the other way it walked every open finding).
+/// Each raw count reads the first rows of its priority in due-date order from the queue index:
+/// the past-due ones come first, so the breached count among them is exact up to the cap too.
 pub async fn queue_summary<'e, E: Executor<'e, Database = Any> + Copy>(
     e: E,
     institution_id: i64,
     today: &str,
 ) -> Result<Vec<QueueSummaryRow>> {
-    let mut out = Vec::with_capacity(5);
-    for priority in ["P1", "P2", "P3", "P4", "P5"] {
-        // Two statements rather than one with `($3 = '' OR due_date < $3)`: that OR keeps the
-        // planner from a range on the queue index, so the breached count scanned every open
-        // finding of the priority to find the few past due (70 ms per card at 300,000 findings).
-        // The queue hides cluster members whose leader is queued; checking that per row of the
-        // capped count costs a lookup per row, so the hidden members (few: they come from
-        // `finding_clusters`) are counted apart and the raw count goes up to the cap plus them;
-        // CROSS JOIN makes SQLite start from the institution's cluster rows (joined the other way
-        // it walked every open finding of the priority: 123 slow statements under load).
-        let count = |breached: bool| async move {
-            let due = if breached { " AND p.due_date < $3" } else { "" };
-            let hidden_sql = format!(
-                "SELECT COUNT(*) FROM finding_clusters c CROSS JOIN finding_priorities p \
-                 WHERE c.finding_id = p.finding_id AND c.institution_id = $1 AND p.institution_id = $1 AND p.status IN ('open', 'in_progress') \
-                 AND p.priority = $2 AND NOT {NOT_HIDDEN_BY_CLUSTER}{due}"
-            );
-            let hidden = sqlx::query_scalar::<_, i64>(&hidden_sql)
-                .bind(institution_id)
-                .bind(priority);
-            let hidden: i64 = if breached { hidden.bind(today) } else { hidden }
-                .fetch_one(e)
-                .await?;
-            let raw_sql = format!(
-                "SELECT COUNT(*) FROM (SELECT finding_id FROM finding_priorities p WHERE institution_id = $1 AND status IN ('open', 'in_progress') \
-                 AND priority = $2{due} LIMIT {}) AS t",
-                QUEUE_COUNT_CAP + 1 + hidden
-            );
-            let raw = sqlx::query_scalar::<_, i64>(&raw_sql)
-                .bind(institution_id)
-                .bind(priority);
-            let raw: i64 = if breached { raw.bind(today) } else { raw }
-                .fetch_one(e)
-                .await?;
-            Ok::<i64, crate::StoreError>((raw - hidden).min(QUEUE_COUNT_CAP + 1))
-        };
-        let open = count(false).await?;
-        let breached = if open > 0 { count(true).await? } else { 0 };
+    const PRIORITIES: [&str; 5] = ["P1", "P2", "P3", "P4", "P5"];
+    let hidden: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT p.priority, COUNT(*), COALESCE(SUM(CASE WHEN p.due_date < $2 THEN 1 ELSE 0 END), 0) \
+         FROM finding_clusters c CROSS JOIN finding_priorities p \
+         WHERE c.finding_id = p.finding_id AND c.institution_id = $1 AND p.institution_id = $1 \
+         AND p.status IN ('open', 'in_progress') AND p.priority IS NOT NULL AND NOT {NOT_HIDDEN_BY_CLUSTER} \
+         GROUP BY p.priority"
+    ))
+    .bind(institution_id)
+    .bind(today)
+    .fetch_all(e)
+    .await?;
+    let hidden_of = |priority: &str| {
+        hidden
+            .iter()
+            .find(|(p, _, _)| p == priority)
+            .map_or((0, 0), |(_, open, breached)| (*open, *breached))
+    };
+    // Priorities are our own constants and the limits integers: safe to write into the statement.
+    let branches: Vec<String> = PRIORITIES
+        .iter()
+        .map(|priority| {
+            format!(
+                "SELECT '{priority}' AS priority, COUNT(*) AS open, COALESCE(SUM(CASE WHEN due_date < $2 THEN 1 ELSE 0 END), 0) AS breached \
+                 FROM (SELECT due_date FROM finding_priorities WHERE institution_id = $1 AND status IN ('open', 'in_progress') \
+                 AND priority = '{priority}' ORDER BY due_date LIMIT {}) AS t",
+                QUEUE_COUNT_CAP + 1 + hidden_of(priority).0
+            )
+        })
+        .collect();
+    let raw: Vec<(String, i64, i64)> = sqlx::query_as(&branches.join(" UNION ALL "))
+        .bind(institution_id)
+        .bind(today)
+        .fetch_all(e)
+        .await?;
+    let mut out = Vec::with_capacity(PRIORITIES.len());
+    for priority in PRIORITIES {
+        let (open, breached) = raw
+            .iter()
+            .find(|(p, _, _)| p == priority)
+            .map_or((0, 0), |(_, o, b)| (*o, *b));
+        let (hidden_open, hidden_breached) = hidden_of(priority);
         out.push(QueueSummaryRow {
             priority: priority.to_string(),
-            open,
-            breached,
+            open: (open - hidden_open).min(QUEUE_COUNT_CAP + 1),
+            breached: (breached - hidden_breached).min(QUEUE_COUNT_CAP + 1),
         });
     }
     Ok(out)

@@ -2160,10 +2160,7 @@ async fn finding_imports_upload(
         .queue_findings_import(&a, &upload, None, None)
         .await?;
     let counter = st.svc.import_byte_counter(id);
-    let path = std::env::temp_dir().join(format!(
-        "haechi-findings-{}-{id}.upload",
-        std::process::id()
-    ));
+    let path = crate::spool::path("findings", &id.to_string());
     let failed = |msg: String| ApiError(ServiceError::rule("upload_failed", msg));
     let mut file = match tokio::fs::File::create(&path).await {
         Ok(f) => f,

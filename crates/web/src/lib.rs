@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod portal;
+pub mod spool;
 pub mod taxii;
 
 use std::sync::Arc;

@@ -20,6 +20,7 @@ mod producers;
 mod program_admin;
 mod report_compile;
 mod reports;
+mod sessions;
 mod response_team;
 mod sharing;
 mod support;

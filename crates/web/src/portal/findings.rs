@@ -263,11 +263,7 @@ fn spool_path() -> PathBuf {
     use rand::RngCore;
     let mut raw = [0u8; 8];
     rand::thread_rng().fill_bytes(&mut raw);
-    std::env::temp_dir().join(format!(
-        "haechi-portal-{}-{}.upload",
-        std::process::id(),
-        hex::encode(raw)
-    ))
+    crate::spool::path("portal", &hex::encode(raw))
 }
 
 /// Reads the rest of a multipart form (its `_csrf` was checked already): text fields into
