@@ -828,7 +828,10 @@ async fn serve(cfg: &Config, demo: bool) -> anyhow::Result<ExitCode> {
     // Uploads a killed server was spooling when it died.
     match haechi_web::spool::remove_orphans(&std::env::temp_dir()) {
         Ok(gone) if !gone.is_empty() => {
-            tracing::info!(files = gone.len(), "removed uploads left by a server that died")
+            tracing::info!(
+                files = gone.len(),
+                "removed uploads left by a server that died"
+            )
         }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "could not look for uploads left by a dead server"),

@@ -812,7 +812,11 @@ pub async fn bench(command: ServeBench) -> anyhow::Result<ExitCode> {
             }
             rate = (rate * 1.5).min(max_rate);
         } else {
-            print_per_target("per request at the first failing rate:", &shared, &s.per_target);
+            print_per_target(
+                "per request at the first failing rate:",
+                &shared,
+                &s.per_target,
+            );
             bad = Some(rate);
             break;
         }

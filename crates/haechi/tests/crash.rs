@@ -744,7 +744,10 @@ fn crash_server_during_findings_upload() {
                 .unwrap()
                 .map(|e| e.unwrap().file_name())
                 .collect();
-            assert!(left.is_empty(), "{label}: upload files left behind: {left:?}");
+            assert!(
+                left.is_empty(),
+                "{label}: upload files left behind: {left:?}"
+            );
             inst.check_common(&label);
             let (findings, succeeded, abandoned) = import_state(&inst);
             match (findings, succeeded) {

@@ -95,7 +95,8 @@ pub async fn seed(svc: &Service) -> Result<DemoSummary> {
         if accounts.iter().any(|a| a.username == later.username) {
             continue;
         }
-        let Some(u) = haechi_store::get_user_by_username(svc.store().pool(), &later.username).await?
+        let Some(u) =
+            haechi_store::get_user_by_username(svc.store().pool(), &later.username).await?
         else {
             continue;
         };

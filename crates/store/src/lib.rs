@@ -142,6 +142,9 @@ pub fn redact_url(url: &str) -> String {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where bulk work connects (see [`Store::begin_bulk`]): on SQLite a pool of its own whose
+    /// connections are opened from a thread of lowered priority; on PostgreSQL `pool` again.
+    bulk: AnyPool,
     dialect: Dialect,
     /// SQLite: wakes the background checkpointer after a commit.
     checkpoint: Option<Arc<Notify>>,
@@ -223,9 +226,8 @@ impl Store {
             Dialect::Sqlite => (url.to_string(), 8),
             Dialect::Postgres => (url.to_string(), 16),
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max)
-            .after_connect(move |conn: &mut AnyConnection, _meta| {
+        let options = || {
+            AnyPoolOptions::new().after_connect(move |conn: &mut AnyConnection, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
                         // WAL lets readers run beside the one writer; the busy timeout makes a
@@ -242,12 +244,19 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect(&url)
-            .await?;
+        };
+        let pool = options().max_connections(max).connect(&url).await?;
+        // Opened on demand only (lazily), so that every connection of it is opened by
+        // `begin_bulk`'s lowered-priority thread.
+        let bulk = match dialect {
+            Dialect::Sqlite => options().max_connections(2).connect_lazy(&url)?,
+            Dialect::Postgres => pool.clone(),
+        };
         let checkpoint =
             (dialect == Dialect::Sqlite).then(|| spawn_checkpointer(pool.clone(), url));
         Ok(Store {
             pool,
+            bulk,
             dialect,
             checkpoint,
             clock: Arc::default(),
@@ -297,8 +306,16 @@ impl Store {
     /// the connection's statement cache (on PostgreSQL, on the server); the driver's `Any`
     /// connection cannot drop them, so a pooled connection would keep a hundred of them after
     /// as many imports. Closing it frees them and the page cache.
+    ///
+    /// Bulk work yields the processor to requests: on SQLite the statements run on the
+    /// connection's own thread, which is opened from a thread of lowered priority and inherits
+    /// it (Linux), so while an import writes, pages and API calls on the same cores still answer
+    /// promptly (`haechi bench serve` saw their latency rise to seconds during a soak without it).
     pub async fn begin_bulk(&self, cache_mb: u32) -> Result<WriteTx> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = match self.dialect {
+            Dialect::Sqlite => open_in_background(&self.bulk).await?,
+            Dialect::Postgres => self.pool.acquire().await?,
+        };
         conn.close_on_drop();
         let tx = sqlx::Transaction::begin(conn, None).await?;
         let mut tx = self.locked(tx).await?;
@@ -342,11 +359,50 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.bulk.close().await;
         // The checkpointer sees the closed pool and closes its own connection.
         if let Some(wake) = &self.checkpoint {
             wake.notify_one();
         }
     }
+}
+
+/// The nice value of the threads bulk work runs on: the scheduler then gives request threads
+/// (nice 0) about nine tenths of a contended core.
+const BULK_NICE: i32 = 10;
+
+/// A new connection of `pool`, opened from a thread whose priority is lowered first. SQLite runs
+/// a connection's statements on a thread the driver starts when it opens the connection; the
+/// new thread inherits the opener's nice value. Where the priority cannot be lowered, the
+/// connection is opened all the same.
+async fn open_in_background(pool: &AnyPool) -> Result<sqlx::pool::PoolConnection<Any>> {
+    let pool = pool.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let (send, receive) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("haechi-bulk-open".into())
+        .spawn(move || {
+            lower_thread_priority();
+            let _ = send.send(runtime.block_on(pool.acquire()));
+        })
+        .map_err(sqlx::Error::Io)?;
+    // The thread ends only after it has sent; a closed channel means it panicked.
+    let conn = receive.await.map_err(|_| sqlx::Error::WorkerCrashed)??;
+    Ok(conn)
+}
+
+#[cfg(target_os = "linux")]
+fn lower_thread_priority() {
+    // On Linux the nice value belongs to the thread, and threads it starts inherit it.
+    let tid = rustix::thread::gettid();
+    if let Err(e) = rustix::process::setpriority_process(Some(tid), BULK_NICE) {
+        tracing::debug!(error = %e, "could not lower the priority of bulk work");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_thread_priority() {
+    let _ = BULK_NICE;
 }
 
 /// One mutating use case's transaction. Dropping it without [`WriteTx::commit`] rolls back.

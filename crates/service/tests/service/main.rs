@@ -20,8 +20,8 @@ mod producers;
 mod program_admin;
 mod report_compile;
 mod reports;
-mod sessions;
 mod response_team;
+mod sessions;
 mod sharing;
 mod support;
 

@@ -64,11 +64,12 @@ async fn reads_go_on_while_an_import_holds_the_write_lock() {
     drop(held);
     let started = std::time::Instant::now();
     loop {
-        let stale: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE last_seen_at = $1")
-            .bind(&before)
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
+        let stale: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE last_seen_at = $1")
+                .bind(&before)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
         if stale == 0 {
             break;
         }
