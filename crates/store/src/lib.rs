@@ -248,9 +248,11 @@ impl Store {
         let pool = options().max_connections(max).connect(&url).await?;
         // Opened on demand only (lazily), so that every connection of it is opened by
         // `begin_bulk`'s lowered-priority thread.
+        // An in-memory database exists once per connection pool: there bulk work shares `pool`.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let bulk = match dialect {
-            Dialect::Sqlite => options().max_connections(2).connect_lazy(&url)?,
-            Dialect::Postgres => pool.clone(),
+            Dialect::Sqlite if !in_memory => options().max_connections(2).connect_lazy(&url)?,
+            _ => pool.clone(),
         };
         let checkpoint =
             (dialect == Dialect::Sqlite).then(|| spawn_checkpointer(pool.clone(), url));
@@ -269,6 +271,11 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Connections open for bulk work (see [`Store::begin_bulk`]; on PostgreSQL, the pool's).
+    pub fn bulk_connections(&self) -> u32 {
+        self.bulk.size()
     }
 
     /// Refreshes the query planner's statistics of the findings tables (PostgreSQL; SQLite's

@@ -1665,7 +1665,18 @@ async fn bulk_insert_in_batches(store: &Store) {
     );
     drop((c1, c2));
     let mut tx = store.begin_bulk(8).await.unwrap();
-    let open_during = store.pool().size();
+    let open_during = store.bulk_connections();
+    assert!(open_during >= 1);
+    // SQLite on Linux: the thread that runs the bulk connection's statements works at a lower
+    // priority (nice 10) than the request threads of the process (nice 0).
+    #[cfg(target_os = "linux")]
+    if store.dialect() == Dialect::Sqlite {
+        let niced = sqlite_thread_nice_values();
+        assert!(
+            niced.contains(&10),
+            "no SQLite thread at nice 10: {niced:?}"
+        );
+    }
     let mut writer = tx.findings_writer(&scope).await.unwrap();
     let mut written = 0;
     for batch in rows.chunks(haechi_store::MAX_BATCH) {
@@ -1677,11 +1688,11 @@ async fn bulk_insert_in_batches(store: &Store) {
     tx.commit().await.unwrap();
     // The bulk connection (its prepared statements, its page cache) is closed, not pooled.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while store.pool().size() >= open_during {
+    while store.bulk_connections() >= open_during {
         assert!(
             std::time::Instant::now() < deadline,
             "the bulk transaction's connection went back to the pool ({} open)",
-            store.pool().size()
+            store.bulk_connections()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -3016,4 +3027,27 @@ async fn audit_checkpoint_verifies_incrementally(store: &Store) {
     let full = store.verify_audit().await.unwrap();
     assert!(!full.intact);
     assert_eq!(full.first_bad.map(|b| b.0), Some(2));
+}
+
+/// The nice values of this process's SQLite driver threads (`/proc/self/task/*/stat`).
+#[cfg(target_os = "linux")]
+fn sqlite_thread_nice_values() -> Vec<i64> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let path = task.unwrap().path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if !comm.starts_with("sqlx-sqlite") {
+            continue;
+        }
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        // After the command's closing parenthesis: state is field 3, nice field 19.
+        if let Some(nice) = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(16))
+            .and_then(|n| n.parse().ok())
+        {
+            out.push(nice);
+        }
+    }
+    out
 }
