@@ -145,6 +145,14 @@ async fn demo_story(url: &str) {
         .accounts
         .iter()
         .any(|a| a.username == "staff.hanbit"));
+    // The funded fintech's accounts, opened by a later chapter, are in the summary too (they
+    // were missing), each with a token checked above.
+    for name in ["ciso.fintech", "staff.fintech"] {
+        assert!(
+            summary.accounts.iter().any(|a| a.username == name),
+            "{name} is not in the demo's account summary"
+        );
+    }
 
     // Cohorts: phase 1 with 10, phase 2 with 15, members decided inside their windows.
     let cohorts: BTreeMap<String, usize> = summary.cohorts.iter().cloned().collect();
