@@ -247,8 +247,8 @@ impl Store {
         };
         let pool = options().max_connections(max).connect(&url).await?;
         // Opened on demand only (lazily), so that every connection of it is opened by
-        // `begin_bulk`'s lowered-priority thread.
-        // An in-memory database exists once per connection pool: there bulk work shares `pool`.
+        // `begin_bulk`'s lowered-priority thread. An in-memory database exists once per
+        // connection pool, and PostgreSQL runs the work in its server: both share `pool`.
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let bulk = match dialect {
             Dialect::Sqlite if !in_memory => options().max_connections(2).connect_lazy(&url)?,
@@ -321,7 +321,7 @@ impl Store {
     pub async fn begin_bulk(&self, cache_mb: u32) -> Result<WriteTx> {
         let mut conn = match self.dialect {
             Dialect::Sqlite => open_in_background(&self.bulk).await?,
-            Dialect::Postgres => self.pool.acquire().await?,
+            Dialect::Postgres => self.bulk.acquire().await?,
         };
         conn.close_on_drop();
         let tx = sqlx::Transaction::begin(conn, None).await?;
